@@ -1,0 +1,44 @@
+# face_perception: the two commands a new user needs are `make demo` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+# The demo and the tests keep all DDS traffic on this machine with
+# config/fastdds_local_only.xml (see README, "DDS").
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup setup-dev demo test train evaluate benchmark clean
+
+setup:
+	scripts/setup_env.sh
+
+setup-dev:
+	scripts/setup_env.sh --dev
+
+## Set up (runtime only) and run the whole graph on the embedded demo sequence.
+demo: setup
+	$(PYTHON) -m face_perception.demo --output out/demo
+
+## Set up (with test dependencies) and run every test.
+test: setup-dev
+	$(PYTHON) -m pytest -ra test
+
+## Retrain, export and evaluate the shipped models (needs ../shared/data; about 3.5 h on 2 cores,
+## the emotion model being most of it; see training/README.md).
+train: setup-dev
+	$(PYTHON) -m training.train --task emotion --arch mini_xception_wide --epochs 60 --l2 0.0001
+	$(PYTHON) -m training.train --task gender --arch mini_xception --epochs 15 --l2 0.01 --augment layers
+	$(PYTHON) -m training.export --task emotion
+	$(PYTHON) -m training.export --task gender
+	$(MAKE) evaluate
+
+## Evaluation reports (docs/evaluation/), with the paper's models side by side when ../shared/anchor exists.
+evaluate: setup-dev
+	$(PYTHON) -m training.evaluate --task emotion
+	$(PYTHON) -m training.evaluate --task gender
+
+## Speed, memory, recall and footprint against the seed paper's demo path (docs/benchmark.md).
+benchmark: setup-dev
+	$(PYTHON) scripts/benchmark.py --json out/benchmark.json
+
+clean:
+	rm -rf build log install out .pytest_cache

@@ -1,0 +1,1 @@
+"""face_perception: face detection with gender and emotion classification for ROS 2."""

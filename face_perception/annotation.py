@@ -1,0 +1,74 @@
+"""Debug image: face boxes with track id, gender and emotion drawn on a copy of the frame."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import cv2
+import numpy as np
+
+if TYPE_CHECKING:  # only for type hints; keeps this module free of the model runtime
+    from face_perception.pipeline import FaceResult
+
+# BGR colours per gender; the box and the label background share it.
+_COLORS = {"female": (180, 60, 220), "male": (220, 140, 30), "unknown": (150, 150, 150)}
+_TEXT_COLOR = (255, 255, 255)
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _font_scale(image_width: int, image_height: int, box_width: int) -> float:
+    # Grows with the face and the image, so labels stay legible on 160 px thumbnails and
+    # on 4K frames without covering small faces entirely.
+    by_image = min(image_width, image_height) / 1000.0
+    by_box = box_width / 220.0
+    return float(np.clip(max(by_image, by_box), 0.35, 2.0))
+
+
+def face_label_lines(face: "FaceResult") -> list[str]:
+    return [
+        face.track_id,
+        f"{face.gender} {face.gender_confidence:.2f}",
+        f"{face.emotion} {face.emotion_confidence:.2f}",
+    ]
+
+
+def draw_annotations(bgr: np.ndarray, faces: Sequence["FaceResult"]) -> np.ndarray:
+    """A new BGR image with every face's box and labels; ``bgr`` (or grey) is not modified."""
+    if bgr.ndim == 2:
+        canvas = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
+    elif bgr.ndim == 3 and bgr.shape[2] == 3:
+        canvas = bgr.copy()
+    else:
+        raise ValueError(f"expected an HxWx3 BGR or HxW grey image, got shape {bgr.shape}")
+    height, width = canvas.shape[:2]
+    for face in faces:
+        x, y, w, h = (int(v) for v in face.box)
+        color = _COLORS.get(face.gender, _COLORS["unknown"])
+        scale = _font_scale(width, height, w)
+        thickness = max(1, int(round(scale * 1.6)))
+        box_thickness = max(thickness, int(round(min(width, height) / 360)))
+        cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), color, box_thickness)
+        _draw_label_block(canvas, face_label_lines(face), x, y, y + h, scale, thickness, color)
+    return canvas
+
+
+def _draw_label_block(
+    canvas: np.ndarray, lines: list[str], x: int, box_top: int, box_bottom: int,
+    scale: float, thickness: int, color: tuple[int, int, int],
+) -> None:
+    sizes = [cv2.getTextSize(line, _FONT, scale, thickness) for line in lines]
+    line_height = max(size[0][1] + size[1] for size in sizes) + 2 * thickness
+    block_width = max(size[0][0] for size in sizes) + 2 * thickness + 2
+    block_height = line_height * len(lines) + thickness
+    height, width = canvas.shape[:2]
+    # Above the box if it fits, else below it, else inside the top of the box.
+    if box_top - block_height >= 0:
+        top = box_top - block_height
+    elif box_bottom + block_height <= height:
+        top = box_bottom
+    else:
+        top = max(0, box_top)
+    left = int(np.clip(x, 0, max(0, width - block_width)))
+    cv2.rectangle(canvas, (left, top), (left + block_width, top + block_height), color, cv2.FILLED)
+    for index, (line, (_, baseline)) in enumerate(zip(lines, sizes)):
+        origin = (left + thickness + 1, top + (index + 1) * line_height - baseline)
+        cv2.putText(canvas, line, origin, _FONT, scale, _TEXT_COLOR, thickness, cv2.LINE_AA)

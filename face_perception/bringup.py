@@ -1,0 +1,138 @@
+"""Start the face_perception graph without ``ros2 launch`` (pip-only installs).
+
+Takes the same ``name:=value`` arguments as ``launch/perception.launch.py`` and starts
+the same nodes with the same YAML, one process each, through
+:func:`face_perception.graph.describe_graph`:
+
+    face-perception-bringup image_source:=demo
+    face-perception-bringup image_topic:=/camera/color/image_raw params_file:=my.yaml
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+from face_perception.graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, NodeSpec, describe_graph
+
+
+def package_share_directory() -> Path:
+    """The installed share directory when ament can find it, else the source tree."""
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+    except ImportError:
+        return Path(__file__).resolve().parent.parent
+    try:
+        share = Path(get_package_share_directory(PACKAGE_NAME))
+    except (PackageNotFoundError, OSError):  # OSError: AMENT_PREFIX_PATH unset (plain venv)
+        return Path(__file__).resolve().parent.parent
+    return share if (share / "config").is_dir() else Path(__file__).resolve().parent.parent
+
+
+def executable_module(executable: str) -> str:
+    """Module behind a console script of this package (as declared in setup.py)."""
+    for entry_point in metadata.entry_points(group="console_scripts"):
+        if entry_point.name == executable and entry_point.value.startswith(PACKAGE_NAME + "."):
+            return entry_point.value.split(":", 1)[0]
+    raise ValueError(
+        f"executable '{executable}' is not a console script of {PACKAGE_NAME}; "
+        "is the package installed (scripts/setup_env.sh)?"
+    )
+
+
+def node_command(spec: NodeSpec) -> list[str]:
+    """The command line that runs one node with its name, parameters and remappings."""
+    if spec.package != PACKAGE_NAME:
+        raise ValueError(
+            f"{spec.package}/{spec.executable} cannot be started on a pip-only install "
+            "(only ROS 2 distro installs have it); use ros2 launch for it"
+        )
+    command = [sys.executable, "-m", executable_module(spec.executable), *spec.arguments, "--ros-args"]
+    command += ["-r", f"__node:={spec.name}"]
+    for parameter in spec.parameters:
+        if isinstance(parameter, dict):
+            for name, value in parameter.items():
+                command += ["-p", f"{name}:={value}"]
+        else:
+            command += ["--params-file", str(parameter)]
+    for source, target in spec.remappings:
+        command += ["-r", f"{source}:={target}"]
+    return command
+
+
+def parse_launch_arguments(tokens: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for token in tokens:
+        if ":=" not in token:
+            raise ValueError(f"argument '{token}' is not of the form name:=value")
+        name, value = token.split(":=", 1)
+        values[name] = value
+    return values
+
+
+def run_graph(commands: list[list[str]]) -> int:
+    """Run the processes until the perception node (the first) exits or a signal arrives."""
+    processes = [subprocess.Popen(command) for command in commands]
+    stopping = False
+
+    def request_stop(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    exit_code = 0
+    reported: set[int] = set()
+    while not stopping:
+        for index, process in enumerate(processes):
+            code = process.poll()
+            if code is not None and index not in reported:
+                reported.add(index)
+                print(f"[bringup] process {' '.join(commands[index][2:4])} exited with {code}", flush=True)
+                if code != 0:
+                    exit_code = code
+        if processes[0].poll() is not None or exit_code != 0:
+            break
+        time.sleep(0.1)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="arguments:\n"
+        + "\n".join(f"  {a.name}:=  {a.description} (default: '{a.default}')" for a in LAUNCH_ARGUMENTS),
+    )
+    parser.add_argument("launch_arguments", nargs="*", metavar="name:=value")
+    parser.add_argument("--print", action="store_true", help="print the node commands and exit")
+    options = parser.parse_args(argv)
+    try:
+        graph = describe_graph(parse_launch_arguments(options.launch_arguments), package_share_directory())
+        if not Path(graph.params_file).is_file():
+            raise ValueError(f"params_file: '{graph.params_file}' does not exist")
+        commands = [node_command(spec) for spec in graph.nodes]
+    except ValueError as error:
+        print(f"face-perception-bringup: {error}", file=sys.stderr)
+        return 2
+    if options.print:
+        for command in commands:
+            print(" ".join(command))
+        return 0
+    return run_graph(commands)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

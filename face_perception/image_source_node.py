@@ -1,0 +1,205 @@
+"""Publish camera-like images from a video file, an image folder or file, a camera, or
+the embedded demo sequence, so the graph runs without a camera driver.
+
+Parameters (all declared with descriptors; see config/perception.yaml):
+  source      'demo', a video file, an image file, a folder of images, or 'camera:<index>'
+  topic       output sensor_msgs/Image topic
+  frame_id    header.frame_id of every image (the camera's optical frame, REP-103/105)
+  rate        publishing rate in Hz
+  loop        start again at the end of a file/folder/demo sequence
+  max_frames  stop (exit 0) after this many frames; 0 = never
+  wait_for_subscribers  hold back frames until the topic has a subscriber
+  demo.*      width, height, num_faces and num_frames of the demo sequence
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+import rclpy
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Image
+
+from face_perception.demo_frames import demo_frame
+from face_perception.ros_messages import bgr_to_image_msg
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+
+
+class SourceError(ValueError):
+    """The configured source cannot be opened; the message names it."""
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def open_frame_source(
+    source: str, loop: bool, demo_width: int = 640, demo_height: int = 480, demo_faces: int = 1, demo_frames: int = 40
+) -> Iterator[np.ndarray]:
+    """An iterator of BGR frames for the source description; raises SourceError if unusable."""
+    if source == "demo":
+        return _demo_frames(loop, demo_width, demo_height, demo_faces, demo_frames)
+    if source.startswith("camera:"):
+        index_text = source.split(":", 1)[1]
+        if not index_text.isdigit():
+            raise SourceError(f"source '{source}': camera index must be a number, e.g. camera:0")
+        return _capture_frames(cv2.VideoCapture(int(index_text)), source, loop=False)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        files = _images_in(path)
+        if not files:
+            raise SourceError(f"source '{source}': folder contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return _file_frames(files, loop)
+    if path.is_file():
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            return _file_frames([path], loop)
+        return _capture_frames(cv2.VideoCapture(str(path)), source, loop)
+    raise SourceError(f"source '{source}': no such file or folder (or use 'demo' / 'camera:<index>')")
+
+
+def _demo_frames(loop: bool, width: int, height: int, faces: int, count: int) -> Iterator[np.ndarray]:
+    while True:
+        for index in range(count):
+            yield demo_frame(index, width, height, faces)
+        if not loop:
+            return
+
+
+def _file_frames(files: list[Path], loop: bool) -> Iterator[np.ndarray]:
+    while True:
+        for path in files:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                print(f"[image_source] skipping unreadable image {path}", file=sys.stderr)
+                continue
+            yield image
+        if not loop:
+            return
+
+
+def _capture_frames(capture: cv2.VideoCapture, source: str, loop: bool) -> Iterator[np.ndarray]:
+    if not capture.isOpened():
+        raise SourceError(f"source '{source}': OpenCV cannot open it as a video or camera")
+
+    def frames() -> Iterator[np.ndarray]:
+        try:
+            while True:
+                ok, frame = capture.read()
+                if ok:
+                    yield frame
+                    continue
+                if not loop:
+                    return
+                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, frame = capture.read()
+                if not ok:
+                    return
+                yield frame
+        finally:
+            capture.release()
+
+    return frames()
+
+
+class ImageSourceNode(Node):
+    def __init__(self, on_finished: Callable[[], None] | None = None, **node_kwargs) -> None:
+        super().__init__("image_source", **node_kwargs)
+        self._on_finished = on_finished
+        source = self._declare("source", "demo", "'demo', a video file, an image file or folder, or 'camera:<index>'")
+        topic = self._declare("topic", "/camera/image_raw", "output sensor_msgs/Image topic")
+        self._frame_id = self._declare("frame_id", "camera_optical_frame", "header.frame_id of the published images")
+        rate = self._declare(
+            "rate", 10.0, "publishing rate in Hz", floating=FloatingPointRange(from_value=0.1, to_value=240.0)
+        )
+        loop = self._declare("loop", True, "restart at the end of a file, folder or the demo sequence")
+        self._wait_for_subscribers = self._declare(
+            "wait_for_subscribers", False, "publish nothing until the topic has a subscriber"
+        )
+        self._max_frames = self._declare(
+            "max_frames", 0, "stop after this many frames (0 = never)", integer=IntegerRange(from_value=0, to_value=10**9)
+        )
+        width = self._declare("demo.width", 640, "demo frame width", integer=IntegerRange(from_value=64, to_value=7680))
+        height = self._declare("demo.height", 480, "demo frame height", integer=IntegerRange(from_value=64, to_value=4320))
+        faces = self._declare("demo.num_faces", 1, "faces in the demo frames", integer=IntegerRange(from_value=0, to_value=64))
+        count = self._declare(
+            "demo.num_frames", 40, "frames in one demo cycle", integer=IntegerRange(from_value=1, to_value=100000)
+        )
+        if not topic:
+            raise SourceError("topic: must not be empty")
+        self._frames = open_frame_source(source, loop, width, height, faces, count)
+        self._publisher = self.create_publisher(Image, topic, qos_profile_sensor_data)
+        self._published = 0
+        self._period = 1.0 / rate
+        self._next_publish = 0.0
+        self._timer = self.create_timer(self._period, self._publish_next)
+        self.get_logger().info(f"publishing '{source}' on {topic} at {rate:g} Hz, frame_id '{self._frame_id}'")
+
+    def _declare(self, name: str, default, description: str, integer=None, floating=None):
+        descriptor = ParameterDescriptor(description=description)
+        if integer is not None:
+            descriptor.integer_range = [integer]
+        if floating is not None:
+            descriptor.floating_point_range = [floating]
+        return self.declare_parameter(name, default, descriptor).value
+
+    @property
+    def published(self) -> int:
+        return self._published
+
+    def _publish_next(self) -> None:
+        if self._wait_for_subscribers and self._publisher.get_subscription_count() == 0:
+            return
+        # Pace on the clock as well as the timer: a timer that fell behind (slow frame
+        # decoding, a busy CPU) must not publish a burst to catch up.
+        now = time.monotonic()
+        if now < self._next_publish - 0.25 * self._period:
+            return
+        self._next_publish = max(self._next_publish + self._period, now)
+        frame = next(self._frames, None)
+        if frame is None or (self._max_frames and self._published >= self._max_frames):
+            self.get_logger().info(f"source finished after {self._published} frames")
+            self._timer.cancel()
+            if self._on_finished:
+                self._on_finished()
+            return
+        message = bgr_to_image_msg(frame, self.get_clock().now().to_msg(), self._frame_id)
+        self._publisher.publish(message)
+        self._published += 1
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    finished = False
+
+    def stop() -> None:
+        nonlocal finished
+        finished = True
+
+    exit_code = 0
+    node = None
+    try:
+        node = ImageSourceNode(on_finished=stop)
+        while rclpy.ok() and not finished:
+            rclpy.spin_once(node, timeout_sec=0.1)
+    except (SourceError, rclpy.exceptions.ParameterException) as error:
+        print(f"[image_source] refusing to start: {error}", file=sys.stderr)
+        exit_code = 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

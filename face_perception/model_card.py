@@ -1,0 +1,104 @@
+"""Model cards: the JSON file that ships beside every ``.tflite`` model.
+
+The runtime reads labels, input size and normalisation from the card, never from
+constants in the code, so a retrained model with another input size or label order
+cannot silently drift from the node that runs it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+CARD_SCHEMA_VERSION = 1
+SUPPORTED_TASKS = ("emotion", "gender")
+SUPPORTED_COLOR = ("gray",)
+
+
+class ModelCardError(ValueError):
+    """A model card is missing, unreadable or inconsistent."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What the runtime needs from a card; ``raw`` keeps everything else (metrics, provenance)."""
+
+    path: Path
+    task: str
+    labels: tuple[str, ...]
+    input_height: int
+    input_width: int
+    color: str
+    # Pixel values in [0, 255] are mapped to ``pixel * scale + offset`` before inference.
+    scale: float
+    offset: float
+    raw: Mapping[str, Any]
+
+    def normalize_description(self) -> str:
+        return f"x * {self.scale:g} + {self.offset:g}"
+
+
+def _require(mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in mapping:
+        raise ModelCardError(f"{where}: missing key '{key}'")
+    value = mapping[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ModelCardError(f"{where}: key '{key}' has type {type(value).__name__}")
+    return value
+
+
+def parse_model_card(data: Mapping[str, Any], path: Path | str = "<memory>") -> ModelCard:
+    """Validate a card dictionary; raise ModelCardError naming the file and key."""
+    where = f"model card {path}"
+    if not isinstance(data, Mapping):
+        raise ModelCardError(f"{where}: top level must be a JSON object")
+    version = _require(data, "schema_version", int, where)
+    if version != CARD_SCHEMA_VERSION:
+        raise ModelCardError(f"{where}: schema_version {version} is not {CARD_SCHEMA_VERSION}")
+    task = _require(data, "task", str, where)
+    if task not in SUPPORTED_TASKS:
+        raise ModelCardError(f"{where}: task '{task}' is not one of {SUPPORTED_TASKS}")
+    labels = _require(data, "labels", list, where)
+    if len(labels) < 2 or not all(isinstance(label, str) and label for label in labels):
+        raise ModelCardError(f"{where}: 'labels' must list at least two non-empty strings")
+    if len(set(labels)) != len(labels):
+        raise ModelCardError(f"{where}: 'labels' has duplicates")
+    model_input = _require(data, "input", dict, where)
+    height = _require(model_input, "height", int, where + " input")
+    width = _require(model_input, "width", int, where + " input")
+    if not (8 <= height <= 512 and 8 <= width <= 512):
+        raise ModelCardError(f"{where}: input size {height}x{width} outside 8..512")
+    color = _require(model_input, "color", str, where + " input")
+    if color not in SUPPORTED_COLOR:
+        raise ModelCardError(f"{where}: input color '{color}' is not one of {SUPPORTED_COLOR}")
+    normalization = _require(model_input, "normalization", dict, where + " input")
+    scale = float(_require(normalization, "scale", (int, float), where + " input.normalization"))
+    offset = float(_require(normalization, "offset", (int, float), where + " input.normalization"))
+    if scale == 0.0:
+        raise ModelCardError(f"{where}: normalization scale must not be 0")
+    return ModelCard(
+        path=Path(path),
+        task=task,
+        labels=tuple(labels),
+        input_height=height,
+        input_width=width,
+        color=color,
+        scale=scale,
+        offset=offset,
+        raw=dict(data),
+    )
+
+
+def load_model_card(path: Path | str) -> ModelCard:
+    """Read and validate a card file; every failure names the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ModelCardError(f"model card {path}: cannot read ({error.strerror})") from error
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ModelCardError(f"model card {path}: invalid JSON ({error})") from error
+    return parse_model_card(data, path)

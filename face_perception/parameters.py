@@ -1,0 +1,229 @@
+"""The pipeline's tunable parameters: names, defaults, types, ranges and meaning, in one place.
+
+``PARAMETERS`` is the single source of truth: the ROS node declares its parameters from it
+(dotted names as ROS 2 uses them in YAML and ``ros2 param set``), :class:`PipelineConfig`
+is built and validated from it, and the docs list it. ``PipelineConfig`` mirrors the names:
+``detection.scale_factor`` is ``config.detection.scale_factor``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Union
+
+ParameterValue = Union[bool, int, float, str]
+
+
+class ConfigError(ValueError):
+    """A parameter is unknown or has a value of the wrong type or outside its range."""
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One parameter. ``min``/``max`` bound numbers (inclusive); ``special`` lists values
+    allowed outside that range with their own meaning (such as 0 = "off")."""
+
+    name: str
+    default: ParameterValue
+    type: type
+    description: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[ParameterValue, ...] | None = None
+    special: tuple[ParameterValue, ...] = ()
+
+
+PARAMETERS: tuple[ParameterSpec, ...] = (
+    # --- detection -------------------------------------------------------------------------
+    ParameterSpec("detection.scale_factor", 1.1, float,
+                  "Haar cascade image pyramid step; smaller finds more faces but is slower",
+                  1.01, 2.0),
+    ParameterSpec("detection.min_neighbors", 5, int,
+                  "Haar cascade: overlapping raw hits needed to keep a face; higher = fewer false positives",
+                  0, 50),
+    ParameterSpec("detection.min_face_size", 40, int,
+                  "smallest face side to report, in source image pixels", 8, 4096),
+    ParameterSpec("detection.max_width", 480, int,
+                  "downscale frames wider than this before detection (boxes are mapped back); "
+                  "0 = detect at full resolution. Faces smaller than about 24 * width / max_width "
+                  "source pixels are then out of reach. On 640x480 group photos 480 kept 21 of the "
+                  "23 faces full resolution found at ~0.7x its time; 320 kept 14",
+                  160, 8192, special=(0,)),
+    ParameterSpec("detection.equalize_histogram", True, bool,
+                  "equalise the grey image's histogram before detection (helps in dim or flat light)"),
+    ParameterSpec("detection.cascade_file", "", str,
+                  "Haar cascade XML; empty = OpenCV's haarcascade_frontalface_default.xml"),
+    ParameterSpec("detection.redetect_interval", 1, int,
+                  "run the full-frame detector every N frames; in between only regions around "
+                  "tracked faces are searched (1 = full detection every frame)",
+                  1, 100),
+    ParameterSpec("detection.region_scale", 2.0, float,
+                  "side of the region searched around a tracked face between full detections, "
+                  "as a multiple of the face box side",
+                  1.2, 4.0),
+    # --- classification --------------------------------------------------------------------
+    ParameterSpec("classification.emotion_model", "", str,
+                  "emotion .tflite file (its card: same path, .tflite -> .card.json); "
+                  "empty = the model shipped in the package's models/ directory"),
+    ParameterSpec("classification.gender_model", "", str,
+                  "gender .tflite file (its card: same path, .tflite -> .card.json); "
+                  "empty = the model shipped in the package's models/ directory"),
+    ParameterSpec("classification.crop_margin", 0.1, float,
+                  "margin added on each side of the face box before classification, as a "
+                  "fraction of the box side (0.1 = +10%); clipped to the image",
+                  0.0, 1.0),
+    ParameterSpec("classification.num_threads", 1, int,
+                  "CPU threads for each LiteRT interpreter", 1, 64),
+    ParameterSpec("classification.gender_min_confidence", 0.6, float,
+                  "smoothed gender probability below which the gender is reported as 'unknown'",
+                  0.0, 1.0),
+    # --- tracking ---------------------------------------------------------------------------
+    ParameterSpec("tracking.iou_threshold", 0.3, float,
+                  "least overlap (IoU) between a track's predicted box and a detection to match "
+                  "them; below it a match needs the centres within half a face width",
+                  0.0, 1.0),
+    ParameterSpec("tracking.max_missed_frames", 5, int,
+                  "frames a track survives without a matching detection before it is dropped "
+                  "(a face returning later gets a new id)",
+                  0, 1000),
+    ParameterSpec("tracking.smoothing", 0.5, float,
+                  "exponential smoothing of the probabilities over a track: weight of the newest "
+                  "frame (1.0 = no smoothing)",
+                  0.01, 1.0),
+    # --- whole pipeline ---------------------------------------------------------------------
+    ParameterSpec("max_faces", 10, int,
+                  "most faces classified per frame (the largest are kept)", 1, 256),
+)
+
+PARAMETERS_BY_NAME: dict[str, ParameterSpec] = {spec.name: spec for spec in PARAMETERS}
+
+
+def validate_value(name: str, value: Any) -> ParameterValue:
+    """Check ``value`` for parameter ``name`` and return it in the parameter's type.
+
+    Integers are accepted for float parameters (YAML ``1`` for ``1.0``); nothing else is
+    converted. Raises :class:`ConfigError` naming the parameter and the value.
+    """
+    spec = PARAMETERS_BY_NAME.get(name)
+    if spec is None:
+        raise ConfigError(f"unknown parameter '{name}' = {value!r}")
+    if spec.type is bool:
+        ok = isinstance(value, bool)
+    elif spec.type is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif spec.type is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, spec.type)
+    if not ok:
+        raise ConfigError(
+            f"parameter '{name}' = {value!r} has type {type(value).__name__}, expected {spec.type.__name__}"
+        )
+    if spec.type is float:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"parameter '{name}' = {value!r} is not a finite number")
+    if value in spec.special:
+        return value
+    if spec.choices is not None and value not in spec.choices:
+        raise ConfigError(f"parameter '{name}' = {value!r} is not one of {spec.choices}")
+    if spec.min is not None and value < spec.min or spec.max is not None and value > spec.max:
+        allowed = f"{spec.min}..{spec.max}"
+        if spec.special:
+            allowed += " or " + ", ".join(repr(v) for v in spec.special)
+        raise ConfigError(f"parameter '{name}' = {value!r} is outside {allowed}")
+    return value
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    scale_factor: float
+    min_neighbors: int
+    min_face_size: int
+    max_width: int
+    equalize_histogram: bool
+    cascade_file: str
+    redetect_interval: int
+    region_scale: float
+
+
+@dataclass(frozen=True)
+class ClassificationConfig:
+    emotion_model: str
+    gender_model: str
+    crop_margin: float
+    num_threads: int
+    gender_min_confidence: float
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    iou_threshold: float
+    max_missed_frames: int
+    smoothing: float
+
+
+_SECTIONS = {"detection": DetectionConfig, "classification": ClassificationConfig, "tracking": TrackingConfig}
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Validated values of every parameter in :data:`PARAMETERS`."""
+
+    detection: DetectionConfig
+    classification: ClassificationConfig
+    tracking: TrackingConfig
+    max_faces: int
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None = None) -> "PipelineConfig":
+        """Defaults overridden by ``values`` (dotted names); every value is validated."""
+        merged: dict[str, Any] = {spec.name: spec.default for spec in PARAMETERS}
+        for name, value in (values or {}).items():
+            merged[name] = validate_value(name, value)
+        sections: dict[str, dict[str, Any]] = {section: {} for section in _SECTIONS}
+        top: dict[str, Any] = {}
+        for name, value in merged.items():
+            section, _, field = name.rpartition(".")
+            (sections[section] if section else top)[field] = value
+        return cls(**{section: _SECTIONS[section](**fields) for section, fields in sections.items()}, **top)
+
+    @classmethod
+    def defaults(cls) -> "PipelineConfig":
+        return cls.from_mapping({})
+
+    def to_mapping(self) -> dict[str, ParameterValue]:
+        """Dotted name -> value for every parameter."""
+        result: dict[str, ParameterValue] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if dataclasses.is_dataclass(value):
+                for inner in dataclasses.fields(value):
+                    result[f"{field.name}.{inner.name}"] = getattr(value, inner.name)
+            else:
+                result[field.name] = value
+        return result
+
+    def with_updates(self, values: Mapping[str, Any]) -> "PipelineConfig":
+        """A new config with ``values`` changed (e.g. from a live ``ros2 param set``)."""
+        return PipelineConfig.from_mapping({**self.to_mapping(), **dict(values)})
+
+
+def _check_specs_match_config() -> None:
+    # Fail at import, not at run time, if a parameter and the config fields drift apart.
+    field_names: set[str] = set()
+    for field in dataclasses.fields(PipelineConfig):
+        section = _SECTIONS.get(field.name)
+        if section is None:
+            field_names.add(field.name)
+        else:
+            field_names.update(f"{field.name}.{inner.name}" for inner in dataclasses.fields(section))
+    spec_names = set(PARAMETERS_BY_NAME)
+    if field_names != spec_names or len(PARAMETERS_BY_NAME) != len(PARAMETERS):
+        raise RuntimeError(f"PARAMETERS and PipelineConfig disagree: {sorted(field_names ^ spec_names)}")
+    for spec in PARAMETERS:
+        validate_value(spec.name, spec.default)
+
+
+_check_specs_match_config()

@@ -1,0 +1,224 @@
+"""The whole per-frame pipeline: detect -> crop -> classify (one batch per model) -> track.
+
+No ROS here: the node converts messages to arrays, calls :meth:`FacePerceptionPipeline.process`
+and turns the :class:`FrameResult` back into messages.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from face_perception.classification import FaceClassifier, ModelLoadError, resolve_model_path
+from face_perception.detection import Detection, HaarFaceDetector
+from face_perception.parameters import PipelineConfig
+from face_perception.preprocessing import build_batch, crop_faces
+from face_perception.tracking import FaceTracker, TrackedFace
+
+GENDER_LABELS = ("female", "male")
+GENDER_UNKNOWN = "unknown"
+# FER-2013 class names; an emotion card's labels must come from these (any order).
+EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+TIMING_STAGES = ("detect", "crop", "classify", "track")
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One face in one frame.
+
+    Gender probabilities are a dict label -> probability; emotion probabilities are a tuple
+    in the emotion card's label order (:attr:`FacePerceptionPipeline.emotion_labels`).
+    """
+
+    track_id: str
+    box: tuple[int, int, int, int]  # x, y, w, h in source pixels, without the crop margin
+    detection_confidence: float
+    track_age: int  # consecutive frames this track has been matched
+    gender: str  # "female", "male" or "unknown"
+    gender_confidence: float  # smoothed probability of the more likely gender
+    gender_probabilities: dict[str, float]  # smoothed over the track
+    gender_probabilities_raw: dict[str, float]  # this frame alone
+    emotion: str
+    emotion_confidence: float
+    emotion_probabilities: tuple[float, ...]  # smoothed over the track, card label order
+    emotion_probabilities_raw: tuple[float, ...]  # this frame alone
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    faces: list[FaceResult]  # oldest track first
+    # Milliseconds per stage: detect, crop, classify, track, and total.
+    timings_ms: dict[str, float]
+    frame_index: int
+    full_detection: bool  # False when only regions around tracked faces were searched
+    image_size: tuple[int, int] = field(default=(0, 0))  # width, height
+
+
+def gray_from_image(image: np.ndarray) -> np.ndarray:
+    """HxW uint8 grey from a BGR, BGRA or grey uint8 image."""
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got {image.dtype}")
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    raise ValueError(f"expected an HxW grey or HxWx3 BGR image, got shape {image.shape}")
+
+
+def _load_classifier(configured_path: str, task: str, num_threads: int) -> FaceClassifier:
+    classifier = FaceClassifier(resolve_model_path(configured_path, task), task, num_threads)
+    labels = set(classifier.labels)
+    if task == "gender" and labels != set(GENDER_LABELS):
+        raise ModelLoadError(
+            f"model card {classifier.card_path}: gender labels {classifier.labels} must be "
+            f"{GENDER_LABELS} in some order (parameter classification.gender_model)"
+        )
+    if task == "emotion" and not labels <= set(EMOTION_LABELS):
+        raise ModelLoadError(
+            f"model card {classifier.card_path}: emotion labels {sorted(labels - set(EMOTION_LABELS))} "
+            f"are not FER-2013 names {EMOTION_LABELS} (parameter classification.emotion_model)"
+        )
+    return classifier
+
+
+class FacePerceptionPipeline:
+    """Stateful (tracks) per-camera pipeline; not thread-safe, use one per image stream."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        self.config = config
+        self.detector = HaarFaceDetector(config.detection)
+        classification = config.classification
+        self.emotion_classifier = _load_classifier(classification.emotion_model, "emotion", classification.num_threads)
+        self.gender_classifier = _load_classifier(classification.gender_model, "gender", classification.num_threads)
+        self.tracker = FaceTracker(config.tracking)
+        self._frame_index = 0
+        self._frames_since_full_detection = 0
+
+    # --- labels and configuration ---------------------------------------------------------
+    @property
+    def emotion_labels(self) -> tuple[str, ...]:
+        """Emotion labels in the emotion model's output order (from its card)."""
+        return self.emotion_classifier.labels
+
+    @property
+    def gender_labels(self) -> tuple[str, ...]:
+        """Gender labels in the gender model's output order (from its card)."""
+        return self.gender_classifier.labels
+
+    def labels(self) -> dict[str, tuple[str, ...]]:
+        return {"emotion": self.emotion_labels, "gender": self.gender_labels}
+
+    @property
+    def emotion_model_path(self) -> Path:
+        return self.emotion_classifier.model_path
+
+    @property
+    def gender_model_path(self) -> Path:
+        return self.gender_classifier.model_path
+
+    def reconfigure(self, config: PipelineConfig) -> None:
+        """Apply new parameters, rebuilding only the parts they affect; tracks survive.
+
+        Everything is built before anything is replaced, so a failing load leaves the
+        pipeline running on the old configuration.
+        """
+        detector = self.detector
+        if config.detection != self.config.detection:
+            detector = HaarFaceDetector(config.detection)
+        old, new = self.config.classification, config.classification
+        emotion, gender = self.emotion_classifier, self.gender_classifier
+        if (new.emotion_model, new.num_threads) != (old.emotion_model, old.num_threads):
+            emotion = _load_classifier(new.emotion_model, "emotion", new.num_threads)
+        if (new.gender_model, new.num_threads) != (old.gender_model, old.num_threads):
+            gender = _load_classifier(new.gender_model, "gender", new.num_threads)
+        self.detector, self.emotion_classifier, self.gender_classifier = detector, emotion, gender
+        self.tracker.config = config.tracking
+        self.config = config
+
+    # --- per frame --------------------------------------------------------------------------
+    def process(self, image: np.ndarray) -> FrameResult:
+        """Detect, classify and track the faces in one BGR (HxWx3) or grey (HxW) uint8 frame."""
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        gray = gray_from_image(image)
+
+        full = self._frames_since_full_detection % self.config.detection.redetect_interval == 0
+        search_boxes = None if full else self.tracker.predicted_boxes()
+        detections = self.detector.detect(gray, search_boxes)
+        detections = self._keep_largest(detections)
+        self._frames_since_full_detection = 1 if full else self._frames_since_full_detection + 1
+        mark = _lap(timings, "detect", start)
+
+        boxes = [d.box for d in detections]
+        crops = crop_faces(gray, boxes, self.config.classification.crop_margin)
+        emotion_spec = self.emotion_classifier.input_spec
+        gender_spec = self.gender_classifier.input_spec
+        emotion_batch = build_batch(crops, emotion_spec)
+        # Both models share one batch unless their cards ask for different inputs.
+        gender_batch = emotion_batch if gender_spec == emotion_spec else build_batch(crops, gender_spec)
+        mark = _lap(timings, "crop", mark)
+
+        emotion_probs = self.emotion_classifier.predict(emotion_batch)
+        gender_probs = self.gender_classifier.predict(gender_batch)
+        mark = _lap(timings, "classify", mark)
+
+        observations = [{"emotion": e, "gender": g} for e, g in zip(emotion_probs, gender_probs)]
+        tracked = self.tracker.update(boxes, observations)
+        # Oldest track first: a stable order from frame to frame for consumers and displays.
+        order = sorted(range(len(tracked)), key=lambda i: tracked[i].serial)
+        faces = [self._face_result(detections[i], tracked[i]) for i in order]
+        _lap(timings, "track", mark)
+        timings["total"] = (time.perf_counter() - start) * 1000.0
+
+        result = FrameResult(faces, timings, self._frame_index, full, (gray.shape[1], gray.shape[0]))
+        self._frame_index += 1
+        return result
+
+    def _keep_largest(self, detections: Sequence[Detection]) -> list[Detection]:
+        if len(detections) <= self.config.max_faces:
+            return list(detections)
+        largest = sorted(detections, key=lambda d: d.w * d.h, reverse=True)[: self.config.max_faces]
+        return sorted(largest, key=lambda d: d.confidence, reverse=True)
+
+    def _face_result(self, detection: Detection, tracked: TrackedFace) -> FaceResult:
+        gender_labels, emotion_labels = self.gender_labels, self.emotion_labels
+        gender = tracked.smoothed["gender"]
+        emotion = tracked.smoothed["emotion"]
+        gender_index = int(np.argmax(gender))
+        emotion_index = int(np.argmax(emotion))
+        gender_confidence = float(gender[gender_index])
+        gender_label = gender_labels[gender_index]
+        if gender_confidence < self.config.classification.gender_min_confidence:
+            gender_label = GENDER_UNKNOWN
+        return FaceResult(
+            track_id=tracked.track_id,
+            box=detection.box,
+            detection_confidence=detection.confidence,
+            track_age=tracked.age,
+            gender=gender_label,
+            gender_confidence=gender_confidence,
+            gender_probabilities=_as_dict(gender_labels, gender),
+            gender_probabilities_raw=_as_dict(gender_labels, tracked.raw["gender"]),
+            emotion=emotion_labels[emotion_index],
+            emotion_confidence=float(emotion[emotion_index]),
+            emotion_probabilities=tuple(float(p) for p in emotion),
+            emotion_probabilities_raw=tuple(float(p) for p in tracked.raw["emotion"]),
+        )
+
+
+def _as_dict(labels: Sequence[str], values: np.ndarray) -> dict[str, float]:
+    return {label: float(value) for label, value in zip(labels, values)}
+
+
+def _lap(timings: dict[str, float], stage: str, since: float) -> float:
+    now = time.perf_counter()
+    timings[stage] = (now - since) * 1000.0
+    return now

@@ -1,0 +1,148 @@
+"""Conversion between ROS messages and the pure-Python pipeline's data.
+
+Everything ROS-typed lives here and in the node shell; the pipeline never sees a
+message. Images go through :mod:`face_perception.image_conversion` (numpy only,
+since ROS 2 cv_bridge is not installable from PyPI).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
+from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
+from std_msgs.msg import Header
+from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesisWithPose
+
+from face_perception.image_conversion import (
+    array_to_image_fields,
+    decode_compressed,
+    image_fields_to_array,
+    to_bgr,
+)
+
+# The message's fixed emotion order: the EMOTION_* constants in declaration order.
+MESSAGE_EMOTION_ORDER: tuple[str, ...] = (
+    FaceAttributes.EMOTION_ANGRY,
+    FaceAttributes.EMOTION_DISGUST,
+    FaceAttributes.EMOTION_FEAR,
+    FaceAttributes.EMOTION_HAPPY,
+    FaceAttributes.EMOTION_SAD,
+    FaceAttributes.EMOTION_SURPRISE,
+    FaceAttributes.EMOTION_NEUTRAL,
+)
+
+
+def image_msg_to_bgr(message: Image) -> np.ndarray:
+    """BGR uint8 array of a sensor_msgs/Image; ImageConversionError on bad input."""
+    array = image_fields_to_array(
+        message.height, message.width, message.encoding, message.step, message.data, bool(message.is_bigendian)
+    )
+    return to_bgr(array, message.encoding)
+
+
+def compressed_msg_to_bgr(message: CompressedImage) -> np.ndarray:
+    return decode_compressed(message.format, message.data)
+
+
+def bgr_to_image_msg(bgr: np.ndarray, stamp: Time, frame_id: str) -> Image:
+    height, width, step, data = array_to_image_fields(bgr, "bgr8")
+    return Image(
+        header=Header(stamp=stamp, frame_id=frame_id),
+        height=height,
+        width=width,
+        encoding="bgr8",
+        is_bigendian=0,
+        step=step,
+        data=data,
+    )
+
+
+def image_msg_with_header(bgr: np.ndarray, header: Header) -> Image:
+    """An annotated image carrying the source image's header unchanged."""
+    return bgr_to_image_msg(bgr, header.stamp, header.frame_id)
+
+
+def reorder_emotions(probabilities: Sequence[float], labels: Sequence[str]) -> list[float]:
+    """Probabilities given in the model card's label order, in the message's fixed order."""
+    by_label = dict(zip(labels, probabilities))
+    missing = [label for label in MESSAGE_EMOTION_ORDER if label not in by_label]
+    if missing or len(labels) != len(probabilities):
+        raise ValueError(f"emotion probabilities for labels {list(labels)} cannot fill {list(MESSAGE_EMOTION_ORDER)}")
+    return [float(by_label[label]) for label in MESSAGE_EMOTION_ORDER]
+
+
+def check_emotion_labels(labels: Sequence[str]) -> None:
+    """Refuse an emotion model whose labels are not exactly the message's classes."""
+    if sorted(labels) != sorted(MESSAGE_EMOTION_ORDER):
+        raise ValueError(
+            f"emotion model labels {list(labels)} must be exactly {list(MESSAGE_EMOTION_ORDER)} (any order)"
+        )
+
+
+def face_attributes(face, emotion_labels: Sequence[str]) -> FaceAttributes:
+    """One pipeline FaceResult as a FaceAttributes message (emotion_labels: the card's order)."""
+    x, y, w, h = face.box
+    message = FaceAttributes()
+    message.track_id = face.track_id
+    message.bbox = RegionOfInterest(x_offset=int(x), y_offset=int(y), width=int(w), height=int(h), do_rectify=False)
+    message.detection_confidence = float(face.detection_confidence)
+    message.gender = face.gender
+    message.gender_confidence = float(face.gender_confidence)
+    message.gender_female_probability = float(face.gender_probabilities["female"])
+    message.gender_female_probability_raw = float(face.gender_probabilities_raw["female"])
+    message.emotion = face.emotion
+    message.emotion_confidence = float(face.emotion_confidence)
+    message.emotion_probabilities = reorder_emotions(face.emotion_probabilities, emotion_labels)
+    message.emotion_probabilities_raw = reorder_emotions(face.emotion_probabilities_raw, emotion_labels)
+    message.track_age = int(face.track_age)
+    return message
+
+
+def face_attributes_array(faces: Iterable, header: Header, emotion_labels: Sequence[str]) -> FaceAttributesArray:
+    return FaceAttributesArray(header=header, faces=[face_attributes(face, emotion_labels) for face in faces])
+
+
+def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:
+    hypothesis = ObjectHypothesisWithPose()
+    hypothesis.hypothesis.class_id = class_id
+    hypothesis.hypothesis.score = float(score)
+    return hypothesis
+
+
+def detection_array(faces: Iterable, header: Header, emotion_labels: Sequence[str]) -> Detection2DArray:
+    """vision_msgs detections: one per face, one hypothesis per gender and emotion class.
+
+    class_id is '<attribute>/<label>' (e.g. 'gender/female', 'emotion/happy') with the
+    smoothed probability as score, so generic vision_msgs consumers can rank classes.
+    """
+    detections = []
+    for face in faces:
+        x, y, w, h = face.box
+        bbox = BoundingBox2D()
+        bbox.center.position.x = float(x + w / 2.0)
+        bbox.center.position.y = float(y + h / 2.0)
+        bbox.size_x = float(w)
+        bbox.size_y = float(h)
+        results = [_hypothesis(f"gender/{label}", p) for label, p in face.gender_probabilities.items()]
+        results += [
+            _hypothesis(f"emotion/{label}", p)
+            for label, p in zip(MESSAGE_EMOTION_ORDER, reorder_emotions(face.emotion_probabilities, emotion_labels))
+        ]
+        detections.append(Detection2D(header=header, results=results, bbox=bbox, id=face.track_id))
+    return Detection2DArray(header=header, detections=detections)
+
+
+def diagnostics(
+    stamp: Time, node_name: str, values: dict[str, float | int | str], level: bytes, message: str
+) -> DiagnosticArray:
+    status = DiagnosticStatus(
+        level=level,
+        name=f"{node_name}: face perception",
+        message=message,
+        hardware_id=node_name,
+        values=[KeyValue(key=key, value=str(value)) for key, value in values.items()],
+    )
+    return DiagnosticArray(header=Header(stamp=stamp), status=[status])

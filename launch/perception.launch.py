@@ -1,0 +1,45 @@
+"""Start face_perception: the perception node, optionally an image source and RViz.
+
+    ros2 launch face_perception perception.launch.py image_topic:=/camera/color/image_raw
+    ros2 launch face_perception perception.launch.py image_source:=demo use_rviz:=true
+
+The node list comes from face_perception.graph.describe_graph, the same function the
+pip-only ``face-perception-bringup`` uses, so both start the same graph.
+"""
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from face_perception.graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, describe_graph
+
+
+def _start_nodes(context, *args, **kwargs):
+    share_directory = get_package_share_directory(PACKAGE_NAME)
+    values = {
+        argument.name: LaunchConfiguration(argument.name).perform(context)
+        for argument in LAUNCH_ARGUMENTS
+    }
+    graph = describe_graph(values, share_directory)
+    return [
+        Node(
+            package=spec.package,
+            executable=spec.executable,
+            name=spec.name,
+            parameters=list(spec.parameters),
+            remappings=list(spec.remappings),
+            arguments=list(spec.arguments),
+            output="screen",
+            emulate_tty=True,
+        )
+        for spec in graph.nodes
+    ]
+
+
+def generate_launch_description():
+    declared = [
+        DeclareLaunchArgument(argument.name, default_value=argument.default, description=argument.description)
+        for argument in LAUNCH_ARGUMENTS
+    ]
+    return LaunchDescription([*declared, OpaqueFunction(function=_start_nodes)])

@@ -1,0 +1,33 @@
+"""ament_python package definition; also installable with plain pip (see README)."""
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE_NAME = "face_perception"
+
+setup(
+    name=PACKAGE_NAME,
+    version="0.1.0",
+    packages=find_packages(include=[PACKAGE_NAME, f"{PACKAGE_NAME}.*"]),
+    package_data={PACKAGE_NAME: ["models/*.tflite", "models/*.card.json", "data/*.jpg"]},
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE_NAME}"]),
+        (f"share/{PACKAGE_NAME}", ["package.xml"]),
+        (f"share/{PACKAGE_NAME}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE_NAME}/config", glob("config/*.yaml") + glob("config/*.rviz") + glob("config/*.xml")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=False,
+    maintainer="face_perception maintainers",
+    maintainer_email="maintainers@face-perception.dev",
+    description="Face detection with gender and emotion classification for ROS 2 robots.",
+    license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "perception_node = face_perception.perception_node:main",
+            "image_source_node = face_perception.image_source_node:main",
+            "face-perception-bringup = face_perception.bringup:main",
+            "face-perception-demo = face_perception.demo:main",
+        ],
+    },
+)

@@ -1,0 +1,90 @@
+"""Shared fixtures: the astronaut photo, synthetic face frames, small real LiteRT models."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# DDS for the tests: a domain of this run's own (no cross-talk with a running demo or
+# another test run) and the project's Fast DDS profile that keeps every packet on this
+# machine and carries image-sized samples in shared memory (config/fastdds_local_only.xml).
+os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 100)
+os.environ.pop("ROS_AUTOMATIC_DISCOVERY_RANGE", None)
+os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(REPO_ROOT / "config" / "fastdds_local_only.xml")
+if str(REPO_ROOT) not in sys.path:  # `training` is a top-level folder, not an installed package
+    sys.path.insert(0, str(REPO_ROOT))
+
+from face_perception.demo_frames import background, load_demo_image, paste_head  # noqa: E402
+from face_perception.parameters import PipelineConfig  # noqa: E402
+
+# Where Haar finds the astronaut's face in the 512x512 photo (x, y, w, h), +-5 px.
+ASTRONAUT_FACE = (177, 67, 93, 93)
+EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+# Deliberately not alphabetical, so code that assumes an order fails.
+GENDER_LABELS = ("male", "female")
+
+
+@pytest.fixture(scope="session")
+def astronaut_bgr() -> np.ndarray:
+    image = load_demo_image()
+    assert image.shape == (512, 512, 3)
+    return image
+
+
+@pytest.fixture(scope="session")
+def astronaut_gray(astronaut_bgr: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY)
+
+
+def make_face_frame(faces: list[tuple[float, float, float]], width: int = 640, height: int = 480,
+                    seed: int = 0) -> np.ndarray:
+    """A BGR frame with the astronaut's head pasted at each (centre_x, centre_y, face_size)."""
+    frame = background(width, height, seed)
+    for centre_x, centre_y, size in faces:
+        paste_head(frame, centre_x, centre_y, size)
+    return frame
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small real (untrained) mini-Xception models exported to LiteRT with their cards.
+
+    Emotion: 48x48 input, pixels / 255; gender: 64x64 input, pixels / 127.5 - 1 (as the
+    paper's models), so the pipeline has to build two different batches.
+    """
+    import keras
+
+    from training import export, models
+
+    directory = tmp_path_factory.mktemp("models")
+    specs = {
+        "emotion": (48, EMOTION_LABELS, 1.0 / 255.0, 0.0),
+        "gender": (64, GENDER_LABELS, 2.0 / 255.0, -1.0),
+    }
+    for seed, (task, (size, labels, scale, offset)) in enumerate(specs.items()):
+        keras.utils.set_random_seed(seed + 1)
+        model = models.build_mini_xception(input_shape=(size, size, 1), num_classes=len(labels))
+        # Untrained, the last conv's outputs are tiny and every face gets ~uniform
+        # probabilities; scaled up, different crops give clearly different outputs, so a
+        # test can tell whether faces in a batch were mixed up.
+        class_conv = model.get_layer("class_conv")
+        kernel, bias = class_conv.get_weights()
+        class_conv.set_weights([kernel * 200.0, bias])
+        path = export.export_tflite(model, directory / f"{task}.tflite")
+        export.write_model_card(directory / f"{task}.card.json", task=task, labels=list(labels), input_height=size, input_width=size,
+                                scale=scale, offset=offset, extra={"note": "untrained test model"})
+    return directory
+
+
+@pytest.fixture(scope="session")
+def pipeline_config(model_dir: Path) -> PipelineConfig:
+    return PipelineConfig.from_mapping({
+        "classification.emotion_model": str(model_dir / "emotion.tflite"),
+        "classification.gender_model": str(model_dir / "gender.tflite"),
+    })

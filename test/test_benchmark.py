@@ -1,0 +1,74 @@
+"""Smoke test of scripts/benchmark.py --quick: it runs end to end and reports every part.
+
+No timing asserts: the numbers of a three-frame run on a shared machine mean nothing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from face_perception.classification import card_path_for, resolve_model_path
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = ("convert", "detect", "crop", "classify", "track", "publish")
+
+
+def shipped_models_present() -> bool:
+    return all(resolve_model_path("", task).is_file() and card_path_for(resolve_model_path("", task)).is_file()
+               for task in ("emotion", "gender"))
+
+
+@pytest.fixture(scope="module")
+def quick_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    out = tmp_path_factory.mktemp("benchmark") / "benchmark.json"
+    command = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--quick", "--json", str(out)]
+    if not shipped_models_present():
+        model_dir = request.getfixturevalue("model_dir")  # small untrained models (conftest.py)
+        command += ["--emotion-model", str(model_dir / "emotion.tflite"),
+                    "--gender-model", str(model_dir / "gender.tflite")]
+    # A DDS domain of its own, discovery on this machine only.
+    env = dict(os.environ, ROS_DOMAIN_ID=str(150 + os.getpid() % 50), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return completed.stdout, json.loads(out.read_text())
+
+
+def test_stage_table_has_every_stage_for_baseline_and_ours(quick_run: tuple[str, dict]) -> None:
+    stdout, report = quick_run
+    for stage in (*STAGES, "end-to-end p50", "end-to-end p95", "fps", "classify ms/face"):
+        assert any(line.startswith(stage) for line in stdout.splitlines()), f"no '{stage}' row:\n{stdout}"
+    results = report["compare"]["results"]
+    assert {"baseline", "ours:default", "ours:redetect3"} <= set(results)
+    for name, per_config in results.items():
+        for summary in per_config.values():
+            assert all(f"{stage}_ms" in summary for stage in STAGES), name
+
+
+def test_ratio_lines_for_each_variant(quick_run: tuple[str, dict]) -> None:
+    stdout, _report = quick_run
+    for variant in ("ours:default", "ours:redetect3"):
+        lines = [line for line in stdout.splitlines() if line.startswith(f"ratio {variant}/baseline:")]
+        assert lines, stdout
+        assert all(word in lines[0] for word in ("detect", "classify", "end-to-end", "x faster")), lines[0]
+
+
+def test_ours_measured_without_tensorflow(quick_run: tuple[str, dict]) -> None:
+    _stdout, report = quick_run
+    assert report["ours"]["tensorflow_loaded"] is False
+    assert report["ours"]["peak_rss_mb"] > 0
+
+
+def test_ros_graph_recall_footprint_and_targets_reported(quick_run: tuple[str, dict]) -> None:
+    stdout, report = quick_run
+    assert "== ROS graph" in stdout and report["ros"]["runs"], stdout
+    run = report["ros"]["runs"][0]
+    assert run["published"] > 0 and run["outputs"] > 0, run  # the node answered
+    assert report["ros"]["nodes"][0]["peak_rss_mb"] > 0
+    assert "== Detection recall" in stdout and report["recall"]["sequences"]
+    assert report["footprint"]["metadata"]["total_mb"] > 0
+    assert "== Targets" in stdout and len(report["targets"]) >= 6

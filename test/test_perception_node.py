@@ -1,0 +1,300 @@
+"""The perception node in a real rclpy graph: publish images, receive its outputs."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection2DArray
+
+from face_perception import ros_messages
+from face_perception.perception_node import PerceptionNode, StartupError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+class Probe:
+    """A node that feeds the perception node and records everything it publishes."""
+
+    def __init__(self, context, image_topic: str = "/camera/image_raw") -> None:
+        self.node = rclpy.create_node("probe", context=context)
+        self.image_pub = self.node.create_publisher(Image, image_topic, qos_profile_sensor_data)
+        self.compressed_pub = self.node.create_publisher(
+            CompressedImage, image_topic + "/compressed", qos_profile_sensor_data
+        )
+        self.attributes: list[FaceAttributesArray] = []
+        self.annotated: list[Image] = []
+        self.detections: list[Detection2DArray] = []
+        self.diagnostics: list[DiagnosticArray] = []
+        self.node.create_subscription(FaceAttributesArray, "/faces/attributes", self.attributes.append, 10)
+        self.node.create_subscription(Image, "/faces/annotated_image", self.annotated.append, qos_profile_sensor_data)
+        self.node.create_subscription(Detection2DArray, "/faces/detections", self.detections.append, 10)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 10)
+        self._counter = 0
+
+    def header(self, frame_id: str = "head_camera_optical_frame") -> Header:
+        self._counter += 1
+        return Header(stamp=rclpy.time.Time(seconds=1000 + self._counter, nanoseconds=123).to_msg(), frame_id=frame_id)
+
+    def attributes_for(self, header: Header) -> FaceAttributesArray | None:
+        for message in self.attributes:
+            if message.header.stamp == header.stamp:
+                return message
+        return None
+
+
+@pytest.fixture(scope="session")
+def model_parameters(model_dir: Path) -> dict[str, str]:
+    """Parameter overrides pointing the node at the small test models."""
+    return {
+        "classification.emotion_model": str(model_dir / "emotion.tflite"),
+        "classification.gender_model": str(model_dir / "gender.tflite"),
+    }
+
+
+@pytest.fixture
+def ros_graph(model_parameters):
+    """A started perception node (small test models) plus a probe, spun in a thread."""
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    nodes = []
+
+    def start(extra: dict | None = None):
+        overrides = {**model_parameters, **(extra or {})}
+        node = PerceptionNode(
+            context=context, parameter_overrides=[Parameter(name, value=value) for name, value in overrides.items()]
+        )
+        probe = Probe(context, node.get_parameter("image_topic").value)
+        executor = MultiThreadedExecutor(num_threads=2, context=context)
+        executor.add_node(node)
+        executor.add_node(probe.node)
+        thread = threading.Thread(target=executor.spin, daemon=True)
+        thread.start()
+        nodes.append((node, probe, executor, thread))
+        # Discovery: wait until the node and the probe see each other on every topic.
+        assert wait_for(
+            lambda: probe.compressed_pub.get_subscription_count() + probe.image_pub.get_subscription_count() > 0
+            and node.count_subscribers("/faces/attributes") > 0
+            and node.count_subscribers("/faces/annotated_image") > 0
+        )
+        return node, probe
+
+    yield start
+    for node, probe, executor, thread in nodes:
+        executor.shutdown()
+        node.destroy_node()
+        probe.node.destroy_node()
+    rclpy.shutdown(context=context)
+
+
+def image_message(bgr: np.ndarray, header: Header, encoding: str = "bgr8") -> Image:
+    message = ros_messages.bgr_to_image_msg(bgr, header.stamp, header.frame_id)
+    if encoding == "rgb8":
+        message.data = np.ascontiguousarray(bgr[:, :, ::-1]).tobytes()
+        message.encoding = "rgb8"
+    elif encoding == "mono16":
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257
+        message.data = gray.tobytes()
+        message.encoding, message.step = "mono16", bgr.shape[1] * 2
+    return message
+
+
+def test_face_image_gives_one_face_with_the_input_header(ros_graph, astronaut_bgr):
+    node, probe = ros_graph()
+    header = probe.header()
+    probe.image_pub.publish(image_message(astronaut_bgr, header))
+    assert wait_for(lambda: probe.attributes_for(header) is not None)
+    message = probe.attributes_for(header)
+    assert message.header == header
+    assert len(message.faces) == 1
+    face = message.faces[0]
+    assert face.track_id
+    assert 140 < face.bbox.x_offset + face.bbox.width / 2 < 260 and 60 < face.bbox.y_offset + face.bbox.height / 2 < 170
+    assert abs(sum(face.emotion_probabilities) - 1.0) < 1e-4
+    assert abs(sum(face.emotion_probabilities_raw) - 1.0) < 1e-4
+    assert face.emotion in ros_messages.MESSAGE_EMOTION_ORDER
+    assert face.emotion_confidence == pytest.approx(max(face.emotion_probabilities), abs=1e-6)
+    assert face.gender in (FaceAttributes.GENDER_FEMALE, FaceAttributes.GENDER_MALE, FaceAttributes.GENDER_UNKNOWN)
+    assert 0.0 <= face.gender_female_probability <= 1.0
+
+    # The annotated image and the detections carry the same header.
+    assert wait_for(lambda: any(m.header == header for m in probe.annotated))
+    assert wait_for(lambda: any(m.header == header for m in probe.detections))
+    annotated = next(m for m in probe.annotated if m.header == header)
+    assert (annotated.width, annotated.height) == (astronaut_bgr.shape[1], astronaut_bgr.shape[0])
+    detections = next(m for m in probe.detections if m.header == header)
+    assert len(detections.detections) == 1
+    detection = detections.detections[0]
+    assert detection.id == face.track_id
+    classes = {r.hypothesis.class_id: r.hypothesis.score for r in detection.results}
+    assert set(classes) == {f"emotion/{label}" for label in ros_messages.MESSAGE_EMOTION_ORDER} | {
+        "gender/female",
+        "gender/male",
+    }
+    assert classes["gender/female"] + classes["gender/male"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_face_free_image_gives_an_empty_array_not_silence(ros_graph):
+    node, probe = ros_graph()
+    header = probe.header()
+    probe.image_pub.publish(image_message(np.full((240, 320, 3), 90, np.uint8), header))
+    assert wait_for(lambda: probe.attributes_for(header) is not None)
+    assert probe.attributes_for(header).faces == []
+
+
+@pytest.mark.parametrize("encoding", ["rgb8", "mono16"])
+def test_other_encodings_find_the_same_face(ros_graph, astronaut_bgr, encoding):
+    node, probe = ros_graph()
+    header = probe.header()
+    probe.image_pub.publish(image_message(astronaut_bgr, header, encoding))
+    assert wait_for(lambda: probe.attributes_for(header) is not None)
+    assert len(probe.attributes_for(header).faces) == 1
+
+
+def test_bad_frames_are_logged_skipped_and_the_next_good_frame_is_processed(ros_graph, astronaut_bgr):
+    node, probe = ros_graph()
+    bad = []
+    unknown = image_message(astronaut_bgr, probe.header())
+    unknown.encoding = "yuv422_yuy2"
+    bad.append(unknown)
+    empty = image_message(astronaut_bgr, probe.header())
+    empty.data = b""
+    bad.append(empty)
+    short_step = image_message(astronaut_bgr, probe.header())
+    short_step.step = astronaut_bgr.shape[1] * 3 - 1
+    bad.append(short_step)
+    for message in bad:
+        probe.image_pub.publish(message)
+        # One at a time, so that none is dropped as "replaced by a newer frame".
+        assert wait_for(lambda: node.statistics["bad_frames"] >= bad.index(message) + 1)
+    good_header = probe.header()
+    probe.image_pub.publish(image_message(astronaut_bgr, good_header))
+    assert wait_for(lambda: probe.attributes_for(good_header) is not None)
+    assert len(probe.attributes_for(good_header).faces) == 1
+    assert all(probe.attributes_for(message.header) is None for message in bad)
+    statistics = node.statistics
+    assert statistics["bad_frames"] == 3
+    assert "step" in statistics["last_error"]
+    # Diagnostics report the skipped frames.
+    assert wait_for(
+        lambda: any(
+            kv.key == "bad_frames" and kv.value == "3" for m in probe.diagnostics for s in m.status for kv in s.values
+        ),
+        timeout=5.0,
+    )
+
+
+def test_compressed_images_when_configured(ros_graph, astronaut_bgr):
+    node, probe = ros_graph({"use_compressed": True})
+    header = probe.header()
+    ok, jpeg = cv2.imencode(".jpg", astronaut_bgr)
+    assert ok
+    probe.compressed_pub.publish(CompressedImage(header=header, format="jpeg", data=jpeg.tobytes()))
+    assert wait_for(lambda: probe.attributes_for(header) is not None)
+    assert len(probe.attributes_for(header).faces) == 1
+
+
+def test_overload_processes_the_newest_frame_and_counts_drops(ros_graph, astronaut_bgr):
+    node, probe = ros_graph()
+    headers = [probe.header() for _ in range(15)]
+    for header in headers:
+        probe.image_pub.publish(image_message(astronaut_bgr, header))
+    assert wait_for(lambda: probe.attributes_for(headers[-1]) is not None)
+    assert wait_for(lambda: node.statistics["frames_processed"] + node.statistics["frames_dropped"]
+                    == node.statistics["frames_received"])
+    statistics = node.statistics
+    assert statistics["frames_received"] >= 2
+    processed = [h for h in headers if probe.attributes_for(h) is not None]
+    assert len(processed) == statistics["frames_processed"]
+    assert statistics["frames_dropped"] == statistics["frames_received"] - len(processed)
+
+
+def test_invalid_parameter_updates_are_refused_with_the_reason(ros_graph):
+    node, probe = ros_graph()
+    result = node.set_parameters([Parameter("detection.max_width", value=100)])[0]
+    assert not result.successful and "detection.max_width" in result.reason
+    result = node.set_parameters([Parameter("classification.emotion_model", value="/nonexistent/emotion.tflite")])[0]
+    assert not result.successful and "/nonexistent/emotion.tflite" in result.reason
+    result = node.set_parameters([Parameter("image_topic", value="/other")])[0]
+    assert not result.successful and "start-up" in result.reason
+    result = node.set_parameters([Parameter("detection.max_width", value=0)])[0]
+    assert result.successful
+    assert node.get_parameter("detection.max_width").value == 0
+
+
+@pytest.mark.parametrize(
+    "overrides, named",
+    [
+        ({"detection.scale_factor": 0.5}, "detection.scale_factor"),
+        ({"detection.max_width": 100}, "detection.max_width"),
+        ({"image_topic": "camera image"}, "image_topic"),
+        ({"diagnostics_period": 0.0}, "diagnostics_period"),
+        ({"classification.gender_model": "/nonexistent/gender.tflite"}, "/nonexistent/gender.tflite"),
+    ],
+)
+def test_bad_start_up_configuration_is_refused_naming_it(model_parameters, overrides, named):
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        parameters = {**model_parameters, **overrides}
+        with pytest.raises(StartupError, match=named.replace(".", r"\.")):
+            PerceptionNode(context=context, parameter_overrides=[Parameter(k, value=v) for k, v in parameters.items()])
+    finally:
+        rclpy.shutdown(context=context)
+
+
+def test_node_process_exits_with_a_message_naming_the_missing_model(model_parameters):
+    arguments = ["--ros-args", "-p", "classification.emotion_model:=/nonexistent/emotion.tflite"]
+    for name, value in model_parameters.items():
+        if name != "classification.emotion_model":
+            arguments += ["-p", f"{name}:={value}"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "face_perception.perception_node", *arguments],
+        capture_output=True, text=True, timeout=60, env={**os.environ},
+    )
+    assert completed.returncode == 1
+    assert "/nonexistent/emotion.tflite" in completed.stderr + completed.stdout
+    assert "Traceback" not in completed.stderr
+
+
+def test_node_runtime_never_imports_tensorflow(model_parameters, astronaut_bgr):
+    # A robot's node venv has no TensorFlow: the node must run on LiteRT alone.
+    script = (
+        "import sys, rclpy\n"
+        "from rclpy.parameter import Parameter\n"
+        "from face_perception.perception_node import PerceptionNode\n"
+        "from face_perception.demo_frames import load_demo_image\n"
+        "rclpy.init()\n"
+        f"node = PerceptionNode(parameter_overrides=[Parameter(k, value=v) for k, v in {model_parameters!r}.items()])\n"
+        "result = node._pipeline.process(load_demo_image())\n"
+        "assert len(result.faces) == 1, result\n"
+        "node.destroy_node(); rclpy.shutdown()\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'))\n"
+        "print('LOADED', loaded)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert "LOADED []" in completed.stdout

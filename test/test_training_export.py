@@ -1,0 +1,89 @@
+"""Export -> LiteRT matches Keras, dynamic batch works, cards validate; shipped models load."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from face_perception.model_card import ModelCardError, load_model_card
+from training.export import export_tflite, write_model_card
+from training.litert import LiteRTClassifier
+from training.models import build_mini_xception
+from training.paths import MODELS_DIR
+
+EXPECTED_LABELS = {"emotion": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
+                   "gender": ["male", "female"]}
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = build_mini_xception((48, 48, 1), 7)
+    # Non-trivial BatchNorm statistics so the comparison exercises them.
+    x = np.random.default_rng(0).uniform(-1, 1, (64, 48, 48, 1)).astype(np.float32)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, np.arange(64) % 7, epochs=1, batch_size=32, verbose=0)
+    return model
+
+
+def test_tflite_matches_keras_for_batch_1_and_5(small_model, tmp_path: Path) -> None:
+    path = export_tflite(small_model, tmp_path / "m.tflite")
+    runner = LiteRTClassifier(path)
+    x = np.random.default_rng(1).uniform(-1, 1, (5, 48, 48, 1)).astype(np.float32)
+    expected = small_model.predict(x, verbose=0)
+    for batch in (1, 5, 1):
+        np.testing.assert_allclose(runner(x[:batch]), expected[:batch], atol=1e-4)
+    shape = runner.interpreter.get_input_details()[0]["shape_signature"]
+    assert list(shape) == [-1, 48, 48, 1]
+
+
+def test_int8_export_keeps_float_io(small_model, tmp_path: Path) -> None:
+    calib = np.random.default_rng(2).uniform(-1, 1, (20, 48, 48, 1)).astype(np.float32)
+    path = export_tflite(small_model, tmp_path / "q.tflite", quantize=True, representative_data=calib)
+    runner = LiteRTClassifier(path)
+    assert runner.input["dtype"] == np.float32 and runner.output["dtype"] == np.float32
+    out = runner(calib[:5])
+    assert out.shape == (5, 7)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=0.05)
+    with pytest.raises(ValueError, match="representative_data"):
+        export_tflite(small_model, tmp_path / "q2.tflite", quantize=True)
+
+
+def test_write_model_card_validates(tmp_path: Path) -> None:
+    path = write_model_card(tmp_path / "gender.card.json", task="gender", labels=["male", "female"],
+                            input_height=48, input_width=48, scale=1 / 127.5, offset=-1.0,
+                            extra={"model_file": "gender.tflite", "metrics": {"test": {"accuracy": 0.9}}})
+    card = load_model_card(path)
+    assert card.labels == ("male", "female") and card.input_height == 48
+    assert card.raw["metrics"]["test"]["accuracy"] == 0.9
+    with pytest.raises(ModelCardError, match="labels"):
+        write_model_card(tmp_path / "x.json", task="gender", labels=["male", "male"], input_height=48,
+                         input_width=48, scale=1.0, offset=0.0, extra={})
+    with pytest.raises(ValueError, match="override"):
+        write_model_card(tmp_path / "y.json", task="gender", labels=["male", "female"], input_height=48,
+                         input_width=48, scale=1.0, offset=0.0, extra={"task": "emotion"})
+    assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize("task", ["emotion", "gender"])
+def test_shipped_model_and_card(task: str) -> None:
+    tflite, card_path = MODELS_DIR / f"{task}.tflite", MODELS_DIR / f"{task}.card.json"
+    if not tflite.is_file():
+        pytest.skip(f"{tflite} not shipped yet")
+    card = load_model_card(card_path)
+    assert card.task == task and list(card.labels) == EXPECTED_LABELS[task]
+    assert card.raw["model_file"] == tflite.name
+    for key in ("dataset", "split", "preprocessing", "metrics", "parameters", "training_command",
+                "git_commit", "trained_on", "training_minutes", "created"):
+        assert key in card.raw, key
+    runner = LiteRTClassifier(tflite)
+    for batch in (1, 5):
+        x = np.zeros((batch, card.input_height, card.input_width, 1), np.float32)
+        probs = runner(x)
+        assert probs.shape == (batch, len(card.labels))
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=0.02)
+    json.dumps(card.raw)  # serialisable provenance

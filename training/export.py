@@ -1,0 +1,167 @@
+"""Export a trained Keras model to LiteRT (.tflite) and write its model card.
+
+    python -m training.export --task emotion     # build/runs/emotion -> face_perception/models/
+
+Exports float32 and an int8-quantised (float input/output) variant, evaluates both on the test
+split and ships the int8 one only when it loses less than one accuracy point.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from training.paths import MODELS_DIR, RUNS_DIR
+
+
+def export_tflite(model, path: Path | str, quantize: bool = False,
+                  representative_data: Iterable[np.ndarray] | np.ndarray | None = None) -> Path:
+    """Convert ``model`` to a .tflite file with a dynamic batch dimension.
+
+    Input stays float32 [batch, H, W, C] and output float32 probabilities, also when
+    ``quantize`` is set (int8 weights and activations inside, calibrated on
+    ``representative_data``: model-ready float32 images).
+    """
+    import tensorflow as tf
+
+    path = Path(path)
+    if quantize and representative_data is None:
+        raise ValueError("export_tflite: quantize=True needs representative_data (model-ready images)")
+    shape = [None, *model.input_shape[1:]]
+
+    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="image")])
+    def serve(image):
+        return model(image, training=False)
+
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    # Freeze the weights into constants: the int8 calibrator cannot read resource variables.
+    frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    if quantize:
+        samples = np.asarray(representative_data, dtype=np.float32)
+
+        def representative():
+            for sample in samples:
+                yield [sample[None]]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(converter.convert())
+    return path
+
+
+def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], input_height: int,
+                     input_width: int, scale: float, offset: float, extra: dict[str, Any]) -> Path:
+    """Write ``<task>.card.json``; validated with face_perception.model_card before it is written."""
+    from face_perception.model_card import parse_model_card
+
+    card: dict[str, Any] = {
+        "schema_version": 1,
+        "task": task,
+        "labels": list(labels),
+        "input": {"height": int(input_height), "width": int(input_width), "color": "gray",
+                  "normalization": {"scale": float(scale), "offset": float(offset)}},
+    }
+    clash = set(extra) & set(card)
+    if clash:
+        raise ValueError(f"write_model_card: extra must not override {sorted(clash)}")
+    card.update(extra)
+    path = Path(path)
+    parse_model_card(card, path)  # raises ModelCardError naming the key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import keras
+
+    from training.evaluate import evaluate_tflite, test_split_inputs
+    from training.tasks import load_task_data
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=("emotion", "gender"), required=True)
+    p.add_argument("--run", type=Path, default=None, help="training run folder (default build/runs/<task>)")
+    p.add_argument("--data", type=Path, default=None, help="data set (default ../shared/data/...)")
+    p.add_argument("--models-dir", type=Path, default=MODELS_DIR)
+    p.add_argument("--calibration", type=int, default=500, help="training images for int8 calibration")
+    args = p.parse_args(argv)
+
+    run_dir = args.run or RUNS_DIR / args.task
+    model_path, run_path = run_dir / "model.keras", run_dir / "run.json"
+    for needed in (model_path, run_path):
+        if not needed.is_file():
+            raise SystemExit(f"{needed} not found: train first (python -m training.train --task {args.task})")
+    run = json.loads(run_path.read_text())
+    model = keras.models.load_model(model_path, compile=False)
+    side = int(model.input_shape[1])
+    dataset = load_task_data(args.task, args.data, side=side)
+    x_test, y_test = test_split_inputs(dataset)
+    calib = test_split_inputs(dataset, "train")[0]
+    calib = calib[np.random.default_rng(0).permutation(len(calib))[: args.calibration]]
+
+    float_path = export_tflite(model, run_dir / f"{args.task}.float32.tflite")
+    int8_path = export_tflite(model, run_dir / f"{args.task}.int8.tflite", quantize=True,
+                              representative_data=calib)
+    results = {kind: evaluate_tflite(path, x_test, y_test, dataset.labels)
+               for kind, path in (("float32", float_path), ("int8", int8_path))}
+    drop = results["float32"]["accuracy"] - results["int8"]["accuracy"]
+    chosen = "int8" if drop < 0.01 else "float32"
+    print(f"float32 {results['float32']['accuracy']:.4f}  int8 {results['int8']['accuracy']:.4f}  "
+          f"drop {drop * 100:.2f} points -> shipping {chosen}")
+
+    args.models_dir.mkdir(parents=True, exist_ok=True)
+    shipped = args.models_dir / f"{args.task}.tflite"
+    shutil.copyfile(run_dir / f"{args.task}.{chosen}.tflite", shipped)
+    model.save(args.models_dir / f"{args.task}.keras")  # loaded without optimizer state: small
+    metrics = dict(results[chosen])
+    ages = dataset.splits["test"].extra.get("age")
+    if ages is not None:  # robots mostly meet adults: report them separately
+        adults = ages >= 18
+        adult = evaluate_tflite(shipped, x_test[adults], y_test[adults], dataset.labels)
+        metrics["adults_18plus"] = {k: adult[k] for k in ("accuracy", "macro_f1", "flip_tta_accuracy", "samples")}
+    extra = {
+        "model_file": shipped.name,
+        "float_model_file": f"{args.task}.keras",
+        "weights": chosen,
+        "quantization": {"float32_test_accuracy": results["float32"]["accuracy"],
+                         "int8_test_accuracy": results["int8"]["accuracy"],
+                         "rule": "ship int8 only if it loses < 1 accuracy point", "shipped": chosen},
+        "architecture": run["arch"],
+        "dataset": run["dataset"],
+        "split": {**dataset.info, "counts": dataset.counts(),
+                  "train_class_counts": dataset.class_counts("train")},
+        "preprocessing": ("face crop -> grey (OpenCV BGR2GRAY) -> resize to "
+                          f"{side}x{side} (INTER_AREA when shrinking) -> pixel * scale + offset "
+                          "(= [-1, 1]); float32 NHWC [batch, H, W, 1]; output softmax probabilities"),
+        "metrics": {"test": metrics, "split": "test"},
+        "parameters": int(model.count_params()),
+        "training_command": run["training_command"],
+        "training_hyperparameters": run.get("hyperparameters", {}),
+        "epochs_run": run.get("epochs_run"), "best_epoch": run.get("best_epoch"),
+        "best_validation_accuracy": run.get("best_val_accuracy"),
+        "git_commit": run["git_commit"],
+        "trained_on": run["trained_on"],
+        "training_minutes": run["training_minutes"],
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if "notes" in run:
+        extra["notes"] = run["notes"]
+    card = write_model_card(args.models_dir / f"{args.task}.card.json", task=args.task, labels=dataset.labels,
+                            input_height=side, input_width=side, scale=run["input"]["normalization"]["scale"],
+                            offset=run["input"]["normalization"]["offset"], extra=extra)
+    print(f"wrote {shipped} and {card}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

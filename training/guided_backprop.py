@@ -1,0 +1,108 @@
+"""Guided back-propagation (the paper's visualisation): which pixels raise a class score.
+
+    python -m training.guided_backprop --model face_perception/models/emotion.keras \
+        --image face.png --class happy --out gbp.png
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+def guided_backprop(model, image: np.ndarray, class_index: int) -> np.ndarray:
+    """Gradient of the class probability w.r.t. a model-ready image [H, W, 1], where every ReLU
+    passes gradient back only where both its input and the incoming gradient are positive."""
+    import keras
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def guided_relu(x):
+        def grad(dy):
+            return dy * tf.cast(dy > 0, dy.dtype) * tf.cast(x > 0, dy.dtype)
+        return tf.nn.relu(x), grad
+
+    patched = [layer for layer in model.layers if getattr(layer, "activation", None) is keras.activations.relu]
+    for layer in patched:
+        layer.activation = guided_relu
+    try:
+        x = tf.convert_to_tensor(image[None].astype(np.float32))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            score = model(x, training=False)[:, class_index]
+        return tape.gradient(score, x).numpy()[0]
+    finally:
+        for layer in patched:  # leave the model as it was
+            layer.activation = keras.activations.relu
+
+
+def to_picture(gradient: np.ndarray) -> np.ndarray:
+    """Gradient -> uint8 picture (centred on grey, clipped at 3 standard deviations)."""
+    g = gradient.squeeze()
+    g = (g - g.mean()) / (g.std() + 1e-8) * 0.15 + 0.5
+    return (np.clip(g, 0, 1) * 255).astype(np.uint8)
+
+
+def save_figure(face_uint8: np.ndarray, gradient: np.ndarray, title: str, path: Path | str) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(5, 2.8))
+    axes[0].imshow(face_uint8, cmap="gray", vmin=0, vmax=255)
+    axes[0].set_title("input")
+    axes[1].imshow(to_picture(gradient), cmap="gray", vmin=0, vmax=255)
+    axes[1].set_title("guided backprop")
+    for ax in axes:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import cv2
+    import keras
+
+    from training.preprocess import normalize, to_gray
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", type=Path, required=True, help=".keras model (the float model beside the .tflite)")
+    p.add_argument("--card", type=Path, default=None, help="model card (default <model>.card.json) for labels")
+    p.add_argument("--image", type=Path, required=True, help="a face crop (any size, colour or grey)")
+    p.add_argument("--class", dest="cls", default=None, help="class name or index (default: the predicted one)")
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args(argv)
+    from face_perception.model_card import load_model_card
+
+    card = load_model_card(args.card or args.model.with_suffix(".card.json"))
+    model = keras.models.load_model(args.model, compile=False)
+    raw = cv2.imread(str(args.image))
+    if raw is None:
+        raise SystemExit(f"--image {args.image}: cannot read")
+    face = cv2.resize(to_gray(raw), (card.input_width, card.input_height), interpolation=cv2.INTER_AREA)
+    x = normalize(face[None], card.scale, card.offset)[0]
+    probs = model.predict(x[None], verbose=0)[0]
+    if args.cls is None:
+        index = int(probs.argmax())
+    elif args.cls.isdigit():
+        index = int(args.cls)
+    elif args.cls in card.labels:
+        index = card.labels.index(args.cls)
+    else:
+        raise SystemExit(f"--class '{args.cls}' is not one of {list(card.labels)}")
+    gradient = guided_backprop(model, x, index)
+    save_figure(face, gradient, f"{card.labels[index]} (p={probs[index]:.2f})", args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""Where things live, relative to the repository root (so CLIs work from any checkout)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# CI and developers keep the data sets beside the repository, in ../shared.
+SHARED_DIR = REPO_ROOT.parent / "shared"
+DEFAULT_FER2013 = SHARED_DIR / "data" / "fer2013.csv.gz"
+DEFAULT_UTKFACE = SHARED_DIR / "data" / "utkface_100px.tar"
+DEFAULT_ANCHOR_DIR = SHARED_DIR / "anchor"
+# Everything derived from data (caches, runs) stays under the git-ignored build tree.
+BUILD_DIR = REPO_ROOT / "build"
+CACHE_DIR = BUILD_DIR / "cache"
+RUNS_DIR = BUILD_DIR / "runs"
+MODELS_DIR = REPO_ROOT / "face_perception" / "models"
+EVAL_DIR = REPO_ROOT / "docs" / "evaluation"

@@ -1,0 +1,35 @@
+"""Pixel preprocessing shared by training, evaluation, export and the model card."""
+from __future__ import annotations
+
+import numpy as np
+
+# Model input = pixel_0_255 * SCALE + OFFSET, i.e. [-1, 1]; the card records the same numbers.
+SCALE = 1.0 / 127.5
+OFFSET = -1.0
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """BGR/colour or grey uint8 image -> grey uint8 [H, W]."""
+    import cv2  # lazy: training on a machine without OpenCV needs no resizing
+
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    return image
+
+
+def resize_batch(images: np.ndarray, side: int) -> np.ndarray:
+    """Resize uint8 [N, H, W] grey images to [N, side, side] (area filter when shrinking)."""
+    if images.shape[1:3] == (side, side):
+        return images
+    import cv2
+
+    interp = cv2.INTER_AREA if images.shape[1] > side else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(img, (side, side), interpolation=interp) for img in images])
+
+
+def normalize(images: np.ndarray, scale: float = SCALE, offset: float = OFFSET) -> np.ndarray:
+    """uint8 [N, H, W] -> float32 [N, H, W, 1] model input."""
+    x = images.astype(np.float32) * np.float32(scale) + np.float32(offset)
+    return x[..., None] if x.ndim == 3 else x

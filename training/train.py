@@ -1,0 +1,229 @@
+"""Train a face classifier (emotion on FER-2013, gender on UTKFace) and save the float model.
+
+    python -m training.train --task emotion --epochs 80
+    python -m training.train --task gender --epochs 20
+
+Writes ``build/runs/<task>/``: ``model.keras`` (best validation accuracy, without the
+augmentation layers), ``history.csv`` and ``run.json`` (provenance for the model card).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from training.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR
+from training.preprocess import OFFSET, SCALE, normalize
+from training.tasks import TASKS, load_task_data
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=TASKS, required=True)
+    p.add_argument("--data", type=Path, default=None,
+                   help="FER-2013 CSV/folder (emotion) or UTKFace tar/folder (gender); "
+                        "default ../shared/data/... beside the repository")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default build/runs/<task>)")
+    p.add_argument("--arch", default="mini_xception",
+                   help="mini_xception (paper, ~58k params), mini_xception_wide (<100k), simple_cnn")
+    p.add_argument("--input-size", type=int, default=48)
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    p.add_argument("--lr-schedule", choices=("cosine", "plateau"), default="cosine",
+                   help="cosine: warm-up then cosine decay over --epochs; plateau: the paper's "
+                        "reduce-on-plateau (factor 0.1, patience --patience/4)")
+    p.add_argument("--warmup-epochs", type=float, default=2.0)
+    p.add_argument("--l2", type=float, default=1e-4,
+                   help="L2 on conv kernels (the paper used 0.01, which underfits with this schedule)")
+    p.add_argument("--bn-momentum", type=float, default=0.99, help="BatchNorm moving-average momentum")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the NumPy cache")
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--class-weight", choices=("none", "balanced", "sqrt"), default="none",
+                   help="weight rare classes (e.g. disgust): balanced = n/(k*n_c), sqrt = its square root")
+    p.add_argument("--augment", choices=("loader", "layers", "none"), default="loader",
+                   help="random shift/zoom/rotation/flip in the data loader (OpenCV, fast on any "
+                        "backend), as Keras layers in the training graph, or none")
+    p.add_argument("--patience", type=int, default=50, help="early stopping on validation accuracy")
+    p.add_argument("--max-minutes", type=float, default=90.0,
+                   help="stop after the epoch that crosses this wall-clock budget")
+    p.add_argument("--limit", type=int, default=0, help="use only the first N training rows (smoke tests)")
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--verbose", default="auto", help="Keras fit verbosity: auto, 0, 1 (bars), 2 (one line/epoch)")
+    return p.parse_args(argv)
+
+
+def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> dict[int, float] | None:
+    if mode == "none":
+        return None
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    weights = len(labels) / (num_classes * np.maximum(counts, 1.0))
+    if mode == "sqrt":
+        weights = np.sqrt(weights)
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "training"], cwd=REPO_ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        return out.stdout.strip() + ("+dirty-training" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import keras
+    accel = "no GPU"
+    if keras.backend.backend() == "jax":
+        import jax
+        gpus = [d.device_kind for d in jax.devices() if d.platform == "gpu"]
+        accel = ", ".join(gpus) if gpus else accel
+    return (f"{platform.system()} {platform.machine()}, {cpu}, {len(os.sched_getaffinity(0))} CPU cores, "
+            f"{accel}; Keras {keras.__version__} backend {keras.backend.backend()}")
+
+
+def make_callbacks(args: argparse.Namespace, core, out: Path, start: float) -> list:
+    import keras
+
+    class SaveBestCore(keras.callbacks.Callback):
+        """Save the exportable core model (no augmentation layers) on each validation best."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.best = -math.inf
+            self.best_epoch = -1
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            value = (logs or {}).get("val_accuracy", -math.inf)
+            if value > self.best:
+                self.best, self.best_epoch = value, epoch + 1
+                core.save(out / "model.keras")
+
+    class TimeBudget(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if (time.monotonic() - start) / 60.0 > args.max_minutes:
+                print(f"time budget of {args.max_minutes} min reached after epoch {epoch + 1}", flush=True)
+                self.model.stop_training = True
+
+    callbacks = [SaveBestCore(), keras.callbacks.CSVLogger(str(out / "history.csv")), TimeBudget(),
+                 keras.callbacks.EarlyStopping("val_accuracy", patience=args.patience, mode="max")]
+    if args.lr_schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.1,
+                                                           patience=max(2, args.patience // 4), verbose=1))
+    return callbacks
+
+
+def learning_rate(args: argparse.Namespace, steps_per_epoch: int):
+    import keras
+    if args.lr_schedule == "plateau":
+        return args.lr
+    warmup = int(args.warmup_epochs * steps_per_epoch)
+    total = args.epochs * steps_per_epoch
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=args.lr / 100.0, decay_steps=max(1, total - warmup), alpha=0.005,
+        warmup_target=args.lr, warmup_steps=warmup)
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    import keras
+
+    from training.augment import AugmentedBatches, build_augmentation
+    from training.models import build_model
+
+    keras.utils.set_random_seed(args.seed)
+    out = args.out or RUNS_DIR / args.task
+    out.mkdir(parents=True, exist_ok=True)
+    dataset = load_task_data(args.task, args.data, side=args.input_size,
+                             cache_dir=None if args.no_cache else CACHE_DIR)
+    train_split, val_split = dataset.splits["train"], dataset.splits["validation"]
+    if args.limit:
+        order = np.random.default_rng(args.seed).permutation(len(train_split))[: args.limit]
+        train_split = type(train_split)(train_split.images[order], train_split.labels[order])
+    num_classes = len(dataset.labels)
+    x_val = normalize(val_split.images)
+    y_train = keras.utils.to_categorical(train_split.labels, num_classes)
+    y_val = keras.utils.to_categorical(val_split.labels, num_classes)
+
+    shape = (args.input_size, args.input_size, 1)
+    core = build_model(args.arch, shape, num_classes, dropout=args.dropout, l2=args.l2,
+                       bn_momentum=args.bn_momentum)
+    inputs = keras.Input(shape=shape, name="image")
+    if args.augment == "layers":
+        trainer = keras.Model(inputs, core(build_augmentation(seed=args.seed)(inputs)), name=f"{core.name}_train")
+    else:
+        trainer = core
+    weights = class_weights(train_split.labels, num_classes, args.class_weight)
+    sample_weights = None if weights is None else np.array([weights[c] for c in train_split.labels], np.float32)
+    batches = AugmentedBatches(train_split.images, y_train, args.batch_size, args.seed,
+                               augment=args.augment == "loader", sample_weights=sample_weights)
+    steps = len(batches)
+    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate(args, steps)),
+                    loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
+                    metrics=["accuracy"])
+    core.summary(print_fn=lambda line, **_: print(line))
+    print(f"train {len(train_split)}  validation {len(x_val)}  classes {dataset.labels}  "
+          f"params {core.count_params()}", flush=True)
+
+    start = time.monotonic()
+    callbacks = make_callbacks(args, core, out, start)
+    verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
+    history = trainer.fit(batches, epochs=args.epochs, validation_data=(x_val, y_val),
+                          validation_batch_size=256, callbacks=callbacks, verbose=verbose)
+    minutes = (time.monotonic() - start) / 60.0
+    best = callbacks[0]
+    run = {
+        "task": args.task,
+        "labels": dataset.labels,
+        "dataset": dataset.name,
+        "dataset_info": dataset.info,
+        "split_counts": dataset.counts(),
+        "train_class_counts": dataset.class_counts("train"),
+        "arch": args.arch,
+        "parameters": int(core.count_params()),
+        "input": {"height": args.input_size, "width": args.input_size, "color": "gray",
+                  "normalization": {"scale": SCALE, "offset": OFFSET}},
+        "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "epochs_run": len(history.history["loss"]),
+        "best_epoch": best.best_epoch,
+        "best_val_accuracy": float(best.best),
+        "training_minutes": round(minutes, 1),
+        "training_command": "python -m training.train " + shlex.join(sys.argv[1:]),
+        "git_commit": git_commit(),
+        "trained_on": machine_description(),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    print(f"best validation accuracy {best.best:.4f} at epoch {best.best_epoch}; "
+          f"{minutes:.1f} min; saved {out / 'model.keras'}", flush=True)
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    train(parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
