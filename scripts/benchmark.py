@@ -84,9 +84,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runtime-venv", type=Path,
                         help="also measure this runtime-only venv with du (python -m venv DIR && "
                              "DIR/bin/pip install -r requirements/runtime.txt)")
-    parser.add_argument("--dds", choices=("default", "large-shm", "both"), default="both",
+    parser.add_argument("--dds", choices=("default", "large-shm", "local-only", "both"), default="both",
                         help="Fast DDS transport for the ROS runs: as configured by default, with a 32 MB "
-                             "shared-memory segment (config/fastdds_large_images.xml), or both (default)")
+                             "shared-memory segment (config/fastdds_large_images.xml), that plus UDP on "
+                             "loopback only (config/fastdds_local_only.xml, what the tests use), or both "
+                             "default and large-shm (default; --quick then runs local-only)")
     parser.add_argument("--worker", choices=("compare", "ours", "ros"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -179,16 +181,21 @@ def worker_main(options: argparse.Namespace) -> int:
 
 
 def run_worker(kind: str, options: argparse.Namespace, argv: list[str],
-               env: dict[str, str] | None = None) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / f"{kind}.json"
-        command = [sys.executable, str(Path(__file__).resolve()), *argv, "--worker", kind, "--worker-out", str(out)]
-        progress(f"{kind} worker: starting ({'loads TensorFlow' if kind == 'compare' else 'no TensorFlow'})")
-        merged = {**os.environ, **(env or {})}
-        completed = subprocess.run(command, cwd=REPO_ROOT, env={k: v for k, v in merged.items() if v})
-        if completed.returncode != 0 or not out.is_file():
-            sys.exit(f"benchmark: the {kind} worker failed (exit {completed.returncode})")
-        return json.loads(out.read_text())
+               env: dict[str, str] | None = None, attempts: int = 1) -> dict[str, Any]:
+    """Runs one worker process; ``attempts`` > 1 retries a crashed one (said loudly, and counted)."""
+    for attempt in range(1, attempts + 1):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / f"{kind}.json"
+            command = [sys.executable, str(Path(__file__).resolve()), *argv, "--worker", kind, "--worker-out", str(out)]
+            progress(f"{kind} worker: starting ({'loads TensorFlow' if kind == 'compare' else 'no TensorFlow'})")
+            merged = {**os.environ, **(env or {})}
+            completed = subprocess.run(command, cwd=REPO_ROOT, env={k: v for k, v in merged.items() if v})
+            if completed.returncode == 0 and out.is_file():
+                result = json.loads(out.read_text())
+                result["failed_attempts"] = attempt - 1
+                return result
+        progress(f"WARNING: the {kind} worker failed (exit {completed.returncode}), attempt {attempt} of {attempts}")
+    sys.exit(f"benchmark: the {kind} worker failed (exit {completed.returncode})")
 
 
 # --- ROS graph, recall, footprint (main process, no TensorFlow) -----------------------------
@@ -214,19 +221,23 @@ def ros_runs(options: argparse.Namespace) -> list:
 # (900 KB): such samples go over UDP in fragments, and best-effort samples with a lost
 # fragment are dropped. The project's profile gives shared memory a 32 MB segment.
 LARGE_SHM_PROFILE = REPO_ROOT / "config" / "fastdds_large_images.xml"
+# The same segment with UDP bound to 127.0.0.1: nothing leaves the machine, so no
+# ROS_AUTOMATIC_DISCOVERY_RANGE is needed (the tests' and the demo's configuration).
+LOCAL_ONLY_PROFILE = REPO_ROOT / "config" / "fastdds_local_only.xml"
 
 
 def dds_environments(options: argparse.Namespace) -> dict[str, dict[str, str]]:
     """DDS configuration name -> environment for the ROS worker (and the node it starts)."""
-    chosen = ("default",) if options.quick and options.dds == "both" else \
+    chosen = ("local-only",) if options.quick and options.dds == "both" else \
         ("default", "large-shm") if options.dds == "both" else (options.dds,)
+    profiles = {"default": None, "large-shm": LARGE_SHM_PROFILE, "local-only": LOCAL_ONLY_PROFILE}
     environments = {}
     for name in chosen:
-        # Empty = removed from the worker's environment: Fast DDS as it comes.
-        env = {"FASTRTPS_DEFAULT_PROFILES_FILE": "", "FASTDDS_DEFAULT_PROFILES_FILE": ""}
-        if name == "large-shm":
-            profile = LARGE_SHM_PROFILE
-            env = {"FASTRTPS_DEFAULT_PROFILES_FILE": str(profile), "FASTDDS_DEFAULT_PROFILES_FILE": str(profile)}
+        profile = profiles[name]
+        # Empty = removed from the worker's environment (None profile: Fast DDS as it comes).
+        env = {"FASTRTPS_DEFAULT_PROFILES_FILE": str(profile or ""), "FASTDDS_DEFAULT_PROFILES_FILE": str(profile or "")}
+        if name == "local-only":
+            env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = ""
         environments[name] = env
     return environments
 
@@ -236,7 +247,9 @@ def run_ros(options: argparse.Namespace) -> dict[str, Any]:
     results = {}
     for name, env in dds_environments(options).items():
         progress(f"ROS graph with DDS transport '{name}'")
-        results[name] = run_worker("ros", options, forward_args(options), env)
+        # Fast DDS from the pip wheels has, rarely, aborted a process of the graph
+        # ("terminate called without an active exception"); one retry, reported.
+        results[name] = run_worker("ros", options, forward_args(options), env, attempts=2)
         for run in results[name]["runs"]:
             run["dds"] = name
     return {"dds": results, "runs": [r for v in results.values() for r in v["runs"]],
@@ -376,7 +389,11 @@ def print_ros(report: dict[str, Any]) -> None:
     print("   dropped = replaced in the node's newest-frame slot before processing (node /diagnostics);"
           " lost = published but never\n   received by the node (DDS); CPU = cores the node process used;"
           " drv CPU = cores this publisher/subscriber\n   process used. DDS default = Fast DDS as configured"
-          " out of the box; large-shm = 32 MB shared-memory segment profile")
+          " out of the box; large-shm = 32 MB shared-memory segment profile; local-only = that\n"
+          "   plus UDP on loopback only")
+    for name, result in ros["dds"].items():
+        if result.get("failed_attempts"):
+            print(f"WARNING [{name}]: the ROS worker crashed {result['failed_attempts']} time(s) before this run")
     for node in ros["nodes"]:
         print(f"node [{node['dds']}] {node['node_params'] or 'defaults'}: peak RSS {node['peak_rss_mb']:.0f} MB (VmHWM)")
 

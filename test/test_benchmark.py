@@ -31,8 +31,8 @@ def quick_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         model_dir = request.getfixturevalue("model_dir")  # small untrained models (conftest.py)
         command += ["--emotion-model", str(model_dir / "emotion.tflite"),
                     "--gender-model", str(model_dir / "gender.tflite")]
-    # A DDS domain of its own, discovery on this machine only.
-    env = dict(os.environ, ROS_DOMAIN_ID=str(150 + os.getpid() % 50), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    # A DDS domain of its own; --quick runs the ROS graph with config/fastdds_local_only.xml.
+    env = dict(os.environ, ROS_DOMAIN_ID=str(150 + os.getpid() % 50))
     completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return completed.stdout, json.loads(out.read_text())
