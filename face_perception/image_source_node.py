@@ -27,6 +27,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from face_perception.demo_frames import demo_frame
+from face_perception.node_main import run_node
 from face_perception.ros_messages import bgr_to_image_msg
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -175,30 +176,18 @@ class ImageSourceNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
     finished = False
 
     def stop() -> None:
         nonlocal finished
         finished = True
 
-    exit_code = 0
-    node = None
-    try:
-        node = ImageSourceNode(on_finished=stop)
+    def spin_until_finished(node: Node) -> None:
         while rclpy.ok() and not finished:
             rclpy.spin_once(node, timeout_sec=0.1)
-    except (SourceError, rclpy.exceptions.ParameterException) as error:
-        print(f"[image_source] refusing to start: {error}", file=sys.stderr)
-        exit_code = 1
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return exit_code
+
+    return run_node(lambda: ImageSourceNode(on_finished=stop), spin_until_finished,
+                    (SourceError, rclpy.exceptions.ParameterException), "image_source", args)
 
 
 if __name__ == "__main__":

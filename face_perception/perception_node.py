@@ -35,6 +35,7 @@ from vision_msgs.msg import Detection2DArray
 from face_perception import ros_messages
 from face_perception.annotation import draw_annotations
 from face_perception.image_conversion import ImageConversionError
+from face_perception.node_main import run_node
 from face_perception.parameters import PARAMETERS, ConfigError, ParameterSpec, PipelineConfig, validate_value
 from face_perception.pipeline import FacePerceptionPipeline
 
@@ -310,23 +311,7 @@ def build_pipeline(config: PipelineConfig) -> FacePerceptionPipeline:
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    exit_code = 0
-    try:
-        node = PerceptionNode()
-        rclpy.spin(node)
-    except StartupError as error:
-        rclpy.logging.get_logger(NODE_NAME).fatal(f"refusing to start: {error}")
-        exit_code = 1
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return exit_code
+    return run_node(PerceptionNode, rclpy.spin, (StartupError,), NODE_NAME, args)
 
 
 if __name__ == "__main__":

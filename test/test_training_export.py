@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from face_perception.model_card import ModelCardError, load_model_card
-from training.export import export_tflite, write_model_card
+from training.export import export_tflite, interleaved_latency_ms, run_from_shipped_card, write_model_card
 from training.litert import LiteRTClassifier
 from training.models import build_mini_xception
 from training.paths import MODELS_DIR
@@ -87,3 +87,24 @@ def test_shipped_model_and_card(task: str) -> None:
         assert probs.shape == (batch, len(card.labels))
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=0.02)
     json.dumps(card.raw)  # serialisable provenance
+
+
+def test_interleaved_latency_times_each_model(small_model, tmp_path: Path) -> None:
+    calib = np.random.default_rng(3).uniform(-1, 1, (20, 48, 48, 1)).astype(np.float32)
+    paths = {"float32": export_tflite(small_model, tmp_path / "f.tflite"),
+             "int8": export_tflite(small_model, tmp_path / "q.tflite", quantize=True, representative_data=calib)}
+    latency = interleaved_latency_ms(paths, calib, repeats=40)
+    assert set(latency) == {"float32", "int8"}
+    assert all(0.0 < ms < 1000.0 for ms in latency.values()), latency
+
+
+@pytest.mark.parametrize("task", ["emotion", "gender"])
+def test_shipped_card_rebuilds_its_training_record(task: str) -> None:
+    card_path = MODELS_DIR / f"{task}.card.json"
+    if not card_path.is_file():
+        pytest.skip(f"{card_path} not shipped yet")
+    card = json.loads(card_path.read_text())
+    run = run_from_shipped_card(card)
+    assert run["arch"] == card["architecture"] and run["git_commit"] == card["git_commit"]
+    assert run["input"]["normalization"] == card["input"]["normalization"]
+    assert "python -m training.train" in run["training_command"]
