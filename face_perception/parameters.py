@@ -58,6 +58,11 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "run the full-frame detector every N frames; in between only regions around "
                   "tracked faces are searched (1 = full detection every frame)",
                   1, 100),
+    ParameterSpec("detection.background", False, bool,
+                  "run the full-frame detection on a thread of its own (every redetect_interval "
+                  "frames, one at a time) and add the new faces it finds to a later frame: each frame "
+                  "then only searches around tracked faces, for a steady latency on multi-core CPUs; "
+                  "new faces appear one full detection later"),
     ParameterSpec("detection.region_scale", 2.0, float,
                   "side of the region searched around a tracked face between full detections, "
                   "as a multiple of the face box side",
@@ -145,6 +150,7 @@ class DetectionConfig:
     equalize_histogram: bool
     cascade_file: str
     redetect_interval: int
+    background: bool
     region_scale: float
 
 

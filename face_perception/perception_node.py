@@ -295,6 +295,7 @@ class PerceptionNode(Node):
             self._running = False
             self._slot_lock.notify()
         self._worker.join(timeout=5.0)
+        self._pipeline.close()
         super().destroy_node()
 
 

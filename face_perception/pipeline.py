@@ -13,6 +13,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from face_perception.background_detection import BackgroundDetector, merge_new_faces
 from face_perception.classification import FaceClassifier, ModelLoadError, resolve_model_path
 from face_perception.detection import Detection, HaarFaceDetector
 from face_perception.parameters import PipelineConfig
@@ -99,6 +100,7 @@ class FacePerceptionPipeline:
         self.emotion_classifier = _load_classifier(classification.emotion_model, "emotion", classification.num_threads)
         self.gender_classifier = _load_classifier(classification.gender_model, "gender", classification.num_threads)
         self.tracker = FaceTracker(config.tracking)
+        self._background = BackgroundDetector(config.detection) if config.detection.background else None
         self._frame_index = 0
         self._frames_since_full_detection = 0
 
@@ -130,18 +132,28 @@ class FacePerceptionPipeline:
         Everything is built before anything is replaced, so a failing load leaves the
         pipeline running on the old configuration.
         """
-        detector = self.detector
+        detector, background = self.detector, self._background
         if config.detection != self.config.detection:
             detector = HaarFaceDetector(config.detection)
+            background = BackgroundDetector(config.detection) if config.detection.background else None
         old, new = self.config.classification, config.classification
         emotion, gender = self.emotion_classifier, self.gender_classifier
         if (new.emotion_model, new.num_threads) != (old.emotion_model, old.num_threads):
             emotion = _load_classifier(new.emotion_model, "emotion", new.num_threads)
         if (new.gender_model, new.num_threads) != (old.gender_model, old.num_threads):
             gender = _load_classifier(new.gender_model, "gender", new.num_threads)
+        if background is not self._background and self._background is not None:
+            self._background.close()
+        self._background = background
         self.detector, self.emotion_classifier, self.gender_classifier = detector, emotion, gender
         self.tracker.config = config.tracking
         self.config = config
+
+    def close(self) -> None:
+        """Stops the background detection thread (if any); the pipeline is unusable afterwards."""
+        if self._background is not None:
+            self._background.close()
+            self._background = None
 
     # --- per frame --------------------------------------------------------------------------
     def process(self, image: np.ndarray) -> FrameResult:
@@ -150,11 +162,14 @@ class FacePerceptionPipeline:
         start = time.perf_counter()
         gray = gray_from_image(image)
 
-        full = self._frames_since_full_detection % self.config.detection.redetect_interval == 0
-        search_boxes = None if full else self.tracker.predicted_boxes()
-        detections = self.detector.detect(gray, search_boxes)
+        if self._background is not None:
+            detections, full = self._detect_with_background(gray)
+        else:
+            full = self._frames_since_full_detection % self.config.detection.redetect_interval == 0
+            search_boxes = None if full else self.tracker.predicted_boxes()
+            detections = self.detector.detect(gray, search_boxes)
+            self._frames_since_full_detection = 1 if full else self._frames_since_full_detection + 1
         detections = self._keep_largest(detections)
-        self._frames_since_full_detection = 1 if full else self._frames_since_full_detection + 1
         mark = _lap(timings, "detect", start)
 
         boxes = [d.box for d in detections]
@@ -181,6 +196,32 @@ class FacePerceptionPipeline:
         result = FrameResult(faces, timings, self._frame_index, full, (gray.shape[1], gray.shape[0]))
         self._frame_index += 1
         return result
+
+    def _detect_with_background(self, gray: np.ndarray) -> tuple[list[Detection], bool]:
+        """Regions around tracked faces now, plus new faces from a finished full-frame detection.
+
+        A full-frame detection starts (when none is running) every ``redetect_interval``
+        frames, and on every frame while nothing is tracked. Returns the faces and whether a
+        full-frame result was merged in.
+        """
+        assert self._background is not None
+        prepared = self.detector.prepare(gray)
+        finished = self._background.take_result()
+        if finished is not None and self._background.last_error:
+            raise RuntimeError(f"background face detection failed: {self._background.last_error}")
+        predicted = self.tracker.predicted_boxes()
+        due = not predicted or self._frames_since_full_detection >= self.config.detection.redetect_interval
+        if due and self._background.submit(self._frame_index, prepared):
+            self._frames_since_full_detection = 0
+        self._frames_since_full_detection += 1
+        detections = self.detector.detect_prepared(prepared, predicted) if predicted else []
+        if finished is None:
+            return detections, False
+        return merge_new_faces(detections, predicted, finished[1]), True
+
+    def wait_for_background_detection(self, timeout: float = 5.0) -> bool:
+        """Blocks until the background detection (if any) is idle; for tests and offline use."""
+        return self._background is None or self._background.wait_idle(timeout)
 
     def _keep_largest(self, detections: Sequence[Detection]) -> list[Detection]:
         if len(detections) <= self.config.max_faces:

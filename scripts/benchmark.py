@@ -207,6 +207,7 @@ def ros_runs(options: argparse.Namespace) -> list:
     if options.quick:
         return [RosRun("30Hz", vga(1), 30.0, seconds)]
     redetect = (("detection.redetect_interval", 3),)
+    background = (("detection.redetect_interval", 3), ("detection.background", True))
     return [
         *(RosRun("30Hz", vga(n), 30.0, seconds) for n in (1, 3, TARGET_NODE_MAX_FACES, 8)),
         RosRun("30Hz", FrameConfig(1280, 720, 3), 30.0, seconds),
@@ -214,6 +215,8 @@ def ros_runs(options: argparse.Namespace) -> list:
         RosRun("overload 60Hz", vga(TARGET_NODE_MAX_FACES), 60.0, seconds),
         RosRun("30Hz redetect3", vga(TARGET_NODE_MAX_FACES), 30.0, seconds, redetect),
         RosRun("overload 60Hz redetect3", vga(TARGET_NODE_MAX_FACES), 60.0, seconds, redetect),
+        *(RosRun("30Hz background3", vga(n), 30.0, seconds, background) for n in (1, 3, TARGET_NODE_MAX_FACES)),
+        RosRun("overload 60Hz background3", vga(TARGET_NODE_MAX_FACES), 60.0, seconds, background),
     ]
 
 
@@ -470,6 +473,9 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         targets += _node_targets([r for r in runs if r["name"] == "30Hz redetect3" and r["dds"] == dds],
                                  [r for r in runs if r["name"] == "overload 60Hz redetect3" and r["dds"] == dds],
                                  f" [DDS {dds}, redetect_interval 3]")
+        targets += _node_targets([r for r in runs if r["name"] == "30Hz background3" and r["dds"] == dds],
+                                 [r for r in runs if r["name"] == "overload 60Hz background3" and r["dds"] == dds],
+                                 f" [DDS {dds}, background detection every 3 frames]")
     nodes = report.get("ros", {}).get("nodes", [])
     targets.append(_target(f"node RSS <= {TARGET_NODE_RSS_MB:g} MB (ROS run, VmHWM)",
                            max((n["peak_rss_mb"] for n in nodes), default=None),

@@ -131,6 +131,50 @@ def test_redetect_interval_searches_regions_between_full_detections(pipeline_con
     assert counts == [(False, 2), (False, 2), (True, 3)]
 
 
+def test_background_detection_finds_faces_off_the_frame_path(pipeline_config: PipelineConfig) -> None:
+    pipeline = FacePerceptionPipeline(pipeline_config.with_updates(
+        {"detection.background": True, "detection.redetect_interval": 3}))
+    try:
+        frame = make_face_frame([(150, 200, 110), (470, 260, 100)])
+        # Nothing is tracked yet: the first frame only starts the full-frame detection.
+        first = pipeline.process(frame)
+        assert first.faces == [] and not first.full_detection
+        assert pipeline.wait_for_background_detection(10.0)
+        second = pipeline.process(frame)
+        assert second.full_detection and len(second.faces) == 2
+        ids = {face.track_id for face in second.faces}
+        # Tracked faces are followed by region search in every frame, the full-frame
+        # results only add faces the tracks do not already cover.
+        for step in range(1, 7):
+            moved = make_face_frame([(150 + 8 * step, 200, 110), (470 - 8 * step, 260, 100)])
+            result = pipeline.process(moved)
+            pipeline.wait_for_background_detection(10.0)
+            assert {face.track_id for face in result.faces} == ids, f"frame {step}"
+        # A newcomer joins once a full-frame detection has seen it.
+        three = make_face_frame([(206, 200, 110), (414, 260, 100), (320, 90, 90)])
+        counts = []
+        for _ in range(5):
+            counts.append(len(pipeline.process(three).faces))
+            pipeline.wait_for_background_detection(10.0)
+        assert counts[0] == 2 and counts[-1] == 3, counts
+    finally:
+        pipeline.close()
+
+
+def test_background_detection_survives_reconfigure_and_close(pipeline_config: PipelineConfig, astronaut_bgr) -> None:
+    pipeline = FacePerceptionPipeline(pipeline_config)
+    pipeline.process(astronaut_bgr)
+    pipeline.reconfigure(pipeline.config.with_updates({"detection.background": True}))
+    ids = []
+    for _ in range(3):
+        ids.extend(face.track_id for face in pipeline.process(astronaut_bgr).faces)
+        pipeline.wait_for_background_detection(10.0)
+    assert set(ids) == {"face_1"}  # the track made before the switch goes on
+    pipeline.reconfigure(pipeline.config.with_updates({"detection.background": False}))
+    assert [face.track_id for face in pipeline.process(astronaut_bgr).faces] == ["face_1"]
+    pipeline.close()
+
+
 def test_max_faces_keeps_the_largest(pipeline_config: PipelineConfig) -> None:
     pipeline = FacePerceptionPipeline(pipeline_config.with_updates({"max_faces": 2}))
     result = pipeline.process(make_face_frame(FOUR_FACES))

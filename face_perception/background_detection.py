@@ -1,0 +1,98 @@
+"""Full-frame face detection on a thread of its own, so that no frame waits for it.
+
+With ``detection.background`` the pipeline searches only the regions around tracked faces in
+the frame it is processing (a few milliseconds) and hands a frame to this detector every
+``redetect_interval`` frames; the faces it finds join the frame being processed when it
+finishes. OpenCV's cascade releases the GIL, so on a multi-core CPU the expensive full-frame
+search runs beside the per-frame work instead of inside it.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Sequence
+
+from face_perception.detection import Detection, HaarFaceDetector, PreparedFrame, box_iou
+from face_perception.parameters import DetectionConfig
+
+# A full-frame face from an older frame is new only if it overlaps no face of the current
+# frame (found or predicted) by more than this: the face may have moved since.
+_STALE_MATCH_IOU = 0.2
+
+
+class BackgroundDetector:
+    """One full-frame detection at a time on a worker thread; results are picked up later."""
+
+    def __init__(self, config: DetectionConfig) -> None:
+        # A cascade of its own: cv2.CascadeClassifier keeps per-image state and is not
+        # safe to share with the thread that searches regions.
+        self._detector = HaarFaceDetector(config)
+        self._condition = threading.Condition()
+        self._request: tuple[int, PreparedFrame] | None = None
+        self._result: tuple[int, list[Detection]] | None = None
+        self._busy = False
+        self._closed = False
+        self.last_error = ""
+        self._thread = threading.Thread(target=self._run, name="face_perception_detector", daemon=True)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        with self._condition:
+            return self._busy
+
+    def submit(self, frame_index: int, frame: PreparedFrame) -> bool:
+        """Starts a full-frame detection of ``frame`` unless one is running; True if started."""
+        with self._condition:
+            if self._busy or self._closed:
+                return False
+            # A private copy: the caller's buffers may be reused for the next frame.
+            private = PreparedFrame(frame.image.copy(), frame.scale, frame.source_width, frame.source_height)
+            self._request = (frame_index, private)
+            self._busy = True
+            self._condition.notify_all()
+            return True
+
+    def take_result(self) -> tuple[int, list[Detection]] | None:
+        """The finished detection (frame index, faces) not yet taken, if any."""
+        with self._condition:
+            result, self._result = self._result, None
+            return result
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Blocks until no detection is running (tests, shutdown); False on timeout."""
+        with self._condition:
+            return self._condition.wait_for(lambda: not self._busy, timeout)
+
+    def close(self) -> None:
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+        self._thread.join(timeout=5.0)
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                self._condition.wait_for(lambda: self._request is not None or self._closed)
+                if self._closed:
+                    return
+                frame_index, frame = self._request
+                self._request = None
+            try:
+                detections = self._detector.detect_prepared(frame)
+                error = ""
+            except Exception as failure:  # reported by the pipeline; the thread must survive
+                detections, error = [], f"{type(failure).__name__}: {failure}"
+            with self._condition:
+                self._result = (frame_index, detections)
+                self.last_error = error
+                self._busy = False
+                self._condition.notify_all()
+
+
+def merge_new_faces(current: Sequence[Detection], predicted_boxes: Sequence[Sequence[float]],
+                    earlier_full_frame: Sequence[Detection]) -> list[Detection]:
+    """``current`` plus the faces of an earlier full-frame detection that match none of the
+    current frame's faces or tracked (predicted) boxes: faces the region search cannot know."""
+    known = [d.box for d in current] + [tuple(b) for b in predicted_boxes]
+    added = [d for d in earlier_full_frame if all(box_iou(d.box, box) <= _STALE_MATCH_IOU for box in known)]
+    return sorted([*current, *added], key=lambda d: d.confidence, reverse=True)
