@@ -157,6 +157,19 @@ def test_face_image_gives_one_face_with_the_input_header(ros_graph, astronaut_bg
     assert classes["gender/female"] + classes["gender/male"] == pytest.approx(1.0, abs=1e-4)
 
 
+def test_background_detection_node_finds_the_face_within_a_few_frames(ros_graph, astronaut_bgr):
+    node, probe = ros_graph({"detection.background": True, "detection.redetect_interval": 3})
+    counts = []
+    for _ in range(6):
+        header = probe.header()
+        probe.image_pub.publish(image_message(astronaut_bgr, header))
+        assert wait_for(lambda: probe.attributes_for(header) is not None)
+        counts.append(len(probe.attributes_for(header).faces))
+        time.sleep(0.2)  # the full-frame detection runs beside the frames
+    # The first frame only starts the full-frame search; from then on the face is tracked.
+    assert counts[0] == 0 and counts[-3:] == [1, 1, 1], counts
+
+
 def test_face_free_image_gives_an_empty_array_not_silence(ros_graph):
     node, probe = ros_graph()
     header = probe.header()
