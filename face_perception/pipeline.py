@@ -90,6 +90,15 @@ def _load_classifier(configured_path: str, task: str, num_threads: int) -> FaceC
     return classifier
 
 
+def _predict(classifier: FaceClassifier, batch: np.ndarray, flip_tta: bool) -> np.ndarray:
+    """Probabilities per face; with ``flip_tta`` the mean over each face and its mirror image,
+    both in one model call."""
+    if not flip_tta or len(batch) == 0:
+        return classifier.predict(batch)
+    probabilities = classifier.predict(np.concatenate([batch, batch[:, :, ::-1, :]]))
+    return 0.5 * (probabilities[: len(batch)] + probabilities[len(batch):])
+
+
 class FacePerceptionPipeline:
     """Stateful (tracks) per-camera pipeline; not thread-safe, use one per image stream."""
 
@@ -181,8 +190,9 @@ class FacePerceptionPipeline:
         gender_batch = emotion_batch if gender_spec == emotion_spec else build_batch(crops, gender_spec)
         mark = _lap(timings, "crop", mark)
 
-        emotion_probs = self.emotion_classifier.predict(emotion_batch)
-        gender_probs = self.gender_classifier.predict(gender_batch)
+        flip = self.config.classification.flip_tta
+        emotion_probs = _predict(self.emotion_classifier, emotion_batch, flip)
+        gender_probs = _predict(self.gender_classifier, gender_batch, flip)
         mark = _lap(timings, "classify", mark)
 
         observations = [{"emotion": e, "gender": g} for e, g in zip(emotion_probs, gender_probs)]

@@ -73,6 +73,20 @@ def test_batch_gives_the_same_probabilities_as_one_by_one(pipeline_config: Pipel
     np.testing.assert_allclose(together.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_flip_tta_averages_the_face_and_its_mirror_image(pipeline_config: PipelineConfig, astronaut_gray) -> None:
+    plain = FacePerceptionPipeline(pipeline_config).process(astronaut_gray).faces[0]
+    flipped = FacePerceptionPipeline(pipeline_config.with_updates({"classification.flip_tta": True}))
+    face = flipped.process(astronaut_gray).faces[0]
+    assert face.box == plain.box
+    classifier = flipped.emotion_classifier
+    batch = preprocess_faces(astronaut_gray, [face.box], 0.1, classifier.input_spec)
+    mirror = np.ascontiguousarray(batch[:, :, ::-1, :])
+    expected = 0.5 * (classifier.predict(batch)[0] + classifier.predict(mirror)[0])
+    np.testing.assert_allclose(face.emotion_probabilities_raw, expected, atol=1e-5)
+    # The mirror image really changes the answer, so the average is not the plain output.
+    assert np.abs(np.subtract(face.emotion_probabilities_raw, plain.emotion_probabilities_raw)).max() > 1e-3
+
+
 def test_pipeline_runs_all_faces_in_one_batch(pipeline: FacePerceptionPipeline) -> None:
     frame = make_face_frame(FOUR_FACES)
     result = pipeline.process(frame)
