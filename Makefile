@@ -26,7 +26,7 @@ test: setup-dev
 ## the emotion model being most of it; see training/README.md).
 train: setup-dev
 	$(PYTHON) -m training.train --task emotion --arch mini_xception_wide --epochs 60 --l2 0.0001
-	$(PYTHON) -m training.train --task gender --arch mini_xception --epochs 15 --l2 0.01 --augment layers
+	$(PYTHON) -m training.train --task gender --arch mini_xception_wide --epochs 26 --l2 0.0001 --augment layers
 	$(PYTHON) -m training.export --task emotion
 	$(PYTHON) -m training.export --task gender
 	$(MAKE) evaluate

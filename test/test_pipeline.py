@@ -341,7 +341,7 @@ def test_shipped_models_on_the_astronaut(astronaut_bgr) -> None:
         pytest.skip(f"no shipped gender model at {gender_path} yet")
     (face,) = FacePerceptionPipeline(PipelineConfig.defaults()).process(astronaut_bgr).faces
     assert face.emotion == "happy"
-    # The shipped gender model (UTKFace test 85.8%) leans female here but not beyond the
+    # The shipped gender model (UTKFace test 90.3%) leans female here but not beyond the
     # default gender_min_confidence (0.6), so the label may honestly be "unknown".
     assert face.gender_probabilities["female"] > face.gender_probabilities["male"]
     assert face.gender in ("female", "unknown")
