@@ -29,6 +29,7 @@ from face_perception import ros_messages
 from face_perception.bringup import package_share_directory
 from face_perception.graph import IMAGE_SOURCE_NODE_NAME, describe_graph
 from face_perception.image_source_node import ImageSourceNode, SourceError
+from face_perception.node_main import stop_spinning
 from face_perception.perception_node import (
     ANNOTATED_TOPIC,
     ATTRIBUTES_TOPIC,
@@ -157,9 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
         time.sleep(1.2)  # the last annotated images and one more /diagnostics message (1 s period)
     finally:
-        executor.shutdown()
-        for node in nodes:
-            node.destroy_node()
+        stop_spinning(executor, spinner, nodes)
         rclpy.shutdown()
 
     received = len(listener.frames)

@@ -5,9 +5,11 @@ that is reported as one fatal line and exit code 1 instead of a traceback.
 """
 from __future__ import annotations
 
-from typing import Callable
+import threading
+from typing import Callable, Iterable
 
 import rclpy
+import rclpy.executors
 from rclpy.node import Node
 
 
@@ -32,3 +34,17 @@ def run_node(create: Callable[[], Node], spin: Callable[[Node], None],
         if rclpy.ok():
             rclpy.shutdown()
     return exit_code
+
+
+def stop_spinning(executor: rclpy.executors.Executor, spinner: threading.Thread, nodes: Iterable[Node]) -> None:
+    """Stops an executor spun by ``spinner``, joins that thread, then destroys ``nodes``.
+
+    The order matters: with Fast DDS's default transports a participant still used by a
+    spinning thread when the interpreter exits aborted the process ("terminate called
+    without an active exception").
+    """
+    executor.shutdown(timeout_sec=5.0)
+    spinner.join(timeout=5.0)
+    for node in nodes:
+        executor.remove_node(node)
+        node.destroy_node()

@@ -22,6 +22,7 @@ from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
 from face_perception import ros_messages
+from face_perception.node_main import stop_spinning
 from face_perception.perception_node import PerceptionNode, StartupError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,9 +105,7 @@ def ros_graph(model_parameters):
 
     yield start
     for node, probe, executor, thread in nodes:
-        executor.shutdown()
-        node.destroy_node()
-        probe.node.destroy_node()
+        stop_spinning(executor, thread, [node, probe.node])
     rclpy.shutdown(context=context)
 
 

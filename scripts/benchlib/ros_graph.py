@@ -209,8 +209,9 @@ class Driver:
             time.sleep(0.05)
 
     def destroy(self) -> None:
-        self.executor.shutdown()
-        self.node.destroy_node()
+        from face_perception.node_main import stop_spinning
+
+        stop_spinning(self.executor, self.thread, [self.node])
 
 
 def measure_run(driver: Driver, node: NodeProcess, run: RosRun, warmup_frames: int) -> dict[str, Any]:
