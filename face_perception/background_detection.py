@@ -27,33 +27,26 @@ class BackgroundDetector:
         # safe to share with the thread that searches regions.
         self._detector = HaarFaceDetector(config)
         self._condition = threading.Condition()
-        self._request: tuple[int, PreparedFrame] | None = None
-        self._result: tuple[int, list[Detection]] | None = None
+        self._request: PreparedFrame | None = None
+        self._result: tuple[list[Detection], str] | None = None
         self._busy = False
         self._closed = False
-        self.last_error = ""
         self._thread = threading.Thread(target=self._run, name="face_perception_detector", daemon=True)
         self._thread.start()
 
-    @property
-    def busy(self) -> bool:
-        with self._condition:
-            return self._busy
-
-    def submit(self, frame_index: int, frame: PreparedFrame) -> bool:
+    def submit(self, frame: PreparedFrame) -> bool:
         """Starts a full-frame detection of ``frame`` unless one is running; True if started."""
         with self._condition:
             if self._busy or self._closed:
                 return False
             # A private copy: the caller's buffers may be reused for the next frame.
-            private = PreparedFrame(frame.image.copy(), frame.scale, frame.source_width, frame.source_height)
-            self._request = (frame_index, private)
+            self._request = PreparedFrame(frame.image.copy(), frame.scale, frame.source_width, frame.source_height)
             self._busy = True
             self._condition.notify_all()
             return True
 
-    def take_result(self) -> tuple[int, list[Detection]] | None:
-        """The finished detection (frame index, faces) not yet taken, if any."""
+    def take_result(self) -> tuple[list[Detection], str] | None:
+        """The finished detection not yet taken, if any: its faces and its error ("" if none)."""
         with self._condition:
             result, self._result = self._result, None
             return result
@@ -75,16 +68,14 @@ class BackgroundDetector:
                 self._condition.wait_for(lambda: self._request is not None or self._closed)
                 if self._closed:
                     return
-                frame_index, frame = self._request
-                self._request = None
+                frame, self._request = self._request, None
             try:
                 detections = self._detector.detect_prepared(frame)
                 error = ""
             except Exception as failure:  # reported by the pipeline; the thread must survive
                 detections, error = [], f"{type(failure).__name__}: {failure}"
             with self._condition:
-                self._result = (frame_index, detections)
-                self.last_error = error
+                self._result = (detections, error)
                 self._busy = False
                 self._condition.notify_all()
 

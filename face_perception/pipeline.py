@@ -217,17 +217,18 @@ class FacePerceptionPipeline:
         assert self._background is not None
         prepared = self.detector.prepare(gray)
         finished = self._background.take_result()
-        if finished is not None and self._background.last_error:
-            raise RuntimeError(f"background face detection failed: {self._background.last_error}")
+        earlier_faces, error = finished if finished is not None else ([], "")
+        if error:
+            raise RuntimeError(f"background face detection failed: {error}")
         predicted = self.tracker.predicted_boxes()
         due = not predicted or self._frames_since_full_detection >= self.config.detection.redetect_interval
-        if due and self._background.submit(self._frame_index, prepared):
+        if due and self._background.submit(prepared):
             self._frames_since_full_detection = 0
         self._frames_since_full_detection += 1
         detections = self.detector.detect_prepared(prepared, predicted) if predicted else []
         if finished is None:
             return detections, False
-        return merge_new_faces(detections, predicted, finished[1]), True
+        return merge_new_faces(detections, predicted, earlier_faces), True
 
     def wait_for_background_detection(self, timeout: float = 5.0) -> bool:
         """Blocks until the background detection (if any) is idle; for tests and offline use."""
