@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 CARD_SCHEMA_VERSION = 1
-SUPPORTED_TASKS = ("emotion", "gender")
+SUPPORTED_TASKS = ("emotion", "gender", "age")
 SUPPORTED_COLOR = ("gray",)
 
 

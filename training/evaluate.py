@@ -19,12 +19,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from training.dataset import Dataset
+from training.label_views import label_views, select
 from training.metrics import classification_report
 from training.paths import DEFAULT_ANCHOR_DIR, EVAL_DIR, MODELS_DIR
 from training.preprocess import normalize
-
-ADULT_AGE = 18
-
 
 def test_split_inputs(dataset: Dataset, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
     part = dataset.splits[split]
@@ -117,11 +115,14 @@ def markdown_report(report: dict[str, Any]) -> str:
                          f"{both['no_tta']['macro_f1']:.4f} | {_pct(both['flip_tta']['accuracy'])} | "
                          f"{both['flip_tta']['macro_f1']:.4f} |")
     for name, result in report["models"].items():
-        per_class = result["subsets"]["all"]["no_tta"]["per_class"]
-        lines += ["", f"## Per class: {name} (no TTA)", "", "| class | precision | recall | F1 | support |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {label} | {per_class[label]['precision']:.3f} | {per_class[label]['recall']:.3f} | "
-                  f"{per_class[label]['f1']:.3f} | {per_class[label]['support']} |" for label in labels]
+        for subset, both in list(result["subsets"].items())[: report.get("per_class_subsets", 1)]:
+            per_class = both["no_tta"]["per_class"]
+            lines += ["", f"## Per class: {name}, {subset} (no TTA)", "",
+                      "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+            lines += [f"| {label} | {per_class[label]['precision']:.3f} | {per_class[label]['recall']:.3f} | "
+                      f"{per_class[label]['f1']:.3f} | {per_class[label]['support']} |" for label in labels]
+        for subset, png in result.get("confusion_pngs", {}).items():
+            lines += ["", f"![confusion matrix, {name}, {subset}]({png})"]
         if result.get("confusion_png"):
             lines += ["", f"![confusion matrix, {name}]({result['confusion_png']})"]
     if report.get("latency"):
@@ -134,6 +135,23 @@ def markdown_report(report: dict[str, Any]) -> str:
     if report.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {note}" for note in report["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _model_result(probs: np.ndarray, probs_tta: np.ndarray, views: dict, confusion_views: list[str],
+                  labels: Sequence[str], task: str, who: str, out_dir: Path, png_stem: str) -> dict[str, Any]:
+    """Reports for every label view, and confusion PNGs (first view: ``png_stem``.png)."""
+    subsets = {}
+    for view_name, view in views.items():
+        y_view, p_view, t_view = select(view, probs, probs_tta)
+        subsets[view_name] = report_both(p_view, t_view, y_view, labels)
+    pngs = {}
+    for i, view_name in enumerate(confusion_views):
+        suffix = "" if i == 0 else "_" + view_name.split()[0].lower().replace("+", "plus").replace("-", "")
+        pngs[view_name] = save_confusion_png(
+            subsets[view_name]["no_tta"]["confusion_matrix"], labels,
+            f"{task}: {who}, {view_name}, test accuracy {_pct(subsets[view_name]['no_tta']['accuracy'])}",
+            out_dir / f"{png_stem}{suffix}.png").name
+    return {"subsets": subsets, "confusion_pngs": pngs}
 
 
 def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | None, out_dir: Path,
@@ -153,9 +171,9 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
         raise ValueError(f"card labels {labels} differ from the data set's {dataset.labels}")
     test = dataset.splits["test"]
     x, y = normalize(test.images, card.scale, card.offset), test.labels
-    subsets: dict[str, np.ndarray | None] = {"all": None}
-    if "age" in test.extra:
-        subsets[f"adults ({ADULT_AGE}+)"] = test.extra["age"] >= ADULT_AGE
+    views = label_views(task, test)
+    # Confusion matrices for every label set of emotion, for every face of gender.
+    confusion_views = list(views)[:2] if task == "emotion" else list(views)[:1]
 
     ours = LiteRTClassifier(model_path)
     probs, probs_tta = ours.predict(x), flip_tta(ours.predict, x)
@@ -167,12 +185,10 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
         "command": command, "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "models": {}, "notes": [],
     }
+    report["per_class_subsets"] = len(confusion_views)
     name = f"ours ({model_path.name})"
-    report["models"][name] = {"subsets": {s: report_both(probs, probs_tta, y, labels, m) for s, m in subsets.items()}}
-    report["models"][name]["confusion_png"] = save_confusion_png(
-        report["models"][name]["subsets"]["all"]["no_tta"]["confusion_matrix"], labels,
-        f"{task}: ours, test accuracy {_pct(report['models'][name]['subsets']['all']['no_tta']['accuracy'])}",
-        out_dir / f"{task}_confusion.png").name
+    report["models"][name] = _model_result(probs, probs_tta, views, confusion_views, labels, task, "ours",
+                                           out_dir, f"{task}_confusion")
 
     if anchor_dir is not None and anchor_path(task, anchor_dir).is_file():
         # The paper's models want 64x64; decode UTKFace at 64 from the source (FER is 48x48 native).
@@ -182,13 +198,8 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
         a_probs = anchor_predict(task, source.images, anchor_dir)
         a_tta = 0.5 * (a_probs + anchor_predict(task, source.images[:, :, ::-1], anchor_dir))
         a_name = f"paper ({anchor_path(task, anchor_dir).name})"
-        report["models"][a_name] = {"subsets": {s: report_both(a_probs, a_tta, y, labels, m)
-                                                for s, m in subsets.items()}}
-        report["models"][a_name]["confusion_png"] = save_confusion_png(
-            report["models"][a_name]["subsets"]["all"]["no_tta"]["confusion_matrix"], labels,
-            f"{task}: paper's model, test accuracy "
-            f"{_pct(report['models'][a_name]['subsets']['all']['no_tta']['accuracy'])}",
-            out_dir / f"{task}_confusion_paper.png").name
+        report["models"][a_name] = _model_result(a_probs, a_tta, views, confusion_views, labels, task,
+                                                 "paper's model", out_dir, f"{task}_confusion_paper")
         report["notes"].append(f"Paper's model fed {ANCHOR_SIDE}x{ANCHOR_SIDE} grey scaled to [-1, 1] "
                                "(its published preprocessing)" + (
                                    "; its [woman, man] outputs mapped to [male, female]" if task == "gender" else ""))
@@ -202,7 +213,10 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
     if keras_path.is_file():
         model = keras.models.load_model(keras_path, compile=False)
         # Show the first correctly classified test face of the least frequent class.
-        rare = int(np.argmin(np.bincount(y, minlength=len(labels))[: len(labels)]))
+        # Labels of the primary view; -1 where that view has none (e.g. no FER+ majority).
+        primary_mask, primary_labels = next(iter(views.values()))
+        y = primary_labels if primary_mask is None else np.where(primary_mask, primary_labels, -1)
+        rare = int(np.argmin(np.bincount(y[y >= 0], minlength=len(labels))[: len(labels)]))
         pick = next((i for i in range(len(y)) if y[i] == rare and probs[i].argmax() == rare), 0)
         gradient = guided_backprop(model, x[pick], int(y[pick]))
         report["guided_backprop_png"] = save_figure(
@@ -214,9 +228,55 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
     return report
 
 
+def evaluate_age(model_path: Path, data: Path | None, out_dir: Path, command: str) -> dict[str, Any]:
+    """Age report: MAE in years, by band, band accuracy and confusion, against constant baselines."""
+    import keras
+
+    from face_perception.model_card import load_model_card
+    from training.age_report import BAND_NAMES, age_markdown, age_report
+    from training.litert import LiteRTClassifier
+    from training.tasks import load_task_data
+
+    card = load_model_card(model_path.with_name("age.card.json"))
+    centers = card.raw["age_bins"]["centers_years"]
+    dataset = load_task_data("age", data, side=card.input_height)
+    if list(card.labels) != dataset.labels:
+        raise ValueError(f"card labels {list(card.labels)} differ from the data set's {dataset.labels}")
+    test = dataset.splits["test"]
+    x = normalize(test.images, card.scale, card.offset)
+    model = LiteRTClassifier(model_path)
+    ages = age_report(model.predict(x), flip_tta(model.predict, x), centers, test.extra["age"],
+                      dataset.splits["train"].extra["age"])
+    keras_path = model_path.with_suffix(".keras")
+    params = keras.models.load_model(keras_path, compile=False).count_params() if keras_path.is_file() else None
+    lat = latency_ms(model_path, x)
+    lat["machine"] = f"{platform.machine()} {len(__import__('os').sched_getaffinity(0))} cores"
+    png = save_confusion_png(ages["ours"]["band_confusion_matrix"], BAND_NAMES,
+                             f"age band of the estimate, test MAE {ages['ours']['mae_years']:.2f} years",
+                             out_dir / "age_band_confusion.png").name
+    report = {"task": "age", "dataset": dataset.name, "split": "test", "split_info": dataset.info,
+              "samples": int(len(x)), "model": model_path.name, "parameters": params, "command": command,
+              "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "age": ages, "latency": lat,
+              "band_confusion_png": png}
+    text = "\n".join([
+        "# Age model evaluation", "",
+        f"Test split: {dataset.name} `test` ({len(x)} faces, the seeded split shared with gender). Model: "
+        f"`{model_path.name}` ({params} parameters). Generated by `{command}` on {report['created']}.",
+        "The estimate is the expectation of the model's distribution over age bins. The paper has no age "
+        "model; the baselines answer every face with one constant age from the training split.", "",
+        age_markdown(ages), f"![band confusion]({png})", "",
+        "## Latency (LiteRT, 1 thread, median per face)", "",
+        f"{lat['batch1_ms_per_face']:.3f} ms one face at a time; {lat['batch5_ms_per_face']:.3f} ms per face "
+        f"in batches of 5 ({lat['machine']}).", ""])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "age.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out_dir / "age.md").write_text(text)
+    return report
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", choices=("emotion", "gender"), required=True)
+    p.add_argument("--task", choices=("emotion", "gender", "age"), required=True)
     p.add_argument("--model", type=Path, default=None, help="default face_perception/models/<task>.tflite")
     p.add_argument("--data", type=Path, default=None, help="default ../shared/data/...")
     p.add_argument("--anchor-dir", type=Path, default=DEFAULT_ANCHOR_DIR, help="the paper's models")
@@ -225,8 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = args.model or MODELS_DIR / f"{args.task}.tflite"
     if not model.is_file():
         raise SystemExit(f"--model {model} not found: export first (python -m training.export --task {args.task})")
-    report = evaluate(args.task, model, args.data, args.anchor_dir, args.out,
-                      "python -m training.evaluate " + " ".join(argv if argv is not None else sys.argv[1:]))
+    command = "python -m training.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.task == "age":
+        report = evaluate_age(model, args.data, args.out, command)
+        print((args.out / "age.md").read_text())
+        return 0
+    report = evaluate(args.task, model, args.data, args.anchor_dir, args.out, command)
     print(markdown_report(report))
     return 0
 

@@ -54,7 +54,8 @@ def read_fer2013_csv(path: Path | str) -> Dataset:
     for usage, name in USAGE_TO_SPLIT.items():
         mask = (frame["Usage"] == usage).to_numpy()
         if mask.any():
-            splits[name] = Split(images[mask], labels[mask])
+            # The CSV data row of each face: FER+ votes refer to faces by it.
+            splits[name] = Split(images[mask], labels[mask], {"row": np.flatnonzero(mask)})
     info = {"source": path.name, "layout": "csv", "split_rule": "Usage: Training=train, "
             "PublicTest=validation, PrivateTest=test"}
     return Dataset("FER-2013", list(EMOTION_LABELS), splits, info)
@@ -104,4 +105,4 @@ def load_fer2013(path: Path | str, cache_dir: Path | None = CACHE_DIR) -> Datase
         return read_fer2013_folder(path)  # folders are small and quick; cache only the CSV
     if not path.is_file():
         raise FileNotFoundError(f"FER-2013 data not found: {path} (pass --data)")
-    return cached(path, lambda: read_fer2013_csv(path), cache_dir, kind="fer2013-csv-v1")
+    return cached(path, lambda: read_fer2013_csv(path), cache_dir, kind="fer2013-csv-v2")

@@ -4,19 +4,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from training.dataset import Dataset, Split
-from training.paths import CACHE_DIR, DEFAULT_FER2013, DEFAULT_UTKFACE
+from training.paths import CACHE_DIR, DEFAULT_FER2013, DEFAULT_FERPLUS_VOTES, DEFAULT_UTKFACE
 from training.preprocess import resize_batch
 
-TASKS = ("emotion", "gender")
-DEFAULT_DATA = {"emotion": DEFAULT_FER2013, "gender": DEFAULT_UTKFACE}
-# UTKFace split: seeded, by file, 80 / 10 / 10.
+TASKS = ("emotion", "gender", "age")
+DEFAULT_DATA = {"emotion": DEFAULT_FER2013, "gender": DEFAULT_UTKFACE, "age": DEFAULT_UTKFACE}
+# UTKFace split (gender and age share it): seeded, by file, 80 / 10 / 10.
 UTKFACE_SPLIT_SEED = 1337
 UTKFACE_FRACTIONS = (0.8, 0.1, 0.1)
 
 
 def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
-                   cache_dir: Path | None = CACHE_DIR) -> Dataset:
-    """Grey uint8 images [N, side, side] with integer labels for ``task``."""
+                   cache_dir: Path | None = CACHE_DIR, votes: Path | str | None = None) -> Dataset:
+    """Grey uint8 images [N, side, side] with integer labels for ``task``.
+
+    Emotion: FER-2013 with the original labels; with FER+ votes (``votes``, or by default
+    ../shared/data/ferplus_votes.csv when ``data`` is the default FER-2013 file) each split also
+    carries the FER+ targets (training.ferplus). Age: UTKFace with the age bin as label and the age in ``extra['age']``.
+    """
     if task not in TASKS:
         raise ValueError(f"unknown task '{task}'; choose from {TASKS}")
     path = Path(data) if data is not None else DEFAULT_DATA[task]
@@ -27,10 +32,27 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
     elif task == "emotion":
         from training.fer2013 import load_fer2013
         dataset = load_fer2013(path, cache_dir=cache_dir)
+        # The votes name rows of the full FER-2013 CSV: attach them by default only to that file.
+        votes_path = Path(votes) if votes is not None else DEFAULT_FERPLUS_VOTES
+        if votes is not None or (data is None and votes_path.is_file()):
+            from training.ferplus import attach_ferplus
+            dataset = attach_ferplus(dataset, votes_path)
     else:
         from training.utkface import load_utkface_gender
         dataset = load_utkface_gender(path, seed=UTKFACE_SPLIT_SEED, fractions=UTKFACE_FRACTIONS,
                                       side=max(side, 48), cache_dir=cache_dir)
+        if task == "age":
+            dataset = _as_age(dataset)
     for name, split in dataset.splits.items():
         dataset.splits[name] = Split(resize_batch(split.images, side), split.labels, split.extra)
     return dataset
+
+
+def _as_age(dataset: Dataset) -> Dataset:
+    """UTKFace with the age bin (training.age) as label; the gender stays in ``extra``."""
+    from training.age import AGE_BIN_EDGES, bin_index, bin_labels
+
+    splits = {name: Split(split.images, bin_index(split.extra["age"]), {**split.extra, "gender": split.labels})
+              for name, split in dataset.splits.items()}
+    info = {**dataset.info, "age_bin_edges": list(AGE_BIN_EDGES)}
+    return Dataset(dataset.name, bin_labels(), splits, info)

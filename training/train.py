@@ -50,7 +50,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bn-momentum", type=float, default=0.99, help="BatchNorm moving-average momentum")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the NumPy cache")
     p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--label-smoothing", type=float, default=None,
+                   help="default 0.1 for one-hot labels, 0 for vote or age distributions")
+    p.add_argument("--targets", choices=TARGETS, default="auto",
+                   help="emotion: original FER-2013 labels, FER+ vote distributions (ferplus_soft) or FER+ "
+                        "majority labels; auto = ferplus_soft when the FER+ votes are there, else original. "
+                        "Age always learns a Gaussian over age bins; gender its labels")
+    p.add_argument("--mix-original", type=float, default=0.0,
+                   help="with FER+ targets: weight of the original FER-2013 label mixed into the target")
+    p.add_argument("--votes", type=Path, default=None,
+                   help="FER+ votes CSV (default ../shared/data/ferplus_votes.csv beside the repository)")
     p.add_argument("--class-weight", choices=("none", "balanced", "sqrt"), default="none",
                    help="weight rare classes (e.g. disgust): balanced = n/(k*n_c), sqrt = its square root")
     p.add_argument("--augment", choices=("loader", "layers", "none"), default="loader",
@@ -61,8 +70,56 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="stop after the epoch that crosses this wall-clock budget")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training rows (smoke tests)")
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for the TensorFlow backend (0 = its default, one per core); 1 lets two "
+                        "runs share a 2-core machine without their thread pools spinning against each other")
     p.add_argument("--verbose", default="auto", help="Keras fit verbosity: auto, 0, 1 (bars), 2 (one line/epoch)")
     return p.parse_args(argv)
+
+
+TARGETS = ("auto", "original", "ferplus_soft", "ferplus_majority")
+
+
+def resolve_targets(task: str, requested: str, has_ferplus: bool) -> str:
+    """The target kind a run trains on (recorded in run.json and the card)."""
+    if task == "age":
+        return "age_distribution"
+    if task == "gender" or requested == "original" or (requested == "auto" and not has_ferplus):
+        if requested.startswith("ferplus") and task != "emotion":
+            raise SystemExit(f"--targets {requested} is for --task emotion")
+        return "original"
+    if not has_ferplus:
+        raise SystemExit(f"--targets {requested} needs the FER+ votes (--votes)")
+    return "ferplus_soft" if requested == "auto" else requested
+
+
+def training_targets(split, kind: str, num_classes: int, mix_original: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(row indices to train on, float targets [n, num_classes]) for a training split."""
+    eye = np.eye(num_classes, dtype=np.float32)
+    if kind == "age_distribution":
+        from training.age import soft_targets
+        return np.arange(len(split)), soft_targets(split.extra["age"])
+    if kind == "original":
+        return np.arange(len(split)), eye[split.labels]
+    if kind == "ferplus_soft":
+        keep = np.flatnonzero(split.extra["ferplus_soft"].sum(axis=1) > 0)
+        targets = split.extra["ferplus_soft"][keep]
+    else:
+        keep = np.flatnonzero(split.extra["ferplus_majority"] >= 0)
+        targets = eye[split.extra["ferplus_majority"][keep]]
+    if mix_original:
+        targets = (1.0 - mix_original) * targets + mix_original * eye[split.labels[keep]]
+    return keep, targets.astype(np.float32)
+
+
+def validation_set(split, kind: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row indices, one-hot labels) the checkpoint is chosen on: FER+ majority labels for FER+
+    runs, the age bin for age (the age callback scores years), the labels otherwise."""
+    eye = np.eye(num_classes, dtype=np.float32)
+    if kind.startswith("ferplus") or (kind == "original" and "ferplus_majority" in split.extra):
+        keep = np.flatnonzero(split.extra["ferplus_majority"] >= 0)
+        return keep, eye[split.extra["ferplus_majority"][keep]]
+    return np.arange(len(split)), eye[split.labels]
 
 
 def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> dict[int, float] | None:
@@ -104,19 +161,38 @@ def machine_description() -> str:
             f"{accel}; Keras {keras.__version__} backend {keras.backend.backend()}")
 
 
-def make_callbacks(args: argparse.Namespace, core, out: Path, start: float) -> list:
+def make_callbacks(args: argparse.Namespace, core, out: Path, start: float,
+                   age_validation: tuple[np.ndarray, np.ndarray, list[float]] | None = None) -> list:
     import keras
 
-    class SaveBestCore(keras.callbacks.Callback):
-        """Save the exportable core model (no augmentation layers) on each validation best."""
+    class AgeError(keras.callbacks.Callback):
+        """Validation mean absolute error in years of the expected age (logged as val_age_mae)."""
 
-        def __init__(self) -> None:
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            from training.age import expected_age
+            x, ages, centers = age_validation
+            probabilities = core.predict(x, batch_size=256, verbose=0)
+            mae = float(np.mean(np.abs(expected_age(probabilities, centers) - ages)))
+            if logs is not None:
+                logs["val_age_mae"] = mae
+            print(f" - val_age_mae {mae:.3f} years", flush=True)
+
+    class SaveBestCore(keras.callbacks.Callback):
+        """Save the exportable core model (no augmentation layers) on each validation best:
+        highest val_accuracy, or lowest val_age_mae for age."""
+
+        def __init__(self, monitor: str = "val_accuracy", sign: float = 1.0) -> None:
             super().__init__()
+            self.monitor, self.sign = monitor, sign
             self.best = -math.inf
             self.best_epoch = -1
 
+        @property
+        def best_value(self) -> float:
+            return self.sign * self.best
+
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            value = (logs or {}).get("val_accuracy", -math.inf)
+            value = self.sign * (logs or {}).get(self.monitor, -math.inf * self.sign)
             if value > self.best:
                 self.best, self.best_epoch = value, epoch + 1
                 core.save(out / "model.keras")
@@ -127,8 +203,11 @@ def make_callbacks(args: argparse.Namespace, core, out: Path, start: float) -> l
                 print(f"time budget of {args.max_minutes} min reached after epoch {epoch + 1}", flush=True)
                 self.model.stop_training = True
 
-    callbacks = [SaveBestCore(), keras.callbacks.CSVLogger(str(out / "history.csv")), TimeBudget(),
-                 keras.callbacks.EarlyStopping("val_accuracy", patience=args.patience, mode="max")]
+    monitor, mode = ("val_age_mae", "min") if age_validation is not None else ("val_accuracy", "max")
+    # The age callback must run before the ones that read its log entry.
+    callbacks = ([AgeError()] if age_validation is not None else []) + [
+        SaveBestCore(monitor, -1.0 if mode == "min" else 1.0), keras.callbacks.CSVLogger(str(out / "history.csv")),
+        TimeBudget(), keras.callbacks.EarlyStopping(monitor, patience=args.patience, mode=mode)]
     if args.lr_schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.1,
                                                            patience=max(2, args.patience // 4), verbose=1))
@@ -152,19 +231,36 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     from training.augment import AugmentedBatches, build_augmentation
     from training.models import build_model
 
+    if args.threads and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+
     keras.utils.set_random_seed(args.seed)
     out = args.out or RUNS_DIR / args.task
     out.mkdir(parents=True, exist_ok=True)
     dataset = load_task_data(args.task, args.data, side=args.input_size,
-                             cache_dir=None if args.no_cache else CACHE_DIR)
+                             cache_dir=None if args.no_cache else CACHE_DIR, votes=args.votes)
     train_split, val_split = dataset.splits["train"], dataset.splits["validation"]
-    if args.limit:
-        order = np.random.default_rng(args.seed).permutation(len(train_split))[: args.limit]
-        train_split = type(train_split)(train_split.images[order], train_split.labels[order])
     num_classes = len(dataset.labels)
-    x_val = normalize(val_split.images)
-    y_train = keras.utils.to_categorical(train_split.labels, num_classes)
-    y_val = keras.utils.to_categorical(val_split.labels, num_classes)
+    targets = resolve_targets(args.task, args.targets, "ferplus_soft" in train_split.extra)
+    train_rows, y_train = training_targets(train_split, targets, num_classes, args.mix_original)
+    if args.limit:
+        order = np.random.default_rng(args.seed).permutation(len(train_rows))[: args.limit]
+        train_rows, y_train = train_rows[order], y_train[order]
+    train_images, train_labels = train_split.images[train_rows], y_train.argmax(axis=1)
+    val_rows, y_val = validation_set(val_split, targets, num_classes)
+    x_val = normalize(val_split.images[val_rows])
+    age_validation = None
+    extra_card: dict[str, Any] = {}
+    if targets == "age_distribution":
+        from training.age import bin_centers
+        centers = bin_centers(train_split.extra["age"][train_rows])
+        age_validation = (x_val, val_split.extra["age"][val_rows], centers)
+        extra_card["age_bins"] = {"edges_years": list(dataset.info["age_bin_edges"]), "centers_years": centers}
+    label_smoothing = args.label_smoothing
+    if label_smoothing is None:
+        label_smoothing = 0.0 if targets in ("ferplus_soft", "age_distribution") else 0.1
 
     shape = (args.input_size, args.input_size, 1)
     core = build_model(args.arch, shape, num_classes, dropout=args.dropout, l2=args.l2,
@@ -174,32 +270,35 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         trainer = keras.Model(inputs, core(build_augmentation(seed=args.seed)(inputs)), name=f"{core.name}_train")
     else:
         trainer = core
-    weights = class_weights(train_split.labels, num_classes, args.class_weight)
-    sample_weights = None if weights is None else np.array([weights[c] for c in train_split.labels], np.float32)
-    batches = AugmentedBatches(train_split.images, y_train, args.batch_size, args.seed,
+    weights = class_weights(train_labels, num_classes, args.class_weight)
+    sample_weights = None if weights is None else np.array([weights[c] for c in train_labels], np.float32)
+    batches = AugmentedBatches(train_images, y_train, args.batch_size, args.seed,
                                augment=args.augment == "loader", sample_weights=sample_weights)
     steps = len(batches)
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate(args, steps)),
-                    loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
+                    loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
                     metrics=["accuracy"])
     core.summary(print_fn=lambda line, **_: print(line))
-    print(f"train {len(train_split)}  validation {len(x_val)}  classes {dataset.labels}  "
+    print(f"train {len(train_images)}  validation {len(x_val)}  targets {targets}  classes {dataset.labels}  "
           f"params {core.count_params()}", flush=True)
 
     start = time.monotonic()
-    callbacks = make_callbacks(args, core, out, start)
+    callbacks = make_callbacks(args, core, out, start, age_validation)
+    best = next(c for c in callbacks if hasattr(c, "best_epoch"))
     verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
     history = trainer.fit(batches, epochs=args.epochs, validation_data=(x_val, y_val),
                           validation_batch_size=256, callbacks=callbacks, verbose=verbose)
     minutes = (time.monotonic() - start) / 60.0
-    best = callbacks[0]
     run = {
         "task": args.task,
         "labels": dataset.labels,
         "dataset": dataset.name,
         "dataset_info": dataset.info,
         "split_counts": dataset.counts(),
-        "train_class_counts": dataset.class_counts("train"),
+        "train_class_counts": dict(zip(dataset.labels, np.bincount(train_labels, minlength=num_classes).tolist())),
+        "targets": targets,
+        "trained_faces": int(len(train_images)),
+        "validation_faces": int(len(x_val)),
         "arch": args.arch,
         "parameters": int(core.count_params()),
         "input": {"height": args.input_size, "width": args.input_size, "color": "gray",
@@ -207,7 +306,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "epochs_run": len(history.history["loss"]),
         "best_epoch": best.best_epoch,
-        "best_val_accuracy": float(best.best),
+        "best_monitor": best.monitor,
+        "best_val_accuracy": float(best.best_value) if best.monitor == "val_accuracy" else None,
+        "best_val_age_mae": float(best.best_value) if best.monitor == "val_age_mae" else None,
+        **extra_card,
         "training_minutes": round(minutes, 1),
         "training_command": "python -m training.train " + shlex.join(sys.argv[1:]),
         "git_commit": git_commit(),
@@ -215,7 +317,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
-    print(f"best validation accuracy {best.best:.4f} at epoch {best.best_epoch}; "
+    print(f"best {best.monitor} {best.best_value:.4f} at epoch {best.best_epoch}; "
           f"{minutes:.1f} min; saved {out / 'model.keras'}", flush=True)
     return run
 

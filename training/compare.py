@@ -1,0 +1,94 @@
+"""Compare trained models on the VALIDATION split (choices are made here, never on test).
+
+    python -m training.compare --task emotion build/runs/emotion_ferplus_soft/model.keras \\
+        face_perception/models/emotion.keras
+
+Prints a Markdown table: one row per model, one accuracy column per label view
+(training.label_views: FER+ majority and original labels for emotion), with and without flip TTA,
+and the training targets and minutes from each model's run.json / card when there is one.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from training.label_views import label_views, select
+from training.preprocess import normalize
+
+
+def _provenance(model_path: Path) -> dict[str, Any]:
+    """What run.json (beside a run's model) or the card (beside a shipped model) says of training."""
+    for record in (model_path.with_name("run.json"), model_path.with_suffix(".card.json")):
+        if record.is_file():
+            data = json.loads(record.read_text())
+            return {"targets": data.get("targets", data.get("training_targets", "original")),
+                    "epochs": data.get("epochs_run"), "minutes": data.get("training_minutes"),
+                    "trained_on": data.get("trained_on", "")}
+    return {}
+
+
+def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) -> tuple[list[str], list[dict[str, Any]]]:
+    import keras
+
+    from training.tasks import load_task_data
+
+    rows, view_names = [], []
+    datasets: dict[int, Any] = {}
+    for path in model_paths:
+        model = keras.models.load_model(path, compile=False)
+        side = int(model.input_shape[1])
+        if side not in datasets:
+            datasets[side] = load_task_data(task, data, side=side)
+        split = datasets[side].splits["validation"]
+        x = normalize(split.images)
+        probs = model.predict(x, batch_size=256, verbose=0)
+        probs_tta = 0.5 * (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0))
+        views = label_views(task, split)
+        view_names = list(views)
+        row: dict[str, Any] = {"model": str(path), "parameters": int(model.count_params()), **_provenance(path)}
+        for name, view in views.items():
+            y, p, t = select(view, probs, probs_tta)
+            row[name] = float((p.argmax(1) == y).mean())
+            row[name + ", flip TTA"] = float((t.argmax(1) == y).mean())
+            row[name + " faces"] = int(len(y))
+        rows.append(row)
+    return view_names, rows
+
+
+def markdown_table(view_names: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    header = ["model", "targets", "epochs", "minutes", "params"] + [f"{v} (val)" for v in view_names] + \
+             [f"{v}, flip TTA (val)" for v in view_names]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [f"`{row['model']}`", str(row.get("targets", "?")), str(row.get("epochs", "?")),
+                 str(row.get("minutes", "?")), str(row["parameters"])]
+        cells += [f"{100 * row[v]:.2f}%" for v in view_names] + [f"{100 * row[v + ', flip TTA']:.2f}%" for v in view_names]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=("emotion", "gender"), required=True)
+    p.add_argument("--data", type=Path, default=None)
+    p.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    p.add_argument("models", type=Path, nargs="+", help=".keras models (a run's model.keras or a shipped one)")
+    args = p.parse_args(argv)
+    missing = [str(m) for m in args.models if not m.is_file()]
+    if missing:
+        raise SystemExit(f"model(s) not found: {', '.join(missing)}")
+    view_names, rows = compare(args.task, args.models, args.data)
+    print(markdown_table(view_names, rows))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Which labels each reported test number is computed against ("views" of a test split).
+
+Emotion with FER+ votes: the FER+ majority labels (faces with a majority; the FER+ papers'
+protocol) first, then the original FER-2013 labels of every face (the 2017 paper's comparison).
+Gender: every face, adults and children, and each age band (a care home meets the elderly most).
+The first view is the primary one: the export rule and the card's headline accuracy use it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from training.dataset import Split
+
+ADULT_AGE = 18
+View = tuple["np.ndarray | None", np.ndarray]  # (mask over the split or None = all, labels)
+
+
+def label_views(task: str, split: Split) -> dict[str, View]:
+    if task == "emotion" and "ferplus_majority" in split.extra:
+        majority = split.extra["ferplus_majority"]
+        return {"FER+ majority labels": (majority >= 0, majority),
+                "FER-2013 original labels": (None, split.labels)}
+    views: dict[str, View] = {"all": (None, split.labels)}
+    if task == "gender" and "age" in split.extra:
+        from training.age import AGE_BANDS, band_index
+
+        ages = split.extra["age"]
+        views[f"adults ({ADULT_AGE}+)"] = (ages >= ADULT_AGE, split.labels)
+        views[f"children (0-{ADULT_AGE - 1})"] = (ages < ADULT_AGE, split.labels)
+        bands = band_index(ages)
+        for b, (name, _, _) in enumerate(AGE_BANDS):
+            views[f"age {name}"] = (bands == b, split.labels)
+    return views
+
+
+def select(view: View, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The view's labels and the given per-face arrays, restricted to the view's faces."""
+    mask, labels = view
+    if mask is None:
+        return (labels, *arrays)
+    return (labels[mask], *(a[mask] for a in arrays))
