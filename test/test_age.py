@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rclpy.parameter import Parameter
 
 from conftest import AGE_CENTERS, AGE_LABELS
 from face_perception import age, classification
@@ -16,6 +17,7 @@ from face_perception.classification import FaceClassifier, ModelLoadError
 from face_perception.model_card import ModelCardError, load_model_card, parse_model_card
 from face_perception.parameters import PipelineConfig
 from face_perception.pipeline import FacePerceptionPipeline
+from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
 
 
 def age_card(**changes) -> dict:
@@ -156,3 +158,25 @@ def test_age_model_can_be_switched_live(age_pipeline, pipeline_config: PipelineC
     assert math.isnan(age_pipeline.process(astronaut_bgr).faces[0].age)
     age_pipeline.reconfigure(config)
     assert math.isfinite(age_pipeline.process(astronaut_bgr).faces[0].age)
+
+
+def test_node_publishes_age_and_age_band_hypotheses_and_checks_live_age_model_changes(ros_graph, model_dir, astronaut_bgr):
+    node, probe = ros_graph({"classification.age_model": str(model_dir / "age.tflite")})
+    header = probe.header()
+    probe.image_pub.publish(image_message(astronaut_bgr, header))
+    assert wait_for(lambda: probe.attributes_for(header) is not None)
+    face = probe.attributes_for(header).faces[0]
+    assert AGE_CENTERS[0] <= face.age <= AGE_CENTERS[-1] and 0.2 <= face.age_confidence <= 1.0
+    assert wait_for(lambda: any(m.header == header for m in probe.detections))
+    detection = next(m for m in probe.detections if m.header == header).detections[0]
+    bands = {r.hypothesis.class_id: r.hypothesis.score for r in detection.results if r.hypothesis.class_id.startswith("age/")}
+    assert list(bands) == [f"age/{name}" for name, _, _ in age.AGE_BANDS]
+    assert max(bands.values()) == pytest.approx(face.age_confidence, abs=1e-6)
+
+    refused = node.set_parameters([Parameter("classification.age_model", value="/nonexistent/age.tflite")])[0]
+    assert not refused.successful and "/nonexistent/age.tflite" in refused.reason
+    assert node.set_parameters([Parameter("classification.age_model", value="none")])[0].successful
+    header = probe.header()
+    probe.image_pub.publish(image_message(astronaut_bgr, header))
+    assert wait_for(lambda: probe.attributes_for(header) is not None)
+    assert math.isnan(probe.attributes_for(header).faces[0].age)
