@@ -6,6 +6,7 @@
 #
 #   scripts/setup_env.sh            runtime only (the node, the demo)
 #   scripts/setup_env.sh --dev      + training, test and benchmark dependencies
+#                                   (and hri_msgs from ../shared/ros2/src, if there)
 #
 # Re-running is cheap: pip skips what is installed and the interface build is
 # skipped while the .msg files are unchanged.
