@@ -61,12 +61,13 @@ if ! python -c "import vision_msgs.msg" 2>/dev/null || [ -f "$VENV/share/vision_
 fi
 # --dev: hri_msgs (ROS4HRI, for hri.enabled and its tests) from ../shared/ros2/src when that
 # folder exists and no hri_msgs is importable already (a distro's ros-<distro>-hri-msgs).
+# Once built here it stays in the set (also without --dev), so the stamp below stays valid.
 HRI_MSGS="$ROOT/../shared/ros2/src/hri_msgs"
 IMPORTS="face_perception_msgs.msg, vision_msgs.msg"
 HASHED=("$ROOT"/face_perception_msgs/msg/*.msg "$ROOT"/face_perception_msgs/CMakeLists.txt
   "$ROOT"/vendor/vision_msgs/msg/*.msg "$ROOT"/vendor/vision_msgs/CMakeLists.txt)
-if [ "$WITH_DEV" = 1 ] && [ -d "$HRI_MSGS" ] \
-  && { ! python -c "import hri_msgs.msg" 2>/dev/null || [ -f "$VENV/share/hri_msgs/.built_by_face_perception" ]; }; then
+if [ -d "$HRI_MSGS" ] && { [ -f "$VENV/share/hri_msgs/.built_by_face_perception" ] \
+  || { [ "$WITH_DEV" = 1 ] && ! python -c "import hri_msgs.msg" 2>/dev/null; }; }; then
   PACKAGES+=("$(cd "$HRI_MSGS" && pwd)")
   IMPORTS+=", hri_msgs.msg"
   HASHED+=("$HRI_MSGS"/msg/*.msg "$HRI_MSGS"/CMakeLists.txt)
