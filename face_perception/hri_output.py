@@ -22,7 +22,7 @@ import numpy as np
 from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
 from rclpy.node import Node
 from rclpy.publisher import Publisher
-from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
@@ -35,7 +35,9 @@ TRACKED_TOPIC = "/humans/faces/tracked"
 FACES_NAMESPACE = "/humans/faces"
 # REP-155's default /humans/faces/width and /humans/faces/height.
 CROPPED_SIZE = 128
-# Newest message only: every topic here is a stream of current state.
+# Reliable (ROS 2's default; what libhri/pyhri subscribe with, and a reliable publisher also
+# serves best-effort subscribers), newest message only: every topic here is current state.
+# Also for /cropped: a sensor-data (best-effort) publisher would never match libhri.
 _STATE_QOS = QoSProfile(depth=1)
 
 # Our FER-2013 labels -> hri_msgs/Expression constants.
@@ -198,8 +200,7 @@ class HriFaceOutput:
         create = self._node.create_publisher
         return _FacePublishers(
             roi=create(NormalizedRegionOfInterest2D, f"{base}/roi", _STATE_QOS),
-            # Images use sensor-data QoS like every camera stream (README, "DDS").
-            cropped=create(Image, f"{base}/cropped", qos_profile_sensor_data),
+            cropped=create(Image, f"{base}/cropped", _STATE_QOS),  # 128x128x3: 49 kB, fine reliably
             softbiometrics=create(SoftBiometrics, f"{base}/softbiometrics", _STATE_QOS),
             expression=create(Expression, f"{base}/expression", _STATE_QOS),
         )

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from conftest import REPO_ROOT, make_face_frame
@@ -59,7 +58,8 @@ def test_hri_topics_follow_a_tracked_face_and_go_when_its_track_ends(ros_graph, 
     probe.node.create_subscription(NormalizedRegionOfInterest2D, f"{base}/roi", received["roi"].append, 10)
     probe.node.create_subscription(SoftBiometrics, f"{base}/softbiometrics", received["softbiometrics"].append, 10)
     probe.node.create_subscription(Expression, f"{base}/expression", received["expression"].append, 10)
-    probe.node.create_subscription(Image, f"{base}/cropped", received["cropped"].append, qos_profile_sensor_data)
+    # Reliable subscriptions, as libhri makes them (a best-effort publisher would not match).
+    probe.node.create_subscription(Image, f"{base}/cropped", received["cropped"].append, 10)
     assert wait_for(lambda: all(node.count_subscribers(f"{base}/{t}") > 0 for t in received))
 
     # Per-face messages come with each frame the face is in.
