@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
 from conftest import REPO_ROOT, make_face_frame
@@ -119,9 +120,12 @@ def test_two_faces_get_two_ids_and_their_own_topics(ros_graph):
     assert len(ids) == 2 and len(set(ids)) == 2
     for face_id in ids:
         assert len(face_topics(node, face_id)) == 4
-    # Without an age model the soft biometrics say so with a zero confidence.
+    # Without an age model: age NaN, confidence 0.
     face = probe.attributes_for(header).faces[0]
     assert np.isnan(face.age) and face.age_confidence == 0.0
+    # hri.enabled is read at start-up only.
+    refused = node.set_parameters([Parameter("hri.enabled", value=False)])[0]
+    assert not refused.successful and "start-up only" in refused.reason
 
 
 # The node with hri_msgs made unimportable (as on a pip install without it).
