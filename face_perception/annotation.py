@@ -1,6 +1,7 @@
-"""Debug image: face boxes with track id, gender and emotion drawn on a copy of the frame."""
+"""Debug image: face boxes with track id, gender, emotion and age drawn on a copy of the frame."""
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Sequence
 
 import cv2
@@ -24,11 +25,14 @@ def _font_scale(image_width: int, image_height: int, box_width: int) -> float:
 
 
 def face_label_lines(face: "FaceResult") -> list[str]:
-    return [
+    lines = [
         face.track_id,
         f"{face.gender} {face.gender_confidence:.2f}",
         f"{face.emotion} {face.emotion_confidence:.2f}",
     ]
+    if math.isfinite(face.age):  # NaN: the node runs without an age model
+        lines.append(f"age {face.age:.0f} ({face.age_confidence:.2f})")
+    return lines
 
 
 def draw_annotations(bgr: np.ndarray, faces: Sequence["FaceResult"]) -> np.ndarray:

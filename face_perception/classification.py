@@ -34,6 +34,21 @@ def resolve_model_path(configured: str, task: str) -> Path:
     return MODELS_DIRECTORY / f"{task}{MODEL_SUFFIX}"
 
 
+# classification.age_model value that runs without an age model.
+NO_MODEL = "none"
+
+
+def resolve_optional_model_path(configured: str, task: str) -> Path | None:
+    """Like :func:`resolve_model_path` for a model the node can run without: ``"none"`` gives
+    None, and so does ``""`` while the package ships no ``models/<task>.tflite``."""
+    if configured == NO_MODEL:
+        return None
+    path = resolve_model_path(configured, task)
+    if not configured and not path.is_file():
+        return None
+    return path
+
+
 def card_path_for(model_path: Path | str) -> Path:
     """``x/emotion.tflite`` -> ``x/emotion.card.json``."""
     model_path = Path(model_path)

@@ -9,6 +9,7 @@ Exits 0 when results came back and every one shows exactly the faces in the fram
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import threading
@@ -80,6 +81,7 @@ class DemoListener(Node):
         faces = "; ".join(
             f"{face.track_id} box=({face.bbox.x_offset},{face.bbox.y_offset},{face.bbox.width}x{face.bbox.height}) "
             f"{face.gender} {face.gender_confidence:.2f} {face.emotion} {face.emotion_confidence:.2f}"
+            + (f" age {face.age:.0f} {face.age_confidence:.2f}" if math.isfinite(face.age) else "")
             for face in message.faces
         )
         print(

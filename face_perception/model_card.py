@@ -13,6 +13,9 @@ from typing import Any, Mapping
 
 CARD_SCHEMA_VERSION = 1
 SUPPORTED_TASKS = ("emotion", "gender", "age")
+# Age cards: the model outputs a softmax over age bins (the labels); the bins' centres turn
+# it into years (the expectation). Ages outside this range are not plausible centres.
+AGE_CENTRE_RANGE = (0.0, 130.0)
 SUPPORTED_COLOR = ("gray",)
 
 
@@ -34,6 +37,8 @@ class ModelCard:
     scale: float
     offset: float
     raw: Mapping[str, Any]
+    # Age cards only: the centre in years of every label's bin, strictly increasing.
+    age_bin_centers: tuple[float, ...] | None = None
 
     def normalize_description(self) -> str:
         return f"x * {self.scale:g} + {self.offset:g}"
@@ -77,6 +82,7 @@ def parse_model_card(data: Mapping[str, Any], path: Path | str = "<memory>") -> 
     offset = float(_require(normalization, "offset", (int, float), where + " input.normalization"))
     if scale == 0.0:
         raise ModelCardError(f"{where}: normalization scale must not be 0")
+    centers = _parse_age_bins(data, len(labels), where) if task == "age" else None
     return ModelCard(
         path=Path(path),
         task=task,
@@ -87,7 +93,26 @@ def parse_model_card(data: Mapping[str, Any], path: Path | str = "<memory>") -> 
         scale=scale,
         offset=offset,
         raw=dict(data),
+        age_bin_centers=centers,
     )
+
+
+def _parse_age_bins(data: Mapping[str, Any], label_count: int, where: str) -> tuple[float, ...]:
+    """``age_bins.centers_years``: one centre per label, numbers, strictly increasing, in range."""
+    bins = _require(data, "age_bins", dict, where)
+    centers = _require(bins, "centers_years", list, where + " age_bins")
+    key = "'age_bins.centers_years'"
+    if len(centers) != label_count:
+        raise ModelCardError(f"{where}: {key} has {len(centers)} entries for {label_count} labels")
+    if not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in centers):
+        raise ModelCardError(f"{where}: {key} must hold numbers only")
+    values = tuple(float(c) for c in centers)
+    low, high = AGE_CENTRE_RANGE
+    if not all(low <= c <= high for c in values):
+        raise ModelCardError(f"{where}: {key} must lie within {low:g}..{high:g} years")
+    if any(b <= a for a, b in zip(values, values[1:])):
+        raise ModelCardError(f"{where}: {key} must be strictly increasing")
+    return values
 
 
 def load_model_card(path: Path | str) -> ModelCard:

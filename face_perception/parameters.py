@@ -74,6 +74,10 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("classification.gender_model", "", str,
                   "gender .tflite file (its card: same path, .tflite -> .card.json); "
                   "empty = the model shipped in the package's models/ directory"),
+    ParameterSpec("classification.age_model", "", str,
+                  "age .tflite file (its card: same path, .tflite -> .card.json); empty = the shipped "
+                  "models/age.tflite, or no age model if the package ships none; 'none' = no age model "
+                  "(FaceAttributes.age is then NaN and age_confidence 0)"),
     ParameterSpec("classification.crop_margin", 0.1, float,
                   "margin added on each side of the face box before classification, as a "
                   "fraction of the box side (0.1 = +10%); clipped to the image",
@@ -161,6 +165,7 @@ class DetectionConfig:
 class ClassificationConfig:
     emotion_model: str
     gender_model: str
+    age_model: str
     crop_margin: float
     num_threads: int
     flip_tta: bool

@@ -6,6 +6,8 @@ Publishes:   /faces/attributes        face_perception_msgs/FaceAttributesArray (
              /faces/annotated_image   sensor_msgs/Image (boxes, ids, labels; same header)
              /faces/detections        vision_msgs/Detection2DArray
              /diagnostics             diagnostic_msgs/DiagnosticArray
+             /humans/faces/...        ROS4HRI (REP-155) face topics, with hri.enabled
+                                      (face_perception.hri_output)
 
 Frames are never queued: the subscription keeps only the newest frame, a worker thread
 processes it, and frames replaced before they were processed are counted as dropped.
@@ -63,8 +65,14 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
     ),
     ParameterSpec("publish_annotated_image", True, bool, "draw and publish /faces/annotated_image"),
     ParameterSpec("diagnostics_period", 1.0, float, "seconds between /diagnostics messages (read at start-up)", 0.1, 60.0),
+    ParameterSpec(
+        "hri.enabled",
+        False,
+        bool,
+        "also publish the ROS4HRI (REP-155) face topics under /humans/faces; needs hri_msgs (read at start-up)",
+    ),
 )
-STARTUP_ONLY = {"image_topic", "use_compressed", "diagnostics_period"}
+STARTUP_ONLY = {"image_topic", "use_compressed", "diagnostics_period", "hri.enabled"}
 
 
 class StartupError(RuntimeError):
@@ -163,6 +171,7 @@ class PerceptionNode(Node):
         self._annotated_pub = self.create_publisher(Image, ANNOTATED_TOPIC, qos_profile_sensor_data)
         self._detections_pub = self.create_publisher(Detection2DArray, DETECTIONS_TOPIC, 10)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
+        self._hri = _hri_output(self) if values["hri.enabled"] else None
 
         image_topic = values["image_topic"]
         if not image_topic:
@@ -186,7 +195,9 @@ class PerceptionNode(Node):
         self.get_logger().info(
             f"watching {topic} ({'CompressedImage' if values['use_compressed'] else 'Image'}); "
             f"emotion model {self._pipeline.emotion_classifier.model_path}, "
-            f"gender model {self._pipeline.gender_classifier.model_path}"
+            f"gender model {self._pipeline.gender_classifier.model_path}, "
+            f"age model {self._pipeline.age_model_path or 'none (FaceAttributes.age is NaN)'}"
+            + (f"; REP-155 face ids start with '{self._hri.id_tag}'" if self._hri else "")
         )
 
     # --- input -------------------------------------------------------------------------
@@ -232,6 +243,8 @@ class PerceptionNode(Node):
         if self._publish_annotated and self._annotated_pub.get_subscription_count() > 0:
             annotated = draw_annotations(bgr, result.faces)
             self._annotated_pub.publish(ros_messages.image_msg_with_header(annotated, header))
+        if self._hri is not None:
+            self._hri.publish(result, header, bgr, emotion_labels)
         self._stats.add_processed((time.perf_counter() - received_at) * 1000.0, len(result.faces))
 
     # --- parameters --------------------------------------------------------------------
@@ -296,12 +309,26 @@ class PerceptionNode(Node):
             self._slot_lock.notify()
         self._worker.join(timeout=5.0)
         self._pipeline.close()
+        if self._hri is not None:
+            self._hri.close()
         super().destroy_node()
 
 
 def _check_node_value(spec: ParameterSpec, value) -> None:
     if not spec.min <= value <= spec.max:
         raise ConfigError(f"parameter '{spec.name}' = {value!r} is outside {spec.min}..{spec.max}")
+
+
+def _hri_output(node: Node):
+    """The REP-155 publisher; hri_msgs is imported only here, when hri.enabled is true."""
+    try:
+        from face_perception.hri_output import HriFaceOutput
+    except ImportError as error:
+        raise StartupError(
+            f"parameter 'hri.enabled' is true but hri_msgs cannot be imported ({error}); install "
+            "ros-<distro>-hri-msgs or build ../shared/ros2/src/hri_msgs (scripts/setup_env.sh --dev)"
+        ) from error
+    return HriFaceOutput(node)
 
 
 def build_pipeline(config: PipelineConfig) -> FacePerceptionPipeline:

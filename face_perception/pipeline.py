@@ -5,6 +5,7 @@ and turns the :class:`FrameResult` back into messages.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +14,14 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from face_perception import age
 from face_perception.background_detection import BackgroundDetector, merge_new_faces
-from face_perception.classification import FaceClassifier, ModelLoadError, resolve_model_path
+from face_perception.classification import (
+    FaceClassifier,
+    ModelLoadError,
+    resolve_model_path,
+    resolve_optional_model_path,
+)
 from face_perception.detection import Detection, HaarFaceDetector
 from face_perception.parameters import PipelineConfig
 from face_perception.preprocessing import build_batch, crop_faces
@@ -47,6 +54,12 @@ class FaceResult:
     emotion_confidence: float
     emotion_probabilities: tuple[float, ...]  # smoothed over the track, card label order
     emotion_probabilities_raw: tuple[float, ...]  # this frame alone
+    # Years: expectation of the age distribution smoothed over the track; NaN without an
+    # age model. Confidence: mass of the most likely band in age.AGE_BANDS (0 without one).
+    age: float = math.nan
+    age_confidence: float = 0.0
+    # Band name (age.AGE_BANDS) -> smoothed probability; empty without an age model.
+    age_band_probabilities: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,9 @@ class FrameResult:
     frame_index: int
     full_detection: bool  # False when only regions around tracked faces were searched
     image_size: tuple[int, int] = field(default=(0, 0))  # width, height
+    # Every live track, oldest first: the faces of this frame plus tracks missed in recent
+    # frames that are not dropped yet (tracking.max_missed_frames).
+    live_track_ids: tuple[str, ...] = ()
 
 
 def gray_from_image(image: np.ndarray) -> np.ndarray:
@@ -87,7 +103,14 @@ def _load_classifier(configured_path: str, task: str, num_threads: int) -> FaceC
             f"model card {classifier.card_path}: emotion labels {sorted(labels - set(EMOTION_LABELS))} "
             f"are not FER-2013 names {EMOTION_LABELS} (parameter classification.emotion_model)"
         )
+    if task == "age" and classifier.card.age_bin_centers is None:  # parse_model_card requires them
+        raise ModelLoadError(f"model card {classifier.card_path}: no age_bins (parameter classification.age_model)")
     return classifier
+
+
+def _load_age_classifier(configured_path: str, num_threads: int) -> FaceClassifier | None:
+    path = resolve_optional_model_path(configured_path, "age")
+    return None if path is None else _load_classifier(str(path), "age", num_threads)
 
 
 def _predict(classifier: FaceClassifier, batch: np.ndarray, flip_tta: bool) -> np.ndarray:
@@ -108,6 +131,7 @@ class FacePerceptionPipeline:
         classification = config.classification
         self.emotion_classifier = _load_classifier(classification.emotion_model, "emotion", classification.num_threads)
         self.gender_classifier = _load_classifier(classification.gender_model, "gender", classification.num_threads)
+        self.age_classifier = _load_age_classifier(classification.age_model, classification.num_threads)
         self.tracker = FaceTracker(config.tracking)
         self._background = BackgroundDetector(config.detection) if config.detection.background else None
         self._frame_index = 0
@@ -135,6 +159,11 @@ class FacePerceptionPipeline:
     def gender_model_path(self) -> Path:
         return self.gender_classifier.model_path
 
+    @property
+    def age_model_path(self) -> Path | None:
+        """The age model in use; None when running without one."""
+        return None if self.age_classifier is None else self.age_classifier.model_path
+
     def reconfigure(self, config: PipelineConfig) -> None:
         """Apply new parameters, rebuilding only the parts they affect; tracks survive.
 
@@ -151,10 +180,14 @@ class FacePerceptionPipeline:
             emotion = _load_classifier(new.emotion_model, "emotion", new.num_threads)
         if (new.gender_model, new.num_threads) != (old.gender_model, old.num_threads):
             gender = _load_classifier(new.gender_model, "gender", new.num_threads)
+        age_classifier = self.age_classifier
+        if (new.age_model, new.num_threads) != (old.age_model, old.num_threads):
+            age_classifier = _load_age_classifier(new.age_model, new.num_threads)
         if background is not self._background and self._background is not None:
             self._background.close()
         self._background = background
         self.detector, self.emotion_classifier, self.gender_classifier = detector, emotion, gender
+        self.age_classifier = age_classifier
         self.tracker.config = config.tracking
         self.config = config
 
@@ -188,14 +221,24 @@ class FacePerceptionPipeline:
         emotion_batch = build_batch(crops, emotion_spec)
         # Both models share one batch unless their cards ask for different inputs.
         gender_batch = emotion_batch if gender_spec == emotion_spec else build_batch(crops, gender_spec)
+        age_batch = None
+        if self.age_classifier is not None:
+            built = {emotion_spec: emotion_batch, gender_spec: gender_batch}
+            age_spec = self.age_classifier.input_spec
+            age_batch = built[age_spec] if age_spec in built else build_batch(crops, age_spec)
         mark = _lap(timings, "crop", mark)
 
         flip = self.config.classification.flip_tta
         emotion_probs = _predict(self.emotion_classifier, emotion_batch, flip)
         gender_probs = _predict(self.gender_classifier, gender_batch, flip)
+        observations = [{"emotion": e, "gender": g} for e, g in zip(emotion_probs, gender_probs)]
+        if self.age_classifier is not None:
+            # The age distribution is smoothed over the track like the others; the
+            # expectation is taken afterwards, in _face_result.
+            for observation, a in zip(observations, _predict(self.age_classifier, age_batch, flip)):
+                observation["age"] = a
         mark = _lap(timings, "classify", mark)
 
-        observations = [{"emotion": e, "gender": g} for e, g in zip(emotion_probs, gender_probs)]
         tracked = self.tracker.update(boxes, observations)
         # Oldest track first: a stable order from frame to frame for consumers and displays.
         order = sorted(range(len(tracked)), key=lambda i: tracked[i].serial)
@@ -203,7 +246,8 @@ class FacePerceptionPipeline:
         _lap(timings, "track", mark)
         timings["total"] = (time.perf_counter() - start) * 1000.0
 
-        result = FrameResult(faces, timings, self._frame_index, full, (gray.shape[1], gray.shape[0]))
+        live = tuple(track.track_id for track in sorted(self.tracker.tracks, key=lambda t: t.serial))
+        result = FrameResult(faces, timings, self._frame_index, full, (gray.shape[1], gray.shape[0]), live)
         self._frame_index += 1
         return result
 
@@ -248,6 +292,14 @@ class FacePerceptionPipeline:
         emotion_index = int(np.argmax(emotion))
         gender_confidence = float(gender[gender_index])
         gender_label = gender_labels[gender_index]
+        age_years, age_confidence, age_bands = math.nan, 0.0, {}
+        age_distribution = tracked.smoothed.get("age")
+        if self.age_classifier is not None and age_distribution is not None:
+            centers = self.age_classifier.card.age_bin_centers
+            age_years = age.expected_age(age_distribution, centers)
+            bands = age.band_probabilities(age_distribution, centers)
+            age_confidence = float(bands.max())
+            age_bands = _as_dict([name for name, _, _ in age.AGE_BANDS], bands)
         if gender_confidence < self.config.classification.gender_min_confidence:
             gender_label = GENDER_UNKNOWN
         return FaceResult(
@@ -263,6 +315,9 @@ class FacePerceptionPipeline:
             emotion_confidence=float(emotion[emotion_index]),
             emotion_probabilities=tuple(float(p) for p in emotion),
             emotion_probabilities_raw=tuple(float(p) for p in tracked.raw["emotion"]),
+            age=age_years,
+            age_confidence=age_confidence,
+            age_band_probabilities=age_bands,
         )
 
 

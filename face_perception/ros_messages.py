@@ -97,6 +97,8 @@ def face_attributes(face, emotion_labels: Sequence[str]) -> FaceAttributes:
     message.emotion_confidence = float(face.emotion_confidence)
     message.emotion_probabilities = reorder_emotions(face.emotion_probabilities, emotion_labels)
     message.emotion_probabilities_raw = reorder_emotions(face.emotion_probabilities_raw, emotion_labels)
+    message.age = float(face.age)
+    message.age_confidence = float(face.age_confidence)
     message.track_age = int(face.track_age)
     return message
 
@@ -113,10 +115,13 @@ def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:
 
 
 def detection_array(faces: Iterable, header: Header, emotion_labels: Sequence[str]) -> Detection2DArray:
-    """vision_msgs detections: one per face, one hypothesis per gender and emotion class.
+    """vision_msgs detections: one per face, one hypothesis per gender and emotion class and,
+    with an age model, per age band.
 
-    class_id is '<attribute>/<label>' (e.g. 'gender/female', 'emotion/happy') with the
-    smoothed probability as score, so generic vision_msgs consumers can rank classes.
+    class_id is '<attribute>/<label>' (e.g. 'gender/female', 'emotion/happy', 'age/18-39')
+    with the smoothed probability as score, so generic vision_msgs consumers can rank classes.
+    Age bands (not years) because a hypothesis is a class with a score; the years are in
+    FaceAttributes.age.
     """
     detections = []
     for face in faces:
@@ -131,6 +136,7 @@ def detection_array(faces: Iterable, header: Header, emotion_labels: Sequence[st
             _hypothesis(f"emotion/{label}", p)
             for label, p in zip(MESSAGE_EMOTION_ORDER, reorder_emotions(face.emotion_probabilities, emotion_labels))
         ]
+        results += [_hypothesis(f"age/{band}", p) for band, p in face.age_band_probabilities.items()]
         detections.append(Detection2D(header=header, results=results, bbox=bbox, id=face.track_id))
     return Detection2DArray(header=header, detections=detections)
 

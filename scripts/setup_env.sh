@@ -6,6 +6,7 @@
 #
 #   scripts/setup_env.sh            runtime only (the node, the demo)
 #   scripts/setup_env.sh --dev      + training, test and benchmark dependencies
+#                                   (and hri_msgs from ../shared/ros2/src, if there)
 #
 # Re-running is cheap: pip skips what is installed and the interface build is
 # skipped while the .msg files are unchanged.
@@ -58,10 +59,22 @@ PACKAGES=("$ROOT/face_perception_msgs")
 if ! python -c "import vision_msgs.msg" 2>/dev/null || [ -f "$VENV/share/vision_msgs/.built_by_face_perception" ]; then
   PACKAGES+=("$ROOT/vendor/vision_msgs")
 fi
+# --dev: hri_msgs (ROS4HRI, for hri.enabled and its tests) from ../shared/ros2/src when that
+# folder exists and no hri_msgs is importable already (a distro's ros-<distro>-hri-msgs).
+# Once built here it stays in the set (also without --dev), so the stamp below stays valid.
+HRI_MSGS="$ROOT/../shared/ros2/src/hri_msgs"
+IMPORTS="face_perception_msgs.msg, vision_msgs.msg"
+HASHED=("$ROOT"/face_perception_msgs/msg/*.msg "$ROOT"/face_perception_msgs/CMakeLists.txt
+  "$ROOT"/vendor/vision_msgs/msg/*.msg "$ROOT"/vendor/vision_msgs/CMakeLists.txt)
+if [ -d "$HRI_MSGS" ] && { [ -f "$VENV/share/hri_msgs/.built_by_face_perception" ] \
+  || { [ "$WITH_DEV" = 1 ] && ! python -c "import hri_msgs.msg" 2>/dev/null; }; }; then
+  PACKAGES+=("$(cd "$HRI_MSGS" && pwd)")
+  IMPORTS+=", hri_msgs.msg"
+  HASHED+=("$HRI_MSGS"/msg/*.msg "$HRI_MSGS"/CMakeLists.txt)
+fi
 STAMP="$VENV/share/face_perception_msgs/.interfaces_stamp"
-CURRENT_HASH="$(cat "$ROOT"/face_perception_msgs/msg/*.msg "$ROOT"/face_perception_msgs/CMakeLists.txt \
-  "$ROOT"/vendor/vision_msgs/msg/*.msg "$ROOT"/vendor/vision_msgs/CMakeLists.txt | sha256sum | cut -d' ' -f1)"
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$CURRENT_HASH" ] && python -c "import face_perception_msgs.msg, vision_msgs.msg" 2>/dev/null; then
+CURRENT_HASH="$(cat "${HASHED[@]}" | sha256sum | cut -d' ' -f1)"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$CURRENT_HASH" ] && python -c "import $IMPORTS" 2>/dev/null; then
   log "interfaces up to date"
 else
   log "building interfaces: ${PACKAGES[*]##*/}"
@@ -74,6 +87,9 @@ else
     || { echo "setup_env.sh: interface build failed; logs in $ROOT/build/colcon-log" >&2; exit 1; }
   if [[ " ${PACKAGES[*]} " == *"/vendor/vision_msgs "* ]]; then
     touch "$VENV/share/vision_msgs/.built_by_face_perception"
+  fi
+  if [[ " ${PACKAGES[*]} " == *"/hri_msgs "* ]]; then
+    touch "$VENV/share/hri_msgs/.built_by_face_perception"
   fi
   echo "$CURRENT_HASH" > "$STAMP"
 fi

@@ -28,6 +28,9 @@ ASTRONAUT_FACE = (177, 67, 93, 93)
 EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 # Deliberately not alphabetical, so code that assumes an order fails.
 GENDER_LABELS = ("male", "female")
+# Age bins of the test age model and their centres in years (age card's age_bins).
+AGE_LABELS = ("0-5", "6-12", "13-17", "18-29", "30-39", "40-59", "60-79", "80+")
+AGE_CENTERS = (3.0, 9.0, 15.0, 24.0, 35.0, 50.0, 70.0, 88.0)
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +59,8 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Small real (untrained) mini-Xception models exported to LiteRT with their cards.
 
     Emotion: 48x48 input, pixels / 255; gender: 64x64 input, pixels / 127.5 - 1 (as the
-    paper's models), so the pipeline has to build two different batches.
+    paper's models), so the pipeline has to build two different batches; age (a softmax over
+    the AGE_LABELS bins): 56x56, pixels / 255, a third batch.
     """
     import keras
 
@@ -66,7 +70,9 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     specs = {
         "emotion": (48, EMOTION_LABELS, 1.0 / 255.0, 0.0),
         "gender": (64, GENDER_LABELS, 2.0 / 255.0, -1.0),
+        "age": (56, AGE_LABELS, 1.0 / 255.0, 0.0),
     }
+    extra = {"age": {"age_bins": {"centers_years": list(AGE_CENTERS)}}}
     for seed, (task, (size, labels, scale, offset)) in enumerate(specs.items()):
         keras.utils.set_random_seed(seed + 1)
         model = models.build_mini_xception(input_shape=(size, size, 1), num_classes=len(labels))
@@ -78,7 +84,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         class_conv.set_weights([kernel * 200.0, bias])
         path = export.export_tflite(model, directory / f"{task}.tflite")
         export.write_model_card(directory / f"{task}.card.json", task=task, labels=list(labels), input_height=size, input_width=size,
-                                scale=scale, offset=offset, extra={"note": "untrained test model"})
+                                scale=scale, offset=offset, extra={"note": "untrained test model", **extra.get(task, {})})
     return directory
 
 

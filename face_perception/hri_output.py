@@ -1,0 +1,206 @@
+"""ROS4HRI (REP-155) face topics, published beside the node's own outputs when hri.enabled.
+
+Per frame: ``/humans/faces/tracked`` (hri_msgs/IdsList) lists every live track; for each
+face seen in the frame, ``/humans/faces/<id>/roi``, ``softbiometrics`` and ``expression``,
+and ``cropped`` while someone subscribes to it. A face's publishers are created when its
+track appears and destroyed when the tracker drops it, so ``ros2 topic list`` shows only
+live faces. Every message carries the camera image's header.
+
+This module imports hri_msgs; the node imports it only with hri.enabled true, so hri_msgs
+is needed only then.
+"""
+from __future__ import annotations
+
+import math
+import secrets
+import string
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import cv2
+import numpy as np
+from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
+from rclpy.node import Node
+from rclpy.publisher import Publisher
+from rclpy.qos import QoSProfile
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from face_perception import ros_messages
+
+if TYPE_CHECKING:
+    from face_perception.pipeline import FaceResult, FrameResult
+
+TRACKED_TOPIC = "/humans/faces/tracked"
+FACES_NAMESPACE = "/humans/faces"
+# REP-155's default /humans/faces/width and /humans/faces/height.
+CROPPED_SIZE = 128
+# Reliable (ROS 2's default; what libhri/pyhri subscribe with, and a reliable publisher also
+# serves best-effort subscribers), newest message only: every topic here is current state.
+# Also for /cropped: a sensor-data (best-effort) publisher would never match libhri.
+_STATE_QOS = QoSProfile(depth=1)
+
+# Our FER-2013 labels -> hri_msgs/Expression constants.
+EXPRESSIONS = {
+    "angry": Expression.ANGRY,
+    "disgust": Expression.DISGUSTED,
+    "fear": Expression.SCARED,
+    "happy": Expression.HAPPY,
+    "sad": Expression.SAD,
+    "surprise": Expression.SURPRISED,
+    "neutral": Expression.NEUTRAL,
+}
+# (valence, arousal) of each class in [-1, 1], our reading of where these emotions sit on
+# Russell's circumplex model of affect; a face's valence/arousal is their mean weighted by
+# the smoothed class probabilities, so it moves smoothly between classes.
+VALENCE_AROUSAL = {
+    "angry": (-0.6, 0.7),
+    "disgust": (-0.7, 0.3),
+    "fear": (-0.6, 0.6),
+    "happy": (0.8, 0.4),
+    "sad": (-0.7, -0.4),
+    "surprise": (0.2, 0.8),
+    "neutral": (0.0, 0.0),
+}
+GENDERS = {"female": SoftBiometrics.FEMALE, "male": SoftBiometrics.MALE}
+
+
+def random_id_tag() -> str:
+    """Three random lowercase letters: start every id of this run with a letter (ROS names
+    cannot start with a digit) and tell this run's ids from an earlier run's."""
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
+
+
+def rep155_id(track_id: str, tag: str) -> str:
+    """Short face id for a track: ``face_12`` -> ``<tag>12``; stable for the track's life."""
+    return tag + track_id.rpartition("_")[2]
+
+
+def valence_arousal(probabilities: Sequence[float], labels: Sequence[str]) -> tuple[float, float]:
+    """Probability-weighted mean of the classes' (valence, arousal), clipped to [-1, 1]."""
+    weights = np.asarray(probabilities, dtype=np.float64)
+    points = np.array([VALENCE_AROUSAL[label] for label in labels], dtype=np.float64)
+    total = weights.sum()
+    if not total > 0.0:
+        return 0.0, 0.0
+    valence, arousal = np.clip(weights @ points / total, -1.0, 1.0)
+    return float(valence), float(arousal)
+
+
+def normalized_roi(face: "FaceResult", image_size: tuple[int, int], header: Header) -> NormalizedRegionOfInterest2D:
+    width, height = image_size
+    x, y, w, h = face.box
+    return NormalizedRegionOfInterest2D(
+        header=header,
+        xmin=float(np.clip(x / width, 0.0, 1.0)),
+        ymin=float(np.clip(y / height, 0.0, 1.0)),
+        xmax=float(np.clip((x + w) / width, 0.0, 1.0)),
+        ymax=float(np.clip((y + h) / height, 0.0, 1.0)),
+        c=float(face.detection_confidence),
+    )
+
+
+def soft_biometrics(face: "FaceResult", header: Header) -> SoftBiometrics:
+    """Age rounded to whole years (the field is uint8): 0 with confidence 0 without an age
+    model. Gender "unknown" (below gender_min_confidence) is UNDEFINED; its confidence is
+    still the probability of the more likely gender, as in FaceAttributes."""
+    has_age = math.isfinite(face.age)
+    return SoftBiometrics(
+        header=header,
+        age=int(np.clip(round(face.age), 0, 255)) if has_age else 0,
+        age_confidence=float(face.age_confidence) if has_age else 0.0,
+        gender=GENDERS.get(face.gender, SoftBiometrics.UNDEFINED),
+        gender_confidence=float(face.gender_confidence),
+    )
+
+
+def expression(face: "FaceResult", emotion_labels: Sequence[str], header: Header) -> Expression:
+    valence, arousal = valence_arousal(face.emotion_probabilities, emotion_labels)
+    return Expression(
+        header=header,
+        expression=EXPRESSIONS[face.emotion],
+        valence=valence,
+        arousal=arousal,
+        confidence=float(face.emotion_confidence),
+    )
+
+
+def cropped_face(bgr: np.ndarray, box: tuple[int, int, int, int], size: int = CROPPED_SIZE) -> np.ndarray:
+    """The face box, scaled to fit ``size`` x ``size``, centred and zero-padded (REP-155)."""
+    x, y, w, h = (int(v) for v in box)
+    crop = bgr[max(0, y): y + h, max(0, x): x + w]
+    canvas = np.zeros((size, size, 3), dtype=np.uint8)
+    if crop.size == 0:
+        return canvas
+    scale = size / max(crop.shape[0], crop.shape[1])
+    new_w = max(1, min(size, round(crop.shape[1] * scale)))
+    new_h = max(1, min(size, round(crop.shape[0] * scale)))
+    resized = cv2.resize(crop, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    canvas[top: top + new_h, left: left + new_w] = resized
+    return canvas
+
+
+@dataclass
+class _FacePublishers:
+    roi: Publisher
+    cropped: Publisher
+    softbiometrics: Publisher
+    expression: Publisher
+
+    def all(self) -> tuple[Publisher, ...]:
+        return (self.roi, self.cropped, self.softbiometrics, self.expression)
+
+
+class HriFaceOutput:
+    """Publishes a node's face results on the REP-155 face topics (not thread-safe: call
+    :meth:`publish` from one thread)."""
+
+    def __init__(self, node: Node, id_tag: str | None = None) -> None:
+        self._node = node
+        self.id_tag = id_tag or random_id_tag()
+        self._tracked_pub = node.create_publisher(IdsList, TRACKED_TOPIC, _STATE_QOS)
+        self._faces: dict[str, _FacePublishers] = {}  # REP-155 id -> its publishers
+
+    @property
+    def face_ids(self) -> tuple[str, ...]:
+        """Ids that currently have publishers."""
+        return tuple(self._faces)
+
+    def face_id(self, track_id: str) -> str:
+        return rep155_id(track_id, self.id_tag)
+
+    def publish(self, result: "FrameResult", header: Header, bgr: np.ndarray, emotion_labels: Sequence[str]) -> None:
+        live = [self.face_id(track_id) for track_id in result.live_track_ids]
+        self._update_publishers(live)
+        self._tracked_pub.publish(IdsList(header=header, ids=live))
+        for face in result.faces:
+            publishers = self._faces[self.face_id(face.track_id)]  # a face's track is always live
+            publishers.roi.publish(normalized_roi(face, result.image_size, header))
+            publishers.softbiometrics.publish(soft_biometrics(face, header))
+            publishers.expression.publish(expression(face, emotion_labels, header))
+            if publishers.cropped.get_subscription_count() > 0:
+                publishers.cropped.publish(ros_messages.image_msg_with_header(cropped_face(bgr, face.box), header))
+
+    def close(self) -> None:
+        """Destroys every per-face publisher and the tracked list's."""
+        self._update_publishers([])
+        self._node.destroy_publisher(self._tracked_pub)
+
+    def _update_publishers(self, live_ids: Sequence[str]) -> None:
+        for face_id in set(self._faces) - set(live_ids):
+            for publisher in self._faces.pop(face_id).all():
+                self._node.destroy_publisher(publisher)
+        for face_id in live_ids:
+            if face_id not in self._faces:
+                self._faces[face_id] = self._create(face_id)
+
+    def _create(self, face_id: str) -> _FacePublishers:
+        base = f"{FACES_NAMESPACE}/{face_id}"
+        create = self._node.create_publisher
+        return _FacePublishers(
+            roi=create(NormalizedRegionOfInterest2D, f"{base}/roi", _STATE_QOS),
+            cropped=create(Image, f"{base}/cropped", _STATE_QOS),  # 128x128x3: 49 kB, fine reliably
+            softbiometrics=create(SoftBiometrics, f"{base}/softbiometrics", _STATE_QOS),
+            expression=create(Expression, f"{base}/expression", _STATE_QOS),
+        )
