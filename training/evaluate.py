@@ -125,6 +125,18 @@ def markdown_report(report: dict[str, Any]) -> str:
             lines += ["", f"![confusion matrix, {name}, {subset}]({png})"]
         if result.get("confusion_png"):
             lines += ["", f"![confusion matrix, {name}]({result['confusion_png']})"]
+    band_subsets = [s for s in next(iter(report["models"].values()))["subsets"] if s.startswith("age ")]
+    if band_subsets:
+        # Small confusion matrices (gender by age band) inline: rows true, columns predicted.
+        pairs = [(t, p) for t in labels for p in labels]
+        lines += ["", "## Confusion by age band (no TTA; true -> predicted)", "",
+                  "| model | band | " + " | ".join(f"{t} -> {p}" for t, p in pairs) + " |",
+                  "|---|---|" + "---|" * len(pairs)]
+        for name, result in report["models"].items():
+            for subset in band_subsets:
+                matrix = result["subsets"][subset]["no_tta"]["confusion_matrix"]
+                cells = [str(matrix[labels.index(t)][labels.index(p)]) for t, p in pairs]
+                lines.append(f"| {name} | {subset[4:]} | " + " | ".join(cells) + " |")
     if report.get("latency"):
         lat = report["latency"]
         lines += ["", "## Latency (LiteRT, 1 thread, median per face)", "",
