@@ -37,5 +37,6 @@ def create_detector(config: DetectionConfig) -> FaceDetector:
         # Imported here: the Haar-only node never loads LiteRT for detection.
         from face_perception.blazeface import BlazeFaceDetector
 
-        return BlazeFaceDetector(config.blazeface_model, config.blazeface_min_confidence, config.region_scale)
+        return BlazeFaceDetector(config.blazeface_model, config.blazeface_min_confidence, config.region_scale,
+                                 config.blazeface_tiles)
     raise ConfigError(f"parameter 'detection.backend' = {config.backend!r} is not one of {DETECTION_BACKENDS}")
