@@ -155,27 +155,14 @@ def non_maximum_suppression(boxes: np.ndarray, scores: np.ndarray, iou_threshold
     return np.array(kept_boxes, np.float32), np.array(kept_scores, np.float32)
 
 
-class BlazeFaceDetector:
-    """Finds faces with one BlazeFace model; boxes in source pixels, confidence = probability.
+class BlazeFaceModelRunner:
+    """One BlazeFace model in its own LiteRT interpreter: square image in, face boxes out."""
 
-    A full detection letterboxes the whole frame into the model input (one inference), and
-    with ``tiles`` N > 1 also each of N x N overlapping tiles (N * N more), where faces are N
-    times larger; a region detection runs the model on the square of ``region_scale`` times
-    each tracked face's side around it (one inference per region), where small faces are large.
-    """
-
-    def __init__(self, model_name: str, min_confidence: float, region_scale: float, tiles: int = 1,
-                 num_threads: int = 1, min_face_size: int = 0) -> None:
-        # One thread: on a small CPU a second one gained nothing (6 ms per 640x480 frame with
-        # one) and competes with the classifiers.
+    def __init__(self, model_name: str, num_threads: int = 1) -> None:
         if model_name not in MODELS:
             raise BlazeFaceLoadError(f"unknown BlazeFace model '{model_name}' (parameter detection.blazeface_model)")
         self.model = MODELS[model_name]
         self.model_path = model_path(model_name)
-        self.min_confidence = min_confidence
-        self.min_face_size = min_face_size
-        self.region_scale = region_scale
-        self.tiles = tiles
         try:
             from ai_edge_litert.interpreter import Interpreter
 
@@ -188,7 +175,64 @@ class BlazeFaceDetector:
         outputs = sorted(self._interpreter.get_output_details(), key=lambda detail: int(detail["shape"][-1]))
         self._score_index, self._box_index = outputs[0]["index"], outputs[-1]["index"]
         self._anchors = ssd_anchor_centres(self.model.input_size, self.model.strides, self.model.interpolated_anchor)
+        if len(self._anchors) != int(outputs[0]["shape"][1]):
+            raise BlazeFaceLoadError(f"BlazeFace model {self.model_path}: {outputs[0]['shape'][1]} outputs for "
+                                     f"{len(self._anchors)} anchors; not the expected model")
         self._input = np.zeros((1, self.model.input_size, self.model.input_size, 3), np.float32)
+
+    def detect_square(self, image: np.ndarray, offset_x: int, offset_y: int, side: int,
+                      min_confidence: float) -> list[tuple[np.ndarray, float]]:
+        """Faces in RGB ``image`` placed at the top-left of a ``side`` square (the letterbox);
+        boxes (x0, y0, x1, y1) in source pixels, offset by the image's place in the frame."""
+        size = self.model.input_size
+        height, width = image.shape[:2]
+        side = max(side, width, height)
+        scale = size / side
+        resized_w = max(1, min(size, int(round(width * scale))))
+        resized_h = max(1, min(size, int(round(height * scale))))
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        resized = cv2.resize(image, (resized_w, resized_h), interpolation=interpolation)
+        # Black padding (-1 after scaling), as MediaPipe's letterbox.
+        self._input.fill(-1.0)
+        self._input[0, :resized_h, :resized_w] = resized.astype(np.float32) * (2.0 / 255.0) - 1.0
+        self._interpreter.set_tensor(self._input_index, self._input)
+        self._interpreter.invoke()
+        scores = scores_from_logits(self._interpreter.get_tensor(self._score_index))
+        candidates = scores >= min_confidence
+        if not candidates.any():
+            return []
+        raw = self._interpreter.get_tensor(self._box_index)[0][candidates]
+        boxes = decode_boxes(raw, self._anchors[candidates], size)
+        boxes, kept_scores = non_maximum_suppression(boxes, scores[candidates])
+        # Input pixels of the resized image -> source pixels.
+        boxes = boxes * (size / scale)
+        boxes[:, [0, 2]] += offset_x
+        boxes[:, [1, 3]] += offset_y
+        return [(b, float(s)) for b, s in zip(boxes, kept_scores) if b[2] > b[0] and b[3] > b[1]]
+
+
+class BlazeFaceDetector:
+    """Finds faces with BlazeFace; boxes in source pixels, confidence = face probability.
+
+    A full detection letterboxes the whole frame into the configured model's input (one
+    inference), and with ``tiles`` N > 1 also each of N x N overlapping tiles (N * N more),
+    where faces are N times larger. A region detection runs the short-range model (made for
+    faces that fill much of its input, and the fastest) on the square of ``region_scale``
+    times each tracked face's side around it: one inference per tracked face.
+    """
+
+    def __init__(self, model_name: str, min_confidence: float, region_scale: float, tiles: int = 1,
+                 num_threads: int = 1, min_face_size: int = 0) -> None:
+        # One thread: on a small CPU a second one gained nothing (6 ms per 640x480 frame with
+        # one) and competes with the classifiers.
+        self._full = BlazeFaceModelRunner(model_name, num_threads)
+        self._regions = self._full if model_name == "short_range" else BlazeFaceModelRunner("short_range", num_threads)
+        self.model = self._full.model
+        self.model_path = self._full.model_path
+        self.min_confidence = min_confidence
+        self.min_face_size = min_face_size
+        self.region_scale = region_scale
+        self.tiles = tiles
 
     # --- the detector interface ------------------------------------------------------------
     def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
@@ -212,17 +256,19 @@ class BlazeFaceDetector:
     def detect_prepared(self, frame: PreparedFrame,
                         search_boxes: Sequence[Sequence[float]] | None = None) -> list[Detection]:
         """Faces in the whole frame, or only around ``search_boxes`` (tracked faces)."""
-        height, width = frame.image.shape[:2]
+        image = frame.image
+        height, width = image.shape[:2]
         if search_boxes is None:
-            found = self._detect_square(frame.image, 0, 0, max(width, height))
+            found = self._full.detect_square(image, 0, 0, max(width, height), self.min_confidence)
             if self.tiles > 1:
                 for x0, y0, x1, y1 in tile_boxes(width, height, self.tiles):
-                    found.extend(self._detect_square(frame.image[y0:y1, x0:x1], x0, y0, max(x1 - x0, y1 - y0)))
+                    found.extend(self._full.detect_square(image[y0:y1, x0:x1], x0, y0, max(x1 - x0, y1 - y0),
+                                                          self.min_confidence))
                 found = _drop_duplicates(found)
         else:
             found = []
             for box in search_boxes:
-                found.extend(self._search_region(frame.image, box))
+                found.extend(self._search_region(image, box))
             found = _drop_duplicates(found)
         detections = []
         for (x0, y0, x1, y1), score in found:
@@ -243,40 +289,10 @@ class BlazeFaceDetector:
         x1, y1 = min(width, int(math.ceil(cx + half))), min(height, int(math.ceil(cy + half)))
         if x1 - x0 < 4 or y1 - y0 < 4:
             return []
-        found = self._detect_square(image[y0:y1, x0:x1], x0, y0, int(round(2 * half)))
+        found = self._regions.detect_square(image[y0:y1, x0:x1], x0, y0, int(round(2 * half)), self.min_confidence)
         # Only faces of about the tracked size: no jumps to a neighbour's face or to noise.
         return [(b, s) for b, s in found
                 if _REGION_MIN_SIZE * side <= max(b[2] - b[0], b[3] - b[1]) <= _REGION_MAX_SIZE * side]
-
-    def _detect_square(self, image: np.ndarray, offset_x: int, offset_y: int,
-                       side: int) -> list[tuple[np.ndarray, float]]:
-        """Faces in ``image`` placed at the top-left of a ``side`` square (the letterbox);
-        boxes (x0, y0, x1, y1) in source pixels, offset by the image's place in the frame."""
-        size = self.model.input_size
-        height, width = image.shape[:2]
-        side = max(side, width, height)
-        scale = size / side
-        resized_w = max(1, min(size, int(round(width * scale))))
-        resized_h = max(1, min(size, int(round(height * scale))))
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        resized = cv2.resize(image, (resized_w, resized_h), interpolation=interpolation)
-        # Black padding (-1 after scaling), as MediaPipe's letterbox.
-        self._input.fill(-1.0)
-        self._input[0, :resized_h, :resized_w] = resized.astype(np.float32) * (2.0 / 255.0) - 1.0
-        self._interpreter.set_tensor(self._input_index, self._input)
-        self._interpreter.invoke()
-        scores = scores_from_logits(self._interpreter.get_tensor(self._score_index))
-        candidates = scores >= self.min_confidence
-        if not candidates.any():
-            return []
-        raw = self._interpreter.get_tensor(self._box_index)[0][candidates]
-        boxes = decode_boxes(raw, self._anchors[candidates], size)
-        boxes, kept_scores = non_maximum_suppression(boxes, scores[candidates])
-        # Input pixels of the resized image -> source pixels.
-        boxes = boxes * (size / scale)
-        boxes[:, [0, 2]] += offset_x
-        boxes[:, [1, 3]] += offset_y
-        return [(b, float(s)) for b, s in zip(boxes, kept_scores) if b[2] > b[0] and b[3] > b[1]]
 
 
 def tile_boxes(width: int, height: int, tiles: int) -> list[tuple[int, int, int, int]]:

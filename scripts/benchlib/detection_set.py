@@ -35,8 +35,9 @@ FRAME_SIZE = (640, 480)
 SIZE_BINS = (16, 20, 24, 32, 48, 64, 96, 128, 161)
 SKIMAGE_BACKGROUNDS = ("coffee", "rocket", "chelsea", "hubble_deep_field", "immunohistochemistry", "brick",
                        "grass", "gravel", "coins", "moon", "page", "clock", "retina")
-# Face-free 640x480 crops of test_image.jpg (x, y): sky and hills, pavement and legs, railing.
-ANCHOR_BACKGROUND_CROPS = ((1400, 0), (0, 1056), (1408, 1056))
+# Face-free crops of test_image.jpg (x, y, w, h; scaled to 640x480): hills and rooftops left
+# of the group, pavement with legs and shoes, railing and drain. Checked against the labels.
+ANCHOR_BACKGROUND_CROPS = ((0, 200, 300, 225), (0, 1056, 640, 480), (1408, 1056, 640, 480))
 # The face inside a 100x100 UTKFace crop (x0, y0, x1, y1 as fractions): brow to chin,
 # cheek to cheek, read off a grid drawn over a sample of crops.
 UTK_FACE_BOX = (0.1, 0.1, 0.9, 0.95)
@@ -72,8 +73,11 @@ def backgrounds(anchor_dir: Path = SHARED_ANCHOR_DIR) -> list[tuple[str, np.ndar
         found.append((name, _cover(bgr, FRAME_SIZE)))
     photo = cv2.imread(str(anchor_dir / "test_image.jpg"))
     if photo is not None:
-        for x, y in ANCHOR_BACKGROUND_CROPS:
-            found.append((f"test_image crop {x},{y}", photo[y:y + 480, x:x + 640].copy()))
+        labels = json.loads(LABELS_FILE.read_text())["faces"]
+        for x, y, w, h in ANCHOR_BACKGROUND_CROPS:
+            # Never a labelled face inside a "face-free" crop.
+            assert all(fx + fw <= x or fx >= x + w or fy + fh <= y or fy >= y + h for fx, fy, fw, fh in labels)
+            found.append((f"test_image crop {x},{y}", _cover(photo[y:y + h, x:x + w], FRAME_SIZE)))
     return found
 
 
