@@ -16,6 +16,7 @@ from face_perception.blazeface import (
     non_maximum_suppression,
     scores_from_logits,
     ssd_anchor_centres,
+    tile_boxes,
 )
 from face_perception.detection import box_iou
 from face_perception.detectors import create_detector
@@ -93,6 +94,19 @@ def test_weighted_nms_averages_a_group_and_keeps_separate_faces() -> None:
     assert len(non_maximum_suppression(apart, np.array([0.9, 0.8]), 0.3)[0]) == 2
     empty, empty_scores = non_maximum_suppression(np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
     assert empty.shape == (0, 4) and empty_scores.shape == (0,)
+
+
+@pytest.mark.parametrize("tiles", [2, 3])
+def test_tiles_cover_the_frame_with_overlap(tiles: int) -> None:
+    boxes = tile_boxes(640, 480, tiles)
+    assert len(boxes) == tiles * tiles
+    covered = np.zeros((480, 640), bool)
+    for x0, y0, x1, y1 in boxes:
+        assert 0 <= x0 < x1 <= 640 and 0 <= y0 < y1 <= 480
+        covered[y0:y1, x0:x1] = True
+    assert covered.all()
+    # Neighbours overlap, so a face on a seam is whole in one of them.
+    assert boxes[1][0] < boxes[0][2] and boxes[tiles][1] < boxes[0][3]
 
 
 # --- the real models on real photos --------------------------------------------------------------
