@@ -316,6 +316,7 @@ def _to_detection(x0: float, y0: float, x1: float, y1: float, score: float, widt
     right, bottom = min(width, int(round(x1))), min(height, int(round(y1)))
     if right - left < 1 or bottom - top < 1:
         return None
+    # level_weight is Haar's raw score; BlazeFace's raw score is the probability itself.
     return Detection(left, top, right - left, bottom - top, float(score), float(score))
 
 
