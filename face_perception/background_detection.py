@@ -3,7 +3,7 @@
 With ``detection.background`` the pipeline searches only the regions around tracked faces in
 the frame it is processing (a few milliseconds) and hands a frame to this detector every
 ``redetect_interval`` frames; the faces it finds join the frame being processed when it
-finishes. OpenCV's cascade releases the GIL, so on a multi-core CPU the expensive full-frame
+finishes. OpenCV's cascade and LiteRT release the GIL, so on a multi-core CPU the expensive full-frame
 search runs beside the per-frame work instead of inside it.
 """
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Sequence
 
-from face_perception.detection import Detection, HaarFaceDetector, PreparedFrame, box_iou
+from face_perception.detection import Detection, PreparedFrame, box_iou
+from face_perception.detectors import create_detector
 from face_perception.parameters import DetectionConfig
 
 # A full-frame face from an older frame is new only if it overlaps no face of the current
@@ -23,9 +24,9 @@ class BackgroundDetector:
     """One full-frame detection at a time on a worker thread; results are picked up later."""
 
     def __init__(self, config: DetectionConfig) -> None:
-        # A cascade of its own: cv2.CascadeClassifier keeps per-image state and is not
-        # safe to share with the thread that searches regions.
-        self._detector = HaarFaceDetector(config)
+        # A detector of its own: neither a cascade (per-image state) nor a LiteRT
+        # interpreter is safe to share with the thread that searches regions.
+        self._detector = create_detector(config)
         self._condition = threading.Condition()
         self._request: PreparedFrame | None = None
         self._result: tuple[list[Detection], str] | None = None

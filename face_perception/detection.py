@@ -112,8 +112,13 @@ class HaarFaceDetector:
         # OpenCV returns (0, 0) for some new-format cascades; 24 is the frontal cascades' window.
         self._window = max(int(window[0]), int(window[1])) or 24
 
-    def prepare(self, gray: np.ndarray) -> PreparedFrame:
-        """Downscale (if wider than ``max_width``) and equalise once per frame."""
+    def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
+        """Downscale (if wider than ``max_width``) and equalise once per frame.
+
+        ``image``: grey or BGR uint8; ``gray``: its grey version, if the caller has it.
+        """
+        if gray is None:
+            gray = image if image.ndim == 2 else _bgr_to_gray(image)
         if gray.ndim != 2 or gray.dtype != np.uint8:
             raise ValueError(f"detector expects an HxW uint8 grey image, got {gray.shape} {gray.dtype}")
         height, width = gray.shape
@@ -129,7 +134,7 @@ class HaarFaceDetector:
         return PreparedFrame(image, scale, width, height)
 
     def detect(self, gray: np.ndarray, search_boxes: Sequence[Sequence[float]] | None = None) -> list[Detection]:
-        """Faces in an HxW uint8 grey image.
+        """Faces in an HxW uint8 grey (or BGR) image.
 
         With ``search_boxes`` (source pixel boxes of tracked faces) only the square regions of
         ``region_scale`` times each box's side around them are searched, for face sizes near
@@ -203,6 +208,12 @@ class HaarFaceDetector:
         sw = min(int(round(w * inverse)), frame.source_width - sx)
         sh = min(int(round(h * inverse)), frame.source_height - sy)
         return Detection(sx, sy, sw, sh, level_weight_to_confidence(weight), weight)
+
+
+def _bgr_to_gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    raise ValueError(f"detector expects an HxW grey or HxWx3 BGR uint8 image, got {image.shape} {image.dtype}")
 
 
 def _drop_duplicates(found: list[tuple[Box, float]]) -> list[tuple[Box, float]]:

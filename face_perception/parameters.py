@@ -34,26 +34,36 @@ class ParameterSpec:
     special: tuple[ParameterValue, ...] = ()
 
 
+DETECTION_BACKENDS = ("haar", "blazeface")
+BLAZEFACE_MODELS = ("full_range", "short_range")
+
 PARAMETERS: tuple[ParameterSpec, ...] = (
     # --- detection -------------------------------------------------------------------------
+    ParameterSpec("detection.backend", "haar", str,
+                  "face detector: 'haar' (OpenCV's Haar cascade, the specified default; the "
+                  "detection.* parameters marked 'Haar' apply to it) or 'blazeface' (MediaPipe's "
+                  "BlazeFace DNN run by LiteRT: finds far, small and turned faces with fewer false "
+                  "ones, at a fixed cost per frame; the 'BlazeFace' parameters apply to it); "
+                  "can be switched at run time, tracks are kept",
+                  choices=DETECTION_BACKENDS),
     ParameterSpec("detection.scale_factor", 1.1, float,
-                  "Haar cascade image pyramid step; smaller finds more faces but is slower",
+                  "Haar: cascade image pyramid step; smaller finds more faces but is slower",
                   1.01, 2.0),
     ParameterSpec("detection.min_neighbors", 5, int,
-                  "Haar cascade: overlapping raw hits needed to keep a face; higher = fewer false positives",
+                  "Haar: overlapping raw hits needed to keep a face; higher = fewer false positives",
                   0, 50),
     ParameterSpec("detection.min_face_size", 40, int,
-                  "smallest face side to report, in source image pixels", 8, 4096),
+                  "Haar: smallest face side to report, in source image pixels", 8, 4096),
     ParameterSpec("detection.max_width", 480, int,
-                  "downscale frames wider than this before detection (boxes are mapped back); "
+                  "Haar: downscale frames wider than this before detection (boxes are mapped back); "
                   "0 = detect at full resolution. Faces smaller than about 24 * width / max_width "
                   "source pixels are then out of reach. On 640x480 group photos 480 kept 21 of the "
                   "23 faces full resolution found at ~0.7x its time; 320 kept 14",
                   160, 8192, special=(0,)),
     ParameterSpec("detection.equalize_histogram", True, bool,
-                  "equalise the grey image's histogram before detection (helps in dim or flat light)"),
+                  "Haar: equalise the grey image's histogram before detection (helps in dim or flat light)"),
     ParameterSpec("detection.cascade_file", "", str,
-                  "Haar cascade XML; empty = OpenCV's haarcascade_frontalface_default.xml"),
+                  "Haar: cascade XML; empty = OpenCV's haarcascade_frontalface_default.xml"),
     ParameterSpec("detection.redetect_interval", 1, int,
                   "run the full-frame detector every N frames; in between only regions around "
                   "tracked faces are searched (1 = full detection every frame)",
@@ -67,6 +77,21 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "side of the region searched around a tracked face between full detections, "
                   "as a multiple of the face box side",
                   1.2, 4.0),
+    ParameterSpec("detection.blazeface_model", "full_range", str,
+                  "BlazeFace: 'full_range' (192x192 input; faces down to about 1/40 of the frame "
+                  "side, i.e. ~16 px in 640x480) or 'short_range' (128x128; faster, only faces "
+                  "filling over about 1/8 of the frame, i.e. within ~1.5 m)",
+                  choices=BLAZEFACE_MODELS),
+    ParameterSpec("detection.blazeface_min_confidence", 0.5, float,
+                  "BlazeFace: least face probability to report a face (MediaPipe uses 0.5); "
+                  "higher = fewer false faces, fewer far faces",
+                  0.05, 0.99),
+    ParameterSpec("detection.blazeface_tiles", 1, int,
+                  "BlazeFace: a full detection reads the whole frame and, above 1, also N x N "
+                  "overlapping tiles of it, where faces are N times larger: 2 finds most faces from "
+                  "~32 px in 640x480 instead of ~64 px, at 5x the cost (pair it with "
+                  "detection.background)",
+                  1, 4),
     # --- classification --------------------------------------------------------------------
     ParameterSpec("classification.emotion_model", "", str,
                   "emotion .tflite file (its card: same path, .tflite -> .card.json); "
@@ -150,6 +175,7 @@ def validate_value(name: str, value: Any) -> ParameterValue:
 
 @dataclass(frozen=True)
 class DetectionConfig:
+    backend: str
     scale_factor: float
     min_neighbors: int
     min_face_size: int
@@ -159,6 +185,9 @@ class DetectionConfig:
     redetect_interval: int
     background: bool
     region_scale: float
+    blazeface_model: str
+    blazeface_min_confidence: float
+    blazeface_tiles: int
 
 
 @dataclass(frozen=True)

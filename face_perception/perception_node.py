@@ -94,6 +94,8 @@ def parameter_descriptor(spec: ParameterSpec) -> ParameterDescriptor:
         descriptor.additional_constraints = (
             f"{spec.min:g}..{spec.max:g} or one of {', '.join(repr(v) for v in spec.special)}"
         )
+    if spec.choices:
+        descriptor.additional_constraints = f"one of {', '.join(repr(v) for v in spec.choices)}"
     return descriptor
 
 

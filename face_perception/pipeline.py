@@ -22,7 +22,8 @@ from face_perception.classification import (
     resolve_model_path,
     resolve_optional_model_path,
 )
-from face_perception.detection import Detection, HaarFaceDetector
+from face_perception.detection import Detection, PreparedFrame
+from face_perception.detectors import create_detector
 from face_perception.parameters import PipelineConfig
 from face_perception.preprocessing import build_batch, crop_faces
 from face_perception.tracking import FaceTracker, TrackedFace
@@ -127,7 +128,7 @@ class FacePerceptionPipeline:
 
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
-        self.detector = HaarFaceDetector(config.detection)
+        self.detector = create_detector(config.detection)
         classification = config.classification
         self.emotion_classifier = _load_classifier(classification.emotion_model, "emotion", classification.num_threads)
         self.gender_classifier = _load_classifier(classification.gender_model, "gender", classification.num_threads)
@@ -172,7 +173,7 @@ class FacePerceptionPipeline:
         """
         detector, background = self.detector, self._background
         if config.detection != self.config.detection:
-            detector = HaarFaceDetector(config.detection)
+            detector = create_detector(config.detection)
             background = BackgroundDetector(config.detection) if config.detection.background else None
         old, new = self.config.classification, config.classification
         emotion, gender = self.emotion_classifier, self.gender_classifier
@@ -204,12 +205,13 @@ class FacePerceptionPipeline:
         start = time.perf_counter()
         gray = gray_from_image(image)
 
+        prepared = self.detector.prepare(image, gray)
         if self._background is not None:
-            detections, full = self._detect_with_background(gray)
+            detections, full = self._detect_with_background(prepared)
         else:
             full = self._frames_since_full_detection % self.config.detection.redetect_interval == 0
             search_boxes = None if full else self.tracker.predicted_boxes()
-            detections = self.detector.detect(gray, search_boxes)
+            detections = self.detector.detect_prepared(prepared, search_boxes)
             self._frames_since_full_detection = 1 if full else self._frames_since_full_detection + 1
         detections = self._keep_largest(detections)
         mark = _lap(timings, "detect", start)
@@ -251,7 +253,7 @@ class FacePerceptionPipeline:
         self._frame_index += 1
         return result
 
-    def _detect_with_background(self, gray: np.ndarray) -> tuple[list[Detection], bool]:
+    def _detect_with_background(self, prepared: PreparedFrame) -> tuple[list[Detection], bool]:
         """Regions around tracked faces now, plus new faces from a finished full-frame detection.
 
         A full-frame detection starts (when none is running) every ``redetect_interval``
@@ -259,7 +261,6 @@ class FacePerceptionPipeline:
         full-frame result was merged in.
         """
         assert self._background is not None
-        prepared = self.detector.prepare(gray)
         finished = self._background.take_result()
         earlier_faces, error = finished if finished is not None else ([], "")
         if error:

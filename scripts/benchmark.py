@@ -19,9 +19,15 @@ What runs (each part can be skipped):
    scaleFactor 1.1, on the shared group photos and on the demo sequences.
 5. footprint: disk size of a runtime-only install (requirements/runtime.txt + interfaces).
 
+With ``--detection`` only the detection backends are compared (issue 9; see
+benchlib/detection_bench.py): test_image.jpg's hand-labelled faces, a synthetic
+robot-distance set, face-free frames, ms per frame, and the ROS graph at 30 Hz with
+1/3/5/8 faces per backend (skipped with --skip-ros), ratios to Haar from the same run.
+
 Usage:
     python scripts/benchmark.py --json out/benchmark.json
     python scripts/benchmark.py --quick --skip-ros          # smoke test, about a minute
+    python scripts/benchmark.py --detection                 # detection backends only
 Timings on a shared machine are noisy: read the ratios, which are taken in one process on
 the same frames at the same time.
 """
@@ -89,6 +95,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "shared-memory segment (config/fastdds_large_images.xml), that plus UDP on "
                              "loopback only (config/fastdds_local_only.xml, what the tests use), or both "
                              "default and large-shm (default; --quick then runs local-only)")
+    parser.add_argument("--detection", action="store_true",
+                        help="compare the detection backends only (--frames = synthetic frames)")
     parser.add_argument("--worker", choices=("compare", "ours", "ros"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -204,6 +212,10 @@ def ros_runs(options: argparse.Namespace) -> list:
 
     seconds = options.ros_seconds
     vga = lambda faces: FrameConfig(640, 480, faces)  # noqa: E731
+    if options.detection:
+        counts = (3,) if options.quick else (1, 3, TARGET_NODE_MAX_FACES, 8)
+        return [RosRun(f"30Hz {backend}", vga(n), 30.0, seconds, (("detection.backend", backend),))
+                for backend in ("haar", "blazeface") for n in counts]
     if options.quick:
         return [RosRun("30Hz", vga(1), 30.0, seconds)]
     redetect = (("detection.redetect_interval", 3),)
@@ -231,6 +243,8 @@ LOCAL_ONLY_PROFILE = REPO_ROOT / "config" / "fastdds_local_only.xml"
 
 def dds_environments(options: argparse.Namespace) -> dict[str, dict[str, str]]:
     """DDS configuration name -> environment for the ROS worker (and the node it starts)."""
+    if options.detection and options.dds == "both":  # one transport: the backends are compared
+        options.dds = "local-only" if options.quick else "large-shm"
     chosen = ("local-only",) if options.quick and options.dds == "both" else \
         ("default", "large-shm") if options.dds == "both" else (options.dds,)
     profiles = {"default": None, "large-shm": LARGE_SHM_PROFILE, "local-only": LOCAL_ONLY_PROFILE}
@@ -526,6 +540,8 @@ def forward_args(options: argparse.Namespace) -> list[str]:
             "--ros-seconds", str(options.ros_seconds)]
     if options.quick:
         argv.append("--quick")
+    if options.detection:
+        argv.append("--detection")
     if options.no_annotated:
         argv.append("--no-annotated")
     for flag, value in (("--emotion-model", options.emotion_model), ("--gender-model", options.gender_model)):
@@ -564,6 +580,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     os.environ.setdefault("ROS_DOMAIN_ID", str(101 + os.getpid() % 100))
     check_models(options)
+    if options.detection:
+        return detection_main(options)
     configs = benchmark_configs(options.quick)
     report: dict[str, Any] = {"options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
                               "machine_before": machine_state(), "frame_configs": [c.key for c in configs],
@@ -600,6 +618,32 @@ def main(argv: list[str] | None = None) -> int:
         print_recall(report)
     print_footprint(report)
     print_targets(report["targets"])
+    print(f"\n(total {report['seconds']:.0f} s)")
+    if options.json:
+        options.json.parent.mkdir(parents=True, exist_ok=True)
+        options.json.write_text(json.dumps(report, indent=2, default=str))
+        print(f"numbers written to {options.json}")
+    return 0
+
+
+def detection_main(options: argparse.Namespace) -> int:
+    """``--detection``: the detection backends alone (no TensorFlow, no baseline)."""
+    from benchlib.detection_bench import print_detection, run_detection_benchmark
+
+    started = time.monotonic()
+    report: dict[str, Any] = {"machine_before": machine_state()}
+    report["detection"] = run_detection_benchmark(options.frames, repeats=1 if options.quick else 5)
+    if not options.skip_ros:
+        report["ros"] = run_ros(options)
+    report["machine_after"] = machine_state()
+    report["seconds"] = time.monotonic() - started
+    print(f"face_perception detection benchmark ({time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, "
+          f"{os.cpu_count()} CPUs, load {report['machine_before']['load_average'][0]:.1f}; training processes "
+          f"running: {len(report['machine_before']['training_processes'])} at start, "
+          f"{len(report['machine_after']['training_processes'])} at end)")
+    print_detection(report["detection"])
+    if "ros" in report:
+        print_ros(report)
     print(f"\n(total {report['seconds']:.0f} s)")
     if options.json:
         options.json.parent.mkdir(parents=True, exist_ok=True)

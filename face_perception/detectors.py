@@ -1,0 +1,42 @@
+"""The face detector interface and the factory that builds the configured backend.
+
+The pipeline, the tracker's region search and the background thread see only
+:class:`FaceDetector`; ``detection.backend`` picks the implementation.
+"""
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from face_perception.detection import Detection, HaarFaceDetector, PreparedFrame
+from face_perception.parameters import DETECTION_BACKENDS, ConfigError, DetectionConfig
+
+
+class FaceDetector(Protocol):
+    """Finds faces; boxes in source image pixels, confidence in [0, 1], best first."""
+
+    def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
+        """The frame as this detector reads it (once per frame, shared by full and region
+        detection). ``image``: BGR or grey uint8; ``gray``: its grey version if known."""
+
+    def detect_prepared(self, frame: PreparedFrame,
+                        search_boxes: Sequence[Sequence[float]] | None = None) -> list[Detection]:
+        """Faces in the whole frame, or (``search_boxes``: tracked faces' source pixel
+        boxes) only in the regions around them, for faces of about their size."""
+
+    def detect(self, image: np.ndarray, search_boxes: Sequence[Sequence[float]] | None = None) -> list[Detection]:
+        """``detect_prepared(prepare(image), search_boxes)``."""
+
+
+def create_detector(config: DetectionConfig) -> FaceDetector:
+    """A new detector of ``config.backend``; each caller (thread) needs its own."""
+    if config.backend == "haar":
+        return HaarFaceDetector(config)
+    if config.backend == "blazeface":
+        # Imported here: the Haar-only node never loads LiteRT for detection.
+        from face_perception.blazeface import BlazeFaceDetector
+
+        return BlazeFaceDetector(config.blazeface_model, config.blazeface_min_confidence, config.region_scale,
+                                 config.blazeface_tiles)
+    raise ConfigError(f"parameter 'detection.backend' = {config.backend!r} is not one of {DETECTION_BACKENDS}")
