@@ -5,7 +5,12 @@
 # into the venv, which doubles as the ament install prefix.
 #
 #   scripts/setup_env.sh            runtime only (the node, the demo)
-#   scripts/setup_env.sh --dev      + training, test and benchmark dependencies
+#   scripts/setup_env.sh --dev      + training, test and benchmark dependencies, and the
+#                                   ROS 2 command-line/launch tools from ../shared/ros2
+#                                   when that folder exists (for the tool-driven tests)
+#
+# The venv is also an ament prefix for face_perception (share/face_perception and the
+# ament index marker), so `ros2 run` and `ros2 launch` find it wherever those tools exist.
 #
 # Re-running is cheap: pip skips what is installed and the interface build is
 # skipped while the .msg files are unchanged.
@@ -78,6 +83,33 @@ else
   echo "$CURRENT_HASH" > "$STAMP"
 fi
 
+# --dev: the real `ros2 launch/run/topic/param` for the tests, when ../shared/ros2 holds
+# them (wheels, plus the interface packages they or other tests import, built like ours).
+ROS2_TOOLS="$ROOT/../shared/ros2"
+if [ "$WITH_DEV" = 1 ] && [ -d "$ROS2_TOOLS/wheels" ]; then
+  log "installing the ROS 2 command-line and launch tools from $ROS2_TOOLS"
+  pip_install -r "$ROOT/requirements/ros2_tools.txt"
+  pip_install --no-deps "$ROS2_TOOLS"/wheels/*.whl
+  TOOL_PACKAGES=("$ROS2_TOOLS"/src/*/)
+  TOOL_MODULES="$(for dir in "${TOOL_PACKAGES[@]}"; do basename "$dir"; done | tr '\n' ' ')"
+  TOOLS_STAMP="$VENV/share/.ros2_tools_interfaces_stamp"
+  TOOLS_HASH="$(cd "$ROS2_TOOLS/src" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  if [ -f "$TOOLS_STAMP" ] && [ "$(cat "$TOOLS_STAMP")" = "$TOOLS_HASH" ] \
+      && python -c "import importlib, sys; [importlib.import_module(m) for m in sys.argv[1:]]" $TOOL_MODULES 2>/dev/null; then
+    log "ROS 2 tool interfaces up to date ($TOOL_MODULES)"
+  else
+    log "building ROS 2 tool interfaces: $TOOL_MODULES(a few minutes)"
+    export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV"
+    (cd "$ROOT" && colcon --log-base build/colcon-log build \
+        --base-paths "${TOOL_PACKAGES[@]}" \
+        --build-base build/colcon --install-base "$VENV" --merge-install \
+        --event-handlers console_direct- \
+        --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python") \
+      || { echo "setup_env.sh: building $TOOL_MODULES failed; logs in $ROOT/build/colcon-log" >&2; exit 1; }
+    echo "$TOOLS_HASH" > "$TOOLS_STAMP"
+  fi
+fi
+
 log "installing face_perception (editable)"
 pip_install --no-deps --no-build-isolation -e "$ROOT"
 # setup.cfg puts the executables where `ros2 run` looks (lib/face_perception); link
@@ -85,6 +117,14 @@ pip_install --no-deps --no-build-isolation -e "$ROOT"
 for script in "$VENV"/lib/face_perception/*; do
   [ -f "$script" ] && ln -sf "$script" "$VENV/bin/$(basename "$script")"
 done
+# The venv as an ament prefix for face_perception, laid out as colcon would install it.
+# Copied, not linked: ros2launch does not follow symbolic links. Refreshed on every run.
+SHARE="$VENV/share/face_perception"
+rm -rf "$SHARE"
+mkdir -p "$SHARE" "$VENV/share/ament_index/resource_index/packages"
+cp "$ROOT/package.xml" "$SHARE/"
+cp -r "$ROOT/launch" "$ROOT/config" "$SHARE/"
+cp "$ROOT/resource/face_perception" "$VENV/share/ament_index/resource_index/packages/face_perception"
 # Check from outside the source tree, where only the installed package can be found.
 (cd / && python -c "import face_perception.perception_node, face_perception_msgs.msg, vision_msgs.msg") \
   || { echo "setup_env.sh: face_perception is not importable after install" >&2; exit 1; }
