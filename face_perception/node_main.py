@@ -8,6 +8,7 @@ a value).
 from __future__ import annotations
 
 import difflib
+import signal
 import sys
 import threading
 from typing import Callable, Iterable
@@ -37,7 +38,17 @@ def run_node(create: Callable[[], Node], spin: Callable[[Node], None],
         exit_code = 1
     except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # Ctrl-C shut the context down while a callback was publishing: not an error.
     finally:
+        # Ctrl-C in a terminal reaches the node twice (from the terminal and from ros2
+        # launch): the second one must not interrupt the clean-up half-way.
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            pass
         if node is not None:
             node.destroy_node()
         if rclpy.ok():
@@ -62,7 +73,7 @@ def stop_spinning(executor: rclpy.executors.Executor, spinner: threading.Thread,
 def init_error_text(error: BaseException) -> str:
     """The useful first line of an rcl argument error (rcl appends file/line details)."""
     text = " ".join(str(error).split())
-    for marker in (", at ", " at /"):
+    for marker in (", at ", " at /", ". Error: error not set"):
         text = text.split(marker, 1)[0]
     return text or type(error).__name__
 

@@ -85,7 +85,7 @@ fi
 
 # --dev: the real `ros2 launch/run/topic/param` for the tests, when ../shared/ros2 holds
 # them (wheels, plus the interface packages they or other tests import, built like ours).
-ROS2_TOOLS="$ROOT/../shared/ros2"
+ROS2_TOOLS="$(cd "$ROOT/.." && pwd)/shared/ros2"
 if [ "$WITH_DEV" = 1 ] && [ -d "$ROS2_TOOLS/wheels" ]; then
   log "installing the ROS 2 command-line and launch tools from $ROS2_TOOLS"
   pip_install -r "$ROOT/requirements/ros2_tools.txt"
