@@ -18,7 +18,7 @@ LEVEL_NAMES = {OK: "OK", WARN: "WARN", ERROR: "ERROR"}
 
 # The level reflects this many seconds of recent frames; the totals are kept as values.
 RECENT_WINDOW_S = 5.0
-# A stamp gap counts as missed frames once it exceeds this multiple of the usual period.
+# Stamp deltas above this multiple of the usual period are not used to estimate the period.
 GAP_FACTOR = 1.5
 # Stamp deltas kept to estimate the camera's period (median, robust to single gaps).
 PERIOD_SAMPLES = 30
@@ -34,33 +34,36 @@ class HealthReport:
 class MissedFrameEstimator:
     """Estimates frames lost before they reached the node from gaps in header stamps.
 
-    An estimate: it assumes a steady camera rate (the median of recent stamp deltas), so
-    a camera that changes its rate, or stamps that jump, make it count wrongly. Frames
-    with a zero stamp or a stamp not after the previous one are ignored.
+    An estimate: it assumes a steady camera rate (the median of recent stamp deltas). Each
+    delta adds ``round(delta / period) - 1`` frames: a gap of three periods adds two, and a
+    late frame followed by a catch-up burst (deltas near zero) adds nothing in total. A
+    camera that changes its rate, or stamps that jump, make it count wrongly. Frames with
+    a zero stamp or a stamp not after the previous one are ignored.
     """
 
     def __init__(self) -> None:
         self._last_stamp_ns: int | None = None
         self._deltas: deque[int] = deque(maxlen=PERIOD_SAMPLES)
-        self.missed = 0
+        self._balance = 0
 
-    def add(self, stamp_ns: int) -> int:
-        """Record one received frame's stamp; returns the frames this gap adds to the estimate."""
+    @property
+    def missed(self) -> int:
+        return max(0, self._balance)
+
+    def add(self, stamp_ns: int) -> None:
+        """Record one received frame's stamp."""
         if stamp_ns <= 0:
-            return 0
+            return
         previous, self._last_stamp_ns = self._last_stamp_ns, stamp_ns
         if previous is None or stamp_ns <= previous:
-            return 0
+            return
         delta = stamp_ns - previous
-        added = 0
         if len(self._deltas) >= 3:
             period = statistics.median(self._deltas)
+            self._balance += round(delta / period) - 1
             if delta > GAP_FACTOR * period:
-                added = max(0, round(delta / period) - 1)
-                self.missed += added
-                return added  # a gap is not a period sample
+                return  # a gap is not a period sample
         self._deltas.append(delta)
-        return added
 
 
 class StreamHealth:

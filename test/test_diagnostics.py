@@ -69,14 +69,22 @@ def test_missed_frames_are_estimated_from_stamp_gaps():
     stamp = 10**12
     for _ in range(10):
         stamp += PERIOD_NS
-        assert estimator.add(stamp) == 0
+        estimator.add(stamp)
+    assert estimator.missed == 0
     stamp += 4 * PERIOD_NS  # three frames lost in transport
-    assert estimator.add(stamp) == 3
+    estimator.add(stamp)
+    assert estimator.missed == 3
     for _ in range(5):
         stamp += PERIOD_NS
         estimator.add(stamp)
     stamp += int(1.2 * PERIOD_NS)  # jitter is not a loss
     estimator.add(stamp)
+    # A late frame and the catch-up burst after it: nothing lost.
+    stamp += int(3.1 * PERIOD_NS)
+    estimator.add(stamp)
+    for _ in range(2):
+        stamp += PERIOD_NS // 20
+        estimator.add(stamp)
     estimator.add(0)  # unstamped frames and stamps going back are ignored
     estimator.add(stamp - PERIOD_NS)
     assert estimator.missed == 3
