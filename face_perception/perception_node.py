@@ -71,7 +71,7 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
                   "of the image is made", 64 * 64, 16384 * 16384),
 )
 STARTUP_ONLY = {"image_topic", "use_compressed", "diagnostics_period"}
-NODE_PARAMETER_NAMES = {spec.name for spec in NODE_PARAMETERS}
+NODE_PARAMETERS_BY_NAME = {spec.name: spec for spec in NODE_PARAMETERS}
 # Seconds between two log lines for the same cause of bad frames (each cause has its own).
 BAD_FRAME_LOG_INTERVAL_S = 5.0
 
@@ -229,8 +229,8 @@ class PerceptionNode(Node):
                 return SetParametersResult(
                     successful=False, reason=f"parameter '{parameter.name}' is read at start-up only; restart the node"
                 )
-            if parameter.name in NODE_PARAMETER_NAMES:
-                spec = next(spec for spec in NODE_PARAMETERS if spec.name == parameter.name)
+            spec = NODE_PARAMETERS_BY_NAME.get(parameter.name)
+            if spec is not None:
                 try:
                     if spec.min is not None:
                         _check_node_value(spec, parameter.value)
