@@ -18,10 +18,12 @@ LEVEL_NAMES = {OK: "OK", WARN: "WARN", ERROR: "ERROR"}
 
 # The level reflects this many seconds of recent frames; the totals are kept as values.
 RECENT_WINDOW_S = 5.0
-# Stamp deltas above this multiple of the usual period are not used to estimate the period.
-GAP_FACTOR = 1.5
+# A longer stamp gap is a paused camera, not lost frames.
+MAX_GAP_S = 10.0
 # Stamp deltas kept to estimate the camera's period (median, robust to single gaps).
 PERIOD_SAMPLES = 30
+MIN_PERIOD_SAMPLES = 5  # before these, nothing is counted
+MIN_PERIOD_NS = 2_000_000  # cameras up to 500 Hz
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,13 @@ class HealthReport:
 class MissedFrameEstimator:
     """Estimates frames lost before they reached the node from gaps in header stamps.
 
-    An estimate: it assumes a steady camera rate (the median of recent stamp deltas). Each
-    delta adds ``round(delta / period) - 1`` frames: a gap of three periods adds two, and a
-    late frame followed by a catch-up burst (deltas near zero) adds nothing in total. A
-    camera that changes its rate, or stamps that jump, make it count wrongly. Frames with
-    a zero stamp or a stamp not after the previous one are ignored.
+    An estimate: it assumes a steady camera rate, the median of the recent stamp deltas
+    of at least ``MIN_PERIOD_NS`` (shorter ones are a publisher catching up after a stall,
+    not the camera's rate). Each delta adds ``round(delta / period) - 1`` frames, at least
+    -1: a gap of three periods adds two, and a stall followed by a catch-up burst adds
+    nothing in total. Gaps over ``MAX_GAP_S`` are a paused camera (reported as stale), not
+    lost frames. A camera that changes its rate makes it count wrongly for a few frames.
+    Frames with a zero stamp are ignored; a stamp not after the previous one starts afresh.
     """
 
     def __init__(self) -> None:
@@ -58,12 +62,12 @@ class MissedFrameEstimator:
         if previous is None or stamp_ns <= previous:
             return
         delta = stamp_ns - previous
-        if len(self._deltas) >= 3:
-            period = statistics.median(self._deltas)
-            self._balance += round(delta / period) - 1
-            if delta > GAP_FACTOR * period:
-                return  # a gap is not a period sample
-        self._deltas.append(delta)
+        if delta > MAX_GAP_S * 1e9:
+            return
+        if len(self._deltas) >= MIN_PERIOD_SAMPLES:
+            self._balance += max(-1, round(delta / statistics.median(self._deltas)) - 1)
+        if delta >= MIN_PERIOD_NS:
+            self._deltas.append(delta)
 
 
 class StreamHealth:
