@@ -17,7 +17,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from face_perception.graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, NodeSpec, describe_graph
+from face_perception.graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, NodeSpec, check_params_file, describe_graph
 
 
 def package_share_directory() -> Path:
@@ -121,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     try:
         graph = describe_graph(parse_launch_arguments(options.launch_arguments), package_share_directory())
-        if not Path(graph.params_file).is_file():
-            raise ValueError(f"params_file: '{graph.params_file}' does not exist")
+        check_params_file(graph.params_file)
         commands = [node_command(spec) for spec in graph.nodes]
     except ValueError as error:
         print(f"face-perception-bringup: {error}", file=sys.stderr)

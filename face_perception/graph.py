@@ -60,6 +60,12 @@ def default_params_file(share_directory: Path | str) -> str:
     return str(Path(share_directory) / "config" / "perception.yaml")
 
 
+def check_params_file(path: str) -> None:
+    """Refuse a parameter file that does not exist (ros2 launch would only warn and go on)."""
+    if not Path(path).is_file():
+        raise ValueError(f"params_file: '{path}' does not exist or is not a file")
+
+
 def default_rviz_file(share_directory: Path | str) -> str:
     return str(Path(share_directory) / "config" / "face_perception.rviz")
 

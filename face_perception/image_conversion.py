@@ -195,3 +195,38 @@ def decode_compressed(format: str, data: Any) -> np.ndarray:  # noqa: A002 - the
     if image is None:
         raise ImageConversionError(f"cannot decode compressed image of format '{format}' ({buffer.size} bytes)")
     return image
+
+
+# --- frame size limit (max_image_pixels) ------------------------------------------------------
+def check_pixel_count(width: int, height: int, max_pixels: int) -> None:
+    """Refuse a frame larger than ``max_pixels`` before anything copies it."""
+    if width * height > max_pixels:
+        raise ImageConversionError(
+            f"image {width}x{height} ({width * height} pixels) is larger than max_image_pixels {max_pixels}"
+        )
+
+
+def compressed_image_size(data: Any) -> tuple[int, int] | None:
+    """(width, height) read from a PNG or JPEG header without decoding; None for other formats."""
+    buffer = _as_byte_buffer(data)
+    header = buffer[:24].tobytes()
+    if header.startswith(b"\x89PNG\r\n\x1a\n") and len(header) >= 24:
+        return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    if not header.startswith(b"\xff\xd8"):
+        return None
+    # JPEG: walk the segments to the first start-of-frame marker (SOF0..SOF15 but DHT, JPG, DAC).
+    position, size = 2, buffer.size
+    while position + 9 < size:
+        if buffer[position] != 0xFF:
+            return None
+        marker = int(buffer[position + 1])
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        length = (int(buffer[position + 2]) << 8) | int(buffer[position + 3])
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height = (int(buffer[position + 5]) << 8) | int(buffer[position + 6])
+            width = (int(buffer[position + 7]) << 8) | int(buffer[position + 8])
+            return width, height
+        position += 2 + length
+    return None

@@ -27,7 +27,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from face_perception.demo_frames import demo_frame
-from face_perception.node_main import run_node
+from face_perception.node_main import run_node, warn_unknown_parameters
 from face_perception.ros_messages import bgr_to_image_msg
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -140,6 +140,7 @@ class ImageSourceNode(Node):
         self._period = 1.0 / rate
         self._next_publish = 0.0
         self._timer = self.create_timer(self._period, self._publish_next)
+        warn_unknown_parameters(self)
         self.get_logger().info(f"publishing '{source}' on {topic} at {rate:g} Hz, frame_id '{self._frame_id}'")
 
     def _declare(self, name: str, default, description: str, integer=None, floating=None):

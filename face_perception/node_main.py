@@ -1,10 +1,15 @@
 """The life cycle both executables share: init, build the node, spin, shut down cleanly.
 
 A node that cannot start (bad parameter, missing file) raises one of ``startup_errors``;
-that is reported as one fatal line and exit code 1 instead of a traceback.
+that is reported as one fatal line and exit code 1 instead of a traceback. So are ROS
+arguments that ``rclpy.init`` refuses (a missing ``--params-file``, a ``-p name:=`` without
+a value).
 """
 from __future__ import annotations
 
+import difflib
+import signal
+import sys
 import threading
 from typing import Callable, Iterable
 
@@ -17,7 +22,12 @@ def run_node(create: Callable[[], Node], spin: Callable[[Node], None],
              startup_errors: tuple[type[BaseException], ...], logger_name: str,
              args: list[str] | None = None) -> int:
     """Runs one node until ``spin`` returns or Ctrl-C; returns the process exit code."""
-    rclpy.init(args=args)
+    try:
+        rclpy.init(args=args)
+    except Exception as error:  # rclpy raises RCLError (not importable by a public name) here
+        # Logging is not up before init succeeded: the same FATAL line, written by hand.
+        print(f"[FATAL] [{logger_name}]: refusing to start: {init_error_text(error)}", file=sys.stderr)
+        return 1
     node = None
     exit_code = 0
     try:
@@ -28,7 +38,17 @@ def run_node(create: Callable[[], Node], spin: Callable[[Node], None],
         exit_code = 1
     except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # Ctrl-C shut the context down while a callback was publishing: not an error.
     finally:
+        # Ctrl-C in a terminal reaches the node twice (from the terminal and from ros2
+        # launch): the second one must not interrupt the clean-up half-way.
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            pass
         if node is not None:
             node.destroy_node()
         if rclpy.ok():
@@ -48,3 +68,31 @@ def stop_spinning(executor: rclpy.executors.Executor, spinner: threading.Thread,
     for node in nodes:
         executor.remove_node(node)
         node.destroy_node()
+
+
+def init_error_text(error: BaseException) -> str:
+    """The useful first line of an rcl argument error (rcl appends file/line details)."""
+    text = " ".join(str(error).split())
+    for marker in (", at ", " at /", ". Error: error not set"):
+        text = text.split(marker, 1)[0]
+    return text or type(error).__name__
+
+
+def closest_names(unknown: Iterable[str], known: Iterable[str]) -> dict[str, str | None]:
+    """Each unknown parameter name -> the most similar known one (None when nothing is close)."""
+    known = sorted(known)
+    return {name: next(iter(difflib.get_close_matches(name, known, n=1, cutoff=0.6)), None) for name in unknown}
+
+
+def warn_unknown_parameters(node: Node) -> None:
+    """Warn once about parameters given to this node (YAML, -p) that it does not declare.
+
+    rclpy silently ignores them, so a typo like ``detection.scalefactor`` would go unnoticed.
+    """
+    # rclpy keeps the overrides from --params-file / -p / parameter_overrides here.
+    given = set(getattr(node, "_parameter_overrides", {}))
+    declared = {name for name in given if node.has_parameter(name)}
+    known = set(node._parameters)  # noqa: SLF001 - every declared parameter, including use_sim_time
+    for name, closest in closest_names(sorted(given - declared), known).items():
+        hint = f"; did you mean '{closest}'?" if closest else ""
+        node.get_logger().warning(f"unknown parameter '{name}' is ignored{hint}")

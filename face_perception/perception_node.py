@@ -17,10 +17,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections import deque
 
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from diagnostic_msgs.msg import DiagnosticArray
 from face_perception_msgs.msg import FaceAttributesArray
 from rcl_interfaces.msg import (
     FloatingPointRange,
@@ -36,8 +35,9 @@ from vision_msgs.msg import Detection2DArray
 
 from face_perception import ros_messages
 from face_perception.annotation import draw_annotations
-from face_perception.image_conversion import ImageConversionError
-from face_perception.node_main import run_node
+from face_perception.diagnostics import PerCauseThrottle, StreamHealth
+from face_perception.image_conversion import ImageConversionError, check_pixel_count, compressed_image_size
+from face_perception.node_main import run_node, warn_unknown_parameters
 from face_perception.parameters import PARAMETERS, ConfigError, ParameterSpec, PipelineConfig, validate_value
 from face_perception.pipeline import FacePerceptionPipeline
 
@@ -71,8 +71,17 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
         bool,
         "also publish the ROS4HRI (REP-155) face topics under /humans/faces; needs hri_msgs (read at start-up)",
     ),
+    ParameterSpec("diagnostics.stale_after", 2.0, float,
+                  "seconds without an image after the first one before /diagnostics reports ERROR "
+                  "(WARN from half this time; back to OK when images return)", 0.1, 3600.0),
+    ParameterSpec("max_image_pixels", 4096 * 4096, int,
+                  "frames with more pixels (width x height) are skipped as bad frames before any copy "
+                  "of the image is made", 64 * 64, 16384 * 16384),
 )
 STARTUP_ONLY = {"image_topic", "use_compressed", "diagnostics_period", "hri.enabled"}
+NODE_PARAMETERS_BY_NAME = {spec.name: spec for spec in NODE_PARAMETERS}
+# Seconds between two log lines for the same cause of bad frames (each cause has its own).
+BAD_FRAME_LOG_INTERVAL_S = 5.0
 
 
 class StartupError(RuntimeError):
@@ -99,53 +108,6 @@ def parameter_descriptor(spec: ParameterSpec) -> ParameterDescriptor:
     return descriptor
 
 
-class FrameStatistics:
-    """Counters and recent latencies for /diagnostics (thread-safe)."""
-
-    def __init__(self, window: int = 200) -> None:
-        self._lock = threading.Lock()
-        self._latencies_ms: deque[float] = deque(maxlen=window)
-        self._processed_at: deque[float] = deque(maxlen=window)
-        self.received = 0
-        self.processed = 0
-        self.dropped = 0
-        self.bad_frames = 0
-        self.last_faces = 0
-        self.last_error = ""
-
-    def add_processed(self, latency_ms: float, faces: int) -> None:
-        with self._lock:
-            self.processed += 1
-            self.last_faces = faces
-            self._latencies_ms.append(latency_ms)
-            self._processed_at.append(time.monotonic())
-
-    def add_bad(self, reason: str) -> None:
-        with self._lock:
-            self.bad_frames += 1
-            self.last_error = reason
-
-    def snapshot(self) -> dict[str, float | int | str]:
-        with self._lock:
-            latencies = sorted(self._latencies_ms)
-            now = time.monotonic()
-            recent = [t for t in self._processed_at if now - t <= 5.0]
-            fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
-            p50 = latencies[len(latencies) // 2] if latencies else 0.0
-            p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else 0.0
-            return {
-                "fps": round(fps, 2),
-                "latency_p50_ms": round(p50, 2),
-                "latency_p95_ms": round(p95, 2),
-                "faces": self.last_faces,
-                "frames_received": self.received,
-                "frames_processed": self.processed,
-                "frames_dropped": self.dropped,
-                "bad_frames": self.bad_frames,
-                "last_error": self.last_error,
-            }
-
-
 class PerceptionNode(Node):
     def __init__(self, **node_kwargs) -> None:
         super().__init__(NODE_NAME, **node_kwargs)
@@ -164,7 +126,9 @@ class PerceptionNode(Node):
         except (ConfigError, ValueError, OSError) as error:
             raise StartupError(str(error)) from error
         self._publish_annotated = bool(values["publish_annotated_image"])
-        self._stats = FrameStatistics()
+        self._max_image_pixels = int(values["max_image_pixels"])
+        self._health = StreamHealth(stale_after_s=float(values["diagnostics.stale_after"]))
+        self._bad_frame_log = PerCauseThrottle(BAD_FRAME_LOG_INTERVAL_S)
         self._pipeline_lock = threading.Lock()
 
         self._attributes_pub = self.create_publisher(FaceAttributesArray, ATTRIBUTES_TOPIC, 10)
@@ -193,6 +157,7 @@ class PerceptionNode(Node):
         self._worker.start()
 
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        warn_unknown_parameters(self)
         self.create_timer(float(values["diagnostics_period"]), self._publish_diagnostics)
         self.get_logger().info(
             f"watching {topic} ({'CompressedImage' if values['use_compressed'] else 'Image'}); "
@@ -204,10 +169,9 @@ class PerceptionNode(Node):
 
     # --- input -------------------------------------------------------------------------
     def _on_image(self, message) -> None:
+        stamp_ns = message.header.stamp.sec * 10**9 + message.header.stamp.nanosec
         with self._slot_lock:
-            self._stats.received += 1
-            if self._latest is not None:
-                self._stats.dropped += 1
+            self._health.add_received(time.monotonic(), stamp_ns, replaced_unprocessed=self._latest is not None)
             self._latest = (message, time.perf_counter())
             self._slot_lock.notify()
 
@@ -223,18 +187,27 @@ class PerceptionNode(Node):
             try:
                 self._process(message, received_at)
             except Exception as error:  # keep the node alive whatever one frame does
-                self._stats.add_bad(f"{type(error).__name__}: {error}")
+                self._health.add_bad(time.monotonic(), f"{type(error).__name__}: {error}")
                 self.get_logger().error(f"frame skipped: unexpected {type(error).__name__}: {error}")
 
     def _process(self, message, received_at: float) -> None:
         try:
             if isinstance(message, CompressedImage):
+                size = compressed_image_size(message.data)
+                if size is not None:
+                    check_pixel_count(*size, self._max_image_pixels)
                 bgr = ros_messages.compressed_msg_to_bgr(message)
+                check_pixel_count(bgr.shape[1], bgr.shape[0], self._max_image_pixels)
             else:
+                check_pixel_count(message.width, message.height, self._max_image_pixels)
                 bgr = ros_messages.image_msg_to_bgr(message)
         except ImageConversionError as error:
-            self._stats.add_bad(str(error))
-            self.get_logger().warning(f"frame skipped: {error}", throttle_duration_sec=5.0)
+            self._health.add_bad(time.monotonic(), str(error))
+            # Throttled per cause: one noisy cause must not hide the others.
+            held_back = self._bad_frame_log.admit(str(error), time.monotonic())
+            if held_back is not None:
+                more = f" ({held_back} more like it since the last report)" if held_back else ""
+                self.get_logger().warning(f"frame skipped: {error}{more}")
             return
         with self._pipeline_lock:
             result = self._pipeline.process(bgr)
@@ -247,23 +220,42 @@ class PerceptionNode(Node):
             self._annotated_pub.publish(ros_messages.image_msg_with_header(annotated, header))
         if self._hri is not None:
             self._hri.publish(result, header, bgr, emotion_labels)
-        self._stats.add_processed((time.perf_counter() - received_at) * 1000.0, len(result.faces))
+        self._health.add_processed(time.monotonic(), (time.perf_counter() - received_at) * 1000.0, len(result.faces))
 
     # --- parameters --------------------------------------------------------------------
+    def set_parameters_atomically(self, parameter_list) -> SetParametersResult:
+        # `ros2 param set` lands here; the caller sees the reason, the node's log should too
+        # (also for refusals by the descriptor's range, which happen before our callback).
+        names = [parameter.name for parameter in parameter_list]
+        try:
+            result = super().set_parameters_atomically(parameter_list)
+        except rclpy.exceptions.ParameterNotDeclaredException as error:
+            self.get_logger().warning(f"refused parameter change {names}: {error}")
+            raise
+        if not result.successful:
+            self.get_logger().warning(f"refused parameter change {names}: {result.reason}")
+        return result
+
     def _on_set_parameters(self, parameters) -> SetParametersResult:
         updates = {}
+        node_updates = {}
         for parameter in parameters:
             if parameter.name in STARTUP_ONLY:
                 return SetParametersResult(
                     successful=False, reason=f"parameter '{parameter.name}' is read at start-up only; restart the node"
                 )
-            if parameter.name == "publish_annotated_image":
+            spec = NODE_PARAMETERS_BY_NAME.get(parameter.name)
+            if spec is not None:
+                try:
+                    if spec.min is not None:
+                        _check_node_value(spec, parameter.value)
+                except ConfigError as error:
+                    return SetParametersResult(successful=False, reason=str(error))
+                node_updates[parameter.name] = parameter.value
                 continue
             updates[parameter.name] = parameter.value
         if not updates:
-            for parameter in parameters:
-                if parameter.name == "publish_annotated_image":
-                    self._publish_annotated = bool(parameter.value)
+            self._apply_node_updates(node_updates)
             return SetParametersResult(successful=True)
         try:
             for name, value in updates.items():
@@ -282,28 +274,30 @@ class PerceptionNode(Node):
                 self._pipeline.reconfigure(previous)
                 return SetParametersResult(successful=False, reason=str(error))
             self._config = config
-        for parameter in parameters:
-            if parameter.name == "publish_annotated_image":
-                self._publish_annotated = bool(parameter.value)
+        self._apply_node_updates(node_updates)
         self.get_logger().info(f"parameters updated: {sorted(updates)}")
         return SetParametersResult(successful=True)
 
+    def _apply_node_updates(self, values: dict) -> None:
+        if "publish_annotated_image" in values:
+            self._publish_annotated = bool(values["publish_annotated_image"])
+        if "max_image_pixels" in values:
+            self._max_image_pixels = int(values["max_image_pixels"])
+        if "diagnostics.stale_after" in values:
+            self._health.stale_after_s = float(values["diagnostics.stale_after"])
+
     # --- diagnostics -------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
-        values = self._stats.snapshot()
-        if values["frames_received"] == 0:
-            level, text = DiagnosticStatus.WARN, "no images received yet"
-        elif values["bad_frames"]:
-            level, text = DiagnosticStatus.WARN, f"{values['bad_frames']} bad frame(s) skipped"
-        else:
-            level, text = DiagnosticStatus.OK, "ok"
+        # Level from the last few seconds and the time since the last image (see diagnostics.py).
+        report = self._health.report(time.monotonic())
         self._diagnostics_pub.publish(
-            ros_messages.diagnostics(self.get_clock().now().to_msg(), self.get_fully_qualified_name(), values, level, text)
+            ros_messages.diagnostics(self.get_clock().now().to_msg(), self.get_fully_qualified_name(),
+                                     report.values, bytes([report.level]), report.message)
         )
 
     @property
     def statistics(self) -> dict[str, float | int | str]:
-        return self._stats.snapshot()
+        return self._health.report(time.monotonic()).values
 
     def destroy_node(self) -> None:
         with self._slot_lock:

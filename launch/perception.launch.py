@@ -12,7 +12,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from face_perception.graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, describe_graph
+from face_perception.graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, check_params_file, describe_graph
 
 
 def _start_nodes(context, *args, **kwargs):
@@ -22,6 +22,8 @@ def _start_nodes(context, *args, **kwargs):
         for argument in LAUNCH_ARGUMENTS
     }
     graph = describe_graph(values, share_directory)
+    # launch_ros only warns about a missing file and starts the nodes without it.
+    check_params_file(graph.params_file)
     return [
         Node(
             package=spec.package,

@@ -98,6 +98,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--detection", action="store_true",
                         help="compare the detection backends only (--frames = synthetic frames)")
     parser.add_argument("--worker", choices=("compare", "ours", "ros"), help=argparse.SUPPRESS)
+    parser.add_argument("--soak-minutes", type=float, default=0.0,
+                        help="run only the soak: the node fed --soak-rate Hz with --soak-faces faces for this "
+                             "many minutes (issue 10: 10), RSS every --soak-sample-s s, p95 per minute")
+    parser.add_argument("--soak-rate", type=float, default=30.0, help="soak input rate in Hz (default 30)")
+    parser.add_argument("--soak-faces", type=int, default=3, help="faces per soak frame, 640x480 (default 3)")
+    parser.add_argument("--soak-sample-s", type=float, default=30.0, help="seconds between soak RSS samples (default 30)")
+    parser.add_argument("--worker", choices=("compare", "ours", "ros", "soak"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.quick:
@@ -163,6 +170,8 @@ def worker_main(options: argparse.Namespace) -> int:
     output: dict[str, Any] = {"cv2_threads": cv2.getNumThreads()}
     if options.worker == "ros":
         output.update(ros_worker(options))
+    elif options.worker == "soak":
+        output.update(soak_worker(options))
     elif options.worker == "compare":
         from benchlib.baseline import PaperBaseline, classification_call_styles, resolve_baseline_models
 
@@ -282,6 +291,42 @@ def ros_worker(options: argparse.Namespace) -> dict[str, Any]:
     if options.gender_model:
         params["classification.gender_model"] = str(Path(options.gender_model).resolve())
     return run_graph(ros_runs(options), params, warmup_frames=10, log_dir=REPO_ROOT / "build" / "benchmark")
+
+
+def soak_worker(options: argparse.Namespace) -> dict[str, Any]:
+    from benchlib.ros_graph import IMAGE_TOPIC
+    from benchlib.soak import run_soak
+
+    params: dict[str, Any] = {"image_topic": IMAGE_TOPIC, "diagnostics_period": 1.0}
+    for name, value in (("classification.emotion_model", options.emotion_model),
+                        ("classification.gender_model", options.gender_model)):
+        if value:
+            params[name] = str(Path(value).resolve())
+    return run_soak(options.soak_minutes, options.soak_rate, FrameConfig(640, 480, options.soak_faces),
+                    options.soak_sample_s, params, log_dir=REPO_ROOT / "build" / "benchmark")
+
+
+def run_soak_only(options: argparse.Namespace) -> int:
+    """The soak alone (one worker, one DDS configuration: large-shm unless --dds names one)."""
+    from benchlib.soak import print_soak
+
+    dds = "large-shm" if options.dds == "both" else options.dds
+    options.dds = dds
+    env = dds_environments(options)[dds]
+    argv = [*forward_args(options), "--soak-minutes", str(options.soak_minutes), "--soak-rate", str(options.soak_rate),
+            "--soak-faces", str(options.soak_faces), "--soak-sample-s", str(options.soak_sample_s)]
+    before = machine_state()
+    result = run_worker("soak", options, argv, env)
+    result.update(dds=dds, machine_before=before, machine_after=machine_state())
+    print(f"face_perception soak ({before['time_utc']} UTC, {before['cpus']} CPUs, load {before['load_average'][0]:.1f} "
+          f"at start, {result['machine_after']['load_average'][0]:.1f} at end; DDS '{dds}'; training processes "
+          f"running: {len(before['training_processes'])})")
+    print_soak(result)
+    if options.json:
+        options.json.parent.mkdir(parents=True, exist_ok=True)
+        options.json.write_text(json.dumps({"soak": result}, indent=2, default=str))
+        print(f"numbers written to {options.json}")
+    return 0
 
 
 def run_recall(options: argparse.Namespace) -> dict[str, Any]:
@@ -582,6 +627,8 @@ def main(argv: list[str] | None = None) -> int:
     check_models(options)
     if options.detection:
         return detection_main(options)
+    if options.soak_minutes > 0:
+        return run_soak_only(options)
     configs = benchmark_configs(options.quick)
     report: dict[str, Any] = {"options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
                               "machine_before": machine_state(), "frame_configs": [c.key for c in configs],

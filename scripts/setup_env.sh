@@ -5,8 +5,13 @@
 # into the venv, which doubles as the ament install prefix.
 #
 #   scripts/setup_env.sh            runtime only (the node, the demo)
-#   scripts/setup_env.sh --dev      + training, test and benchmark dependencies
-#                                   (and hri_msgs from ../shared/ros2/src, if there)
+#   scripts/setup_env.sh --dev      + training, test and benchmark dependencies, and, when
+#                                   ../shared/ros2 exists, the ROS 2 command-line/launch
+#                                   tools and the interfaces built from its src/
+#                                   (composition_interfaces, hri_msgs) for the tests
+#
+# The venv is also an ament prefix for face_perception (share/face_perception and the
+# ament index marker), so `ros2 run` and `ros2 launch` find it wherever those tools exist.
 #
 # Re-running is cheap: pip skips what is installed and the interface build is
 # skipped while the .msg files are unchanged.
@@ -61,22 +66,10 @@ PACKAGES=("$ROOT/face_perception_msgs")
 if ! python -c "import vision_msgs.msg" 2>/dev/null || [ -f "$VENV/share/vision_msgs/.built_by_face_perception" ]; then
   PACKAGES+=("$ROOT/vendor/vision_msgs")
 fi
-# --dev: hri_msgs (ROS4HRI, for hri.enabled and its tests) from ../shared/ros2/src when that
-# folder exists and no hri_msgs is importable already (a distro's ros-<distro>-hri-msgs).
-# Once built here it stays in the set (also without --dev), so the stamp below stays valid.
-HRI_MSGS="$ROOT/../shared/ros2/src/hri_msgs"
-IMPORTS="face_perception_msgs.msg, vision_msgs.msg"
-HASHED=("$ROOT"/face_perception_msgs/msg/*.msg "$ROOT"/face_perception_msgs/CMakeLists.txt
-  "$ROOT"/vendor/vision_msgs/msg/*.msg "$ROOT"/vendor/vision_msgs/CMakeLists.txt)
-if [ -d "$HRI_MSGS" ] && { [ -f "$VENV/share/hri_msgs/.built_by_face_perception" ] \
-  || { [ "$WITH_DEV" = 1 ] && ! python -c "import hri_msgs.msg" 2>/dev/null; }; }; then
-  PACKAGES+=("$(cd "$HRI_MSGS" && pwd)")
-  IMPORTS+=", hri_msgs.msg"
-  HASHED+=("$HRI_MSGS"/msg/*.msg "$HRI_MSGS"/CMakeLists.txt)
-fi
 STAMP="$VENV/share/face_perception_msgs/.interfaces_stamp"
-CURRENT_HASH="$(cat "${HASHED[@]}" | sha256sum | cut -d' ' -f1)"
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$CURRENT_HASH" ] && python -c "import $IMPORTS" 2>/dev/null; then
+CURRENT_HASH="$(cat "$ROOT"/face_perception_msgs/msg/*.msg "$ROOT"/face_perception_msgs/CMakeLists.txt \
+  "$ROOT"/vendor/vision_msgs/msg/*.msg "$ROOT"/vendor/vision_msgs/CMakeLists.txt | sha256sum | cut -d' ' -f1)"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$CURRENT_HASH" ] && python -c "import face_perception_msgs.msg, vision_msgs.msg" 2>/dev/null; then
   log "interfaces up to date"
 else
   log "building interfaces: ${PACKAGES[*]##*/}"
@@ -90,10 +83,35 @@ else
   if [[ " ${PACKAGES[*]} " == *"/vendor/vision_msgs "* ]]; then
     touch "$VENV/share/vision_msgs/.built_by_face_perception"
   fi
-  if [[ " ${PACKAGES[*]} " == *"/hri_msgs "* ]]; then
-    touch "$VENV/share/hri_msgs/.built_by_face_perception"
-  fi
   echo "$CURRENT_HASH" > "$STAMP"
+fi
+
+# --dev: the real `ros2 launch/run/topic/param` for the tests, when ../shared/ros2 holds
+# them (wheels, plus the interface packages they or other tests import, built like ours:
+# composition_interfaces for launch_ros, hri_msgs for hri.enabled).
+ROS2_TOOLS="$(cd "$ROOT/.." && pwd)/shared/ros2"
+if [ "$WITH_DEV" = 1 ] && [ -d "$ROS2_TOOLS/wheels" ]; then
+  log "installing the ROS 2 command-line and launch tools from $ROS2_TOOLS"
+  pip_install -r "$ROOT/requirements/ros2_tools.txt"
+  pip_install --no-deps "$ROS2_TOOLS"/wheels/*.whl
+  TOOL_PACKAGES=("$ROS2_TOOLS"/src/*/)
+  TOOL_MODULES="$(for dir in "${TOOL_PACKAGES[@]}"; do basename "$dir"; done | tr '\n' ' ')"
+  TOOLS_STAMP="$VENV/share/.ros2_tools_interfaces_stamp"
+  TOOLS_HASH="$(cd "$ROS2_TOOLS/src" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  if [ -f "$TOOLS_STAMP" ] && [ "$(cat "$TOOLS_STAMP")" = "$TOOLS_HASH" ] \
+      && python -c "import importlib, sys; [importlib.import_module(m) for m in sys.argv[1:]]" $TOOL_MODULES 2>/dev/null; then
+    log "ROS 2 tool interfaces up to date ($TOOL_MODULES)"
+  else
+    log "building ROS 2 tool interfaces: $TOOL_MODULES(a few minutes)"
+    export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV"
+    (cd "$ROOT" && colcon --log-base build/colcon-log build \
+        --base-paths "${TOOL_PACKAGES[@]}" \
+        --build-base build/colcon --install-base "$VENV" --merge-install \
+        --event-handlers console_direct- \
+        --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python") \
+      || { echo "setup_env.sh: building $TOOL_MODULES failed; logs in $ROOT/build/colcon-log" >&2; exit 1; }
+    echo "$TOOLS_HASH" > "$TOOLS_STAMP"
+  fi
 fi
 
 log "installing face_perception (editable)"
@@ -103,6 +121,14 @@ pip_install --no-deps --no-build-isolation -e "$ROOT"
 for script in "$VENV"/lib/face_perception/*; do
   [ -f "$script" ] && ln -sf "$script" "$VENV/bin/$(basename "$script")"
 done
+# The venv as an ament prefix for face_perception, laid out as colcon would install it.
+# Copied, not linked: ros2launch does not follow symbolic links. Refreshed on every run.
+SHARE="$VENV/share/face_perception"
+rm -rf "$SHARE"
+mkdir -p "$SHARE" "$VENV/share/ament_index/resource_index/packages"
+cp "$ROOT/package.xml" "$SHARE/"
+cp -r "$ROOT/launch" "$ROOT/config" "$SHARE/"
+cp "$ROOT/resource/face_perception" "$VENV/share/ament_index/resource_index/packages/face_perception"
 # Check from outside the source tree, where only the installed package can be found.
 (cd / && python -c "import face_perception.perception_node, face_perception_msgs.msg, vision_msgs.msg") \
   || { echo "setup_env.sh: face_perception is not importable after install" >&2; exit 1; }

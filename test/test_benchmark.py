@@ -72,3 +72,26 @@ def test_ros_graph_recall_footprint_and_targets_reported(quick_run: tuple[str, d
     assert "== Detection recall" in stdout and report["recall"]["sequences"]
     assert report["footprint"]["metadata"]["total_mb"] > 0
     assert "== Targets" in stdout and len(report["targets"]) >= 6
+
+
+def test_soak_mode_samples_memory_and_reports_each_minute(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    # A 15-second soak (the real one is 10 minutes, docs/benchmark.md): the same code path.
+    out = tmp_path / "soak.json"
+    command = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--soak-minutes", "0.25",
+               "--soak-sample-s", "5", "--soak-rate", "10", "--dds", "local-only", "--json", str(out)]
+    if not shipped_models_present():
+        model_dir = request.getfixturevalue("model_dir")
+        command += ["--emotion-model", str(model_dir / "emotion.tflite"),
+                    "--gender-model", str(model_dir / "gender.tflite")]
+    env = dict(os.environ, ROS_DOMAIN_ID=str(150 + (os.getpid() + 7) % 50))
+    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    soak = json.loads(out.read_text())["soak"]
+    assert [sample["t_s"] for sample in soak["samples"]] == pytest.approx([0, 5, 10, 15], abs=1.0)
+    assert all(sample["rss_mb"] > 0 for sample in soak["samples"])
+    assert soak["published"] == soak["samples"][-1]["inputs"] > 100 and soak["outputs"] > 0
+    (minute,) = soak["per_minute"]
+    assert minute["inputs"] == soak["published"] and minute["outputs"] == soak["outputs"]
+    assert minute["latency_p95_ms"] >= minute["latency_p50_ms"] > 0
+    assert "frames_missed_estimate" in soak["node_diagnostics"]
+    assert "== Soak" in completed.stdout and "minute  inputs  outputs" in completed.stdout

@@ -14,7 +14,7 @@ import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
@@ -89,7 +89,9 @@ def ros_graph(model_parameters):
             context=context, parameter_overrides=[Parameter(name, value=value) for name, value in overrides.items()]
         )
         probe = Probe(context, node.get_parameter("image_topic").value)
-        executor = MultiThreadedExecutor(num_threads=2, context=context)
+        # Single-threaded, like the demo: rclpy's MultiThreadedExecutor delayed callbacks by
+        # hundreds of ms on 2 cores (the node does its work on its own thread anyway).
+        executor = SingleThreadedExecutor(context=context)
         executor.add_node(node)
         executor.add_node(probe.node)
         thread = threading.Thread(target=executor.spin, daemon=True)

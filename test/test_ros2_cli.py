@@ -1,0 +1,182 @@
+"""The package driven by the real ROS 2 tools, as a user does: `ros2 launch`, `ros2 topic`,
+`ros2 param`, each a subprocess with a timeout.
+
+The tools come from ../shared/ros2 (installed by `scripts/setup_env.sh --dev`, which also
+makes the venv an ament prefix for face_perception). Without that folder the tests skip,
+saying so; with it but without the tools installed they fail. Every verb runs with
+--no-daemon and the daemon is stopped at the end, so no process outlives the run.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_ROS2 = ROOT.parent / "shared" / "ros2"
+VENV_BIN = Path(sys.executable).parent
+ROS2 = VENV_BIN / "ros2"
+IMAGE_TOPIC = "/cli_test/image"  # not the default, to check the launch argument's remapping
+NODE = "/face_perception"
+# Without a daemon each call discovers the graph anew: give it time on a busy machine.
+DISCOVERY = ("--no-daemon", "--spin-time", "3")
+PARAM_WAIT = ("--no-daemon", "--timeout", "15")
+
+if not SHARED_ROS2.is_dir():
+    pytest.skip(f"{SHARED_ROS2} is absent: the real ros2 tools are not available", allow_module_level=True)
+
+
+def tool_environment(log_dir: Path) -> dict[str, str]:
+    # conftest.py already set this run's ROS_DOMAIN_ID and the local-only Fast DDS profile.
+    return dict(
+        os.environ,
+        AMENT_PREFIX_PATH=sys.prefix,
+        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        ROS_LOG_DIR=str(log_dir),
+        PYTHONUNBUFFERED="1",
+    )
+
+
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory: pytest.TempPathFactory):
+    assert ROS2.is_file(), f"{ROS2} is missing although {SHARED_ROS2} exists: run scripts/setup_env.sh --dev"
+    env = tool_environment(tmp_path_factory.mktemp("ros_log"))
+    yield env
+    subprocess.run([str(ROS2), "daemon", "stop"], env=env, capture_output=True, timeout=30)
+
+
+def ros2(env: dict[str, str], *arguments: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROS2), *arguments], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+class LaunchedGraph:
+    """`ros2 launch ... image_source:=demo` in a process group of its own."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [str(ROS2), "launch", "face_perception", "perception.launch.py", "image_source:=demo",
+                 f"image_topic:={IMAGE_TOPIC}"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 20.0) -> int:
+        """Ctrl-C as in a terminal (the whole group), then kill whatever is left."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return -1
+        finally:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # children that outlived launch
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def launched(environment, tmp_path_factory: pytest.TempPathFactory):
+    graph = LaunchedGraph(environment, tmp_path_factory.mktemp("launch") / "launch.log")
+    yield graph
+    graph.stop()
+
+
+@pytest.fixture(scope="module")
+def first_message(environment, launched) -> dict:
+    """One /faces/attributes message read by `ros2 topic echo --once` (waits for start-up)."""
+    try:
+        # With the type given, echo subscribes at once and waits for the node to come up.
+        completed = ros2(environment, "topic", "echo", "--once", "--no-daemon", "/faces/attributes",
+                         "face_perception_msgs/msg/FaceAttributesArray", timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"no /faces/attributes message within 120 s; launch log:\n{launched.log()[-3000:]}")
+    assert completed.returncode == 0, completed.stderr + launched.log()[-3000:]
+    return yaml.safe_load(completed.stdout.split("\n---")[0])
+
+
+def test_topic_echo_once_shows_a_face_with_the_camera_header(first_message):
+    header = first_message["header"]
+    assert header["frame_id"] == "camera_optical_frame"  # image_source's frame_id, copied through
+    assert header["stamp"]["sec"] > 0
+    faces = first_message["faces"]
+    assert len(faces) == 1, faces  # the demo sequence has one face per frame
+    face = faces[0]
+    assert face["track_id"].startswith("face_")
+    assert face["bbox"]["width"] >= 40 and face["bbox"]["height"] >= 40
+    assert face["emotion"] in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    assert abs(sum(face["emotion_probabilities"]) - 1.0) < 1e-3
+
+
+def test_the_image_topic_launch_argument_moves_the_camera_topic(environment, first_message):
+    info = ros2(environment, "topic", "info", *DISCOVERY, IMAGE_TOPIC)
+    assert info.returncode == 0, info.stderr
+    assert "sensor_msgs/msg/Image" in info.stdout
+    assert "Publisher count: 1" in info.stdout and "Subscription count: 1" in info.stdout, info.stdout
+    topics = ros2(environment, "topic", "list", *DISCOVERY).stdout.split()
+    assert "/camera/image_raw" not in topics and "/faces/attributes" in topics, topics
+
+
+def test_param_set_accepts_a_valid_value(environment, first_message):
+    completed = ros2(environment, "param", "set", *PARAM_WAIT, NODE, "detection.min_neighbors", "4")
+    assert "Set parameter successful" in completed.stdout, completed.stdout + completed.stderr
+    got = ros2(environment, "param", "get", *PARAM_WAIT, NODE, "detection.min_neighbors")
+    assert "Integer value is: 4" in got.stdout, got.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        # Refused by the descriptor's range (rclpy, before the node's callback).
+        ("detection.min_neighbors", "99", "out of range"),
+        # Refused by the node's own validation (0 = off is allowed, 100 is not).
+        ("detection.max_width", "100", "is outside 160..8192 or 0"),
+        ("image_topic", "/elsewhere", "read at start-up only"),
+    ],
+)
+def test_param_set_refuses_an_invalid_value_with_the_reason_and_logs_it(environment, launched, first_message,
+                                                                        name, value, reason):
+    completed = ros2(environment, "param", "set", *PARAM_WAIT, NODE, name, value)
+    output = completed.stdout + completed.stderr  # the tool prints a refusal on stderr
+    assert "Setting parameter failed" in output and reason in output, output
+    # The node's own log says so too (ros2 launch prints it).
+    logged = f"refused parameter change ['{name}']"
+    deadline = time.monotonic() + 5.0
+    while logged not in launched.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    refusals = [line for line in launched.log().splitlines() if logged in line]
+    assert refusals and reason in refusals[-1], launched.log()[-2000:]
+
+
+def test_param_describe_shows_the_range(environment, first_message):
+    completed = ros2(environment, "param", "describe", *PARAM_WAIT, NODE, "detection.scale_factor")
+    assert completed.returncode == 0, completed.stderr
+    assert "Min value: 1.01" in completed.stdout and "Max value: 2.0" in completed.stdout, completed.stdout
+    assert "pyramid step" in completed.stdout
+
+
+def test_ctrl_c_stops_the_launched_graph_cleanly(launched, first_message):
+    assert launched.stop() == 0, launched.log()[-3000:]
+    log = launched.log()
+    assert "Traceback" not in log and "process has died" not in log, log[-3000:]
+
+
+def test_launch_with_a_missing_params_file_exits_nonzero_with_one_clear_line(environment):
+    completed = ros2(environment, "launch", "face_perception", "perception.launch.py",
+                     "params_file:=/nope/params.yaml", timeout=60)
+    assert completed.returncode != 0
+    output = completed.stdout + completed.stderr
+    errors = [line for line in output.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "params_file: '/nope/params.yaml' does not exist" in errors[0], output
+    assert "Traceback" not in output and "process started" not in output, output
