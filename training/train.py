@@ -70,6 +70,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="stop after the epoch that crosses this wall-clock budget")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training rows (smoke tests)")
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--init-weights", type=Path, default=None,
+                   help="start from this .keras model's weights (same --arch, input and classes): a second, "
+                        "lower --lr schedule continues an earlier run")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads for the TensorFlow backend (0 = its default, one per core); 1 lets two "
                         "runs share a 2-core machine without their thread pools spinning against each other")
@@ -265,6 +268,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     shape = (args.input_size, args.input_size, 1)
     core = build_model(args.arch, shape, num_classes, dropout=args.dropout, l2=args.l2,
                        bn_momentum=args.bn_momentum)
+    if args.init_weights is not None:
+        if not args.init_weights.is_file():
+            raise SystemExit(f"--init-weights {args.init_weights} not found")
+        core.set_weights(keras.models.load_model(args.init_weights, compile=False).get_weights())
     inputs = keras.Input(shape=shape, name="image")
     if args.augment == "layers":
         trainer = keras.Model(inputs, core(build_augmentation(seed=args.seed)(inputs)), name=f"{core.name}_train")
@@ -312,6 +319,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         **extra_card,
         "training_minutes": round(minutes, 1),
         "training_command": "python -m training.train " + shlex.join(sys.argv[1:]),
+        **({"continued_from": _earlier_run(args.init_weights)} if args.init_weights is not None else {}),
         "git_commit": git_commit(),
         "trained_on": machine_description(),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -320,6 +328,16 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     print(f"best {best.monitor} {best.best_value:.4f} at epoch {best.best_epoch}; "
           f"{minutes:.1f} min; saved {out / 'model.keras'}", flush=True)
     return run
+
+
+def _earlier_run(init_weights: Path) -> dict[str, Any]:
+    """What the run that produced ``--init-weights`` recorded (command, epochs, minutes), if known."""
+    record = init_weights.with_name("run.json")
+    if not record.is_file():
+        return {"model": str(init_weights)}
+    earlier = json.loads(record.read_text())
+    keep = ("training_command", "epochs_run", "best_epoch", "training_minutes", "trained_on", "continued_from")
+    return {"model": str(init_weights), **{k: earlier[k] for k in keep if k in earlier}}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
