@@ -198,6 +198,16 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
         "models": {}, "notes": [],
     }
     report["per_class_subsets"] = len(confusion_views)
+    if "ferplus_majority" in test.extra:
+        # What a perfect FER+ model would score on the original labels: FER+ overturned many.
+        labelled = test.extra["ferplus_majority"] >= 0
+        agreement = float((test.extra["ferplus_majority"][labelled] == test.labels[labelled]).mean())
+        report["ferplus_original_agreement"] = agreement
+        report["notes"].append(
+            f"On the {int(labelled.sum())} test faces with a FER+ majority, that majority equals the original "
+            f"FER-2013 label on {_pct(agreement)} of them: a model that learns FER+ perfectly scores about that "
+            "on the original labels, so a FER+ model must lose points there. We report the number and do not "
+            "tune for it.")
     name = f"ours ({model_path.name})"
     report["models"][name] = _model_result(probs, probs_tta, views, confusion_views, labels, task, "ours",
                                            out_dir, f"{task}_confusion")
