@@ -27,7 +27,8 @@ test: setup-dev
 train: setup-dev
 	$(PYTHON) -m training.train --task emotion --arch mini_xception_wide --epochs 12 --l2 0.0001 --augment layers --targets ferplus_soft
 	$(PYTHON) -m training.train --task gender --arch mini_xception_wide --epochs 26 --l2 0.0001 --augment layers
-	$(PYTHON) -m training.train --task age --arch mini_xception_wide --epochs 15 --l2 0.0001 --augment layers
+	$(PYTHON) -m training.train --task age --arch mini_xception_wide --epochs 15 --l2 0.0001 --augment layers --out build/runs/age_base
+	$(PYTHON) -m training.train --task age --arch mini_xception_wide --epochs 7 --lr 6e-4 --warmup-epochs 0.3 --l2 0.0001 --augment layers --init-weights build/runs/age_base/model.keras
 	$(PYTHON) -m training.export --task emotion
 	$(PYTHON) -m training.export --task gender
 	$(PYTHON) -m training.export --task age
