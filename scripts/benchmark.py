@@ -97,7 +97,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "default and large-shm (default; --quick then runs local-only)")
     parser.add_argument("--detection", action="store_true",
                         help="compare the detection backends only (--frames = synthetic frames)")
-    parser.add_argument("--worker", choices=("compare", "ours", "ros"), help=argparse.SUPPRESS)
     parser.add_argument("--soak-minutes", type=float, default=0.0,
                         help="run only the soak: the node fed --soak-rate Hz with --soak-faces faces for this "
                              "many minutes (issue 10: 10), RSS every --soak-sample-s s, p95 per minute")

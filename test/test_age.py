@@ -180,3 +180,16 @@ def test_node_publishes_age_and_age_band_hypotheses_and_checks_live_age_model_ch
     probe.image_pub.publish(image_message(astronaut_bgr, header))
     assert wait_for(lambda: probe.attributes_for(header) is not None)
     assert math.isnan(probe.attributes_for(header).faces[0].age)
+
+
+def test_shipped_age_model_reads_the_astronaut_as_an_adult(pipeline_config: PipelineConfig, astronaut_bgr) -> None:
+    """The shipped model on a real photo of an adult (Eileen Collins in her thirties): an adult
+    estimate with most of its mass in the adult bands (it reads her younger, about 25)."""
+    shipped = classification.MODELS_DIRECTORY / "age.tflite"
+    if not shipped.is_file():
+        pytest.skip(f"{shipped} not shipped")
+    pipeline = FacePerceptionPipeline(pipeline_config.with_updates({"classification.age_model": ""}))
+    assert pipeline.age_model_path == shipped
+    face = pipeline.process(astronaut_bgr).faces[0]
+    assert 18.0 <= face.age <= 60.0, face.age
+    assert face.age_band_probabilities["18-39"] + face.age_band_probabilities["40-59"] > 0.6

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 from face_perception.model_card import ModelCardError, load_model_card
+from training.age import bin_labels
 from training.export import export_tflite, interleaved_latency_ms, run_from_shipped_card, write_model_card
 from training.litert import LiteRTClassifier
 from training.models import build_mini_xception
 from training.paths import MODELS_DIR
 
 EXPECTED_LABELS = {"emotion": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
-                   "gender": ["male", "female"]}
+                   "gender": ["male", "female"], "age": bin_labels()}
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def test_write_model_card_validates(tmp_path: Path) -> None:
     assert not (tmp_path / "x.json").exists()
 
 
-@pytest.mark.parametrize("task", ["emotion", "gender"])
+@pytest.mark.parametrize("task", ["emotion", "gender", "age"])
 def test_shipped_model_and_card(task: str) -> None:
     tflite, card_path = MODELS_DIR / f"{task}.tflite", MODELS_DIR / f"{task}.card.json"
     if not tflite.is_file():
@@ -98,7 +99,7 @@ def test_interleaved_latency_times_each_model(small_model, tmp_path: Path) -> No
     assert all(0.0 < ms < 1000.0 for ms in latency.values()), latency
 
 
-@pytest.mark.parametrize("task", ["emotion", "gender"])
+@pytest.mark.parametrize("task", ["emotion", "gender", "age"])
 def test_shipped_card_rebuilds_its_training_record(task: str) -> None:
     card_path = MODELS_DIR / f"{task}.card.json"
     if not card_path.is_file():
@@ -108,3 +109,5 @@ def test_shipped_card_rebuilds_its_training_record(task: str) -> None:
     assert run["arch"] == card["architecture"] and run["git_commit"] == card["git_commit"]
     assert run["input"]["normalization"] == card["input"]["normalization"]
     assert "python -m training.train" in run["training_command"]
+    if task == "age":  # re-exporting an age model needs its bins
+        assert run["age_bins"]["centers_years"] == card["age_bins"]["centers_years"]

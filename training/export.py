@@ -88,8 +88,12 @@ def run_from_shipped_card(card: dict[str, Any]) -> dict[str, Any]:
         "hyperparameters": card.get("training_hyperparameters", {}),
         "epochs_run": card.get("epochs_run"), "best_epoch": card.get("best_epoch"),
         "best_val_accuracy": card.get("best_validation_accuracy"),
+        "best_val_age_mae": card.get("best_validation_age_mae_years"),
         "git_commit": card["git_commit"], "trained_on": card["trained_on"],
         "training_minutes": card["training_minutes"], "notes": card.get("notes", []),
+        "targets": card.get("training_targets", "original"),
+        **({"age_bins": card["age_bins"]} if "age_bins" in card else {}),
+        **({"continued_from": card["continued_from"]} if "continued_from" in card else {}),
     }
 
 
@@ -246,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "git_commit": run["git_commit"],
         "trained_on": run["trained_on"],
         "training_minutes": run["training_minutes"],
+        **({"continued_from": run["continued_from"]} if "continued_from" in run else {}),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if args.from_shipped:
