@@ -321,10 +321,7 @@ def run_soak_only(options: argparse.Namespace) -> int:
           f"at start, {result['machine_after']['load_average'][0]:.1f} at end; DDS '{dds}'; training processes "
           f"running: {len(before['training_processes'])})")
     print_soak(result)
-    if options.json:
-        options.json.parent.mkdir(parents=True, exist_ok=True)
-        options.json.write_text(json.dumps({"soak": result}, indent=2, default=str))
-        print(f"numbers written to {options.json}")
+    write_json_report(options, {"soak": result})
     return 0
 
 
@@ -665,11 +662,16 @@ def main(argv: list[str] | None = None) -> int:
     print_footprint(report)
     print_targets(report["targets"])
     print(f"\n(total {report['seconds']:.0f} s)")
+    write_json_report(options, report)
+    return 0
+
+
+def write_json_report(options: argparse.Namespace, report: dict[str, Any]) -> None:
+    """The whole report as JSON where ``--json`` asks for it."""
     if options.json:
         options.json.parent.mkdir(parents=True, exist_ok=True)
         options.json.write_text(json.dumps(report, indent=2, default=str))
         print(f"numbers written to {options.json}")
-    return 0
 
 
 def detection_main(options: argparse.Namespace) -> int:
@@ -691,10 +693,7 @@ def detection_main(options: argparse.Namespace) -> int:
     if "ros" in report:
         print_ros(report)
     print(f"\n(total {report['seconds']:.0f} s)")
-    if options.json:
-        options.json.parent.mkdir(parents=True, exist_ok=True)
-        options.json.write_text(json.dumps(report, indent=2, default=str))
-        print(f"numbers written to {options.json}")
+    write_json_report(options, report)
     return 0
 
 

@@ -60,6 +60,17 @@ pip_install --no-deps -r "$ROOT/requirements/runtime-no-deps.txt"
 
 python "$ROOT/scripts/fix_ros_wheel_cmake.py"
 
+# colcon-build the given interface package folders into the venv (merged install prefix).
+colcon_build_into_venv() {
+  export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV"
+  (cd "$ROOT" && colcon --log-base build/colcon-log build \
+      --base-paths "$@" \
+      --build-base build/colcon --install-base "$VENV" --merge-install \
+      --event-handlers console_direct- \
+      --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python") \
+    || { echo "setup_env.sh: building ${*##*/} failed; logs in $ROOT/build/colcon-log" >&2; exit 1; }
+}
+
 # Build the interface packages into the venv. vision_msgs is built only when no
 # vision_msgs is importable already (a sourced ROS 2 distro provides the real one).
 PACKAGES=("$ROOT/face_perception_msgs")
@@ -73,13 +84,7 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$CURRENT_HASH" ] && python -c "impo
   log "interfaces up to date"
 else
   log "building interfaces: ${PACKAGES[*]##*/}"
-  export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV"
-  (cd "$ROOT" && colcon --log-base build/colcon-log build \
-      --base-paths "${PACKAGES[@]}" \
-      --build-base build/colcon --install-base "$VENV" --merge-install \
-      --event-handlers console_direct- \
-      --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python") \
-    || { echo "setup_env.sh: interface build failed; logs in $ROOT/build/colcon-log" >&2; exit 1; }
+  colcon_build_into_venv "${PACKAGES[@]}"
   if [[ " ${PACKAGES[*]} " == *"/vendor/vision_msgs "* ]]; then
     touch "$VENV/share/vision_msgs/.built_by_face_perception"
   fi
@@ -103,13 +108,7 @@ if [ "$WITH_DEV" = 1 ] && [ -d "$ROS2_TOOLS/wheels" ]; then
     log "ROS 2 tool interfaces up to date ($TOOL_MODULES)"
   else
     log "building ROS 2 tool interfaces: $TOOL_MODULES(a few minutes)"
-    export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV"
-    (cd "$ROOT" && colcon --log-base build/colcon-log build \
-        --base-paths "${TOOL_PACKAGES[@]}" \
-        --build-base build/colcon --install-base "$VENV" --merge-install \
-        --event-handlers console_direct- \
-        --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python") \
-      || { echo "setup_env.sh: building $TOOL_MODULES failed; logs in $ROOT/build/colcon-log" >&2; exit 1; }
+    colcon_build_into_venv "${TOOL_PACKAGES[@]}"
     echo "$TOOLS_HASH" > "$TOOLS_STAMP"
   fi
 fi
