@@ -12,9 +12,11 @@ from typing import Sequence
 import numpy as np
 from scipy.stats import norm
 
-# Bin edges in years; the bands reported (0-12, 13-17, 18-39, 40-59, 60+) are unions of bins.
+# The node's bands (age_confidence, /faces/detections), so reports and the node agree.
+from face_perception.age import AGE_BANDS
+
+# Bin edges in years; the bands (0-12, 13-17, 18-39, 40-59, 60+) are unions of bins.
 AGE_BIN_EDGES = (0, 3, 6, 10, 13, 16, 18, 21, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 90, 131)
-AGE_BANDS = (("0-12", 0, 13), ("13-17", 13, 18), ("18-39", 18, 40), ("40-59", 40, 60), ("60+", 60, 131))
 # Standard deviation of the target Gaussian: years at age 0, and added per year of age.
 SIGMA_BASE_YEARS = 1.5
 SIGMA_PER_YEAR = 0.05
@@ -62,6 +64,6 @@ def expected_age(probabilities: np.ndarray, centers: Sequence[float]) -> np.ndar
 
 
 def band_index(ages: np.ndarray) -> np.ndarray:
-    """Band (AGE_BANDS) of each age in years."""
+    """Band (AGE_BANDS) of each age in years: face_perception.age.band_index for arrays."""
     ages = np.asarray(ages, dtype=np.float64)
-    return np.searchsorted(np.array([hi for _, _, hi in AGE_BANDS[:-1]]), ages, side="right").astype(np.int64)
+    return np.searchsorted(np.array([end for _, _, end in AGE_BANDS[:-1]]), ages, side="right").astype(np.int64)
