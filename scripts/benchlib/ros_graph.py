@@ -177,10 +177,17 @@ class Driver:
         with self.lock:
             return dict(self.diagnostics)
 
-    def publish_sequence(self, frames: list, count: int, rate_hz: float) -> list[int]:
-        """Publish ``count`` frames at ``rate_hz`` (stamped now); returns their stamps in ns."""
+    def publish_stamped(self, message) -> int:
+        """Stamp ``message`` with the current time and publish it; returns the stamp in ns."""
         from builtin_interfaces.msg import Time
 
+        now = self.now_ns()
+        message.header.stamp = Time(sec=now // 10**9, nanosec=now % 10**9)
+        self.image_pub.publish(message)
+        return now
+
+    def publish_sequence(self, frames: list, count: int, rate_hz: float) -> list[int]:
+        """Publish ``count`` frames at ``rate_hz`` (stamped now); returns their stamps in ns."""
         stamps = []
         period = 1.0 / rate_hz
         start = time.perf_counter()
@@ -188,11 +195,7 @@ class Driver:
             delay = start + index * period - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            message = frames[index % len(frames)]
-            now = self.now_ns()
-            message.header.stamp = Time(sec=now // 10**9, nanosec=now % 10**9)
-            self.image_pub.publish(message)
-            stamps.append(now)
+            stamps.append(self.publish_stamped(frames[index % len(frames)]))
         return stamps
 
     def wait_for_outputs(self, stamps: list[int], settle: float) -> None:

@@ -18,7 +18,6 @@ def run_soak(minutes: float, rate_hz: float, config: FrameConfig, sample_s: floa
              params: dict[str, Any], log_dir: Path) -> dict[str, Any]:
     import psutil
     import rclpy
-    from builtin_interfaces.msg import Time
 
     rclpy.init()
     driver = Driver()
@@ -54,10 +53,7 @@ def run_soak(minutes: float, rate_hz: float, config: FrameConfig, sample_s: floa
             delay = start + index * period - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            message = frames[index % len(frames)]
-            now = driver.now_ns()
-            message.header.stamp = Time(sec=now // 10**9, nanosec=now % 10**9)
-            driver.image_pub.publish(message)
+            now = driver.publish_stamped(frames[index % len(frames)])
             stamps.append((time.perf_counter() - start, now))
             index += 1
         driver.wait_for_outputs([stamp for _t, stamp in stamps], settle=2.0)
