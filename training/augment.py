@@ -11,9 +11,16 @@ from keras import layers
 
 
 def build_augmentation(shift: float = 0.1, zoom: float = 0.1, rotation_degrees: float = 10.0,
-                       flip: bool = True, seed: int = 0) -> keras.Sequential:
-    """Random shifts, zoom, rotation and horizontal flip; identity at inference time."""
+                       flip: bool = True, photometric: float = 0.0, seed: int = 0) -> keras.Sequential:
+    """Random shifts, zoom, rotation and horizontal flip; identity at inference time.
+
+    ``photometric`` > 0 adds random contrast and brightness of that strength (on the normalised
+    [-1, 1] image): other cameras and lighting than the training set's, e.g. lab-posed photos.
+    """
     steps: list[layers.Layer] = []
+    if photometric:
+        steps.append(layers.RandomContrast(photometric, value_range=(-1.0, 1.0), seed=seed + 4))
+        steps.append(layers.RandomBrightness(photometric, value_range=(-1.0, 1.0), seed=seed + 5))
     if flip:
         steps.append(layers.RandomFlip("horizontal", seed=seed))
     if rotation_degrees:

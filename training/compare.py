@@ -28,8 +28,16 @@ def _provenance(model_path: Path) -> dict[str, Any]:
             data = json.loads(record.read_text())
             return {"targets": data.get("targets", data.get("training_targets", "original")),
                     "epochs": data.get("epochs_run"), "minutes": data.get("training_minutes"),
-                    "trained_on": data.get("trained_on", "")}
+                    "trained_on": data.get("trained_on", ""),
+                    **({"teacher": data["teacher"]["model"]} if "teacher" in data else {})}
     return {}
+
+
+def mean_class_recall(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
+    """Recall averaged over the classes present: accuracy as a class-balanced set (such as a
+    lab-posed one, where disgust and fear are as common as happy) would see it."""
+    recalls = [float((y_pred[y_true == c] == c).mean()) for c in range(num_classes) if (y_true == c).any()]
+    return float(np.mean(recalls))
 
 
 def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) -> tuple[list[str], list[dict[str, Any]]]:
@@ -56,18 +64,21 @@ def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) ->
             row[name] = float((p.argmax(1) == y).mean())
             row[name + ", flip TTA"] = float((t.argmax(1) == y).mean())
             row[name + " faces"] = int(len(y))
+            row[name + " mean class recall"] = mean_class_recall(y, p.argmax(1), probs.shape[1])
         rows.append(row)
     return view_names, rows
 
 
 def markdown_table(view_names: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
     header = ["model", "targets", "epochs", "minutes", "params"] + [f"{v} (val)" for v in view_names] + \
-             [f"{v}, flip TTA (val)" for v in view_names]
+             [f"{v}, flip TTA (val)" for v in view_names] + [f"{v}, mean class recall (val)" for v in view_names]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
-        cells = [f"`{row['model']}`", str(row.get("targets", "?")), str(row.get("epochs", "?")),
+        targets = str(row.get("targets", "?")) + (" + teacher" if row.get("teacher") else "")
+        cells = [f"`{row['model']}`", targets, str(row.get("epochs", "?")),
                  str(row.get("minutes", "?")), str(row["parameters"])]
         cells += [f"{100 * row[v]:.2f}%" for v in view_names] + [f"{100 * row[v + ', flip TTA']:.2f}%" for v in view_names]
+        cells += [f"{100 * row[v + ' mean class recall']:.2f}%" for v in view_names]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -94,6 +94,7 @@ def run_from_shipped_card(card: dict[str, Any]) -> dict[str, Any]:
         "targets": card.get("training_targets", "original"),
         **({"age_bins": card["age_bins"]} if "age_bins" in card else {}),
         **({"continued_from": card["continued_from"]} if "continued_from" in card else {}),
+        **({"teacher": card["teacher"]} if "teacher" in card else {}),
     }
 
 
@@ -251,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "trained_on": run["trained_on"],
         "training_minutes": run["training_minutes"],
         **({"continued_from": run["continued_from"]} if "continued_from" in run else {}),
+        **({"teacher": run["teacher"]} if "teacher" in run else {}),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if args.from_shipped:

@@ -58,6 +58,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "Age always learns a Gaussian over age bins; gender its labels")
     p.add_argument("--mix-original", type=float, default=0.0,
                    help="with FER+ targets: weight of the original FER-2013 label mixed into the target")
+    p.add_argument("--teacher", type=Path, default=None,
+                   help="distil from this larger trained .keras model (training.distill): its flip-averaged "
+                        "probabilities on each training face are blended into the targets")
+    p.add_argument("--distill-alpha", type=float, default=0.5,
+                   help="with --teacher: weight of the teacher's probabilities in each target")
     p.add_argument("--votes", type=Path, default=None,
                    help="FER+ votes CSV (default ../shared/data/ferplus_votes.csv beside the repository)")
     p.add_argument("--class-weight", choices=("none", "balanced", "sqrt"), default="none",
@@ -65,6 +70,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--augment", choices=("loader", "layers", "none"), default="loader",
                    help="random shift/zoom/rotation/flip in the data loader (OpenCV, fast on any "
                         "backend), as Keras layers in the training graph, or none")
+    p.add_argument("--photometric", type=float, default=0.0,
+                   help="with --augment layers: strength of random contrast and brightness (0 = off)")
     p.add_argument("--patience", type=int, default=50, help="early stopping on validation accuracy")
     p.add_argument("--max-minutes", type=float, default=90.0,
                    help="stop after the epoch that crosses this wall-clock budget")
@@ -252,10 +259,18 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         order = np.random.default_rng(args.seed).permutation(len(train_rows))[: args.limit]
         train_rows, y_train = train_rows[order], y_train[order]
     train_images, train_labels = train_split.images[train_rows], y_train.argmax(axis=1)
+    extra_card: dict[str, Any] = {}
+    if args.teacher is not None:
+        from training import distill
+        teacher = distill.load_teacher(args.teacher, args.input_size, len(dataset.labels))
+        teacher_probs = distill.teacher_probabilities(teacher, train_images)
+        extra_card["teacher"] = distill.teacher_record(args.teacher, teacher, args.distill_alpha, y_train,
+                                                       teacher_probs)
+        y_train = distill.blend_targets(y_train, teacher_probs, args.distill_alpha)
+        del teacher
     val_rows, y_val = validation_set(val_split, targets, num_classes)
     x_val = normalize(val_split.images[val_rows])
     age_validation = None
-    extra_card: dict[str, Any] = {}
     if targets == "age_distribution":
         from training.age import bin_centers
         centers = bin_centers(train_split.extra["age"][train_rows])
@@ -263,7 +278,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         extra_card["age_bins"] = {"edges_years": list(dataset.info["age_bin_edges"]), "centers_years": centers}
     label_smoothing = args.label_smoothing
     if label_smoothing is None:
-        label_smoothing = 0.0 if targets in ("ferplus_soft", "age_distribution") else 0.1
+        soft = targets in ("ferplus_soft", "age_distribution") or args.teacher is not None
+        label_smoothing = 0.0 if soft else 0.1
 
     shape = (args.input_size, args.input_size, 1)
     core = build_model(args.arch, shape, num_classes, dropout=args.dropout, l2=args.l2,
@@ -274,7 +290,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         core.set_weights(keras.models.load_model(args.init_weights, compile=False).get_weights())
     inputs = keras.Input(shape=shape, name="image")
     if args.augment == "layers":
-        trainer = keras.Model(inputs, core(build_augmentation(seed=args.seed)(inputs)), name=f"{core.name}_train")
+        trainer = keras.Model(inputs, core(build_augmentation(photometric=args.photometric, seed=args.seed)(inputs)), name=f"{core.name}_train")
     else:
         trainer = core
     weights = class_weights(train_labels, num_classes, args.class_weight)

@@ -1,0 +1,69 @@
+"""Knowledge distillation: a larger teacher's soft outputs blended into the student's targets.
+
+Offline form: the teacher (a training-only model, never shipped) scores every training face once,
+averaged over the face and its mirror image, and each student target becomes
+
+    (1 - alpha) * label target + alpha * teacher probabilities
+
+so the student learns which wrong classes a face resembles (e.g. disgust next to anger), not only
+the votes. The student keeps its usual augmentation; the mild shifts and flips it applies do not
+change what the face shows, so the teacher's reading of the unaugmented face still holds.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.preprocess import normalize
+
+
+def load_teacher(path: Path, input_side: int, num_classes: int):
+    """The teacher .keras model, checked against the student's input size and classes."""
+    import keras
+
+    if not path.is_file():
+        raise SystemExit(f"--teacher {path} not found")
+    teacher = keras.models.load_model(path, compile=False)
+    side, classes = teacher.input_shape[1], teacher.output_shape[-1]
+    if side != input_side or classes != num_classes:
+        raise SystemExit(f"--teacher {path}: takes {side}x{side} faces and gives {classes} classes, "
+                         f"the student {input_side}x{input_side} and {num_classes}")
+    return teacher
+
+
+def teacher_probabilities(teacher, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Teacher probabilities [N, classes] for uint8 faces [N, H, W], mean of face and mirror."""
+    x = normalize(images)
+    plain = teacher.predict(x, batch_size=batch_size, verbose=0)
+    mirrored = teacher.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)
+    return (0.5 * (plain + mirrored)).astype(np.float32)
+
+
+def blend_targets(targets: np.ndarray, teacher: np.ndarray, alpha: float) -> np.ndarray:
+    """(1 - alpha) * targets + alpha * teacher, row-wise; both must be distributions."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"distillation alpha must be in [0, 1], got {alpha}")
+    if targets.shape != teacher.shape:
+        raise ValueError(f"targets {targets.shape} and teacher outputs {teacher.shape} differ")
+    return ((1.0 - alpha) * targets + alpha * teacher).astype(np.float32)
+
+
+def teacher_record(path: Path, teacher, alpha: float, train_targets: np.ndarray,
+                   teacher_probs: np.ndarray) -> dict[str, Any]:
+    """What the student's run.json and card say about its teacher."""
+    record: dict[str, Any] = {
+        "model": str(path), "parameters": int(teacher.count_params()), "alpha": alpha,
+        "agreement_with_targets_on_training_faces": float(
+            (teacher_probs.argmax(1) == train_targets.argmax(1)).mean()),
+    }
+    run = path.with_name("run.json")
+    if run.is_file():
+        earlier = json.loads(run.read_text())
+        for key in ("arch", "targets", "training_command", "epochs_run", "best_val_accuracy",
+                    "training_minutes", "trained_on"):
+            if key in earlier:
+                record[key] = earlier[key]
+    return record
