@@ -56,7 +56,7 @@ def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) ->
         x = normalize(split.images)
         probs = model.predict(x, batch_size=256, verbose=0)
         probs_tta = 0.5 * (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0))
-        views = label_views(task, split)
+        views = label_views(task, split, datasets[side].labels)
         view_names = list(views)
         row: dict[str, Any] = {"model": str(path), "parameters": int(model.count_params()), **_provenance(path)}
         for name, view in views.items():

@@ -95,6 +95,7 @@ def run_from_shipped_card(card: dict[str, Any]) -> dict[str, Any]:
         **({"age_bins": card["age_bins"]} if "age_bins" in card else {}),
         **({"continued_from": card["continued_from"]} if "continued_from" in card else {}),
         **({"teacher": card["teacher"]} if "teacher" in card else {}),
+        **({"logit_adjustment": card["logit_adjustment"]} if "logit_adjustment" in card else {}),
     }
 
 
@@ -145,7 +146,7 @@ def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
                     "_rule": "ship int8 only if its MAE is < 0.25 years worse and it is faster"}
         return score_age
 
-    views = label_views(task, test)
+    views = label_views(task, test, dataset.labels)
 
     def score_classes(path: Path) -> dict[str, Any]:
         by_view = {}
@@ -155,7 +156,7 @@ def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
         primary_name, primary = next(iter(by_view.items()))
         metrics = dict(primary)
         metrics["labels_used"] = primary_name
-        metrics["by_labels"] = {name: {k: r[k] for k in ("accuracy", "macro_f1", "flip_tta_accuracy", "samples",
+        metrics["by_labels"] = {name: {k: r[k] for k in ("accuracy", "mean_recall", "macro_f1", "flip_tta_accuracy", "samples",
                                                         "per_class_recall")}
                                 for name, r in by_view.items()}
         return {**metrics, "_loss": -primary["accuracy"], "_tolerance": 0.01,
@@ -253,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "training_minutes": run["training_minutes"],
         **({"continued_from": run["continued_from"]} if "continued_from" in run else {}),
         **({"teacher": run["teacher"]} if "teacher" in run else {}),
+        **({"logit_adjustment": run["logit_adjustment"]} if "logit_adjustment" in run else {}),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if args.from_shipped:

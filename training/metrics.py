@@ -25,6 +25,8 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequen
         "samples": int(len(y_true)),
         "accuracy": float(tp.sum() / max(1, matrix.sum())),
         "macro_f1": float(f1.mean()),
+        # Recall averaged over the classes present: the accuracy a class-balanced set would see.
+        "mean_recall": float(recall[actual > 0].mean()) if (actual > 0).any() else 0.0,
         "per_class": {label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
                       for label, p, r, f, n in zip(labels, precision, recall, f1, actual)},
         "confusion_matrix": matrix.tolist(),

@@ -1,0 +1,53 @@
+"""Prior correction folded into the class conv's bias (training.logit_adjust)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from training.label_views import POSED_VIEW
+from training.logit_adjust import adjusted_probabilities, choose_tau, fold_into_model
+
+LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+
+
+def test_the_folded_bias_gives_exactly_the_adjusted_probabilities() -> None:
+    from training.models import build_model
+
+    model = build_model("mini_xception", (48, 48, 1), 7, l2=0.0)
+    faces = np.random.default_rng(0).uniform(-1, 1, (8, 48, 48, 1)).astype(np.float32)
+    before = model.predict(faces, verbose=0)
+    prior = np.array([0.09, 0.01, 0.03, 0.27, 0.14, 0.12, 0.34])
+    fold_into_model(model, prior, 0.5)
+    np.testing.assert_allclose(model.predict(faces, verbose=0), adjusted_probabilities(before, prior, 0.5),
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="classes"):
+        fold_into_model(model, prior[:3], 0.5)
+
+
+def test_tau_is_chosen_for_accuracy_and_the_six_emotions_together() -> None:
+    """A model that calls every uncertain face neutral: a moderate tau fixes the rare classes
+    without giving up much accuracy, and tau 0 is not chosen."""
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(7), [40, 10, 10, 120, 60, 50, 150])
+    probs = np.full((len(y), 7), 0.05)
+    probs[np.arange(len(y)), y] = 0.3
+    probs[:, 6] += 0.35 * (y != 6) * (rng.random(len(y)) < 0.5)  # half the emotions look neutral
+    probs[:, 6] += 0.4 * (y == 6)
+    probs /= probs.sum(1, keepdims=True)
+    views = {"FER+ majority labels": (None, y), POSED_VIEW: (y != 6, y)}
+    prior = np.bincount(y, minlength=7) / len(y)
+    tau, rows = choose_tau(probs, views, prior)
+    assert [r["tau"] for r in rows] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert tau > 0.0
+    chosen = next(r for r in rows if r["tau"] == tau)
+    assert chosen["posed_mean_recall"] > rows[0]["posed_mean_recall"]
+    assert chosen["score"] == max(r["score"] for r in rows)
+
+
+def test_adjusted_probabilities_stay_distributions() -> None:
+    probs = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
+    prior = np.array([0.8, 0.1, 0.1])
+    out = adjusted_probabilities(probs, prior, 1.0)
+    np.testing.assert_allclose(out.sum(1), 1.0)
+    assert out[0].argmax() == 1  # 0.5 / 0.8 < 0.3 / 0.1: the frequent class loses its head start
+    np.testing.assert_allclose(adjusted_probabilities(probs, prior, 0.0), probs)

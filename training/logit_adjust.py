@@ -1,0 +1,138 @@
+"""Prior correction folded into the model: the class conv's bias minus tau * log(training prior).
+
+A model trained on FER+ also learns FER's class frequencies (neutral and happy are two thirds of
+the faces, disgust under 1%), so on a set where every expression is about equally common (a
+lab-posed set) it says neutral too often and disgust and fear too rarely. Dividing the
+probabilities by prior^tau (post-hoc logit adjustment, Menon et al. 2021) moves that balance; as
+the model ends in class conv -> global average pooling -> softmax, subtracting tau * log(prior)
+from the class conv's bias does exactly that inside the model, at no cost per face.
+
+    python -m training.logit_adjust --task emotion --run build/runs/emotion
+
+Scores each tau on the VALIDATION split and keeps the best mean of two numbers the issue cares
+about: accuracy on the primary labels (FER+ majority) and mean class recall on the six emotions
+without neutral (our stand-in for balanced, lab-posed sets). Writes ``<run>_adjusted/``
+(model.keras, run.json with the adjustment) for ``training.export --run``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from training.paths import RUNS_DIR
+
+TAUS = (0.0, 0.25, 0.5, 0.75, 1.0)
+CRITERION = "mean of FER+ majority accuracy and the six emotions' mean class recall (validation)"
+
+
+def adjusted_probabilities(probs: np.ndarray, prior: np.ndarray, tau: float) -> np.ndarray:
+    """probs / prior^tau, renormalised per row (what the adjusted model outputs)."""
+    scaled = probs / np.power(prior, tau)
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+def fold_into_model(model, prior: np.ndarray, tau: float) -> None:
+    """Subtract tau * log(prior) from the bias of the model's ``class_conv`` layer, in place."""
+    layer = model.get_layer("class_conv")
+    kernel, bias = layer.get_weights()
+    if bias.shape != prior.shape:
+        raise ValueError(f"class_conv has {bias.shape[0]} classes, the prior {prior.shape[0]}")
+    layer.set_weights([kernel, (bias - tau * np.log(prior)).astype(bias.dtype)])
+
+
+def training_prior(run: dict[str, Any], dataset) -> np.ndarray:
+    """Mean training target of the run (the class frequencies the model has learnt)."""
+    from training.train import training_targets
+
+    _, targets = training_targets(dataset.splits["train"], run["targets"], len(dataset.labels))
+    prior = targets.mean(axis=0).astype(np.float64)
+    return np.maximum(prior, 1e-4) / np.maximum(prior, 1e-4).sum()
+
+
+def choose_tau(probs: np.ndarray, views: dict, prior: np.ndarray,
+               taus: Sequence[float] = TAUS) -> tuple[float, list[dict[str, float]]]:
+    """Score each tau on validation probabilities; the best by CRITERION (ties: smaller tau)."""
+    from training.label_views import POSED_VIEW, select
+    from training.metrics import classification_report
+
+    primary = next(iter(views))
+    if POSED_VIEW not in views:
+        raise SystemExit("logit adjustment is for emotion with FER+ votes (needs the posed-set view)")
+    num_classes = probs.shape[1]
+    rows = []
+    for tau in taus:
+        adjusted = adjusted_probabilities(probs, prior, tau)
+        scores = {}
+        for name in (primary, POSED_VIEW):
+            y, p = select(views[name], adjusted)
+            scores[name] = classification_report(y, p.argmax(1), [str(c) for c in range(num_classes)])
+        accuracy, posed_recall = scores[primary]["accuracy"], scores[POSED_VIEW]["mean_recall"]
+        rows.append({"tau": float(tau), "accuracy": accuracy, "posed_mean_recall": posed_recall,
+                     "mean_class_recall": scores[primary]["mean_recall"],
+                     "score": 0.5 * (accuracy + posed_recall)})
+    best = max(rows, key=lambda r: (round(r["score"], 6), -r["tau"]))
+    return best["tau"], rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=("emotion",), default="emotion")
+    p.add_argument("--run", type=Path, default=None, help="training run folder (default build/runs/<task>)")
+    p.add_argument("--data", type=Path, default=None)
+    p.add_argument("--taus", type=float, nargs="+", default=list(TAUS))
+    args = p.parse_args(argv)
+
+    import keras
+
+    from training.label_views import label_views
+    from training.preprocess import normalize
+    from training.tasks import load_task_data
+
+    run_dir = args.run or RUNS_DIR / args.task
+    model_path, record_path = run_dir / "model.keras", run_dir / "run.json"
+    for path in (model_path, record_path):
+        if not path.is_file():
+            raise SystemExit(f"{path} not found (train first: python -m training.train --task {args.task})")
+    run = json.loads(record_path.read_text())
+    if "logit_adjustment" in run:
+        raise SystemExit(f"{run_dir} is already adjusted (tau {run['logit_adjustment']['tau']})")
+    model = keras.models.load_model(model_path, compile=False)
+    dataset = load_task_data(args.task, args.data, side=int(model.input_shape[1]))
+    prior = training_prior(run, dataset)
+    validation = dataset.splits["validation"]
+    probs = model.predict(normalize(validation.images), batch_size=256, verbose=0)
+    tau, rows = choose_tau(probs, label_views(args.task, validation, dataset.labels), prior, args.taus)
+    for row in rows:
+        mark = "  <- chosen" if row["tau"] == tau else ""
+        print(f"tau {row['tau']:.2f}: FER+ majority accuracy {100 * row['accuracy']:.2f}%, six emotions' mean "
+              f"recall {100 * row['posed_mean_recall']:.2f}%, score {100 * row['score']:.2f}{mark}")
+
+    fold_into_model(model, prior, tau)
+    check = model.predict(normalize(validation.images[:256]), batch_size=256, verbose=0)
+    if not np.allclose(check, adjusted_probabilities(probs[:256], prior, tau), atol=1e-4):
+        raise RuntimeError("the adjusted model does not reproduce the adjusted probabilities")
+    out = run_dir.with_name(run_dir.name + "_adjusted")
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "model.keras")
+    for extra in ("history.csv",):
+        if (run_dir / extra).is_file():
+            shutil.copy(run_dir / extra, out / extra)
+    run["logit_adjustment"] = {
+        "tau": tau, "prior": {label: float(v) for label, v in zip(dataset.labels, prior)},
+        "criterion": CRITERION, "validation": rows, "adjusted_from": str(model_path),
+        "command": "python -m training.logit_adjust " + shlex.join(sys.argv[1:] if argv is None else list(argv)),
+    }
+    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    print(f"tau {tau} folded into class_conv's bias; wrote {out / 'model.keras'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
