@@ -101,7 +101,7 @@ def test_a_student_distilled_from_a_real_teacher_learns_to_agree_with_it(
                 "--warmup-epochs", "0.2", "--bn-momentum", "0.8", "--augment", "none", "--no-cache",
                 "--verbose", "0"])
     record = json.loads((out / "run.json").read_text())["teacher"]
-    assert record["model"] == str(TEACHER) and record["alpha"] == 1.0
+    assert [m["model"] for m in record["members"]] == [str(TEACHER)] and record["alpha"] == 1.0
     assert record["parameters"] > 0 and 0.0 < record["agreement_with_targets_on_training_faces"] <= 1.0
 
     x, _ = _held_out(csv, votes_csv)

@@ -29,7 +29,7 @@ def _provenance(model_path: Path) -> dict[str, Any]:
             return {"targets": data.get("targets", data.get("training_targets", "original")),
                     "epochs": data.get("epochs_run"), "minutes": data.get("training_minutes"),
                     "trained_on": data.get("trained_on", ""),
-                    **({"teacher": data["teacher"]["model"]} if "teacher" in data else {})}
+                    **({"teacher": [m["model"] for m in data["teacher"]["members"]]} if "teacher" in data else {})}
     return {}
 
 

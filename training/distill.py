@@ -1,7 +1,8 @@
 """Knowledge distillation: a larger teacher's soft outputs blended into the student's targets.
 
-Offline form: the teacher (a training-only model, never shipped) scores every training face once,
-averaged over the face and its mirror image, and each student target becomes
+Offline form: the teacher (training-only, never shipped: one model, or an ensemble of several
+whose probabilities are averaged) scores every training face once, averaged over the face and
+its mirror image, and each student target becomes
 
     (1 - alpha) * label target + alpha * teacher probabilities
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -34,12 +35,15 @@ def load_teacher(path: Path, input_side: int, num_classes: int):
     return teacher
 
 
-def teacher_probabilities(teacher, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Teacher probabilities [N, classes] for uint8 faces [N, H, W], mean of face and mirror."""
+def teacher_probabilities(teachers: Sequence, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Probabilities [N, classes] of the teacher ensemble for uint8 faces [N, H, W]: the mean
+    over its members, each the mean of face and mirror."""
     x = normalize(images)
-    plain = teacher.predict(x, batch_size=batch_size, verbose=0)
-    mirrored = teacher.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)
-    return (0.5 * (plain + mirrored)).astype(np.float32)
+    total = 0.0
+    for teacher in teachers:
+        total = total + teacher.predict(x, batch_size=batch_size, verbose=0)
+        total = total + teacher.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)
+    return (total / (2 * len(teachers))).astype(np.float32)
 
 
 def blend_targets(targets: np.ndarray, teacher: np.ndarray, alpha: float) -> np.ndarray:
@@ -51,19 +55,22 @@ def blend_targets(targets: np.ndarray, teacher: np.ndarray, alpha: float) -> np.
     return ((1.0 - alpha) * targets + alpha * teacher).astype(np.float32)
 
 
-def teacher_record(path: Path, teacher, alpha: float, train_targets: np.ndarray,
+def teacher_record(paths: Sequence[Path], teachers: Sequence, alpha: float, train_targets: np.ndarray,
                    teacher_probs: np.ndarray) -> dict[str, Any]:
-    """What the student's run.json and card say about its teacher."""
-    record: dict[str, Any] = {
-        "model": str(path), "parameters": int(teacher.count_params()), "alpha": alpha,
+    """What the student's run.json and card say about its teacher (each member's provenance)."""
+    members = []
+    for path, teacher in zip(paths, teachers):
+        member: dict[str, Any] = {"model": str(path), "parameters": int(teacher.count_params())}
+        run = path.with_name("run.json")
+        if run.is_file():
+            earlier = json.loads(run.read_text())
+            for key in ("arch", "targets", "training_command", "epochs_run", "best_val_accuracy",
+                        "training_minutes", "trained_on"):
+                if key in earlier:
+                    member[key] = earlier[key]
+        members.append(member)
+    return {
+        "members": members, "parameters": sum(m["parameters"] for m in members), "alpha": alpha,
         "agreement_with_targets_on_training_faces": float(
             (teacher_probs.argmax(1) == train_targets.argmax(1)).mean()),
     }
-    run = path.with_name("run.json")
-    if run.is_file():
-        earlier = json.loads(run.read_text())
-        for key in ("arch", "targets", "training_command", "epochs_run", "best_val_accuracy",
-                    "training_minutes", "trained_on"):
-            if key in earlier:
-                record[key] = earlier[key]
-    return record

@@ -58,9 +58,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "Age always learns a Gaussian over age bins; gender its labels")
     p.add_argument("--mix-original", type=float, default=0.0,
                    help="with FER+ targets: weight of the original FER-2013 label mixed into the target")
-    p.add_argument("--teacher", type=Path, default=None,
-                   help="distil from this larger trained .keras model (training.distill): its flip-averaged "
-                        "probabilities on each training face are blended into the targets")
+    p.add_argument("--teacher", type=Path, action="append", default=None,
+                   help="distil from this trained .keras model (training.distill): its flip-averaged "
+                        "probabilities on each training face are blended into the targets; give it more than "
+                        "once for an ensemble teacher (probabilities averaged)")
     p.add_argument("--distill-alpha", type=float, default=0.5,
                    help="with --teacher: weight of the teacher's probabilities in each target")
     p.add_argument("--votes", type=Path, default=None,
@@ -262,12 +263,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     extra_card: dict[str, Any] = {}
     if args.teacher is not None:
         from training import distill
-        teacher = distill.load_teacher(args.teacher, args.input_size, len(dataset.labels))
-        teacher_probs = distill.teacher_probabilities(teacher, train_images)
-        extra_card["teacher"] = distill.teacher_record(args.teacher, teacher, args.distill_alpha, y_train,
+        teachers = [distill.load_teacher(path, args.input_size, len(dataset.labels)) for path in args.teacher]
+        teacher_probs = distill.teacher_probabilities(teachers, train_images)
+        extra_card["teacher"] = distill.teacher_record(args.teacher, teachers, args.distill_alpha, y_train,
                                                        teacher_probs)
         y_train = distill.blend_targets(y_train, teacher_probs, args.distill_alpha)
-        del teacher
+        del teachers
     val_rows, y_val = validation_set(val_split, targets, num_classes)
     x_val = normalize(val_split.images[val_rows])
     age_validation = None
