@@ -99,15 +99,19 @@ def run_from_shipped_card(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], input_height: int,
-                     input_width: int, scale: float, offset: float, extra: dict[str, Any]) -> Path:
-    """Write ``<task>.card.json``; validated with face_perception.model_card before it is written."""
+                     input_width: int, scale: float, offset: float, extra: dict[str, Any],
+                     color: str = "gray") -> Path:
+    """Write ``<task>.card.json``; validated with face_perception.model_card before it is written.
+
+    ``color``: "gray" (one input channel) or "rgb" (three, in the order R, G, B).
+    """
     from face_perception.model_card import parse_model_card
 
     card: dict[str, Any] = {
         "schema_version": 1,
         "task": task,
         "labels": list(labels),
-        "input": {"height": int(input_height), "width": int(input_width), "color": "gray",
+        "input": {"height": int(input_height), "width": int(input_width), "color": color,
                   "normalization": {"scale": float(scale), "offset": float(offset)}},
     }
     clash = set(extra) & set(card)
