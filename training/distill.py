@@ -20,22 +20,25 @@ import numpy as np
 from training.preprocess import normalize
 
 
-def load_teacher(path: Path, input_side: int, num_classes: int):
-    """The teacher .keras model, checked against the student's input size and classes."""
+def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 1):
+    """The teacher .keras model, checked against the student's input size, channels (1 grey,
+    3 rgb: the teacher must read the same-colour faces) and classes."""
     import keras
 
     if not path.is_file():
         raise SystemExit(f"--teacher {path} not found")
     teacher = keras.models.load_model(path, compile=False)
     side, classes = teacher.input_shape[1], teacher.output_shape[-1]
-    if side != input_side or classes != num_classes:
-        raise SystemExit(f"--teacher {path}: takes {side}x{side} faces and gives {classes} classes, "
-                         f"the student {input_side}x{input_side} and {num_classes}")
+    teacher_channels = teacher.input_shape[-1]
+    if side != input_side or classes != num_classes or teacher_channels != channels:
+        raise SystemExit(f"--teacher {path}: takes {side}x{side}x{teacher_channels} faces and gives {classes} "
+                         f"classes, the student {input_side}x{input_side}x{channels} and {num_classes}")
     return teacher
 
 
 def teacher_probabilities(teacher, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Teacher probabilities [N, classes] for uint8 faces [N, H, W], mean of face and mirror."""
+    """Teacher probabilities [N, classes] for uint8 faces [N, H, W] (or [N, H, W, 3] colour),
+    mean of face and mirror."""
     x = normalize(images)
     plain = teacher.predict(x, batch_size=batch_size, verbose=0)
     mirrored = teacher.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)
