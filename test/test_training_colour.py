@@ -8,6 +8,8 @@ of the package do not: then they skip).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ASTRONAUT_FACE
+from conftest import ASTRONAUT_FACE, REPO_ROOT
 from training.paths import DEFAULT_UTKFACE
 
 needs_utkface = pytest.mark.skipif(not DEFAULT_UTKFACE.is_file(), reason=f"UTKFace not found at {DEFAULT_UTKFACE}")
@@ -158,12 +160,16 @@ def test_a_tiny_rgb_gender_model_trains_exports_and_runs_in_the_pipeline(utk_sam
     from training import export
     from training.compare import compare
     from training.evaluate import evaluate
-    from training.train import main as train_main
 
     run = tmp_path / "run"
-    train_main(["--task", "gender", "--color", "rgb", "--data", str(utk_sample), "--out", str(run),
-                "--arch", "mini_xception", "--epochs", "1", "--limit", "300", "--batch-size", "32",
-                "--warmup-epochs", "0.2", "--threads", "1", "--no-cache", "--verbose", "0"])
+    # The command line itself, in a process of its own: --threads 1 can only take effect before
+    # TensorFlow starts, which earlier tests in this process may have done.
+    command = [sys.executable, "-m", "training.train", "--task", "gender", "--color", "rgb",
+               "--data", str(utk_sample), "--out", str(run), "--arch", "mini_xception", "--epochs", "1",
+               "--limit", "300", "--batch-size", "32", "--warmup-epochs", "0.2", "--threads", "1",
+               "--no-cache", "--verbose", "0"]
+    trained = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-3000:]
     record = json.loads((run / "run.json").read_text())
     assert record["input"]["color"] == "rgb" and record["trained_faces"] == 300
     assert keras.models.load_model(run / "model.keras", compile=False).input_shape == (None, 48, 48, 3)
