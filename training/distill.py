@@ -29,10 +29,14 @@ def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 
         raise SystemExit(f"--teacher {path} not found")
     teacher = keras.models.load_model(path, compile=False)
     side, classes = teacher.input_shape[1], teacher.output_shape[-1]
+    if side != input_side or classes != num_classes:
+        raise SystemExit(f"--teacher {path}: takes {side}x{side} faces and gives {classes} classes, "
+                         f"the student {input_side}x{input_side} and {num_classes}")
     teacher_channels = teacher.input_shape[-1]
-    if side != input_side or classes != num_classes or teacher_channels != channels:
-        raise SystemExit(f"--teacher {path}: takes {side}x{side}x{teacher_channels} faces and gives {classes} "
-                         f"classes, the student {input_side}x{input_side}x{channels} and {num_classes}")
+    if teacher_channels != channels:
+        names = {1: "grey", 3: "rgb"}
+        raise SystemExit(f"--teacher {path}: takes {names.get(teacher_channels, teacher_channels)} faces, the student "
+                         f"{names.get(channels, channels)} (--color): the teacher must read the same-colour faces")
     return teacher
 
 
