@@ -20,9 +20,23 @@ import numpy as np
 from training.preprocess import normalize
 
 
-def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 1):
-    """The teacher .keras model, checked against the student's input size, channels (1 grey,
-    3 rgb: the teacher must read the same-colour faces) and classes."""
+def check_teacher_channels(paths, channels: int) -> None:
+    """Stop with one line unless every teacher (a path or several) takes ``channels``-channel
+    faces (1 grey, 3 rgb): its probabilities must come from the same-colour faces as the student's."""
+    import keras
+
+    names = {1: "grey", 3: "rgb"}
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        if not Path(path).is_file():
+            continue  # load_teacher names the missing file
+        taken = keras.models.load_model(path, compile=False).input_shape[-1]
+        if taken != channels:
+            raise SystemExit(f"--teacher {path}: takes {names.get(taken, taken)} faces, the student "
+                             f"{names.get(channels, channels)} (--color): the teacher must read the same-colour faces")
+
+
+def load_teacher(path: Path, input_side: int, num_classes: int):
+    """The teacher .keras model, checked against the student's input size and classes."""
     import keras
 
     if not path.is_file():
@@ -32,17 +46,11 @@ def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 
     if side != input_side or classes != num_classes:
         raise SystemExit(f"--teacher {path}: takes {side}x{side} faces and gives {classes} classes, "
                          f"the student {input_side}x{input_side} and {num_classes}")
-    teacher_channels = teacher.input_shape[-1]
-    if teacher_channels != channels:
-        names = {1: "grey", 3: "rgb"}
-        raise SystemExit(f"--teacher {path}: takes {names.get(teacher_channels, teacher_channels)} faces, the student "
-                         f"{names.get(channels, channels)} (--color): the teacher must read the same-colour faces")
     return teacher
 
 
 def teacher_probabilities(teacher, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Teacher probabilities [N, classes] for uint8 faces [N, H, W] (or [N, H, W, 3] colour),
-    mean of face and mirror."""
+    """Teacher probabilities [N, classes] for uint8 faces [N, H, W], mean of face and mirror."""
     x = normalize(images)
     plain = teacher.predict(x, batch_size=batch_size, verbose=0)
     mirrored = teacher.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)
