@@ -103,9 +103,15 @@ class FaceClassifier:
             raise ModelLoadError(f"{where}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
         self._input, self._output = inputs[0], outputs[0]
         shape = tuple(int(v) for v in self._input["shape"])
-        expected = (self.card.input_height, self.card.input_width, 1)
+        expected = self._expected_input()
+        if len(shape) == 4 and shape[3] != expected[2]:
+            # A grey model with an rgb card or the reverse: say so rather than quote shapes.
+            raise ModelLoadError(
+                f"{self.task} model {self.model_path} takes {shape[3]}-channel faces but its card {self.card_path} "
+                f"says color '{self.card.color}' ({expected[2]} channel{'s' if expected[2] > 1 else ''}) "
+                f"(parameter {parameter_name(self.task)})")
         if len(shape) != 4 or shape[1:] != expected:
-            raise ModelLoadError(f"{where}: model input shape {shape} does not match the card's [batch, {expected[0]}, {expected[1]}, 1]")
+            raise ModelLoadError(f"{where}: model input shape {shape} does not match the card's [batch, {expected[0]}, {expected[1]}, {expected[2]}]")
         if self._input["dtype"] != np.float32:
             raise ModelLoadError(f"{where}: model input type {np.dtype(self._input['dtype']).name} is not float32")
         output_shape = tuple(int(v) for v in self._output["shape"])
@@ -114,11 +120,16 @@ class FaceClassifier:
                 f"{where}: model output shape {output_shape} does not match the card's {len(self.card.labels)} labels"
             )
 
+    def _expected_input(self) -> tuple[int, int, int]:
+        """(height, width, channels) of one face, from the card."""
+        return self.card.input_height, self.card.input_width, self.card.channels
+
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        """Class probabilities [N, num_labels] for a preprocessed batch [N, H, W, 1] (N may be 0)."""
-        expected = (self.card.input_height, self.card.input_width, 1)
+        """Class probabilities [N, num_labels] for a preprocessed batch [N, H, W, C] (N may be 0);
+        C is the card's channel count (1 grey, 3 rgb)."""
+        expected = self._expected_input()
         if batch.ndim != 4 or tuple(batch.shape[1:]) != expected:
-            raise ValueError(f"{self.task} batch shape {batch.shape} does not fit model input [N, {expected[0]}, {expected[1]}, 1]")
+            raise ValueError(f"{self.task} batch shape {batch.shape} does not fit model input [N, {expected[0]}, {expected[1]}, {expected[2]}]")
         count = batch.shape[0]
         if count == 0:
             return np.zeros((0, len(self.card.labels)), dtype=np.float32)

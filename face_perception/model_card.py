@@ -16,7 +16,10 @@ SUPPORTED_TASKS = ("emotion", "gender", "age")
 # Age cards: the model outputs a softmax over age bins (the labels); the bins' centres turn
 # it into years (the expectation). Ages outside this range are not plausible centres.
 AGE_CENTRE_RANGE = (0.0, 130.0)
-SUPPORTED_COLOR = ("gray",)
+# input.color: "gray" (one channel, OpenCV BGR2GRAY of the frame) or "rgb" (three channels in
+# the order R, G, B). Grey is what every card so far says; it stays the default of the trainers.
+SUPPORTED_COLOR = ("gray", "rgb")
+COLOR_CHANNELS = {"gray": 1, "rgb": 3}
 
 
 class ModelCardError(ValueError):
@@ -32,13 +35,18 @@ class ModelCard:
     labels: tuple[str, ...]
     input_height: int
     input_width: int
-    color: str
+    color: str  # "gray" or "rgb" (channel order R, G, B)
     # Pixel values in [0, 255] are mapped to ``pixel * scale + offset`` before inference.
     scale: float
     offset: float
     raw: Mapping[str, Any]
     # Age cards only: the centre in years of every label's bin, strictly increasing.
     age_bin_centers: tuple[float, ...] | None = None
+
+    @property
+    def channels(self) -> int:
+        """Input channels the card promises: 1 for grey, 3 for rgb."""
+        return COLOR_CHANNELS[self.color]
 
     def normalize_description(self) -> str:
         return f"x * {self.scale:g} + {self.offset:g}"

@@ -25,7 +25,7 @@ from face_perception.classification import (
 from face_perception.detection import Detection, PreparedFrame
 from face_perception.detectors import create_detector
 from face_perception.parameters import PipelineConfig
-from face_perception.preprocessing import build_batch, crop_faces
+from face_perception.preprocessing import InputSpec, build_batch, crop_faces
 from face_perception.tracking import FaceTracker, TrackedFace
 
 GENDER_LABELS = ("female", "male")
@@ -89,6 +89,27 @@ def gray_from_image(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
     raise ValueError(f"expected an HxW grey or HxWx3 BGR image, got shape {image.shape}")
+
+
+def build_batches(image: np.ndarray, gray: np.ndarray, boxes: Sequence[Sequence[float]], margin: float,
+                  specs: Sequence[InputSpec]) -> dict[InputSpec, np.ndarray]:
+    """One model batch per distinct input spec, for the faces at ``boxes``.
+
+    Grey specs are cut from ``gray``; rgb specs from the colour frame ``image`` (BGR or
+    BGRA), which is only cropped when some spec is rgb; a grey frame gives rgb models its
+    grey replicated into R, G and B.
+    """
+    crops: dict[str, list[np.ndarray]] = {}
+    batches: dict[InputSpec, np.ndarray] = {}
+    for spec in specs:
+        if spec in batches:
+            continue
+        if spec.color not in crops:
+            colour = image.ndim == 3 and image.shape[2] in (3, 4)
+            source = image if spec.color == "rgb" and colour else gray
+            crops[spec.color] = crop_faces(source, boxes, margin)
+        batches[spec] = build_batch(crops[spec.color], spec)
+    return batches
 
 
 def _load_classifier(configured_path: str, task: str, num_threads: int) -> FaceClassifier:
@@ -200,7 +221,10 @@ class FacePerceptionPipeline:
 
     # --- per frame --------------------------------------------------------------------------
     def process(self, image: np.ndarray) -> FrameResult:
-        """Detect, classify and track the faces in one BGR (HxWx3) or grey (HxW) uint8 frame."""
+        """Detect, classify and track the faces in one BGR (HxWx3) or grey (HxW) uint8 frame.
+
+        Grey models see the grey frame; rgb models see the BGR frame in R, G, B order (a grey
+        frame replicated into the three channels)."""
         timings: dict[str, float] = {}
         start = time.perf_counter()
         gray = gray_from_image(image)
@@ -217,17 +241,14 @@ class FacePerceptionPipeline:
         mark = _lap(timings, "detect", start)
 
         boxes = [d.box for d in detections]
-        crops = crop_faces(gray, boxes, self.config.classification.crop_margin)
         emotion_spec = self.emotion_classifier.input_spec
         gender_spec = self.gender_classifier.input_spec
-        emotion_batch = build_batch(crops, emotion_spec)
-        # Both models share one batch unless their cards ask for different inputs.
-        gender_batch = emotion_batch if gender_spec == emotion_spec else build_batch(crops, gender_spec)
-        age_batch = None
-        if self.age_classifier is not None:
-            built = {emotion_spec: emotion_batch, gender_spec: gender_batch}
-            age_spec = self.age_classifier.input_spec
-            age_batch = built[age_spec] if age_spec in built else build_batch(crops, age_spec)
+        age_spec = None if self.age_classifier is None else self.age_classifier.input_spec
+        # Models share one batch unless their cards ask for different inputs.
+        batches = build_batches(image, gray, boxes, self.config.classification.crop_margin,
+                                [s for s in (emotion_spec, gender_spec, age_spec) if s is not None])
+        emotion_batch, gender_batch = batches[emotion_spec], batches[gender_spec]
+        age_batch = None if age_spec is None else batches[age_spec]
         mark = _lap(timings, "crop", mark)
 
         flip = self.config.classification.flip_tta

@@ -43,16 +43,17 @@ def mean_class_recall(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) 
 def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) -> tuple[list[str], list[dict[str, Any]]]:
     import keras
 
+    from training.preprocess import model_color
     from training.tasks import load_task_data
 
     rows, view_names = [], []
-    datasets: dict[int, Any] = {}
+    datasets: dict[tuple[int, str], Any] = {}
     for path in model_paths:
         model = keras.models.load_model(path, compile=False)
-        side = int(model.input_shape[1])
-        if side not in datasets:
-            datasets[side] = load_task_data(task, data, side=side)
-        split = datasets[side].splits["validation"]
+        side, color = int(model.input_shape[1]), model_color(model)  # rgb models: colour faces
+        if (side, color) not in datasets:
+            datasets[side, color] = load_task_data(task, data, side=side, color=color)
+        split = datasets[side, color].splits["validation"]
         x = normalize(split.images)
         probs = model.predict(x, batch_size=256, verbose=0)
         probs_tta = 0.5 * (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0))

@@ -21,6 +21,21 @@ import numpy as np
 from training.preprocess import normalize
 
 
+def check_teacher_channels(paths, channels: int) -> None:
+    """Stop with one line unless every teacher (a path or several) takes ``channels``-channel
+    faces (1 grey, 3 rgb): its probabilities must come from the same-colour faces as the student's."""
+    import keras
+
+    names = {1: "grey", 3: "rgb"}
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        if not Path(path).is_file():
+            continue  # load_teacher names the missing file
+        taken = keras.models.load_model(path, compile=False).input_shape[-1]
+        if taken != channels:
+            raise SystemExit(f"--teacher {path}: takes {names.get(taken, taken)} faces, the student "
+                             f"{names.get(channels, channels)} (--color): the teacher must read the same-colour faces")
+
+
 def load_teacher(path: Path, input_side: int, num_classes: int):
     """The teacher .keras model, checked against the student's input size and classes."""
     import keras

@@ -83,7 +83,7 @@ def run_from_shipped_card(card: dict[str, Any]) -> dict[str, Any]:
     """The run record of the shipped model, rebuilt from its card (to re-export the same weights)."""
     return {
         "arch": card["architecture"], "dataset": card["dataset"],
-        "input": {"normalization": card["input"]["normalization"]},
+        "input": {"normalization": card["input"]["normalization"], "color": card["input"].get("color", "gray")},
         "training_command": card["training_command"],
         "hyperparameters": card.get("training_hyperparameters", {}),
         "epochs_run": card.get("epochs_run"), "best_epoch": card.get("best_epoch"),
@@ -100,15 +100,19 @@ def run_from_shipped_card(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], input_height: int,
-                     input_width: int, scale: float, offset: float, extra: dict[str, Any]) -> Path:
-    """Write ``<task>.card.json``; validated with face_perception.model_card before it is written."""
+                     input_width: int, scale: float, offset: float, extra: dict[str, Any],
+                     color: str = "gray") -> Path:
+    """Write ``<task>.card.json``; validated with face_perception.model_card before it is written.
+
+    ``color``: "gray" (one input channel) or "rgb" (three, in the order R, G, B).
+    """
     from face_perception.model_card import parse_model_card
 
     card: dict[str, Any] = {
         "schema_version": 1,
         "task": task,
         "labels": list(labels),
-        "input": {"height": int(input_height), "width": int(input_width), "color": "gray",
+        "input": {"height": int(input_height), "width": int(input_width), "color": color,
                   "normalization": {"scale": float(scale), "offset": float(offset)}},
     }
     clash = set(extra) & set(card)
@@ -169,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import keras
 
     from training.evaluate import test_split_inputs
+    from training.preprocess import model_color
     from training.tasks import load_task_data
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -200,7 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = json.loads(run_path.read_text())
     model = keras.models.load_model(model_path, compile=False)
     side = int(model.input_shape[1])
-    dataset = load_task_data(args.task, args.data, side=side)
+    # Colour from the model's input channels (test faces and int8 calibration alike).
+    color = model_color(model)
+    if run["input"].get("color", "gray") != color:
+        raise SystemExit(f"{model_path} takes {color} faces but its run record says "
+                         f"{run['input'].get('color', 'gray')}")
+    dataset = load_task_data(args.task, args.data, side=side, color=color)
     x_test, _ = test_split_inputs(dataset)
     calib = test_split_inputs(dataset, "train")[0]
     calib = calib[np.random.default_rng(0).permutation(len(calib))[: args.calibration]]
@@ -236,9 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "split": {**dataset.info, "counts": dataset.counts(),
                   "train_class_counts": run.get("train_class_counts", dataset.class_counts("train"))},
         "training_targets": run.get("targets", "original"),
-        "preprocessing": ("face crop -> grey (OpenCV BGR2GRAY) -> resize to "
+        "preprocessing": (("face crop -> grey (OpenCV BGR2GRAY)" if color == "gray" else
+                           "face crop -> R, G, B (the BGR frame's channels reversed)") + " -> resize to "
                           f"{side}x{side} (INTER_AREA when shrinking) -> pixel * scale + offset "
-                          "(= [-1, 1]); float32 NHWC [batch, H, W, 1]; output softmax probabilities" +
+                          f"(= [-1, 1]); float32 NHWC [batch, H, W, {3 if color == 'rgb' else 1}]; "
+                          "output softmax probabilities" +
                           (" over the age bins (labels); age in years = sum(p * age_bins.centers_years)"
                            if args.task == "age" else "")),
         "metrics": {"test": metrics, "split": "test"},
@@ -265,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra["notes"] = run["notes"]
     card = write_model_card(args.models_dir / f"{args.task}.card.json", task=args.task, labels=dataset.labels,
                             input_height=side, input_width=side, scale=run["input"]["normalization"]["scale"],
-                            offset=run["input"]["normalization"]["offset"], extra=extra)
+                            offset=run["input"]["normalization"]["offset"], extra=extra, color=color)
     print(f"wrote {shipped} and {card}")
     return 0
 

@@ -14,7 +14,7 @@ import numpy as np
 
 
 def guided_backprop(model, image: np.ndarray, class_index: int) -> np.ndarray:
-    """Gradient of the class probability w.r.t. a model-ready image [H, W, 1], where every ReLU
+    """Gradient of the class probability w.r.t. a model-ready image [H, W, C], where every ReLU
     passes gradient back only where both its input and the incoming gradient are positive."""
     import keras
     import tensorflow as tf
@@ -87,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     raw = cv2.imread(str(args.image))
     if raw is None:
         raise SystemExit(f"--image {args.image}: cannot read")
-    face = cv2.resize(to_gray(raw), (card.input_width, card.input_height), interpolation=cv2.INTER_AREA)
+    face = cv2.cvtColor(raw, cv2.COLOR_BGR2RGB) if card.color == "rgb" else to_gray(raw)
+    face = cv2.resize(face, (card.input_width, card.input_height), interpolation=cv2.INTER_AREA)
     x = normalize(face[None], card.scale, card.offset)[0]
     probs = model.predict(x[None], verbose=0)[0]
     if args.cls is None:

@@ -19,8 +19,17 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return image
 
 
+def model_color(model) -> str:
+    """A Keras model's input colour from its channels: "rgb" for 3, "gray" for 1."""
+    channels = int(model.input_shape[-1])
+    if channels not in (1, 3):
+        raise ValueError(f"model {model.name} takes {channels}-channel images; only 1 (gray) or 3 (rgb) are known")
+    return "rgb" if channels == 3 else "gray"
+
+
 def resize_batch(images: np.ndarray, side: int) -> np.ndarray:
-    """Resize uint8 [N, H, W] grey images to [N, side, side] (area filter when shrinking)."""
+    """Resize uint8 [N, H, W] grey or [N, H, W, 3] colour images to side x side (area filter
+    when shrinking)."""
     if images.shape[1:3] == (side, side):
         return images
     import cv2
@@ -30,6 +39,7 @@ def resize_batch(images: np.ndarray, side: int) -> np.ndarray:
 
 
 def normalize(images: np.ndarray, scale: float = SCALE, offset: float = OFFSET) -> np.ndarray:
-    """uint8 [N, H, W] -> float32 [N, H, W, 1] model input."""
+    """uint8 [N, H, W] grey -> float32 [N, H, W, 1] model input; [N, H, W, 3] colour keeps its
+    three channels."""
     x = images.astype(np.float32) * np.float32(scale) + np.float32(offset)
     return x[..., None] if x.ndim == 3 else x

@@ -14,9 +14,25 @@ UTKFACE_SPLIT_SEED = 1337
 UTKFACE_FRACTIONS = (0.8, 0.1, 0.1)
 
 
+COLORS = ("gray", "rgb")
+# Tasks whose data set has colour faces; FER-2013 (emotion) is grey only.
+COLOR_TASKS = ("gender", "age")
+
+
+def check_color(task: str, color: str) -> None:
+    """Raise SystemExit with one line when ``task`` cannot be trained in ``color``."""
+    if color not in COLORS:
+        raise SystemExit(f"--color {color}: choose one of {COLORS}")
+    if color != "gray" and task not in COLOR_TASKS:
+        raise SystemExit(f"--task {task} --color {color}: FER-2013 has grey faces only; "
+                         f"colour input is for {' and '.join(COLOR_TASKS)} (UTKFace)")
+
+
 def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
-                   cache_dir: Path | None = CACHE_DIR, votes: Path | str | None = None) -> Dataset:
-    """Grey uint8 images [N, side, side] with integer labels for ``task``.
+                   cache_dir: Path | None = CACHE_DIR, votes: Path | str | None = None,
+                   color: str = "gray") -> Dataset:
+    """Grey uint8 images [N, side, side] (``color="rgb"``: [N, side, side, 3], R, G, B) with
+    integer labels for ``task``.
 
     Emotion: FER-2013 with the original labels; with FER+ votes (``votes``, or by default
     ../shared/data/ferplus_votes.csv when ``data`` is the default FER-2013 file) each split also
@@ -24,11 +40,15 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
     """
     if task not in TASKS:
         raise ValueError(f"unknown task '{task}'; choose from {TASKS}")
+    check_color(task, color)
     path = Path(data) if data is not None else DEFAULT_DATA[task]
     if path.suffix == ".npz":
         # A decoded cache written by training.cache (e.g. carried to a machine without the raw data).
         from training.cache import load_dataset
         dataset = load_dataset(path)
+        found = "rgb" if next(iter(dataset.splits.values())).images.ndim == 4 else "gray"
+        if found != color:
+            raise SystemExit(f"{path} holds {found} faces, not {color} (--color)")
     elif task == "emotion":
         from training.fer2013 import load_fer2013
         dataset = load_fer2013(path, cache_dir=cache_dir)
@@ -40,7 +60,7 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
     else:
         from training.utkface import load_utkface_gender
         dataset = load_utkface_gender(path, seed=UTKFACE_SPLIT_SEED, fractions=UTKFACE_FRACTIONS,
-                                      side=max(side, 48), cache_dir=cache_dir)
+                                      side=max(side, 48), cache_dir=cache_dir, color=color)
         if task == "age":
             dataset = _as_age(dataset)
     for name, split in dataset.splits.items():

@@ -25,7 +25,7 @@ import numpy as np
 
 from training.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR
 from training.preprocess import OFFSET, SCALE, normalize
-from training.tasks import TASKS, load_task_data
+from training.tasks import COLORS, TASKS, check_color, load_task_data
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -38,6 +38,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--arch", default="mini_xception",
                    help="mini_xception (paper, ~58k params), mini_xception_wide (<100k), simple_cnn")
     p.add_argument("--input-size", type=int, default=48)
+    p.add_argument("--color", choices=COLORS, default="gray",
+                   help="model input: gray (one channel) or rgb (three, R, G, B; UTKFace tasks only, "
+                        "FER-2013 is grey)")
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
@@ -237,6 +240,7 @@ def learning_rate(args: argparse.Namespace, steps_per_epoch: int):
 
 
 def train(args: argparse.Namespace) -> dict[str, Any]:
+    check_color(args.task, args.color)  # before the slow imports: one line and out
     import keras
 
     from training.augment import AugmentedBatches, build_augmentation
@@ -251,7 +255,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     out = args.out or RUNS_DIR / args.task
     out.mkdir(parents=True, exist_ok=True)
     dataset = load_task_data(args.task, args.data, side=args.input_size,
-                             cache_dir=None if args.no_cache else CACHE_DIR, votes=args.votes)
+                             cache_dir=None if args.no_cache else CACHE_DIR, votes=args.votes, color=args.color)
+    channels = 3 if args.color == "rgb" else 1
+    if args.teacher is not None:
+        from training.distill import check_teacher_channels
+        check_teacher_channels(args.teacher, channels)
     train_split, val_split = dataset.splits["train"], dataset.splits["validation"]
     num_classes = len(dataset.labels)
     targets = resolve_targets(args.task, args.targets, "ferplus_soft" in train_split.extra)
@@ -282,7 +290,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         soft = targets in ("ferplus_soft", "age_distribution") or args.teacher is not None
         label_smoothing = 0.0 if soft else 0.1
 
-    shape = (args.input_size, args.input_size, 1)
+    shape = (args.input_size, args.input_size, channels)
     core = build_model(args.arch, shape, num_classes, dropout=args.dropout, l2=args.l2,
                        bn_momentum=args.bn_momentum)
     if args.init_weights is not None:
@@ -325,7 +333,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "validation_faces": int(len(x_val)),
         "arch": args.arch,
         "parameters": int(core.count_params()),
-        "input": {"height": args.input_size, "width": args.input_size, "color": "gray",
+        "input": {"height": args.input_size, "width": args.input_size, "color": args.color,
                   "normalization": {"scale": SCALE, "offset": OFFSET}},
         "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "epochs_run": len(history.history["loss"]),

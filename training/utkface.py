@@ -1,5 +1,7 @@
 """UTKFace gender loader: labels come from file names ``<age>_<gender>_<race>_<date>.jpg.chip.jpg``.
 
+Faces are decoded to grey, or to colour (R, G, B) for rgb models.
+
 Reads straight from the tar (or an unpacked folder), skips malformed names with a count and
 makes a seeded split by file.
 """
@@ -63,11 +65,17 @@ def _iter_files(path: Path) -> Iterator[tuple[str, bytes]]:
                 yield Path(member.name).name, handle.read()
 
 
+COLORS = ("gray", "rgb")
+
+
 def read_utkface(path: Path | str, seed: int, fractions: Sequence[float] = (0.8, 0.1, 0.1),
-                 side: int = 48) -> Dataset:
-    """Decode every well-named face to grey ``side`` x ``side`` and split by file."""
+                 side: int = 48, color: str = "gray") -> Dataset:
+    """Decode every well-named face to ``side`` x ``side`` and split by file: grey uint8
+    [N, side, side], or with ``color="rgb"`` uint8 [N, side, side, 3] in the order R, G, B."""
     import cv2
 
+    if color not in COLORS:
+        raise ValueError(f"color '{color}' is not one of {COLORS}")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"UTKFace data not found: {path} (pass --data)")
@@ -79,10 +87,13 @@ def read_utkface(path: Path | str, seed: int, fractions: Sequence[float] = (0.8,
         if label is None:
             malformed.append(name)
             continue
-        image = cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_GRAYSCALE)
+        flag = cv2.IMREAD_GRAYSCALE if color == "gray" else cv2.IMREAD_COLOR
+        image = cv2.imdecode(np.frombuffer(blob, np.uint8), flag)
         if image is None:
             undecodable.append(name)
             continue
+        if color == "rgb":
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         interp = cv2.INTER_AREA if image.shape[0] > side else cv2.INTER_LINEAR
         images.append(cv2.resize(image, (side, side), interpolation=interp))
         genders.append(label.gender)
@@ -105,15 +116,18 @@ def read_utkface(path: Path | str, seed: int, fractions: Sequence[float] = (0.8,
             "split_seed": seed, "split_fractions": list(fractions),
             "skipped_malformed_names": len(malformed), "skipped_undecodable": len(undecodable),
             "faces": len(labels), "decoded_size": side}
+    if color != "gray":  # grey records stay as they were before colour existed
+        info["decoded_color"] = color
     return Dataset("UTKFace", list(GENDER_LABELS), splits, info)
 
 
 def load_utkface_gender(path: Path | str, seed: int, fractions: Sequence[float] = (0.8, 0.1, 0.1),
-                        side: int = 48, cache_dir: Path | None = CACHE_DIR) -> Dataset:
+                        side: int = 48, cache_dir: Path | None = CACHE_DIR, color: str = "gray") -> Dataset:
     path = Path(path)
     if path.is_dir():
-        return read_utkface(path, seed, fractions, side)
+        return read_utkface(path, seed, fractions, side, color)
     if not path.is_file():
         raise FileNotFoundError(f"UTKFace data not found: {path} (pass --data)")
-    return cached(path, lambda: read_utkface(path, seed, fractions, side), cache_dir,
-                  kind="utkface-gray-v2", seed=seed, fractions=list(fractions), side=side)
+    # The colour is part of the cache key (grey keeps its earlier key, "utkface-gray-v2").
+    return cached(path, lambda: read_utkface(path, seed, fractions, side, color), cache_dir,
+                  kind=f"utkface-{color}-v2", seed=seed, fractions=list(fractions), side=side)

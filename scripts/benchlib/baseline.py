@@ -187,7 +187,7 @@ def classification_call_styles(baseline: PaperBaseline, lite_classifiers: dict[s
     }
     results = {name: _time_per_face(call, faces, reps) for name, call in styles.items()}
     if lite_classifiers:
-        lite_faces = {task: np.zeros((1, c.input_spec.height, c.input_spec.width, 1), np.float32)
+        lite_faces = {task: np.zeros((1, c.input_spec.height, c.input_spec.width, c.input_spec.channels), np.float32)
                       for task, c in lite_classifiers.items()}
         results["litert_ours"] = _time_per_face(lambda task, x: lite_classifiers[task].predict(x), lite_faces, reps)
     return results
