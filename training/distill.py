@@ -21,29 +21,21 @@ import numpy as np
 from training.preprocess import normalize
 
 
-def check_teacher_channels(paths, channels: int) -> None:
-    """Stop with one line unless every teacher (a path or several) takes ``channels``-channel
-    faces (1 grey, 3 rgb): its probabilities must come from the same-colour faces as the student's."""
-    import keras
-
-    names = {1: "grey", 3: "rgb"}
-    for path in [paths] if isinstance(paths, (str, Path)) else paths:
-        if not Path(path).is_file():
-            continue  # load_teacher names the missing file
-        taken = keras.models.load_model(path, compile=False).input_shape[-1]
-        if taken != channels:
-            raise SystemExit(f"--teacher {path}: takes {names.get(taken, taken)} faces, the student "
-                             f"{names.get(channels, channels)} (--color): the teacher must read the same-colour faces")
+CHANNEL_NAMES = {1: "grey", 3: "rgb"}
 
 
-def load_teacher(path: Path, input_side: int, num_classes: int):
-    """The teacher .keras model, checked against the student's input size and classes."""
+def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 1):
+    """The teacher .keras model, checked against the student's input size, colour (1 channel grey,
+    3 rgb: its probabilities must come from the faces the student sees) and classes."""
     import keras
 
     if not path.is_file():
         raise SystemExit(f"--teacher {path} not found")
     teacher = keras.models.load_model(path, compile=False)
-    side, classes = teacher.input_shape[1], teacher.output_shape[-1]
+    side, taken, classes = teacher.input_shape[1], teacher.input_shape[-1], teacher.output_shape[-1]
+    if taken != channels:
+        raise SystemExit(f"--teacher {path}: takes {CHANNEL_NAMES.get(taken, taken)} faces, the student "
+                         f"{CHANNEL_NAMES.get(channels, channels)} (--color): the teacher must read the same-colour faces")
     if side != input_side or classes != num_classes:
         raise SystemExit(f"--teacher {path}: takes {side}x{side} faces and gives {classes} classes, "
                          f"the student {input_side}x{input_side} and {num_classes}")

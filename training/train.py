@@ -257,9 +257,6 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     dataset = load_task_data(args.task, args.data, side=args.input_size,
                              cache_dir=None if args.no_cache else CACHE_DIR, votes=args.votes, color=args.color)
     channels = 3 if args.color == "rgb" else 1
-    if args.teacher is not None:
-        from training.distill import check_teacher_channels
-        check_teacher_channels(args.teacher, channels)
     train_split, val_split = dataset.splits["train"], dataset.splits["validation"]
     num_classes = len(dataset.labels)
     targets = resolve_targets(args.task, args.targets, "ferplus_soft" in train_split.extra)
@@ -271,7 +268,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     extra_card: dict[str, Any] = {}
     if args.teacher is not None:
         from training import distill
-        teachers = [distill.load_teacher(path, args.input_size, len(dataset.labels)) for path in args.teacher]
+        teachers = [distill.load_teacher(path, args.input_size, len(dataset.labels), channels)
+                    for path in args.teacher]
         teacher_probs = distill.teacher_probabilities(teachers, train_images)
         extra_card["teacher"] = distill.teacher_record(args.teacher, teachers, args.distill_alpha, y_train,
                                                        teacher_probs)
