@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from training.label_views import label_views, select
+from training.metrics import classification_report
 from training.preprocess import normalize
 
 
@@ -31,13 +32,6 @@ def _provenance(model_path: Path) -> dict[str, Any]:
                     "trained_on": data.get("trained_on", ""),
                     **({"teacher": [m["model"] for m in data["teacher"]["members"]]} if "teacher" in data else {})}
     return {}
-
-
-def mean_class_recall(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
-    """Recall averaged over the classes present: accuracy as a class-balanced set (such as a
-    lab-posed one, where disgust and fear are as common as happy) would see it."""
-    recalls = [float((y_pred[y_true == c] == c).mean()) for c in range(num_classes) if (y_true == c).any()]
-    return float(np.mean(recalls))
 
 
 def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) -> tuple[list[str], list[dict[str, Any]]]:
@@ -57,7 +51,8 @@ def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) ->
         x = normalize(split.images)
         probs = model.predict(x, batch_size=256, verbose=0)
         probs_tta = 0.5 * (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0))
-        views = label_views(task, split, datasets[side].labels)
+        labels = datasets[side, color].labels
+        views = label_views(task, split, labels)
         view_names = list(views)
         row: dict[str, Any] = {"model": str(path), "parameters": int(model.count_params()), **_provenance(path)}
         for name, view in views.items():
@@ -65,7 +60,8 @@ def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) ->
             row[name] = float((p.argmax(1) == y).mean())
             row[name + ", flip TTA"] = float((t.argmax(1) == y).mean())
             row[name + " faces"] = int(len(y))
-            row[name + " mean class recall"] = mean_class_recall(y, p.argmax(1), probs.shape[1])
+            # Recall averaged over the classes present: what a class-balanced set would see.
+            row[name + " mean class recall"] = classification_report(y, p.argmax(1), labels)["mean_recall"]
         rows.append(row)
     return view_names, rows
 

@@ -47,12 +47,15 @@ def fold_into_model(model, prior: np.ndarray, tau: float) -> None:
     layer.set_weights([kernel, (bias - tau * np.log(prior)).astype(bias.dtype)])
 
 
-def training_prior(run: dict[str, Any], dataset) -> np.ndarray:
-    """Mean training target of the run (the class frequencies the model has learnt)."""
-    from training.train import training_targets
+def learnt_prior(model, train_images: np.ndarray) -> np.ndarray:
+    """The class frequencies the model has learnt: its mean probabilities over the training faces.
 
-    _, targets = training_targets(dataset.splits["train"], run["targets"], len(dataset.labels))
-    prior = targets.mean(axis=0).astype(np.float64)
+    Read from the model rather than the labels because a distilled student learns blended
+    targets (labels and teachers), whose prior is neither the labels' nor a teacher's.
+    """
+    from training.preprocess import normalize
+
+    prior = model.predict(normalize(train_images), batch_size=256, verbose=0).mean(axis=0).astype(np.float64)
     return np.maximum(prior, 1e-4) / np.maximum(prior, 1e-4).sum()
 
 
@@ -105,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"{run_dir} is already adjusted (tau {run['logit_adjustment']['tau']})")
     model = keras.models.load_model(model_path, compile=False)
     dataset = load_task_data(args.task, args.data, side=int(model.input_shape[1]))
-    prior = training_prior(run, dataset)
+    prior = learnt_prior(model, dataset.splits["train"].images)
     validation = dataset.splits["validation"]
     probs = model.predict(normalize(validation.images), batch_size=256, verbose=0)
     tau, rows = choose_tau(probs, label_views(args.task, validation, dataset.labels), prior, args.taus)
@@ -126,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.copy(run_dir / extra, out / extra)
     run["logit_adjustment"] = {
         "tau": tau, "prior": {label: float(v) for label, v in zip(dataset.labels, prior)},
+        "prior_source": "the model's mean probabilities over the training faces",
         "criterion": CRITERION, "validation": rows, "adjusted_from": str(model_path),
         "command": "python -m training.logit_adjust " + shlex.join(sys.argv[1:] if argv is None else list(argv)),
     }

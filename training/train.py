@@ -333,7 +333,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "parameters": int(core.count_params()),
         "input": {"height": args.input_size, "width": args.input_size, "color": args.color,
                   "normalization": {"scale": SCALE, "offset": OFFSET}},
-        "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "hyperparameters": {k: _jsonable(v) for k, v in vars(args).items()},
         "epochs_run": len(history.history["loss"]),
         "best_epoch": best.best_epoch,
         "best_monitor": best.monitor,
@@ -351,6 +351,15 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     print(f"best {best.monitor} {best.best_value:.4f} at epoch {best.best_epoch}; "
           f"{minutes:.1f} min; saved {out / 'model.keras'}", flush=True)
     return run
+
+
+def _jsonable(value: Any) -> Any:
+    """Paths (alone or in lists, e.g. several --teacher) as strings for run.json."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def _earlier_run(init_weights: Path) -> dict[str, Any]:
