@@ -22,7 +22,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from training.paths import MODELS_DIR, RUNS_DIR
+from training.paths import MODELS_DIR, RUNS_DIR, trained_run
 
 
 def export_tflite(model, path: Path | str, quantize: bool = False,
@@ -197,12 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_dir = args.run or RUNS_DIR / f"{args.task}_reexport"
         run_dir.mkdir(parents=True, exist_ok=True)
     else:
-        run_dir = args.run or RUNS_DIR / args.task
-        model_path, run_path = run_dir / "model.keras", run_dir / "run.json"
-        for needed in (model_path, run_path):
-            if not needed.is_file():
-                raise SystemExit(f"{needed} not found: train first (python -m training.train --task {args.task})")
-        run = json.loads(run_path.read_text())
+        model_path, _, run = trained_run(args.run, args.task)
+        run_dir = model_path.parent
     model = keras.models.load_model(model_path, compile=False)
     side = int(model.input_shape[1])
     # Colour from the model's input channels (test faces and int8 calibration alike).

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from training.paths import RUNS_DIR
+from training.paths import trained_run
 
 TAUS = (0.0, 0.25, 0.5, 0.75, 1.0)
 CRITERION = "mean of FER+ majority accuracy and the six emotions' mean class recall (validation)"
@@ -98,12 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from training.preprocess import normalize
     from training.tasks import load_task_data
 
-    run_dir = args.run or RUNS_DIR / args.task
-    model_path, record_path = run_dir / "model.keras", run_dir / "run.json"
-    for path in (model_path, record_path):
-        if not path.is_file():
-            raise SystemExit(f"{path} not found (train first: python -m training.train --task {args.task})")
-    run = json.loads(record_path.read_text())
+    model_path, _, run = trained_run(args.run, args.task)
+    run_dir = model_path.parent
     if "logit_adjustment" in run:
         raise SystemExit(f"{run_dir} is already adjusted (tau {run['logit_adjustment']['tau']})")
     model = keras.models.load_model(model_path, compile=False)

@@ -16,3 +16,16 @@ CACHE_DIR = BUILD_DIR / "cache"
 RUNS_DIR = BUILD_DIR / "runs"
 MODELS_DIR = REPO_ROOT / "face_perception" / "models"
 EVAL_DIR = REPO_ROOT / "docs" / "evaluation"
+
+
+def trained_run(run_dir: Path | None, task: str) -> tuple[Path, Path, dict]:
+    """(model.keras, run.json, its record) of a training run (default build/runs/<task>); stops
+    with one line naming the missing file."""
+    import json
+
+    run_dir = run_dir or RUNS_DIR / task
+    model_path, record_path = run_dir / "model.keras", run_dir / "run.json"
+    for needed in (model_path, record_path):
+        if not needed.is_file():
+            raise SystemExit(f"{needed} not found: train first (python -m training.train --task {task})")
+    return model_path, record_path, json.loads(record_path.read_text())
