@@ -12,12 +12,12 @@ change what the face shows, so the teacher's reading of the unaugmented face sti
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from training.paths import run_provenance
 from training.preprocess import normalize
 
 
@@ -45,12 +45,12 @@ def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 
 def teacher_probabilities(teachers: Sequence, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Probabilities [N, classes] of the teacher ensemble for uint8 faces [N, H, W]: the mean
     over its members, each the mean of face and mirror."""
+    from training.evaluate import flip_tta
+
     x = normalize(images)
-    total = 0.0
-    for teacher in teachers:
-        total = total + teacher.predict(x, batch_size=batch_size, verbose=0)
-        total = total + teacher.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)
-    return (total / (2 * len(teachers))).astype(np.float32)
+    per_member = [flip_tta(lambda batch, t=teacher: t.predict(batch, batch_size=batch_size, verbose=0), x)
+                  for teacher in teachers]
+    return np.mean(per_member, axis=0).astype(np.float32)
 
 
 def blend_targets(targets: np.ndarray, teacher: np.ndarray, alpha: float) -> np.ndarray:
@@ -65,17 +65,10 @@ def blend_targets(targets: np.ndarray, teacher: np.ndarray, alpha: float) -> np.
 def teacher_record(paths: Sequence[Path], teachers: Sequence, alpha: float, train_targets: np.ndarray,
                    teacher_probs: np.ndarray) -> dict[str, Any]:
     """What the student's run.json and card say about its teacher (each member's provenance)."""
-    members = []
-    for path, teacher in zip(paths, teachers):
-        member: dict[str, Any] = {"model": str(path), "parameters": int(teacher.count_params())}
-        run = path.with_name("run.json")
-        if run.is_file():
-            earlier = json.loads(run.read_text())
-            for key in ("arch", "targets", "training_command", "epochs_run", "best_val_accuracy",
-                        "training_minutes", "trained_on"):
-                if key in earlier:
-                    member[key] = earlier[key]
-        members.append(member)
+    keys = ("arch", "targets", "training_command", "epochs_run", "best_val_accuracy", "training_minutes",
+            "trained_on")
+    members = [{**run_provenance(path, keys), "parameters": int(teacher.count_params())}
+               for path, teacher in zip(paths, teachers)]
     return {
         "members": members, "parameters": sum(m["parameters"] for m in members), "alpha": alpha,
         "agreement_with_targets_on_training_faces": float(

@@ -29,3 +29,13 @@ def trained_run(run_dir: Path | None, task: str) -> tuple[Path, Path, dict]:
         if not needed.is_file():
             raise SystemExit(f"{needed} not found: train first (python -m training.train --task {task})")
     return model_path, record_path, json.loads(record_path.read_text())
+
+
+def run_provenance(model_path: Path, keys: tuple[str, ...]) -> dict:
+    """``{"model": path}`` plus ``keys`` from the run.json beside a trained model, when there is one
+    (what a later run records about a model it starts from or learns from)."""
+    import json
+
+    record = model_path.with_name("run.json")
+    earlier = json.loads(record.read_text()) if record.is_file() else {}
+    return {"model": str(model_path), **{k: earlier[k] for k in keys if k in earlier}}

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from training.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR
+from training.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR, run_provenance
 from training.preprocess import OFFSET, SCALE, normalize
 from training.tasks import COLORS, TASKS, check_color, load_task_data
 
@@ -364,12 +364,8 @@ def _jsonable(value: Any) -> Any:
 
 def _earlier_run(init_weights: Path) -> dict[str, Any]:
     """What the run that produced ``--init-weights`` recorded (command, epochs, minutes), if known."""
-    record = init_weights.with_name("run.json")
-    if not record.is_file():
-        return {"model": str(init_weights)}
-    earlier = json.loads(record.read_text())
-    keep = ("training_command", "epochs_run", "best_epoch", "training_minutes", "trained_on", "continued_from")
-    return {"model": str(init_weights), **{k: earlier[k] for k in keep if k in earlier}}
+    return run_provenance(init_weights, ("training_command", "epochs_run", "best_epoch", "training_minutes",
+                                         "trained_on", "continued_from"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
