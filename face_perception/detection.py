@@ -38,9 +38,19 @@ class CascadeLoadError(ValueError):
     """The Haar cascade file is missing or not a cascade OpenCV can load."""
 
 
+# The six facial keypoints BlazeFace outputs, in its order. "right"/"left" are the person's
+# own sides (their right eye appears on the image's left in a frontal view).
+KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion")
+Keypoints = tuple[tuple[float, float], ...]
+
+
 @dataclass(frozen=True)
 class Detection:
-    """A face box in source image pixels (top-left x, y, width, height) and its confidence."""
+    """A face box in source image pixels (top-left x, y, width, height) and its confidence.
+
+    ``keypoints``: the detector's measured facial keypoints (:data:`KEYPOINT_NAMES`, source
+    pixels, float), or None when the detector gives none (Haar).
+    """
 
     x: int
     y: int
@@ -48,6 +58,7 @@ class Detection:
     h: int
     confidence: float
     level_weight: float
+    keypoints: Keypoints | None = None
 
     @property
     def box(self) -> Box:

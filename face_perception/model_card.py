@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from face_perception.framing import FramingError, framing_from_card
+
 CARD_SCHEMA_VERSION = 1
 SUPPORTED_TASKS = ("emotion", "gender", "age")
 # Age cards: the model outputs a softmax over age bins (the labels); the bins' centres turn
@@ -42,6 +44,9 @@ class ModelCard:
     raw: Mapping[str, Any]
     # Age cards only: the centre in years of every label's bin, strictly increasing.
     age_bin_centers: tuple[float, ...] | None = None
+    # input.framing (face_perception.framing), validated; None: the card names none (older
+    # cards), and the node's box framing with classification.crop_margin applies.
+    framing: Mapping[str, Any] | None = None
 
     @property
     def channels(self) -> int:
@@ -91,6 +96,12 @@ def parse_model_card(data: Mapping[str, Any], path: Path | str = "<memory>") -> 
     if scale == 0.0:
         raise ModelCardError(f"{where}: normalization scale must not be 0")
     centers = _parse_age_bins(data, len(labels), where) if task == "age" else None
+    framing = model_input.get("framing")
+    if framing is not None:
+        try:
+            framing_from_card(framing, 0.0, where)
+        except FramingError as error:
+            raise ModelCardError(str(error)) from error
     return ModelCard(
         path=Path(path),
         task=task,
@@ -102,6 +113,7 @@ def parse_model_card(data: Mapping[str, Any], path: Path | str = "<memory>") -> 
         offset=offset,
         raw=dict(data),
         age_bin_centers=centers,
+        framing=dict(framing) if framing is not None else None,
     )
 
 

@@ -36,6 +36,7 @@ class ParameterSpec:
 
 DETECTION_BACKENDS = ("haar", "blazeface")
 BLAZEFACE_MODELS = ("full_range", "short_range")
+HAAR_KEYPOINT_SOURCES = ("blazeface", "box")
 
 PARAMETERS: tuple[ParameterSpec, ...] = (
     # --- detection -------------------------------------------------------------------------
@@ -92,6 +93,12 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "~32 px in 640x480 instead of ~64 px, at 5x the cost (pair it with "
                   "detection.background)",
                   1, 4),
+    ParameterSpec("detection.haar_keypoints", "blazeface", str,
+                  "Haar: where a Haar face's eyes and mouth come from, for models framed on them "
+                  "(card input.framing 'eyes_mouth'): 'blazeface' (a short-range BlazeFace pass inside "
+                  "each Haar box, ~1 ms per face; the box's mean layout where it finds none) or 'box' "
+                  "(the mean layout in the Haar box only)",
+                  choices=HAAR_KEYPOINT_SOURCES),
     # --- classification --------------------------------------------------------------------
     ParameterSpec("classification.emotion_model", "", str,
                   "emotion .tflite file (its card: same path, .tflite -> .card.json); "
@@ -104,8 +111,9 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "models/age.tflite, or no age model if the package ships none; 'none' = no age model "
                   "(FaceAttributes.age is then NaN and age_confidence 0)"),
     ParameterSpec("classification.crop_margin", 0.1, float,
-                  "margin added on each side of the face box before classification, as a "
-                  "fraction of the box side (0.1 = +10%); clipped to the image",
+                  "for models whose card names no framing (older cards): margin added on each side "
+                  "of the face box before classification, as a fraction of the box side (0.1 = +10%), "
+                  "clipped to the image; models with a card framing (input.framing) ignore it",
                   0.0, 1.0),
     ParameterSpec("classification.num_threads", 1, int,
                   "CPU threads for each LiteRT interpreter", 1, 64),
@@ -188,6 +196,7 @@ class DetectionConfig:
     blazeface_model: str
     blazeface_min_confidence: float
     blazeface_tiles: int
+    haar_keypoints: str
 
 
 @dataclass(frozen=True)

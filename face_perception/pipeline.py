@@ -25,7 +25,9 @@ from face_perception.classification import (
 from face_perception.detection import Detection, PreparedFrame
 from face_perception.detectors import create_detector
 from face_perception.parameters import PipelineConfig
-from face_perception.preprocessing import InputSpec, build_batch, crop_faces
+from face_perception.framing import BOX_KEYPOINT_PRIORS, EyesMouthFraming
+from face_perception.keypoints import RegionKeypointFinder
+from face_perception.preprocessing import InputSpec, build_batch, frame_faces
 from face_perception.tracking import FaceTracker, TrackedFace
 
 GENDER_LABELS = ("female", "male")
@@ -91,24 +93,22 @@ def gray_from_image(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected an HxW grey or HxWx3 BGR image, got shape {image.shape}")
 
 
-def build_batches(image: np.ndarray, gray: np.ndarray, boxes: Sequence[Sequence[float]], margin: float,
-                  specs: Sequence[InputSpec]) -> dict[InputSpec, np.ndarray]:
-    """One model batch per distinct input spec, for the faces at ``boxes``.
+def build_batches(image: np.ndarray, gray: np.ndarray, detections: Sequence[Detection], margin: float,
+                  specs: Sequence[InputSpec], box_prior: np.ndarray | None = None) -> dict[InputSpec, np.ndarray]:
+    """One model batch per distinct input spec, for ``detections``, each cut by its spec's
+    framing (``margin``: the box framing's, for specs whose card names none; ``box_prior``: the
+    detector's keypoint layout, for detections without keypoints).
 
     Grey specs are cut from ``gray``; rgb specs from the colour frame ``image`` (BGR or
     BGRA), which is only cropped when some spec is rgb; a grey frame gives rgb models its
     grey replicated into R, G and B.
     """
-    crops: dict[str, list[np.ndarray]] = {}
     batches: dict[InputSpec, np.ndarray] = {}
+    colour = image.ndim == 3 and image.shape[2] in (3, 4)
     for spec in specs:
-        if spec in batches:
-            continue
-        if spec.color not in crops:
-            colour = image.ndim == 3 and image.shape[2] in (3, 4)
+        if spec not in batches:
             source = image if spec.color == "rgb" and colour else gray
-            crops[spec.color] = crop_faces(source, boxes, margin)
-        batches[spec] = build_batch(crops[spec.color], spec)
+            batches[spec] = build_batch(frame_faces(source, detections, spec, margin, box_prior), spec)
     return batches
 
 
@@ -156,6 +156,7 @@ class FacePerceptionPipeline:
         self.age_classifier = _load_age_classifier(classification.age_model, classification.num_threads)
         self.tracker = FaceTracker(config.tracking)
         self._background = BackgroundDetector(config.detection) if config.detection.background else None
+        self._keypoint_finder: RegionKeypointFinder | None = None
         self._frame_index = 0
         self._frames_since_full_detection = 0
 
@@ -238,15 +239,17 @@ class FacePerceptionPipeline:
             detections = self.detector.detect_prepared(prepared, search_boxes)
             self._frames_since_full_detection = 1 if full else self._frames_since_full_detection + 1
         detections = self._keep_largest(detections)
-        mark = _lap(timings, "detect", start)
-
-        boxes = [d.box for d in detections]
         emotion_spec = self.emotion_classifier.input_spec
         gender_spec = self.gender_classifier.input_spec
         age_spec = None if self.age_classifier is None else self.age_classifier.input_spec
+        specs = [s for s in (emotion_spec, gender_spec, age_spec) if s is not None]
+        detections = self._with_keypoints(image, detections, specs)
+        mark = _lap(timings, "detect", start)
+
+        boxes = [d.box for d in detections]
         # Models share one batch unless their cards ask for different inputs.
-        batches = build_batches(image, gray, boxes, self.config.classification.crop_margin,
-                                [s for s in (emotion_spec, gender_spec, age_spec) if s is not None])
+        batches = build_batches(image, gray, detections, self.config.classification.crop_margin, specs,
+                                BOX_KEYPOINT_PRIORS[self.config.detection.backend])
         emotion_batch, gender_batch = batches[emotion_spec], batches[gender_spec]
         age_batch = None if age_spec is None else batches[age_spec]
         mark = _lap(timings, "crop", mark)
@@ -299,6 +302,19 @@ class FacePerceptionPipeline:
     def wait_for_background_detection(self, timeout: float = 5.0) -> bool:
         """Blocks until the background detection (if any) is idle; for tests and offline use."""
         return self._background is None or self._background.wait_idle(timeout)
+
+    def _with_keypoints(self, image: np.ndarray, detections: list[Detection],
+                        specs: Sequence[InputSpec]) -> list[Detection]:
+        """Detections with measured keypoints where a model is framed on them and the detector
+        gives none (Haar with ``detection.haar_keypoints: blazeface``)."""
+        needed = any(isinstance(spec.framing, EyesMouthFraming) for spec in specs)
+        if not needed or self.config.detection.haar_keypoints != "blazeface" or not detections:
+            return detections
+        if all(d.keypoints is not None for d in detections):
+            return detections
+        if self._keypoint_finder is None:
+            self._keypoint_finder = RegionKeypointFinder()
+        return self._keypoint_finder.add_keypoints(image, detections)
 
     def _keep_largest(self, detections: Sequence[Detection]) -> list[Detection]:
         if len(detections) <= self.config.max_faces:

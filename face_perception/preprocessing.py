@@ -1,4 +1,4 @@
-"""Face crops to model input: margin, clip, resize, normalise, batch.
+"""Face crops to model input: framing (face_perception.framing), normalise, batch.
 
 All faces of a frame go into ONE float32 array [N, H, W, C] so each model runs once per frame;
 C is 1 for a grey model and 3 (R, G, B) for an rgb one, as its card says (``input.color``).
@@ -16,54 +16,68 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from face_perception.detection import Detection
+from face_perception.framing import BoxFraming, FaceFraming, crop_box_with_margin, framing_from_card, resize_crop
 from face_perception.model_card import COLOR_CHANNELS, ModelCard
+
+__all__ = ["InputSpec", "build_batch", "crop_box_with_margin", "crop_faces", "frame_faces", "preprocess_faces"]
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """What a model needs from a crop (from its card): size, colour and ``pixel * scale + offset``."""
+    """What a model needs from a crop (from its card): size, colour, ``pixel * scale + offset``
+    and the framing that cuts the face; ``framing`` None = the card names none, and the node's
+    box framing with ``classification.crop_margin`` applies (cards from before framings)."""
 
     height: int
     width: int
     scale: float
     offset: float
     color: str = "gray"  # "gray" or "rgb"
+    framing: FaceFraming | None = None
 
     @classmethod
     def from_card(cls, card: ModelCard) -> "InputSpec":
-        return cls(card.input_height, card.input_width, card.scale, card.offset, card.color)
+        framing = framing_from_card(card.framing, 0.0, f"model card {card.path}") if card.framing else None
+        return cls(card.input_height, card.input_width, card.scale, card.offset, card.color, framing)
 
     @property
     def channels(self) -> int:
         return COLOR_CHANNELS[self.color]
 
-
-def crop_box_with_margin(
-    box: Sequence[float], margin: float, image_width: int, image_height: int
-) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) of ``box`` (x, y, w, h) grown by ``margin`` x side on each side, clipped."""
-    x, y, w, h = (float(v) for v in box)
-    dx, dy = margin * w, margin * h
-    x0 = int(np.clip(np.floor(x - dx), 0, image_width - 1))
-    y0 = int(np.clip(np.floor(y - dy), 0, image_height - 1))
-    x1 = int(np.clip(np.ceil(x + w + dx), x0 + 1, image_width))
-    y1 = int(np.clip(np.ceil(y + h + dy), y0 + 1, image_height))
-    return x0, y0, x1, y1
+    def framing_or(self, crop_margin: float) -> FaceFraming:
+        """The card's framing, or the box framing with ``crop_margin`` when it names none."""
+        return self.framing if self.framing is not None else BoxFraming(crop_margin)
 
 
 def crop_faces(image: np.ndarray, boxes: Sequence[Sequence[float]], margin: float) -> list[np.ndarray]:
-    """Views of the image around each box (with margin, clipped to the image).
+    """Views of the image around each box (with margin, clipped to the image): the box framing
+    before resizing.
 
     ``image`` is grey HxW or colour HxWx3 (BGR) / HxWx4 (BGRA); the crops keep its layout.
     """
-    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
-        raise ValueError(f"crop_faces expects an HxW grey or HxWx3/4 BGR(A) image, got shape {image.shape}")
+    _check_layout(image)
     height, width = image.shape[:2]
     crops = []
     for box in boxes:
         x0, y0, x1, y1 = crop_box_with_margin(box, margin, width, height)
         crops.append(image[y0:y1, x0:x1])
     return crops
+
+
+def _check_layout(image: np.ndarray) -> None:
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
+        raise ValueError(f"face crops need an HxW grey or HxWx3/4 BGR(A) image, got shape {image.shape}")
+
+
+def frame_faces(image: np.ndarray, detections: Sequence[Detection], spec: InputSpec, crop_margin: float,
+                box_prior: np.ndarray | None = None) -> list[np.ndarray]:
+    """Every detection's face cut by the spec's framing at the model's input size, in the
+    image's layout (grey, or BGR(A)). ``box_prior``: the detector's keypoint layout in its box,
+    for detections without keypoints; ``crop_margin``: for specs whose card names no framing."""
+    _check_layout(image)
+    framing = spec.framing_or(crop_margin)
+    return [framing.cut(image, detection, spec.width, spec.height, box_prior) for detection in detections]
 
 
 def build_batch(crops: Sequence[np.ndarray], spec: InputSpec) -> np.ndarray:
@@ -75,10 +89,8 @@ def build_batch(crops: Sequence[np.ndarray], spec: InputSpec) -> np.ndarray:
     channels = spec.channels
     batch = np.empty((len(crops), spec.height, spec.width, channels), dtype=np.float32)
     for index, crop in enumerate(crops):
-        # INTER_AREA averages when shrinking (no aliasing); linear when a small face is enlarged.
-        shrinking = crop.shape[0] >= spec.height and crop.shape[1] >= spec.width
-        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-        resized = cv2.resize(crop, (spec.width, spec.height), interpolation=interpolation)
+        sized = crop.shape[:2] == (spec.height, spec.width)
+        resized = crop if sized else resize_crop(crop, spec.width, spec.height)
         if resized.ndim == 2:  # grey: one channel, or the same grey in R, G and B
             batch[index] = resized[:, :, None]
         elif channels == 3:

@@ -16,6 +16,7 @@ from conftest import ASTRONAUT_FACE, GENDER_LABELS
 from face_perception.classification import FaceClassifier, ModelLoadError, card_path_for
 from face_perception.model_card import ModelCardError, parse_model_card
 from face_perception.parameters import PipelineConfig
+from face_perception.detection import Detection
 from face_perception.pipeline import FacePerceptionPipeline, build_batches
 from face_perception.preprocessing import InputSpec, preprocess_faces
 
@@ -92,7 +93,7 @@ def test_grey_frames_give_rgb_models_the_grey_in_every_channel(astronaut_bgr, as
     # Grey specs take the grey of a BGR frame, exactly as before.
     np.testing.assert_array_equal(preprocess_faces(astronaut_bgr, [ASTRONAUT_FACE], 0.1, gray_spec), grey)
     # One batch per distinct spec; an rgb spec next to a grey one of the same size differs.
-    batches = build_batches(astronaut_bgr, astronaut_gray, [ASTRONAUT_FACE], 0.1, [gray_spec, rgb_spec, gray_spec])
+    batches = build_batches(astronaut_bgr, astronaut_gray, [Detection(*ASTRONAUT_FACE, 1.0, 1.0)], 0.1, [gray_spec, rgb_spec, gray_spec])
     assert set(batches) == {gray_spec, rgb_spec}
     assert batches[gray_spec].shape == (1, 48, 48, 1) and batches[rgb_spec].shape == (1, 48, 48, 3)
 

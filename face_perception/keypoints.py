@@ -1,0 +1,67 @@
+"""Facial keypoints for detectors that measure none (Haar): a BlazeFace pass inside each box.
+
+The eyes-and-mouth framing needs the eyes and the mouth. BlazeFace detections carry them;
+a Haar box gets them from BlazeFace's short-range model run on the square around the box
+(one small inference per face). Where it finds no face there, the detection keeps no
+keypoints and the framing places the Haar box's mean layout
+(:data:`face_perception.framing.BOX_KEYPOINT_PRIORS`) in the box instead.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from face_perception.detection import Detection, box_iou
+
+# The square searched around a box, as a multiple of its side: the short-range model wants
+# a face filling much of its input, with room for a box that sits off the face.
+REGION_SCALE = 1.8
+# Least face probability inside the region (the Haar box already says a face is there).
+MIN_CONFIDENCE = 0.3
+# Least overlap between the Haar box and BlazeFace's for the keypoints to belong to it.
+MIN_IOU = 0.3
+
+
+class RegionKeypointFinder:
+    """Adds BlazeFace keypoints to detections that have none (Haar boxes)."""
+
+    def __init__(self, num_threads: int = 1) -> None:
+        from face_perception.blazeface import BlazeFaceModelRunner
+
+        self._runner = BlazeFaceModelRunner("short_range", num_threads)
+
+    def add_keypoints(self, image: np.ndarray, detections: Sequence[Detection]) -> list[Detection]:
+        """``detections`` with keypoints measured in ``image`` (grey or BGR(A) uint8) where
+        they lacked them and BlazeFace finds the face; the others unchanged."""
+        return [d if d.keypoints is not None else self._refined(image, d) for d in detections]
+
+    def _refined(self, image: np.ndarray, detection: Detection) -> Detection:
+        x, y, w, h = detection.box
+        half = 0.5 * REGION_SCALE * max(w, h)
+        cx, cy = x + w / 2, y + h / 2
+        height, width = image.shape[:2]
+        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+        x1, y1 = min(width, int(np.ceil(cx + half))), min(height, int(np.ceil(cy + half)))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return detection
+        found = self._runner.detect_square(_to_rgb(image[y0:y1, x0:x1]), x0, y0, int(round(2 * half)), MIN_CONFIDENCE)
+        best, best_iou = None, MIN_IOU
+        for face, _score in found:
+            iou = box_iou(detection.box, (face[0], face[1], face[2] - face[0], face[3] - face[1]))
+            if iou >= best_iou:
+                best, best_iou = face, iou
+        if best is None:
+            return detection
+        keypoints = tuple((float(best[4 + 2 * k]), float(best[5 + 2 * k])) for k in range(6))
+        return dataclasses.replace(detection, keypoints=keypoints)
+
+
+def _to_rgb(region: np.ndarray) -> np.ndarray:
+    if region.ndim == 2:
+        return cv2.cvtColor(region, cv2.COLOR_GRAY2RGB)
+    if region.shape[2] == 4:
+        return cv2.cvtColor(region, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(region, cv2.COLOR_BGR2RGB)
