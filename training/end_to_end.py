@@ -135,7 +135,7 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
         pasted = paste_face(task_split.extra["source"][i], task_split.extra["keypoints"][i], face_px,
                             backgrounds[i % len(backgrounds)], rng)
         result = pipeline.process(pasted.frame)
-        pipeline.tracker.tracks.clear()  # every frame is a new person
+        pipeline.tracker.reset()  # every frame is a new person
         face = nearest_face(result.faces, pasted.centre, pasted.face_px)
         if face is None:
             continue
@@ -215,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--age-model", default="", help=".tflite with its card (default: shipped)")
     p.add_argument("--sizes", type=int, nargs="+", default=list(FACE_SIZES))
     p.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
-    p.add_argument("--limit", type=int, default=0, help="first N faces of the split only (0 = all)")
+    p.add_argument("--limit", type=int, default=0, help="N evenly spaced faces of the split only (0 = all)")
     p.add_argument("--paper", action="store_true", help="also the paper's gender model on the node's boxes")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
@@ -226,24 +226,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The sources and their keypoints come from the framed loader, whatever the model's framing.
     dataset = load_task_data(args.task, side=48, framing=EyesMouthFraming().describe())
+    from training.dataset import Split
+
     split = dataset.splits[args.split]
     if args.task == "age":
-        from training.dataset import Split
         split = Split(split.images, split.extra["gender"], split.extra)
+    if args.limit and args.limit < len(split):  # evenly spaced faces: every set and age keeps its share
+        rows = np.linspace(0, len(split) - 1, args.limit).round().astype(np.int64)
+        split = Split(split.images[rows], split.labels[rows], {k: v[rows] for k, v in split.extra.items()})
     labels = ["male", "female"]
     models = {"gender": args.gender_model or str(resolve_model_path("", "gender")),
               "age": args.age_model or str(resolve_model_path("", "age"))}
     report: dict[str, Any] = {"task": args.task, "split": args.split, "models": models, "limit": args.limit,
                               "command": "python -m training.end_to_end " + " ".join(sys.argv[1:] if argv is None else argv),
                               "results": {}}
-    count = len(split) if not args.limit else min(args.limit, len(split))
-    summary = summarise(args.task, split, labels, crop_outcome(split, models[args.task], args.task, count))
+    summary = summarise(args.task, split, labels, crop_outcome(split, models[args.task], args.task, len(split)))
     report["results"]["crop (no detector)"] = summary
     print("crop (no detector)  " + "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in summary.items() if not k.endswith(" faces")), flush=True)
     for backend in args.backends:
         for size in args.sizes:
-            outcome = run_end_to_end(split, labels, backend, size, models, limit=args.limit,
+            outcome = run_end_to_end(split, labels, backend, size, models,
                                      paper=args.paper and args.task == "gender")
             summary = summarise(args.task, split, labels, outcome)
             if args.paper and args.task == "gender" and len(outcome["paper_rows"]):

@@ -48,11 +48,14 @@ def read_lfw(path: Path | str, seed: int, fractions: Sequence[float] = (0.8, 0.1
     person_split = split_indices(len(names), seed, fractions)
     split_of = {names[i]: split for split, idx in person_split.items() for i in idx}
     all_images, labels = np.stack(images), np.array(genders, np.int64)
+    number = {name: i for i, name in enumerate(names)}
+    person_index = np.array([number[person] for person in people], np.int64)
     splits = {}
     for split in ("train", "validation", "test"):
         idx = np.array([i for i, person in enumerate(people) if split_of[person] == split], np.int64)
         splits[split] = Split(all_images[idx], labels[idx], {"age": np.full(len(idx), NO_AGE, np.int64),
-                                                             "race": np.full(len(idx), -1, np.int64)})
+                                                             "race": np.full(len(idx), -1, np.int64),
+                                                             "person": person_index[idx]})
     info = {"source": path.name, "split_rule": f"seeded split by person, numpy default_rng({seed}) permutation "
                                                f"of the sorted person names, fractions {list(fractions)}",
             "split_seed": seed, "people": len(names), "faces": len(labels), "skipped_undecodable": undecodable}
@@ -64,5 +67,5 @@ def load_lfw_gender(path: Path | str, seed: int, fractions: Sequence[float] = (0
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"LFW data not found: {path} (pass --lfw)")
-    return cached(path, lambda: read_lfw(path, seed, fractions), cache_dir, kind="lfw-rgb-v1", seed=seed,
+    return cached(path, lambda: read_lfw(path, seed, fractions), cache_dir, kind="lfw-rgb-v2", seed=seed,
                   fractions=list(fractions))

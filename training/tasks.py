@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
+
 from training.dataset import Dataset, Split
 from training.paths import CACHE_DIR, DEFAULT_FER2013, DEFAULT_FERPLUS_VOTES, DEFAULT_LFW, DEFAULT_UTKFACE
 from training.preprocess import resize_batch
@@ -42,11 +44,11 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
 
     ``framing`` (a card's ``input.framing``): the faces are re-detected with the node's
     detector and cut by the node's framing function (training.framed) instead of resizing the
-    data set's image; gender then joins LFW (``lfw``, default ../shared/data) to UTKFace, with
+    data set's image (FER-2013's grey faces are replicated into R, G, B); gender then joins LFW (``lfw``, default ../shared/data) to UTKFace, with
     ``extra['source_set']`` (0 UTKFace, 1 LFW).
     """
     if framing is not None:
-        return _framed_task_data(task, data, side, cache_dir, color, framing, lfw)
+        return _framed_task_data(task, data, side, cache_dir, color, framing, lfw, votes)
     if task not in TASKS:
         raise ValueError(f"unknown task '{task}'; choose from {TASKS}")
     check_color(task, color)
@@ -78,14 +80,19 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
 
 
 def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: Path | None, color: str,
-                      framing: Mapping[str, Any], lfw: Path | str | None) -> Dataset:
+                      framing: Mapping[str, Any], lfw: Path | str | None, votes: Path | str | None) -> Dataset:
     from training.framed import SOURCE_SIDE, framed_dataset, join
     from training.utkface import load_utkface_gender
 
     check_color(task, color)
-    if task == "emotion":
-        raise SystemExit("--framing for emotion (FER-2013) is not built yet; train emotion without it")
     path = Path(data) if data is not None else DEFAULT_DATA[task]
+    if task == "emotion":
+        # FER-2013's 48x48 grey faces, with their FER+ targets, as RGB sources to re-detect.
+        grey = load_task_data("emotion", data, side=48, cache_dir=cache_dir, votes=votes)
+        sources = Dataset(grey.name, grey.labels, {
+            name: Split(np.repeat(split.images[..., None], 3, axis=3), split.labels, split.extra)
+            for name, split in grey.splits.items()}, grey.info)
+        return framed_dataset(sources, framing, side, color, cache_dir)
     sources = load_utkface_gender(path, seed=UTKFACE_SPLIT_SEED, fractions=UTKFACE_FRACTIONS,
                                   side=SOURCE_SIDE, cache_dir=cache_dir, color="rgb")
     dataset = framed_dataset(sources, framing, side, color, cache_dir)

@@ -81,6 +81,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="eyes_mouth: re-detect every image with the node's detector and cut it with the node's "
                         "framing function (face_perception.framing, its defaults; recorded in the card's "
                         "input.framing); gender then also trains on LFW (--lfw). none: resize the data set's image")
+    p.add_argument("--framing-size", type=float, default=None,
+                   help="with --framing eyes_mouth: crop side in face scales (default the framing's, UTKFace's own)")
+    p.add_argument("--framing-center", type=float, default=None,
+                   help="with --framing eyes_mouth: crop centre between eyes (0) and mouth (1)")
     p.add_argument("--lfw", type=Path, default=None,
                    help="with --framing and --task gender: LFW gender tar (default ../shared/data/lfw_gender_112px.tar)")
     p.add_argument("--photometric", type=float, default=0.0,
@@ -263,7 +267,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     keras.utils.set_random_seed(args.seed)
     out = args.out or RUNS_DIR / args.task
     out.mkdir(parents=True, exist_ok=True)
-    framing = None if args.framing == "none" else EyesMouthFraming()
+    framing = None
+    if args.framing == "eyes_mouth":
+        defaults = EyesMouthFraming()
+        framing = EyesMouthFraming(size=args.framing_size or defaults.size,
+                                   center=defaults.center if args.framing_center is None else args.framing_center)
     if args.augment == "robot" and framing is None:
         raise SystemExit("--augment robot cuts faces with the node's framing: give --framing eyes_mouth")
     dataset = load_task_data(args.task, args.data, side=args.input_size,
