@@ -31,7 +31,7 @@ def _start_nodes(context, *args, **kwargs):
             package=spec.package,
             executable=spec.executable,
             name=spec.name,
-            namespace=spec.namespace,
+            namespace=spec.namespace or None,  # None: the root, as launch_ros expects
             parameters=list(spec.parameters),
             remappings=list(spec.remappings),
             arguments=list(spec.arguments),
