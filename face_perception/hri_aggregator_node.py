@@ -20,6 +20,7 @@ import rclpy
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile
 
 from face_perception.diagnostics import PerCauseThrottle
 from face_perception.hri_aggregation import TrackedListMerger
@@ -27,6 +28,9 @@ from face_perception.node_main import run_node, warn_unknown_parameters
 from face_perception.topics import HRI_TRACKED_TOPIC
 
 NODE_NAME = "hri_aggregator"
+# As hri_output.STATE_QOS (reliable, newest only), not imported from there: that module
+# loads OpenCV, which this node does not need.
+STATE_QOS = QoSProfile(depth=1)
 DUPLICATE_LOG_INTERVAL_S = 5.0
 
 
@@ -43,8 +47,6 @@ class HriAggregatorNode(Node):
             raise AggregatorStartupError(
                 f"hri_msgs cannot be imported ({error}); install ros-<distro>-hri-msgs or build "
                 "../shared/ros2/src/hri_msgs (scripts/setup_env.sh --dev)") from error
-        from face_perception.hri_output import STATE_QOS  # same QoS as the lists it merges
-
         self._ids_list = IdsList
         sources = self.declare_parameter(
             "tracked_topics", Parameter.Type.STRING_ARRAY,
