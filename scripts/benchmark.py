@@ -110,7 +110,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "over shared memory and over UDP on loopback")
     parser.add_argument("--aggregator", action="store_true",
                         help="REP-155 aggregator only (issue 19): latency, CPU and staleness of the merged list")
-    parser.add_argument("--worker", choices=("compare", "ours", "ros", "soak"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("compare", "ours", "ros", "soak", "transport"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.quick:
@@ -176,6 +176,10 @@ def worker_main(options: argparse.Namespace) -> int:
     output: dict[str, Any] = {"cv2_threads": cv2.getNumThreads()}
     if options.worker == "ros":
         output.update(ros_worker(options))
+    elif options.worker == "transport":
+        from benchlib.offboard import transport_worker
+
+        output.update(transport_worker(options.ros_seconds, REPO_ROOT / "build" / "benchmark"))
     elif options.worker == "soak":
         output.update(soak_worker(options))
     elif options.worker == "compare":
@@ -716,19 +720,23 @@ def detection_main(options: argparse.Namespace) -> int:
 
 def offboard_main(options: argparse.Namespace) -> int:
     """``--offboard``: the node on another computer, measured over loopback (issue 19)."""
-    from benchlib.offboard import codec_costs, print_offboard, write_udp_loopback_profile
+    from benchlib.offboard import codec_costs, print_offboard, print_transport, write_udp_loopback_profile
 
     started = time.monotonic()
     report: dict[str, Any] = {"machine_before": machine_state()}
     report["codec"] = codec_costs(frames=5 if options.quick else 20, quick=options.quick)
     udp = write_udp_loopback_profile(REPO_ROOT / "build" / "benchmark")
     runs = []
+    report["transport"] = {}
     for name, profile in (("shm", LOCAL_ONLY_PROFILE), ("udp-loopback", udp)):
-        progress(f"off-board: ROS graph with DDS transport '{name}'")
         env = {"FASTRTPS_DEFAULT_PROFILES_FILE": str(profile), "FASTDDS_DEFAULT_PROFILES_FILE": str(profile),
                "ROS_AUTOMATIC_DISCOVERY_RANGE": ""}
-        result = run_worker("ros", options, forward_args(options), env, attempts=2)
-        runs += [dict(run, dds=name) for run in result["runs"]]
+        progress(f"off-board: transport alone with DDS transport '{name}'")
+        report["transport"][name] = run_worker("transport", options, forward_args(options), env, attempts=2)
+        if not options.skip_ros:
+            progress(f"off-board: ROS graph with DDS transport '{name}'")
+            result = run_worker("ros", options, forward_args(options), env, attempts=2)
+            runs += [dict(run, dds=name) for run in result["runs"]]
     report["runs"] = runs
     report["machine_after"] = machine_state()
     report["seconds"] = time.monotonic() - started
@@ -736,6 +744,7 @@ def offboard_main(options: argparse.Namespace) -> int:
           f"{os.cpu_count()} CPUs, load {report['machine_before']['load_average'][0]:.1f}; training processes "
           f"running: {len(report['machine_before']['training_processes'])})")
     print_offboard(report)
+    print_transport(report)
     print(f"\n(total {report['seconds']:.0f} s)")
     write_json_report(options, report)
     return 0

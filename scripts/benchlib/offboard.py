@@ -114,6 +114,8 @@ def print_offboard(report: dict[str, Any]) -> None:
         print(line)
     print("   p50 ms per frame; raw conv = the node's sensor_msgs/Image -> numpy; enc = cv2.imencode (camera side);"
           " dec = the node's\n   use_compressed decode; dec/raw = decode time / raw conversion time (same run)")
+    if not report["runs"]:
+        return
     print(f"\n== Off-board input: ROS graph at {OFFBOARD_RATE_HZ:g} Hz (latency = /faces/attributes receipt - image stamp)"
           " ==")
     header = ("arrived", "outputs", "p50 ms", "p95 ms", "+p50 ms", "node CPU")
@@ -130,3 +132,146 @@ def print_offboard(report: dict[str, Any]) -> None:
     print("   arrived = frames the node received (its /diagnostics) / published; +p50 = p50 latency minus the"
           " on-board raw run's\n   at the same frame size (same run). shm = on-board (shared memory); udp-loopback ="
           " UDP only, over 127.0.0.1")
+
+
+# --- transport alone: sender (a benchmark worker) -> receiver (its subprocess) -------------------
+TRANSPORT_TOPIC = "/offboard_benchmark/image_raw"
+
+
+def transport_worker(seconds: float, log_dir: Path) -> dict[str, Any]:
+    """Frames at 15 Hz to a receiver process that does what the node does before its pipeline
+    (raw: the numpy conversion; use_compressed: the JPEG decode): frames that arrive, and the
+    latency from the stamp (set before the encode) to a decoded frame, per input and size."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    import rclpy
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import CompressedImage, Image
+
+    from benchlib.ros_graph import jpeg_message
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    out = log_dir / f"offboard_receiver_{int(time.time() * 1000)}.json"
+    rclpy.init()
+    node = rclpy.create_node("offboard_sender")
+    raw_pub = node.create_publisher(Image, TRANSPORT_TOPIC, qos_profile_sensor_data)
+    jpeg_pub = node.create_publisher(CompressedImage, TRANSPORT_TOPIC + "/compressed", qos_profile_sensor_data)
+    scripts = str(Path(__file__).resolve().parents[1])  # where benchlib is, for the receiver
+    receiver = subprocess.Popen([sys.executable, "-c", "import sys; from pathlib import Path; "
+                                 f"sys.path.insert(0, {scripts!r}); from benchlib.offboard import receiver_main; "
+                                 f"sys.exit(receiver_main(Path({str(out)!r})))"])
+    runs: list[dict[str, Any]] = []
+    try:
+        deadline = time.monotonic() + 60.0
+        while raw_pub.get_subscription_count() == 0 or jpeg_pub.get_subscription_count() == 0:
+            if time.monotonic() > deadline or receiver.poll() is not None:
+                raise RuntimeError("the off-board receiver did not connect")
+            time.sleep(0.05)
+        time.sleep(0.5)
+        for width, height in OFFBOARD_SIZES:
+            config = FrameConfig(width, height, OFFBOARD_FACES)
+            frames = [frame_message(config, index) for index in range(20)]
+            for quality in (0, ROS_JPEG_QUALITY):
+                stamps = _publish_at(node, raw_pub, jpeg_pub, frames, int(seconds * OFFBOARD_RATE_HZ), quality,
+                                     jpeg_message)
+                runs.append({"frame_config": f"{width}x{height}", "input": f"jpeg q{quality}" if quality else "raw",
+                             "stamps": stamps})
+                time.sleep(1.0)  # let the last frames arrive before the next run
+    finally:
+        receiver.send_signal(signal.SIGINT)
+        try:
+            receiver.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            receiver.kill()
+            receiver.wait()
+        node.destroy_node()
+        rclpy.shutdown()
+    received = {int(stamp): entry for stamp, entry in json.loads(out.read_text()).items()}
+    results = []
+    for run in runs:
+        got = [received[s] for s in run["stamps"] if s in received]
+        latency = [(entry["ready_ns"] - stamp) / 1e6 for stamp, entry in
+                   ((s, received[s]) for s in run["stamps"] if s in received)]
+        results.append({**{k: v for k, v in run.items() if k != "stamps"}, "published": len(run["stamps"]),
+                        "arrived": len(got), "latency_p50_ms": percentile(latency, 50),
+                        "latency_p95_ms": percentile(latency, 95),
+                        "decode_p50_ms": percentile([e["decode_ms"] for e in got], 50)})
+    return {"transport": results}
+
+
+def _publish_at(node, raw_pub, jpeg_pub, frames: list, count: int, quality: int, encode) -> list[int]:
+    from builtin_interfaces.msg import Time
+
+    stamps, period, start = [], 1.0 / OFFBOARD_RATE_HZ, time.perf_counter()
+    for index in range(count):
+        delay = start + index * period - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        message = frames[index % len(frames)]
+        now = node.get_clock().now().nanoseconds
+        message.header.stamp = Time(sec=now // 10**9, nanosec=now % 10**9)
+        if quality:
+            jpeg_pub.publish(encode(message, quality))  # encoded after the stamp, as on a camera
+        else:
+            raw_pub.publish(message)
+        stamps.append(now)
+    return stamps
+
+
+def receiver_main(out: Path) -> int:
+    """The receiving computer: each frame made ready for the pipeline as the node does."""
+    import json
+
+    import rclpy
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import CompressedImage, Image
+
+    from face_perception import ros_messages
+
+    received: dict[int, dict[str, float]] = {}
+
+    def on_frame(message) -> None:
+        start = time.perf_counter()
+        if isinstance(message, CompressedImage):
+            ros_messages.compressed_msg_to_bgr(message)
+        else:
+            ros_messages.image_msg_to_bgr(message)
+        decode_ms = (time.perf_counter() - start) * 1000.0
+        stamp = message.header.stamp.sec * 10**9 + message.header.stamp.nanosec
+        received[stamp] = {"ready_ns": node.get_clock().now().nanoseconds, "decode_ms": decode_ms}
+
+    rclpy.init()
+    node = rclpy.create_node("offboard_receiver")
+    node.create_subscription(Image, TRANSPORT_TOPIC, on_frame, qos_profile_sensor_data)
+    node.create_subscription(CompressedImage, TRANSPORT_TOPIC + "/compressed", on_frame, qos_profile_sensor_data)
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        out.write_text(json.dumps({str(k): v for k, v in received.items()}))
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+def print_transport(report: dict[str, Any]) -> None:
+    print(f"\n== Off-board input: transport alone at {OFFBOARD_RATE_HZ:g} Hz, sender -> receiver process"
+          " (latency = frame ready for the pipeline - stamp) ==")
+    header = ("arrived", "p50 ms", "p95 ms", "ratio p50", "decode ms")
+    print(f"{'transport':14s}{'input':10s}{'frames':>10s}" + "".join(f"{h:>11s}" for h in header))
+    rows = [dict(r, dds=name) for name, result in report["transport"].items() for r in result["transport"]]
+    baseline = {r["frame_config"]: r for r in rows if r["dds"] == "shm" and r["input"] == "raw"}
+    for row in rows:
+        base = baseline.get(row["frame_config"])
+        ratio = row["latency_p50_ms"] / base["latency_p50_ms"] if base and base["latency_p50_ms"] else float("nan")
+        print(f"{row['dds']:14s}{row['input']:10s}{row['frame_config']:>10s}"
+              f"{str(row['arrived']) + '/' + str(row['published']):>11s}{row['latency_p50_ms']:>11.1f}"
+              f"{row['latency_p95_ms']:>11.1f}{ratio:>11.1f}{row['decode_p50_ms']:>11.2f}")
+    print("   ratio p50 = p50 latency / the shared-memory raw run's at the same size (same run); JPEG latency"
+          " includes the encode\n   (after the stamp) and the decode")
+
