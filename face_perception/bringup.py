@@ -6,10 +6,13 @@ the same nodes with the same YAML, one process each, through
 
     face-perception-bringup image_source:=demo
     face-perception-bringup image_topic:=/camera/color/image_raw params_file:=my.yaml
+    face-perception-bringup namespace:=front image_topic:=image_raw
+    face-perception-bringup cameras_file:=my_cameras.yaml
 """
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import subprocess
 import sys
@@ -53,10 +56,14 @@ def node_command(spec: NodeSpec) -> list[str]:
         )
     command = [sys.executable, "-m", executable_module(spec.executable), *spec.arguments, "--ros-args"]
     command += ["-r", f"__node:={spec.name}"]
+    if spec.namespace:
+        command += ["-r", f"__ns:={spec.namespace}"]
     for parameter in spec.parameters:
         if isinstance(parameter, dict):
             for name, value in parameter.items():
-                command += ["-p", f"{name}:={value}"]
+                # -p values are YAML: a list as a flow sequence (JSON is valid YAML).
+                text = json.dumps(value) if isinstance(value, list) else value
+                command += ["-p", f"{name}:={text}"]
         else:
             command += ["--params-file", str(parameter)]
     for source, target in spec.remappings:

@@ -3,7 +3,7 @@ the embedded demo sequence, so the graph runs without a camera driver.
 
 Parameters (all declared with descriptors; see config/perception.yaml):
   source      'demo', a video file, an image file, a folder of images, or 'camera:<index>'
-  topic       output sensor_msgs/Image topic
+  topic       output sensor_msgs/Image topic (relative: in the node's namespace)
   frame_id    header.frame_id of every image (the camera's optical frame, REP-103/105)
   rate        publishing rate in Hz
   loop        start again at the end of a file/folder/demo sequence
@@ -29,6 +29,7 @@ from sensor_msgs.msg import Image
 from face_perception.demo_frames import demo_frame
 from face_perception.node_main import run_node, warn_unknown_parameters
 from face_perception.ros_messages import bgr_to_image_msg
+from face_perception.topics import DEFAULT_IMAGE_TOPIC
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
@@ -114,7 +115,8 @@ class ImageSourceNode(Node):
         super().__init__("image_source", **node_kwargs)
         self._on_finished = on_finished
         source = self._declare("source", "demo", "'demo', a video file, an image file or folder, or 'camera:<index>'")
-        topic = self._declare("topic", "/camera/image_raw", "output sensor_msgs/Image topic")
+        topic = self._declare("topic", DEFAULT_IMAGE_TOPIC,
+                              "output sensor_msgs/Image topic (a relative name is in the node's namespace)")
         self._frame_id = self._declare("frame_id", "camera_optical_frame", "header.frame_id of the published images")
         rate = self._declare(
             "rate", 10.0, "publishing rate in Hz", floating=FloatingPointRange(from_value=0.1, to_value=240.0)
@@ -136,6 +138,7 @@ class ImageSourceNode(Node):
             raise SourceError("topic: must not be empty")
         self._frames = open_frame_source(source, loop, width, height, faces, count)
         self._publisher = self.create_publisher(Image, topic, qos_profile_sensor_data)
+        topic = self._publisher.topic_name  # resolved, for the log line
         self._published = 0
         self._period = 1.0 / rate
         self._next_publish = 0.0

@@ -1,13 +1,16 @@
 """The ROS 2 node: a thin shell over :class:`face_perception.pipeline.FacePerceptionPipeline`.
 
 Subscribes:  image_topic (sensor_msgs/Image, or sensor_msgs/CompressedImage on
-             <image_topic>/compressed when use_compressed is true), sensor-data QoS.
-Publishes:   /faces/attributes        face_perception_msgs/FaceAttributesArray (every frame)
-             /faces/annotated_image   sensor_msgs/Image (boxes, ids, labels; same header)
-             /faces/detections        vision_msgs/Detection2DArray
+             <image_topic>/compressed when use_compressed is true), sensor-data QoS;
+             default camera/image_raw, relative: /camera/image_raw in the root namespace.
+Publishes:   faces/attributes         face_perception_msgs/FaceAttributesArray (every frame)
+             faces/annotated_image    sensor_msgs/Image (boxes, ids, labels; same header)
+             faces/detections         vision_msgs/Detection2DArray
              /diagnostics             diagnostic_msgs/DiagnosticArray
              /humans/faces/...        ROS4HRI (REP-155) face topics, with hri.enabled
                                       (face_perception.hri_output)
+The faces/ topics are relative (face_perception.topics): /faces/... in the root namespace,
+/front/faces/... with __ns:=/front, so one instance per camera needs no remapping.
 
 Frames are never queued: the subscription keeps only the newest frame, a worker thread
 processes it, and frames replaced before they were processed are counted as dropped.
@@ -34,6 +37,13 @@ from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
 from face_perception import ros_messages
+from face_perception.topics import (  # noqa: F401 (re-exported: the demo and tests import them from here)
+    ANNOTATED_TOPIC,
+    ATTRIBUTES_TOPIC,
+    DEFAULT_IMAGE_TOPIC,
+    DETECTIONS_TOPIC,
+    DIAGNOSTICS_TOPIC,
+)
 from face_perception.annotation import draw_annotations
 from face_perception.diagnostics import PerCauseThrottle, StreamHealth
 from face_perception.image_conversion import ImageConversionError, check_pixel_count, compressed_image_size
@@ -42,10 +52,6 @@ from face_perception.parameters import PARAMETERS, ConfigError, ParameterSpec, P
 from face_perception.pipeline import FacePerceptionPipeline
 
 NODE_NAME = "face_perception"
-ATTRIBUTES_TOPIC = "/faces/attributes"
-ANNOTATED_TOPIC = "/faces/annotated_image"
-DETECTIONS_TOPIC = "/faces/detections"
-DIAGNOSTICS_TOPIC = "/diagnostics"
 
 _ROS_TYPES = {
     bool: ParameterType.PARAMETER_BOOL,
@@ -56,7 +62,9 @@ _ROS_TYPES = {
 
 # Node-level parameters (the pipeline's own come from face_perception.parameters).
 NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
-    ParameterSpec("image_topic", "/camera/image_raw", str, "sensor_msgs/Image topic to watch (read at start-up)"),
+    ParameterSpec("image_topic", DEFAULT_IMAGE_TOPIC, str,
+                  "sensor_msgs/Image topic to watch; a relative name resolves in the node's namespace "
+                  "(read at start-up)"),
     ParameterSpec(
         "use_compressed",
         False,
@@ -145,9 +153,10 @@ class PerceptionNode(Node):
         message_type = CompressedImage if values["use_compressed"] else Image
         topic = image_topic.rstrip("/") + "/compressed" if values["use_compressed"] else image_topic
         try:
-            self.create_subscription(message_type, topic, self._on_image, qos_profile_sensor_data)
+            subscription = self.create_subscription(message_type, topic, self._on_image, qos_profile_sensor_data)
         except rclpy.exceptions.NameValidationException as error:
             raise StartupError(f"parameter 'image_topic' = {image_topic!r} is not a valid topic name: {error}") from error
+        topic = subscription.topic_name  # resolved: the log names what is really watched
 
         # Newest-frame slot shared with the worker thread.
         self._slot_lock = threading.Condition()

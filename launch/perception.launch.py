@@ -2,6 +2,8 @@
 
     ros2 launch face_perception perception.launch.py image_topic:=/camera/color/image_raw
     ros2 launch face_perception perception.launch.py image_source:=demo use_rviz:=true
+    ros2 launch face_perception perception.launch.py namespace:=front image_topic:=image_raw
+    ros2 launch face_perception perception.launch.py cameras_file:=/path/to/cameras.yaml
 
 The node list comes from face_perception.graph.describe_graph, the same function the
 pip-only ``face-perception-bringup`` uses, so both start the same graph.
@@ -29,6 +31,7 @@ def _start_nodes(context, *args, **kwargs):
             package=spec.package,
             executable=spec.executable,
             name=spec.name,
+            namespace=spec.namespace or None,  # None: the root, as launch_ros expects
             parameters=list(spec.parameters),
             remappings=list(spec.remappings),
             arguments=list(spec.arguments),

@@ -58,12 +58,12 @@ def ros2(env: dict[str, str], *arguments: str, timeout: float = 30.0) -> subproc
 class LaunchedGraph:
     """`ros2 launch ... image_source:=demo` in a process group of its own."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path,
+                 arguments: tuple[str, ...] = ("image_source:=demo", f"image_topic:={IMAGE_TOPIC}")) -> None:
         self.log_path = log_path
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [str(ROS2), "launch", "face_perception", "perception.launch.py", "image_source:=demo",
-                 f"image_topic:={IMAGE_TOPIC}"],
+                [str(ROS2), "launch", "face_perception", "perception.launch.py", *arguments],
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
 
