@@ -162,4 +162,4 @@ def test_end_to_end_reads_pasted_faces_through_the_pipeline(utk_folder: Path) ->
     summary = summarise("gender", split, ["male", "female"], outcome)
     assert summary["faces"] == 20 and summary["detected"] >= 0.9
     assert 0.5 < summary["all"] <= 1.0  # a real model on real faces: better than chance
-    assert set(np.unique(outcome["gender"][outcome["found"]])) <= {0, 1}
+    assert set(np.unique(outcome["answer"][outcome["found"]])) <= {0, 1}

@@ -113,10 +113,21 @@ def nearest_face(faces: Sequence, centre: tuple[float, float], face_px: float):
     return best
 
 
+def _label_index(task: str, face, labels: Sequence[str]) -> int:
+    """The face's answer for ``task`` as an index into the data set's ``labels``."""
+    if task == "emotion":
+        return labels.index(face.emotion)
+    # "unknown" (below gender_min_confidence) still has a more likely gender: score that.
+    return labels.index(face.gender if face.gender in labels else
+                        max(face.gender_probabilities, key=face.gender_probabilities.get))
+
+
 def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int, models: dict[str, str],
-                   seed: int = 0, limit: int = 0, paper: bool = False) -> dict[str, Any]:
+                   seed: int = 0, limit: int = 0, paper: str = "", task: str = "gender") -> dict[str, Any]:
     """Every face of ``task_split`` (needs extra 'source' and 'keypoints') through the real
-    pipeline; per face: found or not, the gender label index and the age in years."""
+    pipeline; per face: found or not, the answer's index in ``labels`` (gender, emotion) and
+    the age in years. ``paper``: also keep the node's box crops (grey 64x64, margin 0.1: the
+    paper's models' input) for the paper's model of that task."""
     from face_perception.parameters import PipelineConfig
     from face_perception.pipeline import FacePerceptionPipeline
 
@@ -127,7 +138,7 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
     count = len(task_split) if not limit else min(limit, len(task_split))
     rng = np.random.default_rng([seed, face_px])
     found = np.zeros(count, bool)
-    gender = np.full(count, -1, np.int64)
+    answer = np.full(count, -1, np.int64)
     age = np.full(count, np.nan)
     paper_crops, paper_rows = [], []
     start = time.perf_counter()
@@ -140,8 +151,7 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
         if face is None:
             continue
         found[i] = True
-        gender[i] = labels.index(face.gender if face.gender in labels else
-                                 max(face.gender_probabilities, key=face.gender_probabilities.get))
+        answer[i] = -1 if task == "age" else _label_index(task, face, labels)
         age[i] = face.age
         if paper:
             from face_perception.preprocessing import crop_faces
@@ -152,11 +162,11 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
                                           interpolation=cv2.INTER_AREA))
             paper_rows.append(i)
     pipeline.close()
-    return {"found": found, "gender": gender, "age": age, "seconds": time.perf_counter() - start,
+    return {"found": found, "answer": answer, "age": age, "seconds": time.perf_counter() - start,
             "paper_crops": np.array(paper_crops), "paper_rows": np.array(paper_rows, np.int64)}
 
 
-def crop_outcome(task_split, model_path: str, task: str, count: int) -> dict[str, Any]:
+def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Sequence[str]) -> dict[str, Any]:
     """The model on the data set's own faces, no detector: cut by its card's framing from the
     keypoints found when the data set was re-detected, or (a card without framing) the whole
     image resized, as such models were trained."""
@@ -179,26 +189,31 @@ def crop_outcome(task_split, model_path: str, task: str, count: int) -> dict[str
     if task == "age":
         from face_perception.age import expected_age
         ages = np.array([expected_age(p, classifier.card.age_bin_centers) for p in probs])
-        return {"found": found, "gender": np.full(count, -1), "age": ages, "seconds": 0.0}
-    labels = ["male", "female"]
-    gender = np.array([labels.index(classifier.labels[int(i)]) for i in probs.argmax(1)])
-    return {"found": found, "gender": gender, "age": np.full(count, np.nan), "seconds": 0.0}
+        return {"found": found, "answer": np.full(count, -1), "age": ages, "seconds": 0.0}
+    answer = np.array([labels.index(classifier.labels[int(i)]) for i in probs.argmax(1)])
+    return {"found": found, "answer": answer, "age": np.full(count, np.nan), "seconds": 0.0}
 
 
 def summarise(task: str, split, labels: Sequence[str], outcome: dict[str, Any]) -> dict[str, Any]:
-    """Detection rate and, over the found faces, gender accuracy per view or age MAE."""
+    """Detection rate and, over the found faces, accuracy per label view (and mean class recall
+    for emotion) or age MAE."""
     found = outcome["found"]
     n = len(found)
     result: dict[str, Any] = {"faces": int(n), "detected": float(found.mean()) if n else 0.0,
                               "seconds": round(outcome["seconds"], 1)}
-    if task == "gender":
+    if task != "age":
         from training.label_views import label_views
 
-        for name, (mask, y) in label_views("gender", split, list(labels)).items():
+        for name, (mask, y) in label_views(task, split, list(labels)).items():
             keep = found & (np.ones(len(split), bool) if mask is None else mask)[:n]
             if keep.any():
-                result[name] = float((outcome["gender"][keep] == y[:n][keep]).mean())
+                right = outcome["answer"][keep] == y[:n][keep]
+                result[name] = float(right.mean())
                 result[name + " faces"] = int(keep.sum())
+                if task == "emotion":
+                    classes = np.unique(y[:n][keep])
+                    result[name + " mean class recall"] = float(np.mean(
+                        [right[y[:n][keep] == c].mean() for c in classes]))
     else:
         ages = split.extra["age"][:n]
         keep = found & np.isfinite(outcome["age"])
@@ -208,54 +223,59 @@ def summarise(task: str, split, labels: Sequence[str], outcome: dict[str, Any]) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", choices=("gender", "age"), required=True)
+    p.add_argument("--task", choices=("gender", "age", "emotion"), required=True)
     p.add_argument("--split", choices=("validation", "test"), default="test",
                    help="validation for choices, test for the shipped model's figure")
     p.add_argument("--gender-model", default="", help=".tflite with its card (default: shipped)")
     p.add_argument("--age-model", default="", help=".tflite with its card (default: shipped)")
+    p.add_argument("--emotion-model", default="", help=".tflite with its card (default: shipped)")
     p.add_argument("--sizes", type=int, nargs="+", default=list(FACE_SIZES))
     p.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     p.add_argument("--limit", type=int, default=0, help="N evenly spaced faces of the split only (0 = all)")
-    p.add_argument("--paper", action="store_true", help="also the paper's gender model on the node's boxes")
+    p.add_argument("--paper", action="store_true", help="also the paper's model of the task on the node's boxes")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
 
-    from face_perception.classification import resolve_model_path
+    from face_perception.classification import FaceClassifier, resolve_model_path
     from face_perception.framing import EyesMouthFraming
     from training.tasks import load_task_data
 
+    models = {task: getattr(args, f"{task}_model") or str(resolve_model_path("", task))
+              for task in ("gender", "age", "emotion")}
     # The sources and their keypoints come from the framed loader, whatever the model's framing.
-    dataset = load_task_data(args.task, side=48, framing=EyesMouthFraming().describe())
+    card = FaceClassifier(models[args.task], args.task).card
+    entry = card.framing if card.framing is not None else EyesMouthFraming().describe()
+    dataset = load_task_data(args.task, side=48, framing=entry)
     from training.dataset import Split
 
     split = dataset.splits[args.split]
+    labels = list(dataset.labels)
     if args.task == "age":
         split = Split(split.images, split.extra["gender"], split.extra)
+        labels = ["male", "female"]
     if args.limit and args.limit < len(split):  # evenly spaced faces: every set and age keeps its share
         rows = np.linspace(0, len(split) - 1, args.limit).round().astype(np.int64)
         split = Split(split.images[rows], split.labels[rows], {k: v[rows] for k, v in split.extra.items()})
-    labels = ["male", "female"]
-    models = {"gender": args.gender_model or str(resolve_model_path("", "gender")),
-              "age": args.age_model or str(resolve_model_path("", "age"))}
     report: dict[str, Any] = {"task": args.task, "split": args.split, "models": models, "limit": args.limit,
                               "command": "python -m training.end_to_end " + " ".join(sys.argv[1:] if argv is None else argv),
                               "results": {}}
-    summary = summarise(args.task, split, labels, crop_outcome(split, models[args.task], args.task, len(split)))
+    summary = summarise(args.task, split, labels, crop_outcome(split, models[args.task], args.task, len(split), labels))
     report["results"]["crop (no detector)"] = summary
     print("crop (no detector)  " + "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in summary.items() if not k.endswith(" faces")), flush=True)
     for backend in args.backends:
         for size in args.sizes:
-            outcome = run_end_to_end(split, labels, backend, size, models,
-                                     paper=args.paper and args.task == "gender")
+            paper = args.task if args.paper and args.task != "age" else ""
+            outcome = run_end_to_end(split, labels, backend, size, models, paper=paper, task=args.task)
             summary = summarise(args.task, split, labels, outcome)
-            if args.paper and args.task == "gender" and len(outcome["paper_rows"]):
+            if paper and len(outcome["paper_rows"]):
                 from training.anchor import anchor_predict
-                predicted = anchor_predict("gender", outcome["paper_crops"]).argmax(1)
-                rows = outcome["paper_rows"]
-                utk = split.extra.get("source_set", np.zeros(len(split), np.int64))[rows] == 0
-                summary["paper UTKFace"] = float((predicted[utk] == split.labels[rows][utk]).mean()) if utk.any() else None
-                summary["paper LFW"] = float((predicted[~utk] == split.labels[rows][~utk]).mean()) if (~utk).any() else None
+
+                paper_outcome = dict(outcome, answer=np.full(len(split), -1, np.int64))
+                paper_outcome["answer"][outcome["paper_rows"]] = anchor_predict(paper, outcome["paper_crops"]).argmax(1)
+                for name, value in summarise(args.task, split, labels, paper_outcome).items():
+                    if not name.endswith(" faces") and name not in ("faces", "detected", "seconds"):
+                        summary[f"paper {name}"] = value
             report["results"][f"{backend} {size}px"] = summary
             print(f"{backend:9s} {size:3d}px  " + "  ".join(
                 f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()
