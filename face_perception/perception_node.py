@@ -1,7 +1,9 @@
 """The ROS 2 node: a thin shell over :class:`face_perception.pipeline.FacePerceptionPipeline`.
 
 Subscribes:  image_topic (sensor_msgs/Image, or sensor_msgs/CompressedImage on
-             <image_topic>/compressed when use_compressed is true), sensor-data QoS.
+             <image_topic>/compressed when use_compressed is true), sensor-data QoS;
+             camera_info_topic (sensor_msgs/CameraInfo, default: camera_info beside
+             image_topic), to count frames lost on the way (face_perception.camera_info).
 Publishes:   /faces/attributes        face_perception_msgs/FaceAttributesArray (every frame)
              /faces/annotated_image   sensor_msgs/Image (boxes, ids, labels; same header)
              /faces/detections        vision_msgs/Detection2DArray
@@ -30,11 +32,12 @@ from rcl_interfaces.msg import (
 )
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
 from face_perception import ros_messages
 from face_perception.annotation import draw_annotations
+from face_perception.camera_info import CameraInfoMonitor, camera_info_topic
 from face_perception.diagnostics import PerCauseThrottle, StreamHealth
 from face_perception.image_conversion import ImageConversionError, check_pixel_count, compressed_image_size
 from face_perception.node_main import run_node, warn_unknown_parameters
@@ -63,6 +66,13 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
         bool,
         "subscribe to sensor_msgs/CompressedImage on <image_topic>/compressed instead (read at start-up)",
     ),
+    ParameterSpec(
+        "camera_info_topic",
+        "",
+        str,
+        "sensor_msgs/CameraInfo of the camera, counted against the images to see frames lost on the way; "
+        "empty = camera_info beside image_topic (read at start-up)",
+    ),
     ParameterSpec("publish_annotated_image", True, bool, "draw and publish /faces/annotated_image"),
     ParameterSpec("diagnostics_period", 1.0, float, "seconds between /diagnostics messages (read at start-up)", 0.1, 60.0),
     ParameterSpec(
@@ -78,7 +88,7 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
                   "frames with more pixels (width x height) are skipped as bad frames before any copy "
                   "of the image is made", 64 * 64, 16384 * 16384),
 )
-STARTUP_ONLY = {"image_topic", "use_compressed", "diagnostics_period", "hri.enabled"}
+STARTUP_ONLY = {"image_topic", "camera_info_topic", "use_compressed", "diagnostics_period", "hri.enabled"}
 NODE_PARAMETERS_BY_NAME = {spec.name: spec for spec in NODE_PARAMETERS}
 # Seconds between two log lines for the same cause of bad frames (each cause has its own).
 BAD_FRAME_LOG_INTERVAL_S = 5.0
@@ -127,7 +137,13 @@ class PerceptionNode(Node):
             raise StartupError(str(error)) from error
         self._publish_annotated = bool(values["publish_annotated_image"])
         self._max_image_pixels = int(values["max_image_pixels"])
-        self._health = StreamHealth(stale_after_s=float(values["diagnostics.stale_after"]))
+        image_topic = values["image_topic"]
+        if not image_topic:
+            raise StartupError("parameter 'image_topic': must not be empty")
+        # The camera's camera_info: small, so it arrives when large images do not.
+        self.camera_info = CameraInfoMonitor(camera_info_topic(values["camera_info_topic"], image_topic))
+        self._health = StreamHealth(stale_after_s=float(values["diagnostics.stale_after"]),
+                                    camera_info=self.camera_info)
         self._bad_frame_log = PerCauseThrottle(BAD_FRAME_LOG_INTERVAL_S)
         self._pipeline_lock = threading.Lock()
 
@@ -139,15 +155,17 @@ class PerceptionNode(Node):
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
         self._hri = _hri_output(self) if values["hri.enabled"] else None
 
-        image_topic = values["image_topic"]
-        if not image_topic:
-            raise StartupError("parameter 'image_topic': must not be empty")
         message_type = CompressedImage if values["use_compressed"] else Image
         topic = image_topic.rstrip("/") + "/compressed" if values["use_compressed"] else image_topic
         try:
             self.create_subscription(message_type, topic, self._on_image, qos_profile_sensor_data)
         except rclpy.exceptions.NameValidationException as error:
             raise StartupError(f"parameter 'image_topic' = {image_topic!r} is not a valid topic name: {error}") from error
+        try:
+            self.create_subscription(CameraInfo, self.camera_info.topic, self._on_camera_info, qos_profile_sensor_data)
+        except rclpy.exceptions.NameValidationException as error:
+            raise StartupError(f"parameter 'camera_info_topic' = {self.camera_info.topic!r} is not a valid topic "
+                               f"name: {error}") from error
 
         # Newest-frame slot shared with the worker thread.
         self._slot_lock = threading.Condition()
@@ -160,7 +178,8 @@ class PerceptionNode(Node):
         warn_unknown_parameters(self)
         self.create_timer(float(values["diagnostics_period"]), self._publish_diagnostics)
         self.get_logger().info(
-            f"watching {topic} ({'CompressedImage' if values['use_compressed'] else 'Image'}); "
+            f"watching {topic} ({'CompressedImage' if values['use_compressed'] else 'Image'}), "
+            f"lost frames counted against {self.camera_info.topic}; "
             f"emotion model {self._pipeline.emotion_classifier.model_path}, "
             f"gender model {self._pipeline.gender_classifier.model_path}, "
             f"age model {self._pipeline.age_model_path or 'none (FaceAttributes.age is NaN)'}"
@@ -174,6 +193,9 @@ class PerceptionNode(Node):
             self._health.add_received(time.monotonic(), stamp_ns, replaced_unprocessed=self._latest is not None)
             self._latest = (message, time.perf_counter())
             self._slot_lock.notify()
+
+    def _on_camera_info(self, message: CameraInfo) -> None:
+        self.camera_info.add(message, time.monotonic())
 
     def _work(self) -> None:
         while True:
