@@ -152,7 +152,7 @@ class StreamHealth:
             recent_bad = len(self._bad_at)
             silent_s = None if self._last_received_at is None else now - self._last_received_at
             loss = self._loss(now)
-            level, message = self._level(recent_bad, silent_s, loss)
+            level, message = self._level(now, recent_bad, silent_s, loss)
             latencies = sorted(self._latencies_ms)
             recent = [t for t in self._processed_at if now - t <= RECENT_WINDOW_S]
             span = recent[-1] - recent[0] if len(recent) > 1 else 0.0
@@ -198,13 +198,15 @@ class StreamHealth:
             "frames_lost_ratio": round(loss.fraction, 3) if loss.camera_infos else "no camera_info",
         }
 
-    def _level(self, recent_bad: int, silent_s: float | None, loss: FrameLoss | None) -> tuple[int, str]:
+    def _level(self, now: float, recent_bad: int, silent_s: float | None, loss: FrameLoss | None) -> tuple[int, str]:
         # camera_info arriving while images do not points at the images' transport.
+        info_silent_s = self._camera_info.seconds_since_last(now) if self._camera_info is not None else None
+        info_arrives = info_silent_s is not None and info_silent_s <= self.stale_after_s / 2
         hint = ""
-        if loss is not None and loss.camera_infos and silent_s is not None and silent_s > self.stale_after_s / 2:
+        if info_arrives and silent_s is not None and silent_s > self.stale_after_s / 2:
             hint = f", but camera_info arrives on {self._camera_info.topic}: {LOSS_CAUSE}"
         if silent_s is None:
-            if loss is not None and loss.camera_infos:
+            if info_arrives:
                 return WARN, f"no images received yet, but camera_info arrives on {self._camera_info.topic}: {LOSS_CAUSE}"
             return WARN, "no images received yet"
         if silent_s > self.stale_after_s:

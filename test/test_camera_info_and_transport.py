@@ -16,7 +16,7 @@ from face_perception.camera_info import (
     nominal_intrinsics,
 )
 from face_perception.dds_transport import choose_transport, large_images_profile, parse_switch
-from face_perception.diagnostics import LOSS_WARN_FRACTION, OK, WARN, StreamHealth
+from face_perception.diagnostics import ERROR, LOSS_WARN_FRACTION, OK, WARN, StreamHealth
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = large_images_profile(ROOT)
@@ -108,6 +108,19 @@ def test_camera_info_without_any_image_points_at_the_images_transport():
     report = health.report(end)
     assert report.level == WARN
     assert "no images received yet, but camera_info arrives" in report.message and "DDS transport" in report.message
+
+
+def test_a_camera_that_stops_is_stale_without_blaming_the_transport():
+    monitor = CameraInfoMonitor("/camera/camera_info")
+    health = StreamHealth(stale_after_s=2.0, camera_info=monitor)
+    end = run_camera(health, monitor, seconds=6.0, rate=15.0, delivered=lambda i: True)
+    for silence, level in ((1.5, WARN), (2.5, ERROR)):
+        report = health.report(end + silence)
+        assert report.level == level and "DDS transport" not in report.message, report.message
+    # Images stop, camera_info goes on: that is the images' transport.
+    run_camera(health, monitor, seconds=2.5, rate=15.0, delivered=lambda i: False, start=end)
+    report = health.report(end + 2.5)
+    assert report.level == ERROR and "but camera_info arrives" in report.message and "DDS transport" in report.message
 
 
 def test_without_camera_info_the_values_say_so_and_the_level_stays_as_before():
