@@ -254,6 +254,40 @@ def print_soak(result: dict[str, Any]) -> None:
     print_rows([result["summary"]])
 
 
+def jpeg_cost() -> None:
+    """Per-frame cost of use_compressed: JPEG encode (driver) and the node's decode, 640x480."""
+    import statistics
+
+    import cv2
+    from builtin_interfaces.msg import Time
+    from sensor_msgs.msg import CompressedImage
+
+    from face_perception.demo_frames import demo_frame
+    from face_perception.ros_messages import bgr_to_image_msg, compressed_msg_to_bgr, image_msg_to_bgr
+
+    frames = [demo_frame(index, 640, 480, 1) for index in range(40)]
+
+    def per_frame_ms(function, items) -> float:
+        passes = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for item in items:
+                function(item)
+            passes.append((time.perf_counter() - start) / len(items) * 1000.0)
+        return statistics.median(passes)
+
+    for quality in (80, 90):
+        options = [cv2.IMWRITE_JPEG_QUALITY, quality]
+        jpegs = [cv2.imencode(".jpg", frame, options)[1].tobytes() for frame in frames]
+        messages = [CompressedImage(format="jpeg", data=jpeg) for jpeg in jpegs]
+        encode = per_frame_ms(lambda frame: cv2.imencode(".jpg", frame, options), frames)
+        decode = per_frame_ms(compressed_msg_to_bgr, messages)
+        print(f"JPEG quality {quality}: {sum(map(len, jpegs)) / len(jpegs) / 1024:.0f} KB, encode {encode:.2f} ms, "
+              f"node decode {decode:.2f} ms per frame")
+    raw = [bgr_to_image_msg(frame, Time(), "camera") for frame in frames]
+    print(f"raw bgr8 Image to BGR in the node: {per_frame_ms(image_msg_to_bgr, raw):.2f} ms per frame")
+
+
 # --- the listener process ------------------------------------------------------------------
 def listen(options: argparse.Namespace) -> int:
     import rclpy
@@ -337,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     listener.add_argument("--viewer", action="store_true")
     table = sub.add_parser("table", help="issue 16's DDS table, measured again")
     table.add_argument("--only", nargs="*", help="setup names")
+    sub.add_parser("jpeg-cost", help="per-frame cost of use_compressed")
     soak = sub.add_parser("soak", help="the cross-process soak")
     soak.add_argument("--minutes", type=float, default=10.0)
     soak.add_argument("--rate", type=float, default=15.0)
@@ -346,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.command == "listen":
         return listen(options)
+    if options.command == "jpeg-cost":
+        jpeg_cost()
+        return 0
     if options.command == "table":
         result: Any = run_table(options.log_dir, options.only)
         print_rows(result)
