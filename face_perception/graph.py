@@ -50,6 +50,12 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
         "folder or file, 'camera:<index>', or 'demo' (embedded astronaut sequence)",
     ),
     LaunchArgument("use_rviz", "false", "start RViz with config/face_perception.rviz"),
+    LaunchArgument(
+        "dds_large_images",
+        "true",
+        "start our nodes with config/fastdds_large_images.xml when no Fast DDS transport is chosen "
+        "(face_perception.dds_transport); false keeps Fast DDS defaults",
+    ),
 )
 
 

@@ -2,7 +2,9 @@
 
 Subscribes:  image_topic (sensor_msgs/Image, or sensor_msgs/CompressedImage on
              <image_topic>/compressed when use_compressed is true), sensor-data QoS;
-             default camera/image_raw, relative: /camera/image_raw in the root namespace.
+             default camera/image_raw, relative: /camera/image_raw in the root namespace;
+             camera_info_topic (sensor_msgs/CameraInfo, default: camera_info beside
+             image_topic), to count frames lost on the way (face_perception.camera_info).
 Publishes:   faces/attributes         face_perception_msgs/FaceAttributesArray (every frame)
              faces/annotated_image    sensor_msgs/Image (boxes, ids, labels; same header)
              faces/detections         vision_msgs/Detection2DArray
@@ -33,7 +35,7 @@ from rcl_interfaces.msg import (
 )
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
 from face_perception import ros_messages
@@ -45,6 +47,7 @@ from face_perception.topics import (  # noqa: F401 (re-exported: the demo and te
     DIAGNOSTICS_TOPIC,
 )
 from face_perception.annotation import draw_annotations
+from face_perception.camera_info import CameraInfoMonitor, camera_info_topic
 from face_perception.diagnostics import PerCauseThrottle, StreamHealth
 from face_perception.image_conversion import ImageConversionError, check_pixel_count, compressed_image_size
 from face_perception.node_main import run_node, warn_unknown_parameters
@@ -71,6 +74,13 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
         bool,
         "subscribe to sensor_msgs/CompressedImage on <image_topic>/compressed instead (read at start-up)",
     ),
+    ParameterSpec(
+        "camera_info_topic",
+        "",
+        str,
+        "sensor_msgs/CameraInfo of the camera, counted against the images to see frames lost on the way; "
+        "empty = camera_info beside image_topic (read at start-up)",
+    ),
     ParameterSpec("publish_annotated_image", True, bool, "draw and publish /faces/annotated_image"),
     ParameterSpec("diagnostics_period", 1.0, float, "seconds between /diagnostics messages (read at start-up)", 0.1, 60.0),
     ParameterSpec(
@@ -86,7 +96,7 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
                   "frames with more pixels (width x height) are skipped as bad frames before any copy "
                   "of the image is made", 64 * 64, 16384 * 16384),
 )
-STARTUP_ONLY = {"image_topic", "use_compressed", "diagnostics_period", "hri.enabled"}
+STARTUP_ONLY = {"image_topic", "camera_info_topic", "use_compressed", "diagnostics_period", "hri.enabled"}
 NODE_PARAMETERS_BY_NAME = {spec.name: spec for spec in NODE_PARAMETERS}
 # Seconds between two log lines for the same cause of bad frames (each cause has its own).
 BAD_FRAME_LOG_INTERVAL_S = 5.0
@@ -135,7 +145,13 @@ class PerceptionNode(Node):
             raise StartupError(str(error)) from error
         self._publish_annotated = bool(values["publish_annotated_image"])
         self._max_image_pixels = int(values["max_image_pixels"])
-        self._health = StreamHealth(stale_after_s=float(values["diagnostics.stale_after"]))
+        image_topic = values["image_topic"]
+        if not image_topic:
+            raise StartupError("parameter 'image_topic': must not be empty")
+        # The camera's camera_info: small, so it arrives when large images do not.
+        self.camera_info = CameraInfoMonitor(camera_info_topic(values["camera_info_topic"], image_topic))
+        self._health = StreamHealth(stale_after_s=float(values["diagnostics.stale_after"]),
+                                    camera_info=self.camera_info)
         self._bad_frame_log = PerCauseThrottle(BAD_FRAME_LOG_INTERVAL_S)
         self._pipeline_lock = threading.Lock()
 
@@ -147,9 +163,6 @@ class PerceptionNode(Node):
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
         self._hri = _hri_output(self) if values["hri.enabled"] else None
 
-        image_topic = values["image_topic"]
-        if not image_topic:
-            raise StartupError("parameter 'image_topic': must not be empty")
         message_type = CompressedImage if values["use_compressed"] else Image
         topic = image_topic.rstrip("/") + "/compressed" if values["use_compressed"] else image_topic
         try:
@@ -157,6 +170,12 @@ class PerceptionNode(Node):
         except rclpy.exceptions.NameValidationException as error:
             raise StartupError(f"parameter 'image_topic' = {image_topic!r} is not a valid topic name: {error}") from error
         topic = subscription.topic_name  # resolved: the log names what is really watched
+        try:
+            info_subscription = self.create_subscription(CameraInfo, self.camera_info.topic, self._on_camera_info,
+                                                         qos_profile_sensor_data)
+        except rclpy.exceptions.NameValidationException as error:
+            raise StartupError(f"parameter 'camera_info_topic' = {self.camera_info.topic!r} is not a valid topic "
+                               f"name: {error}") from error
 
         # Newest-frame slot shared with the worker thread.
         self._slot_lock = threading.Condition()
@@ -169,7 +188,8 @@ class PerceptionNode(Node):
         warn_unknown_parameters(self)
         self.create_timer(float(values["diagnostics_period"]), self._publish_diagnostics)
         self.get_logger().info(
-            f"watching {topic} ({'CompressedImage' if values['use_compressed'] else 'Image'}); "
+            f"watching {topic} ({'CompressedImage' if values['use_compressed'] else 'Image'}), "
+            f"lost frames counted against {info_subscription.topic_name}; "
             f"emotion model {self._pipeline.emotion_classifier.model_path}, "
             f"gender model {self._pipeline.gender_classifier.model_path}, "
             f"age model {self._pipeline.age_model_path or 'none (FaceAttributes.age is NaN)'}"
@@ -183,6 +203,9 @@ class PerceptionNode(Node):
             self._health.add_received(time.monotonic(), stamp_ns, replaced_unprocessed=self._latest is not None)
             self._latest = (message, time.perf_counter())
             self._slot_lock.notify()
+
+    def _on_camera_info(self, message: CameraInfo) -> None:
+        self.camera_info.add(message, time.monotonic())
 
     def _work(self) -> None:
         while True:

@@ -200,7 +200,7 @@ def test_two_namespaced_nodes_publish_each_cameras_faces_on_its_own_topics(two_c
     assert {"/rear/faces/attributes", "/rear/faces/annotated_image", "/rear/faces/detections",
             "/diagnostics"} <= published
     subscribed = {name for name, _ in rear.get_subscriber_names_and_types_by_node("face_perception", "/rear")}
-    assert subscribed == {"/rear/camera/image_raw"}
+    assert subscribed == {"/rear/camera/image_raw", "/rear/camera/camera_info"}  # camera_info beside the image
     headers = send(graph, 100)
     assert wait_for(lambda: graph.attributes["front"] and graph.attributes["rear"], timeout=20.0)
     # No cross-talk: each camera's frames, faces and frame_id on its own topic; nothing at the root.
@@ -225,7 +225,7 @@ def test_default_namespace_topic_names_are_unchanged(model_parameters):
     expected = {"/faces/attributes", "/faces/annotated_image", "/faces/detections", "/diagnostics"}
     if IdsList is not None:
         expected.add("/humans/faces/tracked")
-    assert expected <= published and subscribed == {"/camera/image_raw"}
+    assert expected <= published and subscribed == {"/camera/image_raw", "/camera/camera_info"}
 
 
 @needs_hri_msgs
