@@ -133,8 +133,10 @@ def test_robot_augmentation_needs_the_framing() -> None:
 @needs_data
 def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
+    out.mkdir()
+    (out / "STOP").touch()  # asks the run to end after its first epoch
     command = [sys.executable, "-m", "training.train", "--task", "gender", "--data", str(utk_folder),
-               "--lfw", str(lfw_tar), "--framing", "eyes_mouth", "--augment", "robot", "--epochs", "1",
+               "--lfw", str(lfw_tar), "--framing", "eyes_mouth", "--augment", "robot", "--epochs", "3",
                "--arch", "mini_xception", "--batch-size", "32", "--threads", "1", "--no-cache",
                "--verbose", "0", "--out", str(out)]
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
@@ -145,6 +147,17 @@ def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path
     counts = run["dataset_info"]["framing"]["counts"]
     assert set(counts) == {"UTKFace", "LFW"}
     assert run["trained_faces"] == sum(counts[s]["train"]["images"] for s in counts)
+    assert run["epochs_run"] == 1 and run["best_epoch"] == 1
+
+    # A run stopped from outside keeps model.keras and history.csv; its record is written afterwards.
+    (out / "run.json").unlink()
+    result = subprocess.run(command + ["--record-interrupted", "2.5"], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=600, env={**__import__("os").environ, "TF_ENABLE_ONEDNN_OPTS": "0"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads((out / "run.json").read_text())
+    assert record["interrupted"]["stopped_after_epoch"] == 1 and record["training_minutes"] == 2.5
+    assert record["best_val_accuracy"] == pytest.approx(run["best_val_accuracy"])
+    assert "--record-interrupted" not in record["training_command"]
 
 
 @needs_data

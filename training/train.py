@@ -100,6 +100,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads for the TensorFlow backend (0 = its default, one per core); 1 lets two "
                         "runs share a 2-core machine without their thread pools spinning against each other")
+    p.add_argument("--record-interrupted", type=float, default=None, metavar="MINUTES",
+                   help="write run.json for a run in --out that was stopped before its last epoch (its best "
+                        "checkpoint model.keras and history.csv are there): same arguments as the run, plus the "
+                        "minutes it trained; nothing is trained. New runs end cleanly after the epoch during "
+                        "which a file STOP appears in --out")
     p.add_argument("--verbose", default="auto", help="Keras fit verbosity: auto, 0, 1 (bars), 2 (one line/epoch)")
     return p.parse_args(argv)
 
@@ -229,6 +234,9 @@ def make_callbacks(args: argparse.Namespace, core, out: Path, start: float,
             if (time.monotonic() - start) / 60.0 > args.max_minutes:
                 print(f"time budget of {args.max_minutes} min reached after epoch {epoch + 1}", flush=True)
                 self.model.stop_training = True
+            if (out / "STOP").exists():
+                print(f"{out / 'STOP'} found: stopping after epoch {epoch + 1}", flush=True)
+                self.model.stop_training = True
 
     monitor, mode = ("val_age_mae", "min") if age_validation is not None else ("val_accuracy", "max")
     # The age callback must run before the ones that read its log entry.
@@ -342,10 +350,19 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     start = time.monotonic()
     callbacks = make_callbacks(args, core, out, start, age_validation)
     best = next(c for c in callbacks if hasattr(c, "best_epoch"))
-    verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
-    history = trainer.fit(batches, epochs=args.epochs, validation_data=(x_val, y_val),
-                          validation_batch_size=256, callbacks=callbacks, verbose=verbose)
-    minutes = (time.monotonic() - start) / 60.0
+    if args.record_interrupted is not None:
+        epochs_run = _interrupted_best(out, best)
+        minutes = args.record_interrupted
+        extra_card["interrupted"] = {
+            "stopped_after_epoch": epochs_run, "of_epochs": args.epochs,
+            "note": "stopped for time before its last epoch; the best checkpoint so far is the model, and this "
+                    "record was written afterwards from history.csv by --record-interrupted"}
+    else:
+        verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
+        history = trainer.fit(batches, epochs=args.epochs, validation_data=(x_val, y_val),
+                              validation_batch_size=256, callbacks=callbacks, verbose=verbose)
+        epochs_run = len(history.history["loss"])
+        minutes = (time.monotonic() - start) / 60.0
     run = {
         "task": args.task,
         "labels": dataset.labels,
@@ -362,14 +379,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                   "normalization": {"scale": SCALE, "offset": OFFSET},
                   **({"framing": framing.describe()} if framing is not None else {})},
         "hyperparameters": {k: _jsonable(v) for k, v in vars(args).items()},
-        "epochs_run": len(history.history["loss"]),
+        "epochs_run": epochs_run,
         "best_epoch": best.best_epoch,
         "best_monitor": best.monitor,
         "best_val_accuracy": float(best.best_value) if best.monitor == "val_accuracy" else None,
         "best_val_age_mae": float(best.best_value) if best.monitor == "val_age_mae" else None,
         **extra_card,
         "training_minutes": round(minutes, 1),
-        "training_command": "python -m training.train " + shlex.join(sys.argv[1:]),
+        "training_command": "python -m training.train " + shlex.join(_training_argv(sys.argv[1:])),
         **({"continued_from": _earlier_run(args.init_weights)} if args.init_weights is not None else {}),
         "git_commit": git_commit(),
         "trained_on": machine_description(),
@@ -379,6 +396,35 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     print(f"best {best.monitor} {best.best_value:.4f} at epoch {best.best_epoch}; "
           f"{minutes:.1f} min; saved {out / 'model.keras'}", flush=True)
     return run
+
+
+def _training_argv(argv: Sequence[str]) -> list[str]:
+    """The arguments of the training itself (without --record-interrupted and its value)."""
+    kept, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--record-interrupted":
+            skip = True
+        elif not item.startswith("--record-interrupted="):
+            kept.append(item)
+    return kept
+
+
+def _interrupted_best(out: Path, best) -> int:
+    """Epochs in ``out``/history.csv; sets the best-checkpoint callback's epoch and value from it."""
+    import csv
+
+    history = out / "history.csv"
+    if not (history.is_file() and (out / "model.keras").is_file()):
+        raise SystemExit(f"--record-interrupted: {history} and {out / 'model.keras'} must exist")
+    rows = list(csv.DictReader(history.open()))
+    if not rows:
+        raise SystemExit(f"--record-interrupted: {history} has no finished epoch")
+    values = [best.sign * float(row[best.monitor]) for row in rows]
+    index = int(np.argmax(values))
+    best.best, best.best_epoch = values[index], index + 1
+    return len(rows)
 
 
 def _jsonable(value: Any) -> Any:
