@@ -192,6 +192,15 @@ def face_rotation(yaw_deg: float, pitch_deg: float = 0.0, roll_deg: float = 0.0)
     return facing_camera @ rz @ ry @ rx
 
 
+def yaw_pitch_roll(rotation: np.ndarray) -> tuple[float, float, float]:
+    """Degrees of :func:`face_rotation` that give ``rotation`` (its inverse, pitch within +-90)."""
+    relative = face_rotation(0.0).T @ np.asarray(rotation, np.float64)
+    yaw = math.degrees(math.atan2(relative[1, 0], relative[0, 0]))
+    pitch = math.degrees(math.asin(float(np.clip(-relative[2, 0], -1.0, 1.0))))
+    roll = math.degrees(math.atan2(relative[2, 1], relative[2, 2]))
+    return yaw, pitch, roll
+
+
 def project(points: np.ndarray, rotation: np.ndarray, translation: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Pinhole projection (pixels, Nx2) of face-frame points for a pose."""
     camera_points = np.asarray(points, np.float64) @ np.asarray(rotation).T + np.asarray(translation)

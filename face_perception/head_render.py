@@ -2,11 +2,14 @@
 
 We have no head-pose data set, so we make one: the astronaut photo (face_perception/data)
 is wrapped onto a 3-D head surface and rendered through a pinhole camera at any pose. The
-head is a super-ellipsoid (flat-fronted, 150 mm wide, 230 mm high, 130 mm deep) with a nose
-and lips raised from it and eye sockets sunk into it, placed so that the photo's eyes (from
-BlazeFace) sit 63 mm apart. Its shape is our own and not :data:`head_pose.MEAN_FACE`, so a
-pose measured on it carries a real model mismatch, as a real face does; the detector
-(BlazeFace) then finds the keypoints on the render as it would on a camera image.
+head's front is half an ellipsoid (150 mm wide, 230 mm high, 170 mm deep, so that the ears'
+tragions lie 50-80 mm behind the eyes, as on a real head) with a nose and lips raised from
+it and eye sockets sunk into it, placed so that the photo's eyes (from BlazeFace) sit 63 mm
+apart. (A flatter super-ellipsoid put the ears only 20-40 mm behind the eyes, and the yaw
+measured on it came out 30% low: the check's geometry matters as much as the estimator's.)
+Its shape is our own and not :data:`head_pose.MEAN_FACE`, so a pose measured on it carries a
+real model mismatch, as a real face does; the detector (BlazeFace) then finds the keypoints
+on the render as it would on a camera image.
 
 Each render is a forward splat of the photo's pixels (supersampled 2x, nearest surface
 wins) with the remaining holes filled from their neighbours, over a plain background.
@@ -22,12 +25,12 @@ import numpy as np
 from face_perception.demo_frames import load_demo_image
 from face_perception.head_pose import EYE_DISTANCE_M
 
-# Super-ellipsoid head (face frame, metres): half width, half height, depth, exponent, and
-# its centre's height relative to the eyes.
+# Head front (face frame, metres): half width, half height, depth, the outline's exponent
+# (2: an ellipsoid), and its centre's height relative to the eyes.
 HEAD_HALF_WIDTH = 0.075
 HEAD_HALF_HEIGHT = 0.115
-HEAD_DEPTH = 0.13
-HEAD_EXPONENT = 3.0
+HEAD_DEPTH = 0.17
+HEAD_EXPONENT = 2.0
 HEAD_CENTRE_Z = -0.03
 # (y, z, height, sigma_y, sigma_z) bumps (positive) and dents (negative), z from the eyes.
 _RELIEF = (
@@ -42,7 +45,7 @@ BACKGROUND_BGR = (110, 120, 125)
 
 @dataclass(frozen=True)
 class TexturedHead:
-    """Surface points (face frame, metres) and their colours; ``eyes`` the eye points."""
+    """Surface points (face frame, metres), their colours, and the eyes' midpoint."""
 
     points: np.ndarray  # Nx3
     colours: np.ndarray  # Nx3 uint8 BGR

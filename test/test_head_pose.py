@@ -46,6 +46,11 @@ def test_frames_follow_rep_103_and_rep_155():
     assert nose_turned[0] > nose_frontal[0] + 5
 
 
+def test_yaw_pitch_roll_inverts_face_rotation():
+    for angles in [(0, 0, 0), (35, -10, 5), (-70, 40, -30)]:
+        np.testing.assert_allclose(hp.yaw_pitch_roll(hp.face_rotation(*angles)), angles, atol=1e-9)
+
+
 def test_quaternions_round_trip():
     for yaw, pitch, roll in [(0, 0, 0), (170, 10, -20), (-90, 45, 5)]:
         rotation = hp.face_rotation(yaw, pitch, roll)

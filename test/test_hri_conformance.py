@@ -36,8 +36,8 @@ needs_interfaces = pytest.mark.skipif(hri_output is None, reason="hri_msgs or tf
 
 K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
 WIDTH, HEIGHT = 640, 480
-# The rendered head: turned 25 degrees to the person's left and rolled 12 degrees (so that
-# /aligned has something to level), 0.8 m in front of the camera, a little right and up.
+# The rendered head: turned 25 degrees to the person's left and rolled 12 degrees, 0.8 m in
+# front of the camera, a little right and up.
 TRUE_ROTATION = hp.face_rotation(25.0, 0.0, 12.0)
 TRUE_TRANSLATION = np.array([0.06, -0.03, 0.8])
 DEFAULT_QOS = QoSProfile(depth=10)  # reliable, volatile: what libhri subscribes with
@@ -152,19 +152,17 @@ def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rend
     assert points["right_eye"].x < points["left_eye"].x
     assert points["right_eye"].y < points["mouth_center"].y and points["left_eye"].y < points["mouth_center"].y
 
-    # Images: REP-155's 128x128; /aligned has its eyes level (the head is rolled 12 degrees).
+    # Images: REP-155's 128x128.
     for topic in ("cropped", "aligned"):
         image = next(m for m in received[topic] if m.header == header)
         assert (image.width, image.height, image.encoding) == (128, 128, "bgr8")
     aligned = np.frombuffer(next(m for m in received["aligned"] if m.header == header).data,
-                            np.uint8).reshape(128, 128, 3)
-    from face_perception.blazeface import BlazeFaceDetector
-    found = BlazeFaceDetector("full_range", 0.3, 2.0).detect(aligned)  # not the node's model
-    assert found and found[0].keypoints is not None
-    (rx, ry), (lx, ly) = found[0].keypoints[:2]
-    assert abs(np.degrees(np.arctan2(ly - ry, lx - rx))) < 6.0
-    frame_eyes = np.array([[points[n].x * WIDTH, points[n].y * HEIGHT] for n in ("right_eye", "left_eye")])
-    assert abs(np.degrees(np.arctan2(*(frame_eyes[1] - frame_eyes[0])[::-1]))) > 7.0  # tilted in the frame
+                            np.uint8).reshape(128, 128, 3).astype(float)
+    cropped = np.frombuffer(next(m for m in received["cropped"] if m.header == header).data,
+                            np.uint8).reshape(128, 128, 3).astype(float)
+    # A face, not a blank square, and another cut than /cropped (test_aligned_face_levels_the_eyes
+    # checks the levelling itself).
+    assert aligned.std() > 20.0 and np.mean(np.abs(aligned - cropped)) > 10.0
 
     # TF: face_<id> under the image's frame, gaze_<id> under it, both stamped with the image.
     face_tf = tf.find(f"face_{face_id}", header.stamp)
