@@ -10,10 +10,11 @@ measured in the same run, frame by frame interleaved so machine load hits both a
   the /tf message and FaceAttributes.position; ``+aligned``: also a 128x128 aligned face per
   face (only built while someone subscribes to /aligned).
 
-Messages are built, not published (the DDS cost is the same per byte for both). Frames:
-640x480, the astronaut's head pasted 1 or 5 times (face_perception.demo_frames), f = 600 px.
+Then each new step alone, per face. Messages are built, not published (the DDS cost is the
+same per byte for both). Frames: 640x480, the astronaut's head pasted 1 or 5 times
+(face_perception.demo_frames), f = 600 px.
 
-Usage: python scripts/benchmark_head_pose.py [--frames N]
+Usage: python scripts/benchmark_head_pose.py [--frames N] [--repeats N]
 """
 from __future__ import annotations
 
@@ -102,14 +103,51 @@ def run(backend: str, num_faces: int, frames: int) -> None:
     print(line + f" | faces with a pose {100 * np.mean(posed):.0f}%")
 
 
+def components(repeats: int) -> None:
+    """Each new step alone, median of ``repeats`` calls on one face (less noisy than whole
+    frames on a loaded machine)."""
+    from face_perception.keypoints import RegionKeypointFinder
+
+    config = PipelineConfig.from_mapping({})
+    pipeline = FacePerceptionPipeline(config)
+    image = demo_frame(0, 640, 480, 1)
+    detection = pipeline.detector.detect(image)[0]
+    finder = RegionKeypointFinder()
+    pipeline.measure_keypoints = True
+    face = pipeline.process(image).faces[0]
+    header = Header(frame_id="camera_optical_frame")
+    tracker = hp.HeadPoseTracker()
+    pose = hp.estimate_head_pose(np.asarray(face.keypoints), CAMERA)
+    steps = {
+        "BlazeFace pass in a Haar box": lambda: finder.add_keypoints(image, [detection]),
+        "solvePnP (estimate_head_pose)": lambda: hp.estimate_head_pose(np.asarray(face.keypoints), CAMERA),
+        "One-Euro update": lambda: tracker.update("face_1", pose, time.perf_counter()),
+        "FacialLandmarks message": lambda: hri_output.facial_landmarks(face, (640, 480), header),
+        "face + gaze TransformStamped": lambda: face_transforms(header, "abc1", pose),
+        "aligned 128x128 + Image message": lambda: ros_messages.image_msg_with_header(
+            hri_output.aligned_face(image, face.keypoints), header),
+    }
+    print(f"per face, median of {repeats} calls:")
+    for name, step in steps.items():
+        step()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - start) * 1000.0)
+        print(f"  {name:34s} {np.median(times):7.3f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=60, help="timed frames per case (median reported)")
+    parser.add_argument("--repeats", type=int, default=200, help="calls per step in the per-step timings")
     args = parser.parse_args()
     print(f"median ms per frame over {args.frames} frames, 640x480; ratio new / baseline from the same run")
     for backend in ("haar", "blazeface"):
         for num_faces in (1, 5):
             run(backend, num_faces, args.frames)
+    components(args.repeats)
     return 0
 
 
