@@ -26,6 +26,7 @@ setup(
         "console_scripts": [
             "perception_node = face_perception.perception_node:main",
             "image_source_node = face_perception.image_source_node:main",
+            "hri_aggregator_node = face_perception.hri_aggregator_node:main",
             "face-perception-bringup = face_perception.bringup:main",
             "face-perception-demo = face_perception.demo:main",
         ],

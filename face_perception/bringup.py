@@ -6,10 +6,14 @@ the same nodes with the same YAML, one process each, through
 
     face-perception-bringup image_source:=demo
     face-perception-bringup image_topic:=/camera/color/image_raw params_file:=my.yaml
+    face-perception-bringup namespace:=front image_topic:=image_raw
+    face-perception-bringup cameras_file:=my_cameras.yaml
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -17,6 +21,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from face_perception.dds_transport import choose_transport, large_images_profile, parse_switch
 from face_perception.graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, NodeSpec, check_params_file, describe_graph
 
 
@@ -53,10 +58,14 @@ def node_command(spec: NodeSpec) -> list[str]:
         )
     command = [sys.executable, "-m", executable_module(spec.executable), *spec.arguments, "--ros-args"]
     command += ["-r", f"__node:={spec.name}"]
+    if spec.namespace:
+        command += ["-r", f"__ns:={spec.namespace}"]
     for parameter in spec.parameters:
         if isinstance(parameter, dict):
             for name, value in parameter.items():
-                command += ["-p", f"{name}:={value}"]
+                # -p values are YAML: a list as a flow sequence (JSON is valid YAML).
+                text = json.dumps(value) if isinstance(value, list) else value
+                command += ["-p", f"{name}:={text}"]
         else:
             command += ["--params-file", str(parameter)]
     for source, target in spec.remappings:
@@ -74,9 +83,9 @@ def parse_launch_arguments(tokens: list[str]) -> dict[str, str]:
     return values
 
 
-def run_graph(commands: list[list[str]]) -> int:
+def run_graph(commands: list[list[str]], environment: dict[str, str] | None = None) -> int:
     """Run the processes until the perception node (the first) exits or a signal arrives."""
-    processes = [subprocess.Popen(command) for command in commands]
+    processes = [subprocess.Popen(command, env=environment) for command in commands]
     stopping = False
 
     def request_stop(signum, _frame) -> None:
@@ -123,14 +132,20 @@ def main(argv: list[str] | None = None) -> int:
         graph = describe_graph(parse_launch_arguments(options.launch_arguments), package_share_directory())
         check_params_file(graph.params_file)
         commands = [node_command(spec) for spec in graph.nodes]
+        # The image senders' DDS transport (README, "DDS"); the user's own choice wins.
+        transport = choose_transport(os.environ, parse_switch(graph.launch_arguments["dds_large_images"]),
+                                     large_images_profile(package_share_directory()), os.getcwd())
     except ValueError as error:
         print(f"face-perception-bringup: {error}", file=sys.stderr)
         return 2
     if options.print:
+        for name, value in transport.environment.items():
+            print(f"{name}={value}")
         for command in commands:
             print(" ".join(command))
         return 0
-    return run_graph(commands)
+    print(f"[bringup] {transport.description}", flush=True)
+    return run_graph(commands, {**os.environ, **transport.environment})
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Health of the image stream for /diagnostics, without ROS: counters, a recent window,
-staleness, a transport-loss estimate and per-cause log throttling.
+staleness, frames lost on the way (counted against the camera's camera_info, else
+estimated from stamps) and per-cause log throttling.
 
 The node feeds :class:`StreamHealth` with what happens to each frame and asks it for a
 level, a one-line summary and the values to publish. Time is passed in (monotonic seconds)
@@ -13,6 +14,8 @@ import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 
+from face_perception.camera_info import CameraInfoMonitor
+
 OK, WARN, ERROR = 0, 1, 2  # diagnostic_msgs/DiagnosticStatus levels
 LEVEL_NAMES = {OK: "OK", WARN: "WARN", ERROR: "ERROR"}
 
@@ -24,6 +27,11 @@ MAX_GAP_S = 10.0
 PERIOD_SAMPLES = 30
 MIN_PERIOD_SAMPLES = 5  # before these, nothing is counted
 MIN_PERIOD_NS = 2_000_000  # cameras up to 500 Hz
+# More than this fraction of the camera's frames missing over the recent window is a WARN.
+LOSS_WARN_FRACTION = 0.10
+# camera_info messages in the window before images are counted against them.
+MIN_CAMERA_INFO_FOR_LOSS = 10
+LOSS_CAUSE = "likely the sender's DDS transport (the camera driver's): see README 'DDS: large images'"
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,22 @@ class HealthReport:
     level: int
     message: str
     values: dict[str, float | int | str]
+
+
+@dataclass(frozen=True)
+class FrameLoss:
+    """Images and camera_info messages that arrived over the same recent window."""
+
+    images: int
+    camera_infos: int
+    seconds: float
+
+    @property
+    def fraction(self) -> float:
+        """Share of the camera's frames that never arrived (0 when images keep up)."""
+        if self.camera_infos == 0:
+            return 0.0
+        return max(0, self.camera_infos - self.images) / self.camera_infos
 
 
 class MissedFrameEstimator:
@@ -73,9 +97,14 @@ class MissedFrameEstimator:
 class StreamHealth:
     """Counters, recent window and staleness of one image stream (thread-safe)."""
 
-    def __init__(self, stale_after_s: float, latency_samples: int = 200) -> None:
+    def __init__(self, stale_after_s: float, latency_samples: int = 200,
+                 camera_info: CameraInfoMonitor | None = None) -> None:
         self._lock = threading.Lock()
         self.stale_after_s = stale_after_s
+        # The camera's camera_info: frames lost on the way are counted against it.
+        self._camera_info = camera_info
+        self._received_at: deque[float] = deque()
+        self._first_received_at: float | None = None
         self._latencies_ms: deque[float] = deque(maxlen=latency_samples)
         self._processed_at: deque[float] = deque(maxlen=latency_samples)
         self._bad_at: deque[float] = deque()
@@ -93,6 +122,11 @@ class StreamHealth:
         with self._lock:
             self.received += 1
             self._last_received_at = now
+            if self._first_received_at is None:
+                self._first_received_at = now
+            self._received_at.append(now)
+            while now - self._received_at[0] > RECENT_WINDOW_S:
+                self._received_at.popleft()
             self._missed.add(stamp_ns)
             if replaced_unprocessed:
                 self.dropped += 1
@@ -117,7 +151,8 @@ class StreamHealth:
                 self._bad_at.popleft()
             recent_bad = len(self._bad_at)
             silent_s = None if self._last_received_at is None else now - self._last_received_at
-            level, message = self._level(recent_bad, silent_s)
+            loss = self._loss(now)
+            level, message = self._level(now, recent_bad, silent_s, loss)
             latencies = sorted(self._latencies_ms)
             recent = [t for t in self._processed_at if now - t <= RECENT_WINDOW_S]
             span = recent[-1] - recent[0] if len(recent) > 1 else 0.0
@@ -134,16 +169,53 @@ class StreamHealth:
                 "bad_frames_recent": recent_bad,
                 "seconds_since_last_image": round(silent_s, 2) if silent_s is not None else "never",
                 "last_error": self.last_error,
+                **self._loss_values(now, loss),
             }
             return HealthReport(level, message, values)
 
-    def _level(self, recent_bad: int, silent_s: float | None) -> tuple[int, str]:
+    def _loss(self, now: float) -> FrameLoss | None:
+        """Images received against camera_info received over the recent window (None
+        without camera_info). The window starts at the first image, so a camera_info
+        subscription that matched before the image one does not count as loss."""
+        if self._camera_info is None:
+            return None
+        start = now - RECENT_WINDOW_S
+        if self._first_received_at is not None:
+            start = max(start, self._first_received_at - 1e-6)
+        infos = self._camera_info.count_since(start)
+        images = sum(1 for t in self._received_at if t > start)
+        return FrameLoss(images=images, camera_infos=infos, seconds=now - start)
+
+    def _loss_values(self, now: float, loss: FrameLoss | None) -> dict[str, float | int | str]:
+        if loss is None:
+            return {}
+        monitor = self._camera_info
+        return {
+            "camera_info_topic": monitor.topic,
+            "camera_info_received": monitor.received,
+            "camera_info_hz": round(monitor.rate_hz(now, RECENT_WINDOW_S), 2),
+            "image_hz": round(sum(1 for t in self._received_at if t > now - RECENT_WINDOW_S) / RECENT_WINDOW_S, 2),
+            "frames_lost_ratio": round(loss.fraction, 3) if loss.camera_infos else "no camera_info",
+        }
+
+    def _level(self, now: float, recent_bad: int, silent_s: float | None, loss: FrameLoss | None) -> tuple[int, str]:
+        # camera_info arriving while images do not points at the images' transport.
+        info_silent_s = self._camera_info.seconds_since_last(now) if self._camera_info is not None else None
+        info_arrives = info_silent_s is not None and info_silent_s <= self.stale_after_s / 2
+        hint = ""
+        if info_arrives and silent_s is not None and silent_s > self.stale_after_s / 2:
+            hint = f", but camera_info arrives on {self._camera_info.topic}: {LOSS_CAUSE}"
         if silent_s is None:
+            if info_arrives:
+                return WARN, f"no images received yet, but camera_info arrives on {self._camera_info.topic}: {LOSS_CAUSE}"
             return WARN, "no images received yet"
         if silent_s > self.stale_after_s:
-            return ERROR, f"no image for {silent_s:.1f} s (diagnostics.stale_after {self.stale_after_s:g} s)"
+            return ERROR, f"no image for {silent_s:.1f} s (diagnostics.stale_after {self.stale_after_s:g} s){hint}"
         if silent_s > self.stale_after_s / 2:
-            return WARN, f"no image for {silent_s:.1f} s (ERROR after {self.stale_after_s:g} s)"
+            return WARN, f"no image for {silent_s:.1f} s (ERROR after {self.stale_after_s:g} s){hint}"
+        if loss is not None and loss.camera_infos >= MIN_CAMERA_INFO_FOR_LOSS and loss.fraction > LOSS_WARN_FRACTION:
+            return WARN, (f"{loss.fraction:.0%} of the camera's frames lost in the last {loss.seconds:.0f} s "
+                          f"({loss.images} images for {loss.camera_infos} camera_info): {LOSS_CAUSE}")
         if recent_bad:
             return WARN, f"{recent_bad} bad frame(s) skipped in the last {RECENT_WINDOW_S:g} s: {self.last_error}"
         return OK, "ok"

@@ -3,16 +3,27 @@
 ``launch/perception.launch.py`` (ROS 2 distro installs, ``ros2 launch``) and
 ``face-perception-bringup`` (pip-only installs, where ``launch_ros`` does not exist)
 both turn the same :func:`describe_graph` output into processes, so the nodes,
-executables, parameter files and remappings cannot drift apart.
+executables, namespaces, parameter files and remappings cannot drift apart.
+
+One camera: the perception node in ``namespace`` (default: the root, today's topic names).
+Several: a cameras file (:mod:`face_perception.cameras`) starts one perception node per
+camera in ``<namespace>/<camera name>``, all with the same parameter file, and, when any of
+them has ``hri.enabled``, ``hri_aggregator_node`` to merge their REP-155 face lists.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from face_perception.cameras import Camera, camera_overrides, load_cameras_file, node_parameter
+from face_perception.topics import DEFAULT_IMAGE_TOPIC, HRI_INSTANCE_TRACKED_TOPIC, resolve
 
 PACKAGE_NAME = "face_perception"
 PERCEPTION_NODE_NAME = "face_perception"
 IMAGE_SOURCE_NODE_NAME = "image_source"
+HRI_AGGREGATOR_NODE_NAME = "hri_aggregator"
+_NAMESPACE_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -25,7 +36,12 @@ class LaunchArgument:
 # Names, defaults and meaning of the arguments of both start-up paths. A default
 # of "" for params_file means "the package's config/perception.yaml".
 LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
-    LaunchArgument("image_topic", "/camera/image_raw", "sensor_msgs/Image topic to watch"),
+    LaunchArgument("image_topic", DEFAULT_IMAGE_TOPIC,
+                   "sensor_msgs/Image topic to watch (relative: in the namespace)"),
+    LaunchArgument("namespace", "", "namespace of the graph, e.g. 'front' (default: the root namespace)"),
+    LaunchArgument("cameras_file", "",
+                   "YAML list of cameras (name, image_topic, optional camera_info and parameters): one "
+                   "perception node per camera in <namespace>/<name>, REP-155 lists merged"),
     LaunchArgument("params_file", "", "YAML parameter file (default: the package's config/perception.yaml)"),
     LaunchArgument(
         "image_source",
@@ -34,6 +50,12 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
         "folder or file, 'camera:<index>', or 'demo' (embedded astronaut sequence)",
     ),
     LaunchArgument("use_rviz", "false", "start RViz with config/face_perception.rviz"),
+    LaunchArgument(
+        "dds_large_images",
+        "true",
+        "start our nodes with config/fastdds_large_images.xml when no Fast DDS transport is chosen "
+        "(face_perception.dds_transport); false keeps Fast DDS defaults",
+    ),
 )
 
 
@@ -45,6 +67,7 @@ class NodeSpec:
     executable: str
     name: str
     parameters: tuple[object, ...] = ()  # YAML file paths (str) and/or dicts of overrides
+    namespace: str = ""  # "" = the root namespace; else absolute, e.g. "/front"
     remappings: tuple[tuple[str, str], ...] = ()
     arguments: tuple[str, ...] = ()
 
@@ -79,6 +102,16 @@ def _is_true(text: str) -> bool:
     raise ValueError(f"use_rviz: '{text}' is not a boolean (true/false)")
 
 
+def normalize_namespace(text: str, argument: str = "namespace") -> str:
+    """"" -> "" (root); "front", "/front/" -> "/front"; refuses what ROS would refuse."""
+    tokens = text.strip().strip("/").split("/") if text.strip().strip("/") else []
+    for token in tokens:
+        if not _NAMESPACE_TOKEN.fullmatch(token):
+            raise ValueError(f"{argument}: '{text}' is not a valid ROS namespace (tokens of letters, digits "
+                             "and '_', not starting with a digit)")
+    return "".join(f"/{token}" for token in tokens)
+
+
 def describe_graph(arguments: dict[str, str], share_directory: Path | str) -> GraphSpec:
     """Nodes to start for the given launch arguments (unknown names are refused)."""
     known = {argument.name: argument.default for argument in LAUNCH_ARGUMENTS}
@@ -89,23 +122,54 @@ def describe_graph(arguments: dict[str, str], share_directory: Path | str) -> Gr
     image_topic = values["image_topic"]
     if not image_topic:
         raise ValueError("image_topic: must not be empty")
+    namespace = normalize_namespace(values["namespace"])
     params_file = values["params_file"] or default_params_file(share_directory)
 
-    nodes = [
-        NodeSpec(
-            package=PACKAGE_NAME,
-            executable="perception_node",
-            name=PERCEPTION_NODE_NAME,
-            parameters=(params_file, {"image_topic": image_topic}),
-        )
-    ]
-    if values["image_source"]:
+    if values["cameras_file"]:
+        if image_topic != known["image_topic"]:
+            raise ValueError("image_topic: not used with cameras_file; give each camera its image_topic there")
+        cameras = load_cameras_file(values["cameras_file"])
+    else:
+        cameras = (Camera(name="", image_topic=image_topic),)
+
+    nodes = []
+    instance_lists = []
+    for camera in cameras:
+        camera_namespace = f"{namespace}/{camera.name}" if camera.name else namespace
+        overrides = {"image_topic": camera.image_topic, **camera_overrides(camera)}
         nodes.append(
             NodeSpec(
                 package=PACKAGE_NAME,
-                executable="image_source_node",
-                name=IMAGE_SOURCE_NODE_NAME,
-                parameters=(params_file, {"source": values["image_source"], "topic": image_topic}),
+                executable="perception_node",
+                name=PERCEPTION_NODE_NAME,
+                parameters=(params_file, overrides),
+                namespace=camera_namespace,
+            )
+        )
+        if _hri_enabled(params_file, f"{camera_namespace}/{PERCEPTION_NODE_NAME}", overrides):
+            instance_lists.append(resolve(HRI_INSTANCE_TRACKED_TOPIC, camera_namespace))
+        if values["image_source"]:
+            source = {"source": values["image_source"], "topic": camera.image_topic}
+            if camera.name:  # each camera's images in its own frame, as from real cameras
+                source["frame_id"] = f"{camera.name}_camera_optical_frame"
+            nodes.append(
+                NodeSpec(
+                    package=PACKAGE_NAME,
+                    executable="image_source_node",
+                    name=IMAGE_SOURCE_NODE_NAME,
+                    parameters=(params_file, source),
+                    namespace=camera_namespace,
+                )
+            )
+    # In the root namespace a node's own list is the robot's /humans/faces/tracked already.
+    if instance_lists and all(spec.namespace for spec in nodes):
+        nodes.append(
+            NodeSpec(
+                package=PACKAGE_NAME,
+                executable="hri_aggregator_node",
+                name=HRI_AGGREGATOR_NODE_NAME,
+                parameters=(params_file, {"tracked_topics": instance_lists}),
+                namespace=namespace,
             )
         )
     if _is_true(values["use_rviz"]):
@@ -114,7 +178,15 @@ def describe_graph(arguments: dict[str, str], share_directory: Path | str) -> Gr
                 package="rviz2",
                 executable="rviz2",
                 name="rviz2",
-                arguments=("-d", default_rviz_file(share_directory)),
+                arguments=("-d", default_rviz_file(share_directory)),  # its topics are absolute
             )
         )
     return GraphSpec(nodes=tuple(nodes), params_file=params_file, launch_arguments=values)
+
+
+def _hri_enabled(params_file: str, node_fqn: str, overrides: dict) -> bool:
+    if "hri.enabled" in overrides:
+        return overrides["hri.enabled"] is True
+    if not Path(params_file).is_file():
+        return False  # check_params_file refuses it with the reason
+    return node_parameter(params_file, node_fqn, "hri.enabled") is True

@@ -1,12 +1,17 @@
 """ROS4HRI (REP-155) face topics, published beside the node's own outputs when hri.enabled.
 
-Per frame: ``/humans/faces/tracked`` (hri_msgs/IdsList) lists every live track; for each
-face seen in the frame, ``/humans/faces/<id>/roi``, ``softbiometrics`` and ``expression``,
+Per frame: ``humans/faces/tracked`` (hri_msgs/IdsList, relative) lists every live track; for
+each face seen in the frame, ``/humans/faces/<id>/roi``, ``softbiometrics`` and ``expression``,
 ``landmarks`` when the face has keypoints, and ``cropped`` and ``aligned`` while someone
 subscribes to them; with head poses, the ``face_<id>`` and ``gaze_<id>`` frames on /tf
 (face_perception.face_frames). A face's publishers are created when its track appears and
 destroyed when the tracker drops it, so ``ros2 topic list`` shows only live faces. Every
-message carries the camera image's header.
+message carries the camera image's header (so its frame_id).
+
+In the root namespace the list is the robot's ``/humans/faces/tracked`` (one camera). Under
+a namespace (one node per camera) it is that camera's list, ``/front/humans/faces/tracked``,
+which ``hri_aggregator_node`` merges into the robot's one list; the per-face topics stay
+absolute, and ids start with the namespace (``front_``) so two cameras' ids never collide.
 
 This module imports hri_msgs; the node imports it only with hri.enabled true, so hri_msgs
 is needed only then.
@@ -38,20 +43,21 @@ from std_msgs.msg import Header
 from face_perception import ros_messages
 from face_perception.detection import KEYPOINT_NAMES
 from face_perception.framing import EyesMouthFraming
+from face_perception.topics import HRI_FACES_NAMESPACE, HRI_INSTANCE_TRACKED_TOPIC
 
 if TYPE_CHECKING:
     from face_perception.face_frames import FaceFramesPublisher
     from face_perception.head_pose import HeadPose
     from face_perception.pipeline import FaceResult, FrameResult
 
-TRACKED_TOPIC = "/humans/faces/tracked"
-FACES_NAMESPACE = "/humans/faces"
+TRACKED_TOPIC = HRI_INSTANCE_TRACKED_TOPIC
+FACES_NAMESPACE = HRI_FACES_NAMESPACE
 # REP-155's default /humans/faces/width and /humans/faces/height.
 CROPPED_SIZE = 128
 # Reliable (ROS 2's default; what libhri/pyhri subscribe with, and a reliable publisher also
 # serves best-effort subscribers), newest message only: every topic here is current state.
 # Also for /cropped: a sensor-data (best-effort) publisher would never match libhri.
-_STATE_QOS = QoSProfile(depth=1)
+STATE_QOS = QoSProfile(depth=1)
 
 # Our FER-2013 labels -> hri_msgs/Expression constants.
 EXPRESSIONS = {
@@ -99,6 +105,14 @@ def random_id_tag() -> str:
     """Three random lowercase letters: start every id of this run with a letter (ROS names
     cannot start with a digit) and tell this run's ids from an earlier run's."""
     return "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
+
+
+def namespace_id_prefix(namespace: str) -> str:
+    """Start of every id of a node in ``namespace``: "" in the root namespace (ids as they
+    always were), ``front_`` in ``/front``, ``robot_front_`` in ``/robot/front``. Namespaces
+    are unique per camera, so the ids of two cameras never collide, whatever their tags."""
+    tokens = [token for token in namespace.split("/") if token]
+    return "".join(f"{token}_" for token in tokens)
 
 
 def rep155_id(track_id: str, tag: str) -> str:
@@ -213,9 +227,10 @@ class HriFaceOutput:
 
     def __init__(self, node: Node, id_tag: str | None = None, frames: "FaceFramesPublisher | None" = None) -> None:
         self._node = node
-        self.id_tag = id_tag or random_id_tag()
+        # The namespace part keeps cameras apart; the random part, runs of one camera.
+        self.id_tag = namespace_id_prefix(node.get_namespace()) + (id_tag or random_id_tag())
         self._frames = frames  # the face_<id>/gaze_<id> TF broadcaster, with head poses
-        self._tracked_pub = node.create_publisher(IdsList, TRACKED_TOPIC, _STATE_QOS)
+        self._tracked_pub = node.create_publisher(IdsList, TRACKED_TOPIC, STATE_QOS)
         self._faces: dict[str, _FacePublishers] = {}  # REP-155 id -> its publishers
 
     @property
@@ -267,10 +282,10 @@ class HriFaceOutput:
         base = f"{FACES_NAMESPACE}/{face_id}"
         create = self._node.create_publisher
         return _FacePublishers(
-            roi=create(NormalizedRegionOfInterest2D, f"{base}/roi", _STATE_QOS),
-            cropped=create(Image, f"{base}/cropped", _STATE_QOS),  # 128x128x3: 49 kB, fine reliably
-            softbiometrics=create(SoftBiometrics, f"{base}/softbiometrics", _STATE_QOS),
-            expression=create(Expression, f"{base}/expression", _STATE_QOS),
-            landmarks=create(FacialLandmarks, f"{base}/landmarks", _STATE_QOS),
-            aligned=create(Image, f"{base}/aligned", _STATE_QOS),  # like /cropped
+            roi=create(NormalizedRegionOfInterest2D, f"{base}/roi", STATE_QOS),
+            cropped=create(Image, f"{base}/cropped", STATE_QOS),  # 128x128x3: 49 kB, fine reliably
+            softbiometrics=create(SoftBiometrics, f"{base}/softbiometrics", STATE_QOS),
+            expression=create(Expression, f"{base}/expression", STATE_QOS),
+            landmarks=create(FacialLandmarks, f"{base}/landmarks", STATE_QOS),
+            aligned=create(Image, f"{base}/aligned", STATE_QOS),  # like /cropped
         )

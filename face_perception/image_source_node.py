@@ -3,7 +3,10 @@ the embedded demo sequence, so the graph runs without a camera driver.
 
 Parameters (all declared with descriptors; see config/perception.yaml):
   source      'demo', a video file, an image file, a folder of images, or 'camera:<index>'
-  topic       output sensor_msgs/Image topic
+  topic       output sensor_msgs/Image topic (relative: in the node's namespace);
+              sensor_msgs/CameraInfo goes to camera_info beside it (same header), as
+              image_transport's camera publishers do
+  horizontal_fov_deg  field of view of the nominal pinhole intrinsics in that CameraInfo
   frame_id    header.frame_id of every image (the camera's optical frame, REP-103/105)
   rate        publishing rate in Hz
   loop        start again at the end of a file/folder/demo sequence
@@ -24,11 +27,13 @@ import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CameraInfo, Image
 
+from face_perception.camera_info import default_camera_info_topic, nominal_intrinsics
 from face_perception.demo_frames import demo_frame
 from face_perception.node_main import run_node, warn_unknown_parameters
-from face_perception.ros_messages import bgr_to_image_msg
+from face_perception.ros_messages import bgr_to_image_msg, camera_info_msg
+from face_perception.topics import DEFAULT_IMAGE_TOPIC
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
@@ -114,10 +119,15 @@ class ImageSourceNode(Node):
         super().__init__("image_source", **node_kwargs)
         self._on_finished = on_finished
         source = self._declare("source", "demo", "'demo', a video file, an image file or folder, or 'camera:<index>'")
-        topic = self._declare("topic", "/camera/image_raw", "output sensor_msgs/Image topic")
+        topic = self._declare("topic", DEFAULT_IMAGE_TOPIC,
+                              "output sensor_msgs/Image topic (a relative name is in the node's namespace)")
         self._frame_id = self._declare("frame_id", "camera_optical_frame", "header.frame_id of the published images")
         rate = self._declare(
             "rate", 10.0, "publishing rate in Hz", floating=FloatingPointRange(from_value=0.1, to_value=240.0)
+        )
+        self._fov_deg = self._declare(
+            "horizontal_fov_deg", 60.0, "horizontal field of view of the published CameraInfo's nominal intrinsics",
+            floating=FloatingPointRange(from_value=1.0, to_value=179.0),
         )
         loop = self._declare("loop", True, "restart at the end of a file, folder or the demo sequence")
         self._wait_for_subscribers = self._declare(
@@ -136,12 +146,20 @@ class ImageSourceNode(Node):
             raise SourceError("topic: must not be empty")
         self._frames = open_frame_source(source, loop, width, height, faces, count)
         self._publisher = self.create_publisher(Image, topic, qos_profile_sensor_data)
+        topic = self._publisher.topic_name  # resolved, for the log line
+        # camera_info beside the image, like a camera driver: consumers count lost frames
+        # against it and read the intrinsics from it.
+        self._camera_info_publisher = self.create_publisher(
+            CameraInfo, default_camera_info_topic(topic), qos_profile_sensor_data
+        )
+        self._intrinsics: tuple[tuple[int, int], tuple[float, ...]] | None = None
         self._published = 0
         self._period = 1.0 / rate
         self._next_publish = 0.0
         self._timer = self.create_timer(self._period, self._publish_next)
         warn_unknown_parameters(self)
-        self.get_logger().info(f"publishing '{source}' on {topic} at {rate:g} Hz, frame_id '{self._frame_id}'")
+        self.get_logger().info(f"publishing '{source}' on {topic} (and {default_camera_info_topic(topic)}) at "
+                               f"{rate:g} Hz, frame_id '{self._frame_id}'")
 
     def _declare(self, name: str, default, description: str, integer=None, floating=None):
         descriptor = ParameterDescriptor(description=description)
@@ -172,7 +190,11 @@ class ImageSourceNode(Node):
                 self._on_finished()
             return
         message = bgr_to_image_msg(frame, self.get_clock().now().to_msg(), self._frame_id)
+        size = (message.width, message.height)
+        if self._intrinsics is None or self._intrinsics[0] != size:
+            self._intrinsics = (size, nominal_intrinsics(*size, self._fov_deg))
         self._publisher.publish(message)
+        self._camera_info_publisher.publish(camera_info_msg(message.header, *size, self._intrinsics[1]))
         self._published += 1
 
 

@@ -2,23 +2,26 @@
 
 Subscribes:  image_topic (sensor_msgs/Image, or sensor_msgs/CompressedImage on
              <image_topic>/compressed when use_compressed is true), sensor-data QoS;
-             camera_info_topic (sensor_msgs/CameraInfo; default: camera_info beside
-             image_topic) for the head pose, with head_pose.enabled.
-Publishes:   /faces/attributes        face_perception_msgs/FaceAttributesArray (every frame)
-             /faces/annotated_image   sensor_msgs/Image (boxes, ids, labels; same header)
-             /faces/detections        vision_msgs/Detection2DArray
+             default camera/image_raw, relative: /camera/image_raw in the root namespace;
+             camera_info_topic (sensor_msgs/CameraInfo, default: camera_info beside
+             image_topic), to count frames lost on the way (face_perception.camera_info)
+             and, with head_pose.enabled, for the head pose's intrinsics.
+Publishes:   faces/attributes         face_perception_msgs/FaceAttributesArray (every frame)
+             faces/annotated_image    sensor_msgs/Image (boxes, ids, labels; same header)
+             faces/detections         vision_msgs/Detection2DArray
              /diagnostics             diagnostic_msgs/DiagnosticArray
              /humans/faces/...        ROS4HRI (REP-155) face topics, with hri.enabled
                                       (face_perception.hri_output)
              /tf                      face_<id>/gaze_<id> frames, with hri.enabled,
                                       head_pose.enabled and a camera_info
+The faces/ topics are relative (face_perception.topics): /faces/... in the root namespace,
+/front/faces/... with __ns:=/front, so one instance per camera needs no remapping.
 
 Frames are never queued: the subscription keeps only the newest frame, a worker thread
 processes it, and frames replaced before they were processed are counted as dropped.
 """
 from __future__ import annotations
 
-import posixpath
 import sys
 import threading
 import time
@@ -39,7 +42,15 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
 from face_perception import ros_messages
+from face_perception.topics import (  # noqa: F401 (re-exported: the demo and tests import them from here)
+    ANNOTATED_TOPIC,
+    ATTRIBUTES_TOPIC,
+    DEFAULT_IMAGE_TOPIC,
+    DETECTIONS_TOPIC,
+    DIAGNOSTICS_TOPIC,
+)
 from face_perception.annotation import draw_annotations
+from face_perception.camera_info import CameraInfoMonitor, camera_info_topic
 from face_perception.diagnostics import PerCauseThrottle, StreamHealth
 from face_perception.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
 from face_perception.image_conversion import ImageConversionError, check_pixel_count, compressed_image_size
@@ -48,10 +59,6 @@ from face_perception.parameters import PARAMETERS, ConfigError, ParameterSpec, P
 from face_perception.pipeline import FacePerceptionPipeline
 
 NODE_NAME = "face_perception"
-ATTRIBUTES_TOPIC = "/faces/attributes"
-ANNOTATED_TOPIC = "/faces/annotated_image"
-DETECTIONS_TOPIC = "/faces/detections"
-DIAGNOSTICS_TOPIC = "/diagnostics"
 
 _ROS_TYPES = {
     bool: ParameterType.PARAMETER_BOOL,
@@ -62,12 +69,22 @@ _ROS_TYPES = {
 
 # Node-level parameters (the pipeline's own come from face_perception.parameters).
 NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
-    ParameterSpec("image_topic", "/camera/image_raw", str, "sensor_msgs/Image topic to watch (read at start-up)"),
+    ParameterSpec("image_topic", DEFAULT_IMAGE_TOPIC, str,
+                  "sensor_msgs/Image topic to watch; a relative name resolves in the node's namespace "
+                  "(read at start-up)"),
     ParameterSpec(
         "use_compressed",
         False,
         bool,
         "subscribe to sensor_msgs/CompressedImage on <image_topic>/compressed instead (read at start-up)",
+    ),
+    ParameterSpec(
+        "camera_info_topic",
+        "",
+        str,
+        "sensor_msgs/CameraInfo of the camera, counted against the images to see frames lost on the way, "
+        "and the intrinsics of the head pose (head_pose.enabled); empty = camera_info beside image_topic "
+        "(read at start-up)",
     ),
     ParameterSpec("publish_annotated_image", True, bool, "draw and publish /faces/annotated_image"),
     ParameterSpec("diagnostics_period", 1.0, float, "seconds between /diagnostics messages (read at start-up)", 0.1, 60.0),
@@ -83,10 +100,7 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("max_image_pixels", 4096 * 4096, int,
                   "frames with more pixels (width x height) are skipped as bad frames before any copy "
                   "of the image is made", 64 * 64, 16384 * 16384),
-    # --- head pose (camera_info_topic: shared with the camera_info subscription of issue 16) ---
-    ParameterSpec("camera_info_topic", "", str,
-                  "sensor_msgs/CameraInfo topic of the camera; empty = 'camera_info' beside image_topic "
-                  "(read at start-up)"),
+    # --- head pose (intrinsics from camera_info_topic) ---
     ParameterSpec("head_pose.enabled", True, bool,
                   "estimate each face's 3-D head pose from its keypoints and the camera_info intrinsics: "
                   "FaceAttributes.position and, with hri.enabled, the face_<id>/gaze_<id> frames on /tf "
@@ -100,7 +114,7 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("head_pose.d_cutoff", 1.0, float,
                   "One-Euro: cutoff frequency (Hz) of the speed estimate", 0.01, 100.0),
 )
-STARTUP_ONLY = {"image_topic", "use_compressed", "diagnostics_period", "hri.enabled", "camera_info_topic",
+STARTUP_ONLY = {"image_topic", "camera_info_topic", "use_compressed", "diagnostics_period", "hri.enabled",
                 "head_pose.enabled"}
 NODE_PARAMETERS_BY_NAME = {spec.name: spec for spec in NODE_PARAMETERS}
 # Seconds between two log lines for the same cause of bad frames (each cause has its own).
@@ -150,7 +164,13 @@ class PerceptionNode(Node):
             raise StartupError(str(error)) from error
         self._publish_annotated = bool(values["publish_annotated_image"])
         self._max_image_pixels = int(values["max_image_pixels"])
-        self._health = StreamHealth(stale_after_s=float(values["diagnostics.stale_after"]))
+        image_topic = values["image_topic"]
+        if not image_topic:
+            raise StartupError("parameter 'image_topic': must not be empty")
+        # The camera's camera_info: small, so it arrives when large images do not.
+        self.camera_info = CameraInfoMonitor(camera_info_topic(values["camera_info_topic"], image_topic))
+        self._health = StreamHealth(stale_after_s=float(values["diagnostics.stale_after"]),
+                                    camera_info=self.camera_info)
         self._bad_frame_log = PerCauseThrottle(BAD_FRAME_LOG_INTERVAL_S)
         self._pipeline_lock = threading.Lock()
 
@@ -163,31 +183,26 @@ class PerceptionNode(Node):
         frames_on = bool(values["hri.enabled"] and values["head_pose.enabled"])
         self._hri = _hri_output(self, frames_on) if values["hri.enabled"] else None
 
-        image_topic = values["image_topic"]
-        if not image_topic:
-            raise StartupError("parameter 'image_topic': must not be empty")
         message_type = CompressedImage if values["use_compressed"] else Image
         topic = image_topic.rstrip("/") + "/compressed" if values["use_compressed"] else image_topic
         try:
-            self.create_subscription(message_type, topic, self._on_image, qos_profile_sensor_data)
+            subscription = self.create_subscription(message_type, topic, self._on_image, qos_profile_sensor_data)
         except rclpy.exceptions.NameValidationException as error:
             raise StartupError(f"parameter 'image_topic' = {image_topic!r} is not a valid topic name: {error}") from error
+        topic = subscription.topic_name  # resolved: the log names what is really watched
+        try:
+            info_subscription = self.create_subscription(CameraInfo, self.camera_info.topic, self._on_camera_info,
+                                                         qos_profile_sensor_data)
+        except rclpy.exceptions.NameValidationException as error:
+            raise StartupError(f"parameter 'camera_info_topic' = {self.camera_info.topic!r} is not a valid topic "
+                               f"name: {error}") from error
 
-        # --- camera_info for the head pose (issue 17; one subscription with issue 16's) -------
+        # Head pose: intrinsics from the same camera_info (see _on_camera_info).
         self._camera: CameraModel | None = None
         self._camera_problem = "no camera_info received yet"
         self._camera_logged: set[str] = set()
+        self._camera_info_topic = info_subscription.topic_name
         self._head_poses = HeadPoseTracker(_one_euro(values)) if values["head_pose.enabled"] else None
-        self._camera_info_topic = (values["camera_info_topic"]
-                                   or posixpath.join(posixpath.dirname(image_topic), "camera_info"))
-        if self._head_poses is not None:
-            try:
-                self.create_subscription(CameraInfo, self._camera_info_topic, self._on_camera_info,
-                                         qos_profile_sensor_data)
-            except rclpy.exceptions.NameValidationException as error:
-                raise StartupError(f"parameter 'camera_info_topic' = {self._camera_info_topic!r} is not a valid "
-                                   f"topic name: {error}") from error
-        # ------------------------------------------------------------------------------------
 
         # Newest-frame slot shared with the worker thread.
         self._slot_lock = threading.Condition()
@@ -200,7 +215,8 @@ class PerceptionNode(Node):
         warn_unknown_parameters(self)
         self.create_timer(float(values["diagnostics_period"]), self._publish_diagnostics)
         self.get_logger().info(
-            f"watching {topic} ({'CompressedImage' if values['use_compressed'] else 'Image'}); "
+            f"watching {topic} ({'CompressedImage' if values['use_compressed'] else 'Image'}), "
+            f"lost frames counted against {info_subscription.topic_name}; "
             f"emotion model {self._pipeline.emotion_classifier.model_path}, "
             f"gender model {self._pipeline.gender_classifier.model_path}, "
             f"age model {self._pipeline.age_model_path or 'none (FaceAttributes.age is NaN)'}"
@@ -214,6 +230,11 @@ class PerceptionNode(Node):
             self._health.add_received(time.monotonic(), stamp_ns, replaced_unprocessed=self._latest is not None)
             self._latest = (message, time.perf_counter())
             self._slot_lock.notify()
+
+    def _on_camera_info(self, message: CameraInfo) -> None:
+        self.camera_info.add(message, time.monotonic())
+        if self._head_poses is not None:
+            self._set_camera(message)
 
     def _work(self) -> None:
         while True:
@@ -269,7 +290,7 @@ class PerceptionNode(Node):
         self._health.add_processed(time.monotonic(), (time.perf_counter() - received_at) * 1000.0, len(result.faces))
 
     # --- head pose ---------------------------------------------------------------------
-    def _on_camera_info(self, message: CameraInfo) -> None:
+    def _set_camera(self, message: CameraInfo) -> None:
         try:
             self._camera = CameraModel.from_values(message.k, message.d, message.distortion_model,
                                                    message.width, message.height)

@@ -14,7 +14,7 @@ from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
 from geometry_msgs.msg import Point
-from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
@@ -59,6 +59,21 @@ def bgr_to_image_msg(bgr: np.ndarray, stamp: Time, frame_id: str) -> Image:
         is_bigendian=0,
         step=step,
         data=data,
+    )
+
+
+def camera_info_msg(header: Header, width: int, height: int, k: Sequence[float]) -> CameraInfo:
+    """CameraInfo of an undistorted pinhole camera with intrinsics ``k`` (row-major 3x3)."""
+    fx, _, cx, _, fy, cy, _, _, _ = (float(value) for value in k)
+    return CameraInfo(
+        header=header,
+        width=width,
+        height=height,
+        distortion_model="plumb_bob",
+        d=[0.0] * 5,
+        k=[float(value) for value in k],
+        r=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+        p=[fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0],
     )
 
 

@@ -2,16 +2,21 @@
 
     ros2 launch face_perception perception.launch.py image_topic:=/camera/color/image_raw
     ros2 launch face_perception perception.launch.py image_source:=demo use_rviz:=true
+    ros2 launch face_perception perception.launch.py namespace:=front image_topic:=image_raw
+    ros2 launch face_perception perception.launch.py cameras_file:=/path/to/cameras.yaml
 
 The node list comes from face_perception.graph.describe_graph, the same function the
 pip-only ``face-perception-bringup`` uses, so both start the same graph.
 """
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+import os
+
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+from face_perception.dds_transport import choose_transport, large_images_profile, parse_switch
 from face_perception.graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, check_params_file, describe_graph
 
 
@@ -24,14 +29,19 @@ def _start_nodes(context, *args, **kwargs):
     graph = describe_graph(values, share_directory)
     # launch_ros only warns about a missing file and starts the nodes without it.
     check_params_file(graph.params_file)
-    return [
+    # The image senders' DDS transport (README, "DDS"); the user's own choice wins.
+    transport = choose_transport(os.environ, parse_switch(values["dds_large_images"]),
+                                 large_images_profile(share_directory), os.getcwd())
+    return [LogInfo(msg=transport.description)] + [
         Node(
             package=spec.package,
             executable=spec.executable,
             name=spec.name,
+            namespace=spec.namespace or None,  # None: the root, as launch_ros expects
             parameters=list(spec.parameters),
             remappings=list(spec.remappings),
             arguments=list(spec.arguments),
+            additional_env=transport.environment,
             output="screen",
             emulate_tty=True,
         )

@@ -28,6 +28,8 @@ Usage:
     python scripts/benchmark.py --json out/benchmark.json
     python scripts/benchmark.py --quick --skip-ros          # smoke test, about a minute
     python scripts/benchmark.py --detection                 # detection backends only
+    python scripts/benchmark.py --offboard                  # use_compressed / UDP at 15 Hz (issue 19)
+    python scripts/benchmark.py --aggregator                # REP-155 list merging (issue 19)
 Timings on a shared machine are noisy: read the ratios, which are taken in one process on
 the same frames at the same time.
 """
@@ -103,7 +105,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak-rate", type=float, default=30.0, help="soak input rate in Hz (default 30)")
     parser.add_argument("--soak-faces", type=int, default=3, help="faces per soak frame, 640x480 (default 3)")
     parser.add_argument("--soak-sample-s", type=float, default=30.0, help="seconds between soak RSS samples (default 30)")
-    parser.add_argument("--worker", choices=("compare", "ours", "ros", "soak"), help=argparse.SUPPRESS)
+    parser.add_argument("--offboard", action="store_true",
+                        help="off-board input only (issue 19): JPEG codec cost, raw vs use_compressed at 15 Hz "
+                             "over shared memory and over UDP on loopback")
+    parser.add_argument("--aggregator", action="store_true",
+                        help="REP-155 aggregator only (issue 19): latency, CPU and staleness of the merged list")
+    parser.add_argument("--worker", choices=("compare", "ours", "ros", "soak", "transport"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.quick:
@@ -169,6 +176,10 @@ def worker_main(options: argparse.Namespace) -> int:
     output: dict[str, Any] = {"cv2_threads": cv2.getNumThreads()}
     if options.worker == "ros":
         output.update(ros_worker(options))
+    elif options.worker == "transport":
+        from benchlib.offboard import transport_worker
+
+        output.update(transport_worker(options.ros_seconds, REPO_ROOT / "build" / "benchmark"))
     elif options.worker == "soak":
         output.update(soak_worker(options))
     elif options.worker == "compare":
@@ -219,6 +230,10 @@ def ros_runs(options: argparse.Namespace) -> list:
     from benchlib.ros_graph import RosRun
 
     seconds = options.ros_seconds
+    if options.offboard:
+        from benchlib.offboard import offboard_runs
+
+        return offboard_runs(seconds)
     vga = lambda faces: FrameConfig(640, 480, faces)  # noqa: E731
     if options.detection:
         counts = (3,) if options.quick else (1, 3, TARGET_NODE_MAX_FACES, 8)
@@ -583,6 +598,8 @@ def forward_args(options: argparse.Namespace) -> list[str]:
         argv.append("--quick")
     if options.detection:
         argv.append("--detection")
+    if options.offboard:
+        argv.append("--offboard")
     if options.no_annotated:
         argv.append("--no-annotated")
     for flag, value in (("--emotion-model", options.emotion_model), ("--gender-model", options.gender_model)):
@@ -623,6 +640,10 @@ def main(argv: list[str] | None = None) -> int:
     check_models(options)
     if options.detection:
         return detection_main(options)
+    if options.offboard:
+        return offboard_main(options)
+    if options.aggregator:
+        return aggregator_main(options)
     if options.soak_minutes > 0:
         return run_soak_only(options)
     configs = benchmark_configs(options.quick)
@@ -692,6 +713,58 @@ def detection_main(options: argparse.Namespace) -> int:
     print_detection(report["detection"])
     if "ros" in report:
         print_ros(report)
+    print(f"\n(total {report['seconds']:.0f} s)")
+    write_json_report(options, report)
+    return 0
+
+
+def offboard_main(options: argparse.Namespace) -> int:
+    """``--offboard``: the node on another computer, measured over loopback (issue 19)."""
+    from benchlib.offboard import codec_costs, print_offboard, print_transport, write_udp_loopback_profile
+
+    started = time.monotonic()
+    report: dict[str, Any] = {"machine_before": machine_state()}
+    report["codec"] = codec_costs(frames=5 if options.quick else 20, quick=options.quick)
+    udp = write_udp_loopback_profile(REPO_ROOT / "build" / "benchmark")
+    runs = []
+    report["transport"] = {}
+    for name, profile in (("shm", LOCAL_ONLY_PROFILE), ("udp-loopback", udp)):
+        env = {"FASTRTPS_DEFAULT_PROFILES_FILE": str(profile), "FASTDDS_DEFAULT_PROFILES_FILE": str(profile),
+               "ROS_AUTOMATIC_DISCOVERY_RANGE": ""}
+        progress(f"off-board: transport alone with DDS transport '{name}'")
+        report["transport"][name] = run_worker("transport", options, forward_args(options), env, attempts=2)
+        if not options.skip_ros:
+            progress(f"off-board: ROS graph with DDS transport '{name}'")
+            result = run_worker("ros", options, forward_args(options), env, attempts=2)
+            runs += [dict(run, dds=name) for run in result["runs"]]
+    report["runs"] = runs
+    report["machine_after"] = machine_state()
+    report["seconds"] = time.monotonic() - started
+    print(f"face_perception off-board benchmark ({time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, "
+          f"{os.cpu_count()} CPUs, load {report['machine_before']['load_average'][0]:.1f}; training processes "
+          f"running: {len(report['machine_before']['training_processes'])})")
+    print_offboard(report)
+    print_transport(report)
+    print(f"\n(total {report['seconds']:.0f} s)")
+    write_json_report(options, report)
+    return 0
+
+
+def aggregator_main(options: argparse.Namespace) -> int:
+    """``--aggregator``: the REP-155 list merger's cost (issue 19); needs hri_msgs."""
+    from benchlib.aggregator_bench import print_aggregator, run_aggregator_benchmark
+
+    started = time.monotonic()
+    report: dict[str, Any] = {"machine_before": machine_state()}
+    os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(LOCAL_ONLY_PROFILE)
+    os.environ.pop("ROS_AUTOMATIC_DISCOVERY_RANGE", None)
+    seconds = 2.0 if options.quick else options.ros_seconds * 2
+    report["aggregator"] = [run_aggregator_benchmark(cameras, seconds, REPO_ROOT / "build" / "benchmark")
+                            for cameras in ((2,) if options.quick else (2, 4))]
+    report["seconds"] = time.monotonic() - started
+    print(f"face_perception REP-155 aggregator benchmark ({time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, "
+          f"{os.cpu_count()} CPUs, load {report['machine_before']['load_average'][0]:.1f})")
+    print_aggregator(report["aggregator"])
     print(f"\n(total {report['seconds']:.0f} s)")
     write_json_report(options, report)
     return 0

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_demo_runs_the_graph_and_writes_annotated_frames(model_dir: Path, tmp_path: Path):
     document = yaml.safe_load((ROOT / "config" / "perception.yaml").read_text())
-    classification = document["face_perception"]["ros__parameters"]["classification"]
+    classification = document["/**/face_perception"]["ros__parameters"]["classification"]
     classification["emotion_model"] = str(model_dir / "emotion.tflite")
     classification["gender_model"] = str(model_dir / "gender.tflite")
     params_file = tmp_path / "params.yaml"

@@ -62,7 +62,7 @@ def test_launch_file_declares_exactly_the_shared_arguments_and_uses_describe_gra
     node_calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Node"]
     assert len(node_calls) == 1
     keywords = {keyword.arg for keyword in node_calls[0].keywords}
-    assert {"package", "executable", "name", "parameters", "remappings", "arguments"} <= keywords
+    assert {"package", "executable", "name", "namespace", "parameters", "remappings", "arguments"} <= keywords
 
 
 def test_bringup_starts_the_same_nodes_executables_parameters_and_remaps(tmp_path):
@@ -100,10 +100,10 @@ def test_bringup_print_mode_and_argument_errors(capsys):
 
 def test_params_yaml_lists_every_parameter_with_its_declared_default():
     document = yaml.safe_load(PARAMS_FILE.read_text())
-    perception = flatten(document["face_perception"]["ros__parameters"])
+    perception = flatten(document["/**/face_perception"]["ros__parameters"])
     expected = {spec.name: spec.default for spec in (*NODE_PARAMETERS, *PARAMETERS)}
     assert perception == expected
-    source = flatten(document["image_source"]["ros__parameters"])
+    source = flatten(document["/**/image_source"]["ros__parameters"])
     declared = set(re.findall(r'_declare\(\s*"([a-z_.]+)"', (ROOT / "face_perception" / "image_source_node.py").read_text()))
     assert set(source) == declared
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import rclpy
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CameraInfo, Image
 
 from face_perception.demo_frames import demo_frame
 from face_perception.image_source_node import SourceError, open_frame_source
@@ -58,17 +58,19 @@ def test_unusable_sources_are_refused_naming_them(tmp_path, source, message):
         open_frame_source(source, loop=False)
 
 
-def test_node_publishes_frames_with_a_real_header_then_stops(tmp_path):
+def test_node_publishes_frames_and_camera_info_with_a_real_header_then_stops(tmp_path):
     rclpy.init()
     try:
         listener = rclpy.create_node("listener")
         received: list[Image] = []
         listener.create_subscription(Image, "/test_camera/image", received.append, qos_profile_sensor_data)
+        infos: list[CameraInfo] = []
+        listener.create_subscription(CameraInfo, "/test_camera/camera_info", infos.append, qos_profile_sensor_data)
         process = subprocess.Popen(
             [sys.executable, "-m", "face_perception.image_source_node", "--ros-args",
              "-p", "topic:=/test_camera/image", "-p", "frame_id:=test_optical_frame", "-p", "rate:=20.0",
              "-p", "max_frames:=5", "-p", "wait_for_subscribers:=true", "-p", "demo.width:=320",
-             "-p", "demo.height:=240"],
+             "-p", "demo.height:=240", "-p", "horizontal_fov_deg:=90.0"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         deadline = time.monotonic() + 30
@@ -86,6 +88,12 @@ def test_node_publishes_frames_with_a_real_header_then_stops(tmp_path):
         assert (first.width, first.height, first.encoding, first.step) == (320, 240, "bgr8", 960)
         stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in received]
         assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+        # camera_info beside the image, same header (image_transport's camera publisher).
+        assert len(infos) >= len(received)
+        info_by_stamp = {(i.header.stamp.sec, i.header.stamp.nanosec): i for i in infos}
+        info = info_by_stamp[(first.header.stamp.sec, first.header.stamp.nanosec)]
+        assert info.header.frame_id == "test_optical_frame" and (info.width, info.height) == (320, 240)
+        assert list(info.k) == pytest.approx([160.0, 0.0, 160.0, 0.0, 160.0, 120.0, 0.0, 0.0, 1.0])
         listener.destroy_node()
     finally:
         rclpy.shutdown()

@@ -153,7 +153,8 @@ def node_process(*ros_arguments: str) -> subprocess.Popen:
 
 @pytest.mark.parametrize(
     ("arguments", "named"),
-    [(("--params-file", "/nope.yaml"), "/nope.yaml"), (("-p", "image_topic:="), "image_topic")],
+    [(("--params-file", "/nope.yaml"), "/nope.yaml"), (("-p", "image_topic:="), "image_topic"),
+     (("-p", "camera_info_topic:=/cam/2d info"), "camera_info_topic")],
 )
 def test_unusable_ros_arguments_end_in_one_fatal_line_and_exit_1(arguments, named):
     process = node_process(*arguments)

@@ -58,12 +58,12 @@ def ros2(env: dict[str, str], *arguments: str, timeout: float = 30.0) -> subproc
 class LaunchedGraph:
     """`ros2 launch ... image_source:=demo` in a process group of its own."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path,
+                 arguments: tuple[str, ...] = ("image_source:=demo", f"image_topic:={IMAGE_TOPIC}")) -> None:
         self.log_path = log_path
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [str(ROS2), "launch", "face_perception", "perception.launch.py", "image_source:=demo",
-                 f"image_topic:={IMAGE_TOPIC}"],
+                [str(ROS2), "launch", "face_perception", "perception.launch.py", *arguments],
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
 
@@ -180,3 +180,42 @@ def test_launch_with_a_missing_params_file_exits_nonzero_with_one_clear_line(env
     errors = [line for line in output.splitlines() if "ERROR" in line]
     assert len(errors) == 1 and "params_file: '/nope/params.yaml' does not exist" in errors[0], output
     assert "Traceback" not in output and "process started" not in output, output
+
+
+def test_launch_keeps_the_users_dds_profile_and_says_so(launched, first_message):
+    # conftest.py exported config/fastdds_local_only.xml: the user's choice wins.
+    transport = [line for line in launched.log().splitlines() if "DDS transport:" in line]
+    assert len(transport) == 1 and "yours, FASTRTPS_DEFAULT_PROFILES_FILE=" in transport[0], launched.log()[-3000:]
+    assert "fastdds_local_only.xml" in transport[0]
+
+
+def test_launch_without_a_dds_choice_gives_the_nodes_the_large_images_profile(environment, tmp_path):
+    import psutil
+
+    env = {k: v for k, v in environment.items() if k not in ("FASTRTPS_DEFAULT_PROFILES_FILE", "RMW_IMPLEMENTATION")}
+    log_path = tmp_path / "launch.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([str(ROS2), "launch", "face_perception", "perception.launch.py",
+                                    "image_topic:=/cli_test/none"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        node = None
+        while time.monotonic() < deadline and node is None:
+            time.sleep(0.5)
+            node = next((child for child in psutil.Process(process.pid).children(recursive=True)
+                         if "face_perception.perception_node" in " ".join(child.cmdline())
+                         or child.name() == "perception_node"), None)
+        assert node is not None, log_path.read_text()[-3000:]
+        profile = node.environ().get("FASTRTPS_DEFAULT_PROFILES_FILE", "")
+        assert profile.endswith("share/face_perception/config/fastdds_large_images.xml"), profile
+        transport = [line for line in log_path.read_text().splitlines() if "DDS transport:" in line]
+        assert len(transport) == 1 and "fastdds_large_images.xml" in transport[0] and \
+            "dds_large_images:=false" in transport[0], transport
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)

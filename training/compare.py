@@ -34,6 +34,14 @@ def _provenance(model_path: Path) -> dict[str, Any]:
     return {}
 
 
+def model_framing(model_path: Path) -> dict[str, Any] | None:
+    """The framing a trained model's run (run.json beside it) or shipped card was cut with."""
+    for record in (model_path.with_name("run.json"), model_path.with_suffix(".card.json")):
+        if record.is_file():
+            return json.loads(record.read_text())["input"].get("framing")
+    return None
+
+
 def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) -> tuple[list[str], list[dict[str, Any]]]:
     import keras
 
@@ -41,17 +49,19 @@ def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) ->
     from training.tasks import load_task_data
 
     rows, view_names = [], []
-    datasets: dict[tuple[int, str], Any] = {}
+    datasets: dict[tuple[int, str, str], Any] = {}
     for path in model_paths:
         model = keras.models.load_model(path, compile=False)
         side, color = int(model.input_shape[1]), model_color(model)  # rgb models: colour faces
-        if (side, color) not in datasets:
-            datasets[side, color] = load_task_data(task, data, side=side, color=color)
-        split = datasets[side, color].splits["validation"]
+        framing = model_framing(path)
+        key = (side, color, json.dumps(framing, sort_keys=True))
+        if key not in datasets:
+            datasets[key] = load_task_data(task, data, side=side, color=color, framing=framing)
+        split = datasets[key].splits["validation"]
         x = normalize(split.images)
         probs = model.predict(x, batch_size=256, verbose=0)
         probs_tta = 0.5 * (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0))
-        labels = datasets[side, color].labels
+        labels = datasets[key].labels
         views = label_views(task, split, labels)
         view_names = list(views)
         row: dict[str, Any] = {"model": str(path), "parameters": int(model.count_params()), **_provenance(path)}

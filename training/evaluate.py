@@ -178,7 +178,8 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
     from training.tasks import load_task_data
 
     card = load_model_card(model_path.with_name(f"{task}.card.json"))
-    dataset = load_task_data(task, data, side=card.input_height, color=card.color)  # rgb cards: colour faces
+    # rgb cards: colour faces; a card framing: faces re-detected and cut the node's way.
+    dataset = load_task_data(task, data, side=card.input_height, color=card.color, framing=card.framing)
     labels = list(card.labels)
     if labels != dataset.labels:
         raise ValueError(f"card labels {labels} differ from the data set's {dataset.labels}")
@@ -216,7 +217,8 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
     if anchor_dir is not None and anchor_path(task, anchor_dir).is_file():
         # The paper's models want 64x64 grey; decode UTKFace at 64 from the source (FER is 48x48
         # native), grey also when ours is an rgb model.
-        source = load_task_data(task, data, side=ANCHOR_SIDE).splits["test"] if task == "gender" else test
+        source = (load_task_data(task, data, side=ANCHOR_SIDE, framing=card.framing).splits["test"]
+                  if task == "gender" else test)
         if not np.array_equal(source.labels, y):
             raise ValueError("anchor test split differs from ours")
         a_probs = anchor_predict(task, source.images, anchor_dir)
@@ -263,7 +265,7 @@ def evaluate_age(model_path: Path, data: Path | None, out_dir: Path, command: st
 
     card = load_model_card(model_path.with_name("age.card.json"))
     centers = card.raw["age_bins"]["centers_years"]
-    dataset = load_task_data("age", data, side=card.input_height, color=card.color)
+    dataset = load_task_data("age", data, side=card.input_height, color=card.color, framing=card.framing)
     if list(card.labels) != dataset.labels:
         raise ValueError(f"card labels {list(card.labels)} differ from the data set's {dataset.labels}")
     test = dataset.splits["test"]

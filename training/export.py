@@ -101,10 +101,11 @@ def run_from_shipped_card(card: dict[str, Any]) -> dict[str, Any]:
 
 def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], input_height: int,
                      input_width: int, scale: float, offset: float, extra: dict[str, Any],
-                     color: str = "gray") -> Path:
+                     color: str = "gray", framing: dict[str, Any] | None = None) -> Path:
     """Write ``<task>.card.json``; validated with face_perception.model_card before it is written.
 
-    ``color``: "gray" (one input channel) or "rgb" (three, in the order R, G, B).
+    ``color``: "gray" (one input channel) or "rgb" (three, in the order R, G, B); ``framing``:
+    the face framing the model was trained on (face_perception.framing), None = the box crop.
     """
     from face_perception.model_card import parse_model_card
 
@@ -113,7 +114,8 @@ def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], inpu
         "task": task,
         "labels": list(labels),
         "input": {"height": int(input_height), "width": int(input_width), "color": color,
-                  "normalization": {"scale": float(scale), "offset": float(offset)}},
+                  "normalization": {"scale": float(scale), "offset": float(offset)},
+                  **({"framing": dict(framing)} if framing is not None else {})},
     }
     clash = set(extra) & set(card)
     if clash:
@@ -206,7 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run["input"].get("color", "gray") != color:
         raise SystemExit(f"{model_path} takes {color} faces but its run record says "
                          f"{run['input'].get('color', 'gray')}")
-    dataset = load_task_data(args.task, args.data, side=side, color=color)
+    framing = run["input"].get("framing")
+    dataset = load_task_data(args.task, args.data, side=side, color=color, framing=framing)
     x_test, _ = test_split_inputs(dataset)
     calib = test_split_inputs(dataset, "train")[0]
     calib = calib[np.random.default_rng(0).permutation(len(calib))[: args.calibration]]
@@ -242,7 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "split": {**dataset.info, "counts": dataset.counts(),
                   "train_class_counts": run.get("train_class_counts", dataset.class_counts("train"))},
         "training_targets": run.get("targets", "original"),
-        "preprocessing": (("face crop -> grey (OpenCV BGR2GRAY)" if color == "gray" else
+        "preprocessing": (("face cut by input.framing (face_perception.framing) " if framing else "") +
+                          ("face crop -> grey (OpenCV BGR2GRAY)" if color == "gray" else
                            "face crop -> R, G, B (the BGR frame's channels reversed)") + " -> resize to "
                           f"{side}x{side} (INTER_AREA when shrinking) -> pixel * scale + offset "
                           f"(= [-1, 1]); float32 NHWC [batch, H, W, {3 if color == 'rgb' else 1}]; "
@@ -273,7 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra["notes"] = run["notes"]
     card = write_model_card(args.models_dir / f"{args.task}.card.json", task=args.task, labels=dataset.labels,
                             input_height=side, input_width=side, scale=run["input"]["normalization"]["scale"],
-                            offset=run["input"]["normalization"]["offset"], extra=extra, color=color)
+                            offset=run["input"]["normalization"]["offset"], extra=extra, color=color,
+                            framing=framing)
     print(f"wrote {shipped} and {card}")
     return 0
 

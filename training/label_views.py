@@ -4,7 +4,8 @@ Emotion with FER+ votes: the FER+ majority labels (faces with a majority; the FE
 protocol) first, then the original FER-2013 labels of every face (the 2017 paper's comparison),
 then the FER+ majority faces of the six emotions without neutral (scored by mean class recall,
 a stand-in for balanced, lab-posed sets).
-Gender: every face, adults and children, and each age band (a care home meets the elderly most).
+Gender: every face, adults and children, and each age band (a care home meets the elderly most);
+with UTKFace and LFW joined (framed training), UTKFace and LFW each on their own first.
 The first view is the primary one: the export rule and the card's headline accuracy use it.
 """
 from __future__ import annotations
@@ -31,16 +32,22 @@ def label_views(task: str, split: Split, labels: list[str] | None = None) -> dic
         if "neutral" in labels:
             views[POSED_VIEW] = ((majority >= 0) & (majority != labels.index("neutral")), majority)
         return views
-    views: dict[str, View] = {"all": (None, split.labels)}
+    if "source_set" in split.extra:  # UTKFace + LFW (gender with framing): each set on its own
+        utk = split.extra["source_set"] == 0
+        views = {"UTKFace": (utk, split.labels), "LFW": (~utk, split.labels)}
+    else:
+        utk = None
+        views = {"all": (None, split.labels)}
     if task == "gender" and "age" in split.extra:
         from training.age import AGE_BANDS, band_index
 
         ages = split.extra["age"]
-        views[f"adults ({ADULT_AGE}+)"] = (ages >= ADULT_AGE, split.labels)
-        views[f"children (0-{ADULT_AGE - 1})"] = (ages < ADULT_AGE, split.labels)
-        bands = band_index(ages)
+        known = ages >= 0 if utk is None else utk  # LFW faces have no age
+        views[f"adults ({ADULT_AGE}+)"] = (known & (ages >= ADULT_AGE), split.labels)
+        views[f"children (0-{ADULT_AGE - 1})"] = (known & (ages < ADULT_AGE), split.labels)
+        bands = band_index(np.maximum(ages, 0))
         for b, (name, _, _) in enumerate(AGE_BANDS):
-            views[f"age {name}"] = (bands == b, split.labels)
+            views[f"age {name}"] = (known & (bands == b), split.labels)
     return views
 
 

@@ -103,7 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "logit_adjustment" in run:
         raise SystemExit(f"{run_dir} is already adjusted (tau {run['logit_adjustment']['tau']})")
     model = keras.models.load_model(model_path, compile=False)
-    dataset = load_task_data(args.task, args.data, side=int(model.input_shape[1]))
+    dataset = load_task_data(args.task, args.data, side=int(model.input_shape[1]),
+                             framing=run["input"].get("framing"))
     prior = learnt_prior(model, dataset.splits["train"].images)
     validation = dataset.splits["validation"]
     probs = model.predict(normalize(validation.images), batch_size=256, verbose=0)

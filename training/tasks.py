@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
 
 from training.dataset import Dataset, Split
-from training.paths import CACHE_DIR, DEFAULT_FER2013, DEFAULT_FERPLUS_VOTES, DEFAULT_UTKFACE
+from training.paths import CACHE_DIR, DEFAULT_FER2013, DEFAULT_FERPLUS_VOTES, DEFAULT_LFW, DEFAULT_UTKFACE
 from training.preprocess import resize_batch
 
 TASKS = ("emotion", "gender", "age")
@@ -30,14 +33,22 @@ def check_color(task: str, color: str) -> None:
 
 def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
                    cache_dir: Path | None = CACHE_DIR, votes: Path | str | None = None,
-                   color: str = "gray") -> Dataset:
+                   color: str = "gray", framing: Mapping[str, Any] | None = None,
+                   lfw: Path | str | None = None) -> Dataset:
     """Grey uint8 images [N, side, side] (``color="rgb"``: [N, side, side, 3], R, G, B) with
     integer labels for ``task``.
 
     Emotion: FER-2013 with the original labels; with FER+ votes (``votes``, or by default
     ../shared/data/ferplus_votes.csv when ``data`` is the default FER-2013 file) each split also
     carries the FER+ targets (training.ferplus). Age: UTKFace with the age bin as label and the age in ``extra['age']``.
+
+    ``framing`` (a card's ``input.framing``): the faces are re-detected with the node's
+    detector and cut by the node's framing function (training.framed) instead of resizing the
+    data set's image (FER-2013's grey faces are replicated into R, G, B); gender then joins LFW (``lfw``, default ../shared/data) to UTKFace, with
+    ``extra['source_set']`` (0 UTKFace, 1 LFW).
     """
+    if framing is not None:
+        return _framed_task_data(task, data, side, cache_dir, color, framing, lfw, votes)
     if task not in TASKS:
         raise ValueError(f"unknown task '{task}'; choose from {TASKS}")
     check_color(task, color)
@@ -66,6 +77,36 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
     for name, split in dataset.splits.items():
         dataset.splits[name] = Split(resize_batch(split.images, side), split.labels, split.extra)
     return dataset
+
+
+def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: Path | None, color: str,
+                      framing: Mapping[str, Any], lfw: Path | str | None, votes: Path | str | None) -> Dataset:
+    from training.framed import SOURCE_SIDE, framed_dataset, join
+    from training.utkface import load_utkface_gender
+
+    check_color(task, color)
+    path = Path(data) if data is not None else DEFAULT_DATA[task]
+    if task == "emotion":
+        # FER-2013's 48x48 grey faces, with their FER+ targets, as RGB sources to re-detect.
+        grey = load_task_data("emotion", data, side=48, cache_dir=cache_dir, votes=votes)
+        sources = Dataset(grey.name, grey.labels, {
+            name: Split(np.repeat(split.images[..., None], 3, axis=3), split.labels, split.extra)
+            for name, split in grey.splits.items()}, grey.info)
+        return framed_dataset(sources, framing, side, color, cache_dir)
+    sources = load_utkface_gender(path, seed=UTKFACE_SPLIT_SEED, fractions=UTKFACE_FRACTIONS,
+                                  side=SOURCE_SIDE, cache_dir=cache_dir, color="rgb")
+    dataset = framed_dataset(sources, framing, side, color, cache_dir)
+    if task == "age":
+        return _as_age(dataset)
+    from training.lfw import load_lfw_gender
+
+    lfw_path = Path(lfw) if lfw is not None else DEFAULT_LFW
+    lfw_set = framed_dataset(load_lfw_gender(lfw_path, seed=UTKFACE_SPLIT_SEED, fractions=UTKFACE_FRACTIONS,
+                                             cache_dir=cache_dir), framing, side, color, cache_dir)
+    joined = join(dataset, lfw_set, ("UTKFace", "LFW"))
+    joined.info["framing"] = dataset.info["framing"] | {"counts": {
+        "UTKFace": dataset.info["framing"]["counts"], "LFW": lfw_set.info["framing"]["counts"]}}
+    return joined
 
 
 def _as_age(dataset: Dataset) -> Dataset:

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from face_perception.framing import EyesMouthFraming
 from training.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR, run_provenance
 from training.preprocess import OFFSET, SCALE, normalize
 from training.tasks import COLORS, TASKS, check_color, load_task_data
@@ -71,9 +72,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="FER+ votes CSV (default ../shared/data/ferplus_votes.csv beside the repository)")
     p.add_argument("--class-weight", choices=("none", "balanced", "sqrt"), default="none",
                    help="weight rare classes (e.g. disgust): balanced = n/(k*n_c), sqrt = its square root")
-    p.add_argument("--augment", choices=("loader", "layers", "none"), default="loader",
+    p.add_argument("--augment", choices=("loader", "layers", "robot", "none"), default="loader",
                    help="random shift/zoom/rotation/flip in the data loader (OpenCV, fast on any "
-                        "backend), as Keras layers in the training graph, or none")
+                        "backend), as Keras layers in the training graph, 'robot' (needs --framing: each face "
+                        "cut afresh with framing jitter, low resolution, blur, JPEG, light; training.robot_view), "
+                        "or none")
+    p.add_argument("--framing", choices=("none", "eyes_mouth"), default="none",
+                   help="eyes_mouth: re-detect every image with the node's detector and cut it with the node's "
+                        "framing function (face_perception.framing, its defaults; recorded in the card's "
+                        "input.framing); gender then also trains on LFW (--lfw). none: resize the data set's image")
+    p.add_argument("--framing-size", type=float, default=None,
+                   help="with --framing eyes_mouth: crop side in face scales (default the framing's, UTKFace's own)")
+    p.add_argument("--framing-center", type=float, default=None,
+                   help="with --framing eyes_mouth: crop centre between eyes (0) and mouth (1)")
+    p.add_argument("--lfw", type=Path, default=None,
+                   help="with --framing and --task gender: LFW gender tar (default ../shared/data/lfw_gender_112px.tar)")
     p.add_argument("--photometric", type=float, default=0.0,
                    help="with --augment layers: strength of random contrast and brightness (0 = off)")
     p.add_argument("--patience", type=int, default=50, help="early stopping on validation accuracy")
@@ -254,8 +267,16 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     keras.utils.set_random_seed(args.seed)
     out = args.out or RUNS_DIR / args.task
     out.mkdir(parents=True, exist_ok=True)
+    framing = None
+    if args.framing == "eyes_mouth":
+        defaults = EyesMouthFraming()
+        framing = EyesMouthFraming(size=args.framing_size or defaults.size,
+                                   center=defaults.center if args.framing_center is None else args.framing_center)
+    if args.augment == "robot" and framing is None:
+        raise SystemExit("--augment robot cuts faces with the node's framing: give --framing eyes_mouth")
     dataset = load_task_data(args.task, args.data, side=args.input_size,
-                             cache_dir=None if args.no_cache else CACHE_DIR, votes=args.votes, color=args.color)
+                             cache_dir=None if args.no_cache else CACHE_DIR, votes=args.votes, color=args.color,
+                             framing=None if framing is None else framing.describe(), lfw=args.lfw)
     channels = 3 if args.color == "rgb" else 1
     train_split, val_split = dataset.splits["train"], dataset.splits["validation"]
     num_classes = len(dataset.labels)
@@ -302,8 +323,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         trainer = core
     weights = class_weights(train_labels, num_classes, args.class_weight)
     sample_weights = None if weights is None else np.array([weights[c] for c in train_labels], np.float32)
-    batches = AugmentedBatches(train_images, y_train, args.batch_size, args.seed,
-                               augment=args.augment == "loader", sample_weights=sample_weights)
+    if args.augment == "robot":
+        from training.robot_view import FramedBatches
+        batches = FramedBatches(train_split.extra["source"][train_rows], train_split.extra["keypoints"][train_rows],
+                                y_train, args.batch_size, args.seed, framing, args.input_size, args.color,
+                                sample_weights=sample_weights)
+    else:
+        batches = AugmentedBatches(train_images, y_train, args.batch_size, args.seed,
+                                   augment=args.augment == "loader", sample_weights=sample_weights)
     steps = len(batches)
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate(args, steps)),
                     loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
@@ -332,7 +359,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "arch": args.arch,
         "parameters": int(core.count_params()),
         "input": {"height": args.input_size, "width": args.input_size, "color": args.color,
-                  "normalization": {"scale": SCALE, "offset": OFFSET}},
+                  "normalization": {"scale": SCALE, "offset": OFFSET},
+                  **({"framing": framing.describe()} if framing is not None else {})},
         "hyperparameters": {k: _jsonable(v) for k, v in vars(args).items()},
         "epochs_run": len(history.history["loss"]),
         "best_epoch": best.best_epoch,

@@ -29,6 +29,9 @@ class RosRun:
     seconds: float
     node_params: tuple[tuple[str, Any], ...] = ()  # parameter overrides for the node
     annotated_viewer: bool = False  # subscribe to /faces/annotated_image (the node then draws)
+    # > 0: publish sensor_msgs/CompressedImage JPEGs of this quality on <topic>/compressed,
+    # encoded after stamping (as a camera-side image_transport does), for use_compressed.
+    jpeg_quality: int = 0
 
 
 @dataclass
@@ -112,7 +115,12 @@ class Driver:
         from sensor_msgs.msg import Image
 
         self.node = rclpy.create_node("face_perception_benchmark")
+        from sensor_msgs.msg import CompressedImage
+
         self.image_pub = self.node.create_publisher(Image, IMAGE_TOPIC, qos_profile_sensor_data)
+        self.compressed_pub = self.node.create_publisher(CompressedImage, IMAGE_TOPIC + "/compressed",
+                                                         qos_profile_sensor_data)
+        self._compressed_type = CompressedImage
         self.lock = threading.Lock()
         self.received: dict[int, tuple[int, int]] = {}  # stamp ns -> (receipt ns, faces)
         self.annotated_count = 0
@@ -161,7 +169,8 @@ class Driver:
             if node.process.poll() is not None:
                 raise RuntimeError(f"perception node exited with {node.process.returncode}; log: {node.log_path}\n"
                                    + node.log_path.read_text(errors="replace")[-2000:])
-            if self.image_pub.get_subscription_count() > 0 and self.attributes_sub.get_publisher_count() > 0:
+            inputs = self.image_pub.get_subscription_count() + self.compressed_pub.get_subscription_count()
+            if inputs > 0 and self.attributes_sub.get_publisher_count() > 0:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"perception node did not connect within {timeout:.0f} s; log: {node.log_path}")
@@ -177,16 +186,20 @@ class Driver:
         with self.lock:
             return dict(self.diagnostics)
 
-    def publish_stamped(self, message) -> int:
-        """Stamp ``message`` with the current time and publish it; returns the stamp in ns."""
+    def publish_stamped(self, message, jpeg_quality: int = 0) -> int:
+        """Stamp ``message`` with the current time and publish it (as a JPEG CompressedImage
+        when ``jpeg_quality`` > 0, encoded after the stamp); returns the stamp in ns."""
         from builtin_interfaces.msg import Time
 
         now = self.now_ns()
         message.header.stamp = Time(sec=now // 10**9, nanosec=now % 10**9)
-        self.image_pub.publish(message)
+        if jpeg_quality:
+            self.compressed_pub.publish(jpeg_message(message, jpeg_quality, self._compressed_type))
+        else:
+            self.image_pub.publish(message)
         return now
 
-    def publish_sequence(self, frames: list, count: int, rate_hz: float) -> list[int]:
+    def publish_sequence(self, frames: list, count: int, rate_hz: float, jpeg_quality: int = 0) -> list[int]:
         """Publish ``count`` frames at ``rate_hz`` (stamped now); returns their stamps in ns."""
         stamps = []
         period = 1.0 / rate_hz
@@ -195,7 +208,7 @@ class Driver:
             delay = start + index * period - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            stamps.append(self.publish_stamped(frames[index % len(frames)]))
+            stamps.append(self.publish_stamped(frames[index % len(frames)], jpeg_quality))
         return stamps
 
     def wait_for_outputs(self, stamps: list[int], settle: float) -> None:
@@ -217,17 +230,32 @@ class Driver:
         stop_spinning(self.executor, self.thread, [self.node])
 
 
+def jpeg_message(image, quality: int, compressed_type=None):
+    """A bgr8 sensor_msgs/Image as the JPEG sensor_msgs/CompressedImage that image_transport's
+    compressed plugin publishes (format "bgr8; jpeg compressed bgr8"), same header."""
+    import cv2
+    import numpy as np
+
+    if compressed_type is None:
+        from sensor_msgs.msg import CompressedImage as compressed_type
+    bgr = np.frombuffer(image.data, dtype=np.uint8).reshape(image.height, image.width, 3)
+    ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return compressed_type(header=image.header, format="bgr8; jpeg compressed bgr8", data=encoded.tobytes())
+
+
 def measure_run(driver: Driver, node: NodeProcess, run: RosRun, warmup_frames: int) -> dict[str, Any]:
     frames = [frame_message(run.config, index) for index in range(DISTINCT_FRAMES)]
     driver.set_annotated_viewer(run.annotated_viewer)
     time.sleep(0.5)  # let the (un)subscription reach the node
-    warm = driver.publish_sequence(frames, warmup_frames, run.rate_hz)
+    warm = driver.publish_sequence(frames, warmup_frames, run.rate_hz, run.jpeg_quality)
     driver.wait_for_outputs(warm, settle=1.0)
     before = driver.diagnostics_after(driver.diagnostics_count, timeout=2.0)
     own = _own_cpu_seconds()
     cpu_before, wall_before = node.cpu_seconds(), time.perf_counter()
     count = max(2, int(round(run.seconds * run.rate_hz)))
-    stamps = driver.publish_sequence(frames, count, run.rate_hz)
+    stamps = driver.publish_sequence(frames, count, run.rate_hz, run.jpeg_quality)
     driver.wait_for_outputs(stamps, settle=1.5)
     cpu_after, wall_after = node.cpu_seconds(), time.perf_counter()
     own = (_own_cpu_seconds() - own) / (wall_after - wall_before)
@@ -265,6 +293,7 @@ def summarize_run(run: RosRun, stamps: list[int], outputs: list[tuple[int, int, 
         "input_fps": (len(stamps) - 1) / input_span_s if input_span_s else float("nan"),
         "node_params": dict(run.node_params),
         "annotated_viewer": run.annotated_viewer,
+        "jpeg_quality": run.jpeg_quality,
         "published": len(stamps),
         "outputs": len(outputs),
         "output_fps": (len(receipts) - 1) / span_s if span_s else float("nan"),

@@ -1,0 +1,106 @@
+"""One REP-155 face list for a robot with several cameras.
+
+Subscribes:  tracked_topics (hri_msgs/IdsList), one per camera's perception node, e.g.
+             /front/humans/faces/tracked and /rear/humans/faces/tracked
+Publishes:   /humans/faces/tracked (hri_msgs/IdsList): the union of the cameras' newest
+             lists, each time one of them arrives, and when a camera's list goes stale
+             (source_timeout). Its header stamp is the stamp of the list that triggered it;
+             its frame_id is empty, since the faces are in several cameras' frames (each
+             face's own topics, /humans/faces/<id>/..., carry its camera's frame_id).
+
+The launch file and face-perception-bringup start it when a cameras file (or a namespace)
+puts perception nodes with hri.enabled outside the root namespace.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import rclpy
+from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile
+
+from face_perception.diagnostics import PerCauseThrottle
+from face_perception.hri_aggregation import TrackedListMerger
+from face_perception.node_main import run_node, warn_unknown_parameters
+from face_perception.topics import HRI_TRACKED_TOPIC
+
+NODE_NAME = "hri_aggregator"
+# As hri_output.STATE_QOS (reliable, newest only), not imported from there: that module
+# loads OpenCV, which this node does not need.
+STATE_QOS = QoSProfile(depth=1)
+DUPLICATE_LOG_INTERVAL_S = 5.0
+
+
+class AggregatorStartupError(RuntimeError):
+    """The aggregator cannot start; the message names the parameter."""
+
+
+class HriAggregatorNode(Node):
+    def __init__(self, **node_kwargs) -> None:
+        super().__init__(NODE_NAME, **node_kwargs)
+        try:  # imported here so that a missing hri_msgs is one clear line, as for the node
+            from hri_msgs.msg import IdsList
+        except ImportError as error:
+            raise AggregatorStartupError(
+                f"hri_msgs cannot be imported ({error}); install ros-<distro>-hri-msgs or build "
+                "../shared/ros2/src/hri_msgs (scripts/setup_env.sh --dev)") from error
+        self._ids_list = IdsList
+        sources = self.declare_parameter(
+            "tracked_topics", Parameter.Type.STRING_ARRAY,
+            ParameterDescriptor(description="each camera's hri_msgs/IdsList of live faces, e.g. "
+                                            "/front/humans/faces/tracked (read at start-up)", read_only=True))
+        timeout = self.declare_parameter(
+            "source_timeout", 2.0,
+            ParameterDescriptor(description="seconds without a camera's list before its faces leave the merged "
+                                            "list (read at start-up)", read_only=True,
+                                floating_point_range=[FloatingPointRange(from_value=0.1, to_value=60.0)]))
+        try:
+            topics = list(sources.value or [])
+        except rclpy.exceptions.ParameterUninitializedException:
+            topics = []
+        if not topics or not all(topics):
+            raise AggregatorStartupError("parameter 'tracked_topics': needs one non-empty topic per camera")
+        resolved = [self.resolve_topic_name(topic) for topic in topics]
+        if self.resolve_topic_name(HRI_TRACKED_TOPIC) in resolved:
+            raise AggregatorStartupError(f"parameter 'tracked_topics': {HRI_TRACKED_TOPIC} is this node's output")
+        try:
+            self._merger = TrackedListMerger(resolved, float(timeout.value))
+        except ValueError as error:
+            raise AggregatorStartupError(f"parameter 'tracked_topics' / 'source_timeout': {error}") from error
+        self._duplicate_log = PerCauseThrottle(DUPLICATE_LOG_INTERVAL_S)
+        self._publisher = self.create_publisher(IdsList, HRI_TRACKED_TOPIC, STATE_QOS)
+        for topic in resolved:
+            self.create_subscription(IdsList, topic, lambda message, t=topic: self._on_list(t, message), STATE_QOS)
+        # Expiry is checked 4x per timeout: a dead camera's faces go within 1.25 timeouts.
+        self.create_timer(float(timeout.value) / 4.0, self._expire)
+        warn_unknown_parameters(self)
+        self.get_logger().info(f"merging {', '.join(resolved)} into {HRI_TRACKED_TOPIC}")
+
+    def _on_list(self, topic: str, message) -> None:
+        merged = self._merger.update(topic, message.ids, time.monotonic())
+        self._publish(merged, message.header.stamp)
+        for face_id, sources in self._merger.duplicates().items():
+            held_back = self._duplicate_log.admit(face_id, time.monotonic())
+            if held_back is not None:
+                self.get_logger().error(f"face id '{face_id}' is listed by {', '.join(sources)}: ids must be "
+                                        "unique per robot (give each camera's node its own namespace)")
+
+    def _expire(self) -> None:
+        if self._merger.expire(time.monotonic()):
+            self._publish(self._merger.merged(time.monotonic()), self.get_clock().now().to_msg())
+
+    def _publish(self, ids, stamp) -> None:
+        message = self._ids_list(ids=list(ids))
+        message.header.stamp = stamp
+        self._publisher.publish(message)
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(HriAggregatorNode, rclpy.spin, (AggregatorStartupError,), NODE_NAME, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,290 @@
+"""End-to-end accuracy: data set faces pasted whole into camera frames and read by the node's
+real pipeline (detector -> framing -> model), next to the same models on the data set's crops.
+
+Every face of a split is pasted, whole (head, hair, chin and the data set's own background),
+into a 640x480 frame cut from one of scikit-image's photos (none shows a person). It is
+scaled so that its face is ``face_px`` pixels wide (its eye distance at BlazeFace's mean
+share of a face box, from the keypoints found when the data set was re-detected), at a seeded
+random place, and the frame gets seeded light, blur and JPEG changes. The real
+:class:`FacePerceptionPipeline` reads the frame with tracking smoothing off; the face whose box
+centre is nearest the pasted face's (within half a face width) is the answer, and a frame
+where none is found counts as a missed face.
+
+    python -m training.end_to_end --task gender --split validation --limit 600
+    python -m training.end_to_end --task gender --gender-model build/runs/gender/gender.float32.tflite
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+FRAME_WIDTH, FRAME_HEIGHT = 640, 480
+FACE_SIZES = (24, 48, 96)
+BACKENDS = ("blazeface", "haar")
+# Photos of scikit-image without a person's face in them.
+BACKGROUNDS = ("coffee", "chelsea", "rocket", "brick", "grass", "gravel", "page", "coins", "hubble_deep_field",
+               "immunohistochemistry", "colorwheel", "horse", "moon", "retina", "clock", "cell")
+# A face box is this many eye distances wide (BlazeFace's box prior: eyes at 0.305 and 0.699).
+BOX_PER_EYE_DISTANCE = 1.0 / (0.699 - 0.305)
+
+
+def background_frames(seed: int = 0) -> list[np.ndarray]:
+    """BGR uint8 640x480 frames, one per background photo (cropped to 4:3 and resized)."""
+    import cv2
+    import skimage.data
+
+    frames = []
+    for name in BACKGROUNDS:
+        image = getattr(skimage.data, name)()
+        if image.dtype != np.uint8:
+            image = (255 * (image.astype(np.float64) / max(1.0, float(image.max())))).astype(np.uint8)
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        elif image.shape[2] == 4:
+            image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGR)
+        else:
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        height, width = image.shape[:2]
+        crop_w = min(width, int(height * 4 / 3))
+        crop_h = int(crop_w * 3 / 4)
+        x0, y0 = (width - crop_w) // 2, (height - crop_h) // 2
+        frames.append(cv2.resize(image[y0:y0 + crop_h, x0:x0 + crop_w], (FRAME_WIDTH, FRAME_HEIGHT),
+                                 interpolation=cv2.INTER_AREA))
+    return frames
+
+
+@dataclass(frozen=True)
+class PastedFace:
+    frame: np.ndarray  # BGR uint8
+    centre: tuple[float, float]  # where the face's box centre should be, frame pixels
+    face_px: float
+
+
+def paste_face(source_rgb: np.ndarray, keypoints: np.ndarray, face_px: int, background: np.ndarray,
+               rng: np.random.Generator) -> PastedFace:
+    """``source_rgb`` scaled so its face is ``face_px`` wide, pasted at a random place of a copy
+    of ``background``, then the whole frame's light, blur and JPEG varied (seeded by ``rng``)."""
+    import cv2
+
+    eye_distance = float(np.hypot(*(keypoints[1] - keypoints[0])))
+    scale = face_px / max(1e-3, BOX_PER_EYE_DISTANCE * eye_distance)
+    side_h, side_w = source_rgb.shape[:2]
+    new_w, new_h = max(2, int(round(side_w * scale))), max(2, int(round(side_h * scale)))
+    new_w, new_h = min(new_w, FRAME_WIDTH), min(new_h, FRAME_HEIGHT)
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    face = cv2.cvtColor(cv2.resize(source_rgb, (new_w, new_h), interpolation=interpolation), cv2.COLOR_RGB2BGR)
+    x0 = int(rng.integers(0, FRAME_WIDTH - new_w + 1))
+    y0 = int(rng.integers(0, FRAME_HEIGHT - new_h + 1))
+    frame = background.copy()
+    frame[y0:y0 + new_h, x0:x0 + new_w] = face
+    values = frame.astype(np.float32) / 255.0
+    values = values ** np.exp(rng.uniform(-0.35, 0.35))
+    values = (values - 0.5) * rng.uniform(0.75, 1.2) + 0.5 + rng.uniform(-0.1, 0.1)
+    frame = np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        frame = cv2.GaussianBlur(frame, (0, 0), rng.uniform(0.3, 1.0))
+    ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(50, 96))])
+    if ok:
+        frame = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    sx, sy = new_w / side_w, new_h / side_h
+    eye_mid = 0.5 * (keypoints[0] + keypoints[1])
+    mouth = keypoints[3]
+    # BlazeFace's box centre sits between the eyes and the mouth (its box prior: 0.33 -> 0.5 -> 0.754).
+    centre = eye_mid + 0.4 * (mouth - eye_mid)
+    return PastedFace(frame, (x0 + centre[0] * sx, y0 + centre[1] * sy), float(face_px))
+
+
+def nearest_face(faces: Sequence, centre: tuple[float, float], face_px: float):
+    """The face result whose box centre is nearest ``centre``, if within half a face width
+    (at least 8 px); None otherwise."""
+    best, best_distance = None, max(8.0, 0.5 * face_px)
+    for face in faces:
+        x, y, w, h = face.box
+        distance = float(np.hypot(x + w / 2 - centre[0], y + h / 2 - centre[1]))
+        if distance <= best_distance:
+            best, best_distance = face, distance
+    return best
+
+
+def _label_index(task: str, face, labels: Sequence[str]) -> int:
+    """The face's answer for ``task`` as an index into the data set's ``labels``."""
+    if task == "emotion":
+        return labels.index(face.emotion)
+    # "unknown" (below gender_min_confidence) still has a more likely gender: score that.
+    return labels.index(face.gender if face.gender in labels else
+                        max(face.gender_probabilities, key=face.gender_probabilities.get))
+
+
+def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int, models: dict[str, str],
+                   seed: int = 0, limit: int = 0, paper: str = "", task: str = "gender") -> dict[str, Any]:
+    """Every face of ``task_split`` (needs extra 'source' and 'keypoints') through the real
+    pipeline; per face: found or not, the answer's index in ``labels`` (gender, emotion) and
+    the age in years. ``paper``: also keep the node's box crops (grey 64x64, margin 0.1: the
+    paper's models' input) for the paper's model of that task."""
+    from face_perception.parameters import PipelineConfig
+    from face_perception.pipeline import FacePerceptionPipeline
+
+    values = {"detection.backend": backend, "tracking.smoothing": 1.0, "tracking.max_missed_frames": 0}
+    values.update({f"classification.{task}_model": path for task, path in models.items()})
+    pipeline = FacePerceptionPipeline(PipelineConfig.from_mapping(values))
+    backgrounds = background_frames()
+    count = len(task_split) if not limit else min(limit, len(task_split))
+    rng = np.random.default_rng([seed, face_px])
+    found = np.zeros(count, bool)
+    answer = np.full(count, -1, np.int64)
+    age = np.full(count, np.nan)
+    paper_crops, paper_rows = [], []
+    start = time.perf_counter()
+    for i in range(count):
+        pasted = paste_face(task_split.extra["source"][i], task_split.extra["keypoints"][i], face_px,
+                            backgrounds[i % len(backgrounds)], rng)
+        result = pipeline.process(pasted.frame)
+        pipeline.tracker.reset()  # every frame is a new person
+        face = nearest_face(result.faces, pasted.centre, pasted.face_px)
+        if face is None:
+            continue
+        found[i] = True
+        answer[i] = -1 if task == "age" else _label_index(task, face, labels)
+        age[i] = face.age
+        if paper:
+            from face_perception.preprocessing import crop_faces
+            import cv2
+
+            gray = cv2.cvtColor(pasted.frame, cv2.COLOR_BGR2GRAY)
+            paper_crops.append(cv2.resize(crop_faces(gray, [face.box], 0.1)[0], (64, 64),
+                                          interpolation=cv2.INTER_AREA))
+            paper_rows.append(i)
+    pipeline.close()
+    return {"found": found, "answer": answer, "age": age, "seconds": time.perf_counter() - start,
+            "paper_crops": np.array(paper_crops), "paper_rows": np.array(paper_rows, np.int64)}
+
+
+def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Sequence[str]) -> dict[str, Any]:
+    """The model on the data set's own faces, no detector: cut by its card's framing from the
+    keypoints found when the data set was re-detected, or (a card without framing) the whole
+    image resized, as such models were trained."""
+    import cv2
+
+    from face_perception.classification import FaceClassifier
+    from face_perception.preprocessing import build_batch
+
+    classifier = FaceClassifier(model_path, task)
+    spec = classifier.input_spec
+    sources, keypoints = task_split.extra["source"][:count], task_split.extra["keypoints"][:count]
+    if spec.framing is not None:
+        crops = [spec.framing.cut_keypoints(s, k, spec.width, spec.height) for s, k in zip(sources, keypoints)]
+    else:
+        crops = [cv2.resize(s, (spec.width, spec.height), interpolation=cv2.INTER_AREA) for s in sources]
+    # Sources are RGB; build_batch reads colour crops as BGR: hand it BGR (or grey).
+    crops = [cv2.cvtColor(c, cv2.COLOR_RGB2GRAY if spec.color == "gray" else cv2.COLOR_RGB2BGR) for c in crops]
+    probs = np.concatenate([classifier.predict(build_batch(crops[i:i + 256], spec)) for i in range(0, count, 256)])
+    found = np.ones(count, bool)
+    if task == "age":
+        from face_perception.age import expected_age
+        ages = np.array([expected_age(p, classifier.card.age_bin_centers) for p in probs])
+        return {"found": found, "answer": np.full(count, -1), "age": ages, "seconds": 0.0}
+    answer = np.array([labels.index(classifier.labels[int(i)]) for i in probs.argmax(1)])
+    return {"found": found, "answer": answer, "age": np.full(count, np.nan), "seconds": 0.0}
+
+
+def summarise(task: str, split, labels: Sequence[str], outcome: dict[str, Any]) -> dict[str, Any]:
+    """Detection rate and, over the found faces, accuracy per label view (and mean class recall
+    for emotion) or age MAE."""
+    found = outcome["found"]
+    n = len(found)
+    result: dict[str, Any] = {"faces": int(n), "detected": float(found.mean()) if n else 0.0,
+                              "seconds": round(outcome["seconds"], 1)}
+    if task != "age":
+        from training.label_views import label_views
+
+        for name, (mask, y) in label_views(task, split, list(labels)).items():
+            keep = found & (np.ones(len(split), bool) if mask is None else mask)[:n]
+            if keep.any():
+                right = outcome["answer"][keep] == y[:n][keep]
+                result[name] = float(right.mean())
+                result[name + " faces"] = int(keep.sum())
+                if task == "emotion":
+                    classes = np.unique(y[:n][keep])
+                    result[name + " mean class recall"] = float(np.mean(
+                        [right[y[:n][keep] == c].mean() for c in classes]))
+    else:
+        ages = split.extra["age"][:n]
+        keep = found & np.isfinite(outcome["age"])
+        result["mae_years"] = float(np.abs(outcome["age"][keep] - ages[keep]).mean()) if keep.any() else None
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=("gender", "age", "emotion"), required=True)
+    p.add_argument("--split", choices=("validation", "test"), default="test",
+                   help="validation for choices, test for the shipped model's figure")
+    p.add_argument("--gender-model", default="", help=".tflite with its card (default: shipped)")
+    p.add_argument("--age-model", default="", help=".tflite with its card (default: shipped)")
+    p.add_argument("--emotion-model", default="", help=".tflite with its card (default: shipped)")
+    p.add_argument("--sizes", type=int, nargs="+", default=list(FACE_SIZES))
+    p.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    p.add_argument("--limit", type=int, default=0, help="N evenly spaced faces of the split only (0 = all)")
+    p.add_argument("--paper", action="store_true", help="also the paper's model of the task on the node's boxes")
+    p.add_argument("--json", type=Path, default=None)
+    args = p.parse_args(argv)
+
+    from face_perception.classification import FaceClassifier, resolve_model_path
+    from face_perception.framing import EyesMouthFraming
+    from training.tasks import load_task_data
+
+    models = {task: getattr(args, f"{task}_model") or str(resolve_model_path("", task))
+              for task in ("gender", "age", "emotion")}
+    # The sources and their keypoints come from the framed loader, whatever the model's framing.
+    card = FaceClassifier(models[args.task], args.task).card
+    entry = card.framing if card.framing is not None else EyesMouthFraming().describe()
+    dataset = load_task_data(args.task, side=48, framing=entry)
+    from training.dataset import Split
+
+    split = dataset.splits[args.split]
+    labels = list(dataset.labels)
+    if args.task == "age":
+        split = Split(split.images, split.extra["gender"], split.extra)
+        labels = ["male", "female"]
+    if args.limit and args.limit < len(split):  # evenly spaced faces: every set and age keeps its share
+        rows = np.linspace(0, len(split) - 1, args.limit).round().astype(np.int64)
+        split = Split(split.images[rows], split.labels[rows], {k: v[rows] for k, v in split.extra.items()})
+    report: dict[str, Any] = {"task": args.task, "split": args.split, "models": models, "limit": args.limit,
+                              "command": "python -m training.end_to_end " + " ".join(sys.argv[1:] if argv is None else argv),
+                              "results": {}}
+    summary = summarise(args.task, split, labels, crop_outcome(split, models[args.task], args.task, len(split), labels))
+    report["results"]["crop (no detector)"] = summary
+    print("crop (no detector)  " + "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                                             for k, v in summary.items() if not k.endswith(" faces")), flush=True)
+    for backend in args.backends:
+        for size in args.sizes:
+            paper = args.task if args.paper and args.task != "age" else ""
+            outcome = run_end_to_end(split, labels, backend, size, models, paper=paper, task=args.task)
+            summary = summarise(args.task, split, labels, outcome)
+            if paper and len(outcome["paper_rows"]):
+                from training.anchor import anchor_predict
+
+                paper_outcome = dict(outcome, answer=np.full(len(split), -1, np.int64))
+                paper_outcome["answer"][outcome["paper_rows"]] = anchor_predict(paper, outcome["paper_crops"]).argmax(1)
+                for name, value in summarise(args.task, split, labels, paper_outcome).items():
+                    if not name.endswith(" faces") and name not in ("faces", "detected", "seconds"):
+                        summary[f"paper {name}"] = value
+            report["results"][f"{backend} {size}px"] = summary
+            print(f"{backend:9s} {size:3d}px  " + "  ".join(
+                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()
+                if not k.endswith(" faces")), flush=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
