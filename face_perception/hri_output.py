@@ -2,9 +2,11 @@
 
 Per frame: ``humans/faces/tracked`` (hri_msgs/IdsList, relative) lists every live track; for
 each face seen in the frame, ``/humans/faces/<id>/roi``, ``softbiometrics`` and ``expression``,
-and ``cropped`` while someone subscribes to it. A face's publishers are created when its
-track appears and destroyed when the tracker drops it, so ``ros2 topic list`` shows only
-live faces. Every message carries the camera image's header (so its frame_id).
+``landmarks`` when the face has keypoints, and ``cropped`` and ``aligned`` while someone
+subscribes to them; with head poses, the ``face_<id>`` and ``gaze_<id>`` frames on /tf
+(face_perception.face_frames). A face's publishers are created when its track appears and
+destroyed when the tracker drops it, so ``ros2 topic list`` shows only live faces. Every
+message carries the camera image's header (so its frame_id).
 
 In the root namespace the list is the robot's ``/humans/faces/tracked`` (one camera). Under
 a namespace (one node per camera) it is that camera's list, ``/front/humans/faces/tracked``,
@@ -20,11 +22,18 @@ import math
 import secrets
 import string
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import cv2
 import numpy as np
-from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
+from hri_msgs.msg import (
+    Expression,
+    FacialLandmarks,
+    IdsList,
+    NormalizedPointOfInterest2D,
+    NormalizedRegionOfInterest2D,
+    SoftBiometrics,
+)
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile
@@ -32,9 +41,13 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from face_perception import ros_messages
+from face_perception.detection import KEYPOINT_NAMES
+from face_perception.framing import EyesMouthFraming
 from face_perception.topics import HRI_FACES_NAMESPACE, HRI_INSTANCE_TRACKED_TOPIC
 
 if TYPE_CHECKING:
+    from face_perception.face_frames import FaceFramesPublisher
+    from face_perception.head_pose import HeadPose
     from face_perception.pipeline import FaceResult, FrameResult
 
 TRACKED_TOPIC = HRI_INSTANCE_TRACKED_TOPIC
@@ -69,6 +82,23 @@ VALENCE_AROUSAL = {
     "neutral": (0.0, 0.0),
 }
 GENDERS = {"female": SoftBiometrics.FEMALE, "male": SoftBiometrics.MALE}
+# Our six keypoints -> the nearest of FacialLandmarks' 70 (dlib/OpenPose) indices; the others
+# get c = 0. BlazeFace's eye keypoint is the eye's centre (the pupil), its mouth keypoint the
+# middle of the mouth (62 and 66, the inner lips' midpoints, are equally near for a closed
+# mouth), its ear keypoint the tragion (0 and 16 are the face outline's ends at the ears).
+LANDMARK_INDICES = {
+    "right_eye": FacialLandmarks.RIGHT_PUPIL,  # 68
+    "left_eye": FacialLandmarks.LEFT_PUPIL,  # 69
+    "nose_tip": FacialLandmarks.NOSE,  # 30
+    "mouth_center": FacialLandmarks.MOUTH_INNER_TOP_2,  # 62
+    "right_ear_tragion": FacialLandmarks.RIGHT_EAR,  # 0
+    "left_ear_tragion": FacialLandmarks.LEFT_EAR,  # 16
+}
+NUM_LANDMARKS = 70
+# /aligned: eyes levelled, the whole face (forehead to chin, ear to ear) in the square: its
+# side is 3 face scales (eye distance, or eye-to-mouth distance if larger), its centre a
+# third of the way from the eyes' midpoint to the mouth.
+ALIGNED_FRAMING = EyesMouthFraming(size=3.0, center=0.33, eye_mouth_ratio=1.0)
 
 
 def random_id_tag() -> str:
@@ -139,6 +169,29 @@ def expression(face: "FaceResult", emotion_labels: Sequence[str], header: Header
     )
 
 
+def facial_landmarks(face: "FaceResult", image_size: tuple[int, int], header: Header) -> FacialLandmarks | None:
+    """The face's keypoints at their REP-155 indices, normalised by the image size, with the
+    detection confidence as ``c`` (0 for the other indices, and for a keypoint outside the
+    image, which BlazeFace places for an ear turned away); None without keypoints."""
+    if face.keypoints is None:
+        return None
+    width, height = image_size
+    landmarks = [NormalizedPointOfInterest2D(x=0.0, y=0.0, c=0.0) for _ in range(NUM_LANDMARKS)]
+    for name, (x, y) in zip(KEYPOINT_NAMES, face.keypoints):
+        inside = 0.0 <= x <= width and 0.0 <= y <= height
+        landmarks[LANDMARK_INDICES[name]] = NormalizedPointOfInterest2D(
+            x=float(np.clip(x / width, 0.0, 1.0)),
+            y=float(np.clip(y / height, 0.0, 1.0)),
+            c=float(face.detection_confidence) if inside else 0.0,
+        )
+    return FacialLandmarks(header=header, landmarks=landmarks, width=int(width), height=int(height))
+
+
+def aligned_face(bgr: np.ndarray, keypoints: Sequence[Sequence[float]], size: int = CROPPED_SIZE) -> np.ndarray:
+    """The face with its eyes levelled, ``size`` x ``size`` (:data:`ALIGNED_FRAMING`)."""
+    return ALIGNED_FRAMING.cut_keypoints(bgr, np.asarray(keypoints, np.float64), size, size)
+
+
 def cropped_face(bgr: np.ndarray, box: tuple[int, int, int, int], size: int = CROPPED_SIZE) -> np.ndarray:
     """The face box, scaled to fit ``size`` x ``size``, centred and zero-padded (REP-155)."""
     x, y, w, h = (int(v) for v in box)
@@ -161,19 +214,22 @@ class _FacePublishers:
     cropped: Publisher
     softbiometrics: Publisher
     expression: Publisher
+    landmarks: Publisher
+    aligned: Publisher
 
     def all(self) -> tuple[Publisher, ...]:
-        return (self.roi, self.cropped, self.softbiometrics, self.expression)
+        return (self.roi, self.cropped, self.softbiometrics, self.expression, self.landmarks, self.aligned)
 
 
 class HriFaceOutput:
     """Publishes a node's face results on the REP-155 face topics (not thread-safe: call
     :meth:`publish` from one thread)."""
 
-    def __init__(self, node: Node, id_tag: str | None = None) -> None:
+    def __init__(self, node: Node, id_tag: str | None = None, frames: "FaceFramesPublisher | None" = None) -> None:
         self._node = node
         # The namespace part keeps cameras apart; the random part, runs of one camera.
         self.id_tag = namespace_id_prefix(node.get_namespace()) + (id_tag or random_id_tag())
+        self._frames = frames  # the face_<id>/gaze_<id> TF broadcaster, with head poses
         self._tracked_pub = node.create_publisher(IdsList, TRACKED_TOPIC, STATE_QOS)
         self._faces: dict[str, _FacePublishers] = {}  # REP-155 id -> its publishers
 
@@ -185,7 +241,10 @@ class HriFaceOutput:
     def face_id(self, track_id: str) -> str:
         return rep155_id(track_id, self.id_tag)
 
-    def publish(self, result: "FrameResult", header: Header, bgr: np.ndarray, emotion_labels: Sequence[str]) -> None:
+    def publish(self, result: "FrameResult", header: Header, bgr: np.ndarray, emotion_labels: Sequence[str],
+                poses: "Mapping[str, HeadPose] | None" = None) -> None:
+        """This frame's messages; ``poses``: track id -> head pose of the live tracks that
+        have one (also tracks missed in this frame: a frame stays while its face is tracked)."""
         live = [self.face_id(track_id) for track_id in result.live_track_ids]
         self._update_publishers(live)
         self._tracked_pub.publish(IdsList(header=header, ids=live))
@@ -194,8 +253,17 @@ class HriFaceOutput:
             publishers.roi.publish(normalized_roi(face, result.image_size, header))
             publishers.softbiometrics.publish(soft_biometrics(face, header))
             publishers.expression.publish(expression(face, emotion_labels, header))
+            landmarks = facial_landmarks(face, result.image_size, header)
+            if landmarks is not None:
+                publishers.landmarks.publish(landmarks)
             if publishers.cropped.get_subscription_count() > 0:
                 publishers.cropped.publish(ros_messages.image_msg_with_header(cropped_face(bgr, face.box), header))
+            if face.keypoints is not None and publishers.aligned.get_subscription_count() > 0:
+                aligned = aligned_face(bgr, face.keypoints)
+                publishers.aligned.publish(ros_messages.image_msg_with_header(aligned, header))
+        if self._frames is not None and poses:
+            self._frames.publish(header, [(self.face_id(track_id), pose) for track_id, pose in poses.items()
+                                          if self.face_id(track_id) in self._faces])
 
     def close(self) -> None:
         """Destroys every per-face publisher and the tracked list's."""
@@ -218,4 +286,6 @@ class HriFaceOutput:
             cropped=create(Image, f"{base}/cropped", STATE_QOS),  # 128x128x3: 49 kB, fine reliably
             softbiometrics=create(SoftBiometrics, f"{base}/softbiometrics", STATE_QOS),
             expression=create(Expression, f"{base}/expression", STATE_QOS),
+            landmarks=create(FacialLandmarks, f"{base}/landmarks", STATE_QOS),
+            aligned=create(Image, f"{base}/aligned", STATE_QOS),  # like /cropped
         )

@@ -4,13 +4,16 @@ Subscribes:  image_topic (sensor_msgs/Image, or sensor_msgs/CompressedImage on
              <image_topic>/compressed when use_compressed is true), sensor-data QoS;
              default camera/image_raw, relative: /camera/image_raw in the root namespace;
              camera_info_topic (sensor_msgs/CameraInfo, default: camera_info beside
-             image_topic), to count frames lost on the way (face_perception.camera_info).
+             image_topic), to count frames lost on the way (face_perception.camera_info)
+             and, with head_pose.enabled, for the head pose's intrinsics.
 Publishes:   faces/attributes         face_perception_msgs/FaceAttributesArray (every frame)
              faces/annotated_image    sensor_msgs/Image (boxes, ids, labels; same header)
              faces/detections         vision_msgs/Detection2DArray
              /diagnostics             diagnostic_msgs/DiagnosticArray
              /humans/faces/...        ROS4HRI (REP-155) face topics, with hri.enabled
                                       (face_perception.hri_output)
+             /tf                      face_<id>/gaze_<id> frames, with hri.enabled,
+                                      head_pose.enabled and a camera_info
 The faces/ topics are relative (face_perception.topics): /faces/... in the root namespace,
 /front/faces/... with __ns:=/front, so one instance per camera needs no remapping.
 
@@ -49,6 +52,7 @@ from face_perception.topics import (  # noqa: F401 (re-exported: the demo and te
 from face_perception.annotation import draw_annotations
 from face_perception.camera_info import CameraInfoMonitor, camera_info_topic
 from face_perception.diagnostics import PerCauseThrottle, StreamHealth
+from face_perception.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
 from face_perception.image_conversion import ImageConversionError, check_pixel_count, compressed_image_size
 from face_perception.node_main import run_node, warn_unknown_parameters
 from face_perception.parameters import PARAMETERS, ConfigError, ParameterSpec, PipelineConfig, validate_value
@@ -78,8 +82,9 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
         "camera_info_topic",
         "",
         str,
-        "sensor_msgs/CameraInfo of the camera, counted against the images to see frames lost on the way; "
-        "empty = camera_info beside image_topic (read at start-up)",
+        "sensor_msgs/CameraInfo of the camera, counted against the images to see frames lost on the way, "
+        "and the intrinsics of the head pose (head_pose.enabled); empty = camera_info beside image_topic "
+        "(read at start-up)",
     ),
     ParameterSpec("publish_annotated_image", True, bool, "draw and publish /faces/annotated_image"),
     ParameterSpec("diagnostics_period", 1.0, float, "seconds between /diagnostics messages (read at start-up)", 0.1, 60.0),
@@ -95,8 +100,22 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("max_image_pixels", 4096 * 4096, int,
                   "frames with more pixels (width x height) are skipped as bad frames before any copy "
                   "of the image is made", 64 * 64, 16384 * 16384),
+    # --- head pose (intrinsics from camera_info_topic) ---
+    ParameterSpec("head_pose.enabled", True, bool,
+                  "estimate each face's 3-D head pose from its keypoints and the camera_info intrinsics: "
+                  "FaceAttributes.position and, with hri.enabled, the face_<id>/gaze_<id> frames on /tf "
+                  "(needs tf2_msgs then; read at start-up)"),
+    ParameterSpec("head_pose.min_cutoff", 1.0, float,
+                  "One-Euro smoothing of the head pose over a track: cutoff frequency (Hz) of a still "
+                  "head; lower = steadier, more lag", 0.01, 100.0),
+    ParameterSpec("head_pose.beta", 2.0, float,
+                  "One-Euro: how fast the cutoff rises with the head's speed (per m/s, and per unit of "
+                  "quaternion change per second); higher = less lag when it moves", 0.0, 1000.0),
+    ParameterSpec("head_pose.d_cutoff", 1.0, float,
+                  "One-Euro: cutoff frequency (Hz) of the speed estimate", 0.01, 100.0),
 )
-STARTUP_ONLY = {"image_topic", "camera_info_topic", "use_compressed", "diagnostics_period", "hri.enabled"}
+STARTUP_ONLY = {"image_topic", "camera_info_topic", "use_compressed", "diagnostics_period", "hri.enabled",
+                "head_pose.enabled"}
 NODE_PARAMETERS_BY_NAME = {spec.name: spec for spec in NODE_PARAMETERS}
 # Seconds between two log lines for the same cause of bad frames (each cause has its own).
 BAD_FRAME_LOG_INTERVAL_S = 5.0
@@ -161,7 +180,8 @@ class PerceptionNode(Node):
         self._annotated_pub = self.create_publisher(Image, ANNOTATED_TOPIC, qos_profile_sensor_data)
         self._detections_pub = self.create_publisher(Detection2DArray, DETECTIONS_TOPIC, 10)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
-        self._hri = _hri_output(self) if values["hri.enabled"] else None
+        frames_on = bool(values["hri.enabled"] and values["head_pose.enabled"])
+        self._hri = _hri_output(self, frames_on) if values["hri.enabled"] else None
 
         message_type = CompressedImage if values["use_compressed"] else Image
         topic = image_topic.rstrip("/") + "/compressed" if values["use_compressed"] else image_topic
@@ -176,6 +196,13 @@ class PerceptionNode(Node):
         except rclpy.exceptions.NameValidationException as error:
             raise StartupError(f"parameter 'camera_info_topic' = {self.camera_info.topic!r} is not a valid topic "
                                f"name: {error}") from error
+
+        # Head pose: intrinsics from the same camera_info (see _on_camera_info).
+        self._camera: CameraModel | None = None
+        self._camera_problem = "no camera_info received yet"
+        self._camera_logged: set[str] = set()
+        self._camera_info_topic = info_subscription.topic_name
+        self._head_poses = HeadPoseTracker(_one_euro(values)) if values["head_pose.enabled"] else None
 
         # Newest-frame slot shared with the worker thread.
         self._slot_lock = threading.Condition()
@@ -206,6 +233,8 @@ class PerceptionNode(Node):
 
     def _on_camera_info(self, message: CameraInfo) -> None:
         self.camera_info.add(message, time.monotonic())
+        if self._head_poses is not None:
+            self._set_camera(message)
 
     def _work(self) -> None:
         while True:
@@ -242,17 +271,52 @@ class PerceptionNode(Node):
                 self.get_logger().warning(f"frame skipped: {error}{more}")
             return
         with self._pipeline_lock:
+            # Keypoints for every face only where an output reads them (a BlazeFace pass per Haar face).
+            self._pipeline.measure_keypoints = self._hri is not None or (
+                self._head_poses is not None and self._camera is not None)
             result = self._pipeline.process(bgr)
             emotion_labels = self._pipeline.emotion_labels
         header = message.header
-        self._attributes_pub.publish(ros_messages.face_attributes_array(result.faces, header, emotion_labels))
+        poses = self._face_poses(result, header, bgr.shape)
+        positions = {track_id: pose.translation for track_id, pose in poses.items()}
+        self._attributes_pub.publish(ros_messages.face_attributes_array(result.faces, header, emotion_labels,
+                                                                        positions))
         self._detections_pub.publish(ros_messages.detection_array(result.faces, header, emotion_labels))
         if self._publish_annotated and self._annotated_pub.get_subscription_count() > 0:
             annotated = draw_annotations(bgr, result.faces)
             self._annotated_pub.publish(ros_messages.image_msg_with_header(annotated, header))
         if self._hri is not None:
-            self._hri.publish(result, header, bgr, emotion_labels)
+            self._hri.publish(result, header, bgr, emotion_labels, poses)
         self._health.add_processed(time.monotonic(), (time.perf_counter() - received_at) * 1000.0, len(result.faces))
+
+    # --- head pose ---------------------------------------------------------------------
+    def _set_camera(self, message: CameraInfo) -> None:
+        try:
+            self._camera = CameraModel.from_values(message.k, message.d, message.distortion_model,
+                                                   message.width, message.height)
+            self._camera_problem = ""
+        except (CameraModelError, ValueError) as error:
+            self._camera = None
+            self._camera_problem = f"the camera_info is unusable: {error}"
+
+    def _face_poses(self, result, header, image_shape) -> dict:
+        """Track id -> smoothed head pose of the live tracks that have one; {} (logged once per
+        reason) without a usable camera_info for these images."""
+        if self._head_poses is None:
+            return {}
+        camera, problem = self._camera, self._camera_problem
+        if camera is not None and camera.width and (camera.width, camera.height) != (image_shape[1], image_shape[0]):
+            camera, problem = None, (f"the camera_info is for {camera.width}x{camera.height} images, "
+                                     f"the images are {image_shape[1]}x{image_shape[0]}")
+        if camera is None:
+            if problem not in self._camera_logged:
+                self._camera_logged.add(problem)
+                self.get_logger().warning(f"no face positions or face frames: {problem} "
+                                          f"(topic {self._camera_info_topic})")
+            return {}
+        stamp_s = header.stamp.sec + header.stamp.nanosec * 1e-9
+        return self._head_poses.update_frame(((f.track_id, f.keypoints) for f in result.faces),
+                                             result.live_track_ids, camera, stamp_s)
 
     # --- parameters --------------------------------------------------------------------
     def set_parameters_atomically(self, parameter_list) -> SetParametersResult:
@@ -317,6 +381,9 @@ class PerceptionNode(Node):
             self._max_image_pixels = int(values["max_image_pixels"])
         if "diagnostics.stale_after" in values:
             self._health.stale_after_s = float(values["diagnostics.stale_after"])
+        if self._head_poses is not None and any(name.startswith("head_pose.") for name in values):
+            current = {name: self.get_parameter(name).value for name in _ONE_EURO_PARAMETERS}
+            self._head_poses.set_parameters(_one_euro({**current, **values}))
 
     # --- diagnostics -------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
@@ -347,8 +414,9 @@ def _check_node_value(spec: ParameterSpec, value) -> None:
         raise ConfigError(f"parameter '{spec.name}' = {value!r} is outside {spec.min}..{spec.max}")
 
 
-def _hri_output(node: Node):
-    """The REP-155 publisher; hri_msgs is imported only here, when hri.enabled is true."""
+def _hri_output(node: Node, face_frames: bool):
+    """The REP-155 publisher; hri_msgs is imported only here, when hri.enabled is true, and
+    tf2_msgs only with ``face_frames`` (head_pose.enabled too)."""
     try:
         from face_perception.hri_output import HriFaceOutput
     except ImportError as error:
@@ -356,7 +424,26 @@ def _hri_output(node: Node):
             f"parameter 'hri.enabled' is true but hri_msgs cannot be imported ({error}); install "
             "ros-<distro>-hri-msgs or build ../shared/ros2/src/hri_msgs (scripts/setup_env.sh --dev)"
         ) from error
-    return HriFaceOutput(node)
+    frames = None
+    if face_frames:
+        try:
+            from face_perception.face_frames import FaceFramesPublisher
+        except ImportError as error:
+            raise StartupError(
+                f"parameters 'hri.enabled' and 'head_pose.enabled' are true but tf2_msgs cannot be imported "
+                f"({error}); install ros-<distro>-tf2-msgs, build ../shared/ros2/src/tf2_msgs "
+                "(scripts/setup_env.sh --dev), or set head_pose.enabled false"
+            ) from error
+        frames = FaceFramesPublisher(node)
+    return HriFaceOutput(node, frames=frames)
+
+
+_ONE_EURO_PARAMETERS = ("head_pose.min_cutoff", "head_pose.beta", "head_pose.d_cutoff")
+
+
+def _one_euro(values: dict) -> OneEuroParameters:
+    min_cutoff, beta, d_cutoff = (float(values[name]) for name in _ONE_EURO_PARAMETERS)
+    return OneEuroParameters(min_cutoff=min_cutoff, beta=beta, d_cutoff=d_cutoff)
 
 
 def build_pipeline(config: PipelineConfig) -> FacePerceptionPipeline:

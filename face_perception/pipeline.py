@@ -22,7 +22,7 @@ from face_perception.classification import (
     resolve_model_path,
     resolve_optional_model_path,
 )
-from face_perception.detection import Detection, PreparedFrame
+from face_perception.detection import Detection, Keypoints, PreparedFrame
 from face_perception.detectors import create_detector
 from face_perception.parameters import PipelineConfig
 from face_perception.framing import BOX_KEYPOINT_PRIORS, EyesMouthFraming
@@ -63,6 +63,9 @@ class FaceResult:
     age_confidence: float = 0.0
     # Band name (age.AGE_BANDS) -> smoothed probability; empty without an age model.
     age_band_probabilities: dict[str, float] = field(default_factory=dict)
+    # The detection's facial keypoints (detection.KEYPOINT_NAMES, source pixels), or None
+    # when the detector measured none (Haar, unless the BlazeFace pass in its box found them).
+    keypoints: Keypoints | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,9 @@ class FacePerceptionPipeline:
         self.tracker = FaceTracker(config.tracking)
         self._background = BackgroundDetector(config.detection) if config.detection.background else None
         self._keypoint_finder: RegionKeypointFinder | None = None
+        # Set by outputs that need every face's keypoints (REP-155 landmarks, head pose):
+        # Haar faces then get the BlazeFace pass in their box whatever the models' framing.
+        self.measure_keypoints = False
         self._frame_index = 0
         self._frames_since_full_detection = 0
 
@@ -243,7 +249,7 @@ class FacePerceptionPipeline:
         gender_spec = self.gender_classifier.input_spec
         age_spec = None if self.age_classifier is None else self.age_classifier.input_spec
         specs = [s for s in (emotion_spec, gender_spec, age_spec) if s is not None]
-        detections = self._with_keypoints(image, detections, specs)
+        detections, measured = self._with_keypoints(image, detections, specs)
         mark = _lap(timings, "detect", start)
 
         boxes = [d.box for d in detections]
@@ -268,7 +274,7 @@ class FacePerceptionPipeline:
         tracked = self.tracker.update(boxes, observations)
         # Oldest track first: a stable order from frame to frame for consumers and displays.
         order = sorted(range(len(tracked)), key=lambda i: tracked[i].serial)
-        faces = [self._face_result(detections[i], tracked[i]) for i in order]
+        faces = [self._face_result(detections[i], tracked[i], measured[i].keypoints) for i in order]
         _lap(timings, "track", mark)
         timings["total"] = (time.perf_counter() - start) * 1000.0
 
@@ -303,18 +309,19 @@ class FacePerceptionPipeline:
         """Blocks until the background detection (if any) is idle; for tests and offline use."""
         return self._background is None or self._background.wait_idle(timeout)
 
-    def _with_keypoints(self, image: np.ndarray, detections: list[Detection],
-                        specs: Sequence[InputSpec]) -> list[Detection]:
-        """Detections with measured keypoints where a model is framed on them and the detector
-        gives none (Haar with ``detection.haar_keypoints: blazeface``)."""
-        needed = any(isinstance(spec.framing, EyesMouthFraming) for spec in specs)
-        if not needed or self.config.detection.haar_keypoints != "blazeface" or not detections:
-            return detections
-        if all(d.keypoints is not None for d in detections):
-            return detections
+    def _with_keypoints(self, image: np.ndarray, detections: list[Detection], specs: Sequence[InputSpec]
+                        ) -> tuple[list[Detection], list[Detection]]:
+        """(for the models, for the outputs): detections with measured keypoints where a model
+        is framed on them and the detector gives none (Haar with ``detection.haar_keypoints:
+        blazeface``), and, with :attr:`measure_keypoints`, every face's for the outputs."""
+        for_models = (any(isinstance(spec.framing, EyesMouthFraming) for spec in specs)
+                      and self.config.detection.haar_keypoints == "blazeface")
+        if not (for_models or self.measure_keypoints) or all(d.keypoints is not None for d in detections):
+            return detections, detections
         if self._keypoint_finder is None:
             self._keypoint_finder = RegionKeypointFinder()
-        return self._keypoint_finder.add_keypoints(image, detections)
+        measured = self._keypoint_finder.add_keypoints(image, detections)
+        return (measured if for_models else detections), measured
 
     def _keep_largest(self, detections: Sequence[Detection]) -> list[Detection]:
         if len(detections) <= self.config.max_faces:
@@ -322,7 +329,7 @@ class FacePerceptionPipeline:
         largest = sorted(detections, key=lambda d: d.w * d.h, reverse=True)[: self.config.max_faces]
         return sorted(largest, key=lambda d: d.confidence, reverse=True)
 
-    def _face_result(self, detection: Detection, tracked: TrackedFace) -> FaceResult:
+    def _face_result(self, detection: Detection, tracked: TrackedFace, keypoints: Keypoints | None) -> FaceResult:
         gender_labels, emotion_labels = self.gender_labels, self.emotion_labels
         gender = tracked.smoothed["gender"]
         emotion = tracked.smoothed["emotion"]
@@ -356,6 +363,7 @@ class FacePerceptionPipeline:
             age=age_years,
             age_confidence=age_confidence,
             age_band_probabilities=age_bands,
+            keypoints=keypoints,
         )
 
 

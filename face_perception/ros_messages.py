@@ -6,12 +6,14 @@ since ROS 2 cv_bridge is not installable from PyPI).
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+import math
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
+from geometry_msgs.msg import Point
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesisWithPose
@@ -97,8 +99,9 @@ def check_emotion_labels(labels: Sequence[str]) -> None:
         )
 
 
-def face_attributes(face, emotion_labels: Sequence[str]) -> FaceAttributes:
-    """One pipeline FaceResult as a FaceAttributes message (emotion_labels: the card's order)."""
+def face_attributes(face, emotion_labels: Sequence[str], position: Sequence[float] | None = None) -> FaceAttributes:
+    """One pipeline FaceResult as a FaceAttributes message (emotion_labels: the card's order;
+    ``position``: the face's x, y, z in metres in the camera frame, NaN when None)."""
     x, y, w, h = face.box
     message = FaceAttributes()
     message.track_id = face.track_id
@@ -115,11 +118,17 @@ def face_attributes(face, emotion_labels: Sequence[str]) -> FaceAttributes:
     message.age = float(face.age)
     message.age_confidence = float(face.age_confidence)
     message.track_age = int(face.track_age)
+    x, y, z = (math.nan,) * 3 if position is None else (float(v) for v in position)
+    message.position = Point(x=x, y=y, z=z)
     return message
 
 
-def face_attributes_array(faces: Iterable, header: Header, emotion_labels: Sequence[str]) -> FaceAttributesArray:
-    return FaceAttributesArray(header=header, faces=[face_attributes(face, emotion_labels) for face in faces])
+def face_attributes_array(faces: Iterable, header: Header, emotion_labels: Sequence[str],
+                          positions: Mapping[str, Sequence[float]] | None = None) -> FaceAttributesArray:
+    """``positions``: track id -> the face's position in the camera frame (NaN for the others)."""
+    positions = positions or {}
+    return FaceAttributesArray(header=header, faces=[
+        face_attributes(face, emotion_labels, positions.get(face.track_id)) for face in faces])
 
 
 def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:

@@ -52,7 +52,7 @@ def test_hri_topics_follow_a_tracked_face_and_go_when_its_track_ends(ros_graph, 
     # Short, starts with a letter, ends with the track's number.
     assert re.fullmatch(r"[a-z]{3}\d+", face_id) and face_id.endswith(face.track_id.rpartition("_")[2])
     assert face_topics(node, face_id) == [f"/humans/faces/{face_id}/{t}" for t in
-                                          ("cropped", "expression", "roi", "softbiometrics")]
+                                          ("aligned", "cropped", "expression", "landmarks", "roi", "softbiometrics")]
 
     received: dict[str, list] = {"roi": [], "softbiometrics": [], "expression": [], "cropped": []}
     base = f"/humans/faces/{face_id}"
@@ -119,7 +119,7 @@ def test_two_faces_get_two_ids_and_their_own_topics(ros_graph):
     ids = next(m for m in tracked if m.header == header).ids
     assert len(ids) == 2 and len(set(ids)) == 2
     for face_id in ids:
-        assert len(face_topics(node, face_id)) == 4
+        assert len(face_topics(node, face_id)) == 6
     # Without an age model: age NaN, confidence 0.
     face = probe.attributes_for(header).faces[0]
     assert np.isnan(face.age) and face.age_confidence == 0.0
