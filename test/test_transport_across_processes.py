@@ -115,7 +115,7 @@ def params_file(directory: Path, **overrides) -> Path:
     """config/perception.yaml with README's settings for a live camera on a small CPU
     ("Speed on a small CPU"): the 2 cores are shared with training runs here."""
     params = yaml.safe_load(PARAMS_FILE.read_text())
-    node = params["face_perception"]["ros__parameters"]
+    node = params["/**/face_perception"]["ros__parameters"]  # one key for every namespace (multi-camera)
     node["detection"].update(redetect_interval=3, background=True)
     node.update(overrides)
     path = directory / "params.yaml"
