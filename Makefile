@@ -24,6 +24,8 @@ test: setup-dev
 
 ## Retrain, export and evaluate the shipped models (needs ../shared/data; several hours on
 ## 2 cores; see training/README.md for the measured times of each run).
+## Gender and age end with a run through the node's framing (faces re-detected with BlazeFace,
+## cut by face_perception.framing, robot-view augmentation; gender on UTKFace + LFW).
 ## Emotion: two teachers (FER+ vote distributions; original labels), the student distilled from
 ## their ensemble, then the prior correction chosen on validation and folded into the model.
 train: setup-dev
@@ -32,19 +34,26 @@ train: setup-dev
 	$(PYTHON) -m training.train --task emotion --arch mini_xception_wide --epochs 16 --l2 0.0001 --augment layers --photometric 0.2 --targets ferplus_soft \
 		--teacher build/runs/emotion_ferplus_soft/model.keras --teacher build/runs/emotion_original/model.keras --distill-alpha 0.7 --out build/runs/emotion
 	$(PYTHON) -m training.logit_adjust --task emotion --run build/runs/emotion
-	$(PYTHON) -m training.train --task gender --arch mini_xception_wide --epochs 26 --l2 0.0001 --augment layers
+	$(PYTHON) -m training.train --task gender --arch mini_xception_wide --epochs 26 --l2 0.0001 --augment layers --out build/runs/gender_base
+	$(PYTHON) -m training.train --task gender --arch mini_xception_wide --framing eyes_mouth --augment robot --epochs 10 --lr 1e-3 --warmup-epochs 0.3 \
+		--l2 0.0001 --class-weight sqrt --init-weights build/runs/gender_base/model.keras --out build/runs/gender
 	$(PYTHON) -m training.train --task age --arch mini_xception_wide --epochs 15 --l2 0.0001 --augment layers --out build/runs/age_base
-	$(PYTHON) -m training.train --task age --arch mini_xception_wide --epochs 7 --lr 6e-4 --warmup-epochs 0.3 --l2 0.0001 --augment layers --init-weights build/runs/age_base/model.keras
+	$(PYTHON) -m training.train --task age --arch mini_xception_wide --epochs 7 --lr 6e-4 --warmup-epochs 0.3 --l2 0.0001 --augment layers --init-weights build/runs/age_base/model.keras --out build/runs/age_unframed
+	$(PYTHON) -m training.train --task age --arch mini_xception_wide --framing eyes_mouth --augment robot --epochs 6 --lr 6e-4 --warmup-epochs 0.3 \
+		--l2 0.0001 --init-weights build/runs/age_unframed/model.keras --out build/runs/age
 	$(PYTHON) -m training.export --task emotion --run build/runs/emotion_adjusted
 	$(PYTHON) -m training.export --task gender
 	$(PYTHON) -m training.export --task age
 	$(MAKE) evaluate
 
-## Evaluation reports (docs/evaluation/), with the paper's models side by side when ../shared/anchor exists.
+## Evaluation reports (docs/evaluation/), with the paper's models side by side when ../shared/anchor exists;
+## the end-to-end reports paste test faces into camera frames and run the node's pipeline (training.end_to_end).
 evaluate: setup-dev
 	$(PYTHON) -m training.evaluate --task emotion
 	$(PYTHON) -m training.evaluate --task gender
 	$(PYTHON) -m training.evaluate --task age
+	$(PYTHON) -m training.end_to_end --task gender --split test --limit 1000 --paper --sizes 96 48 24 --json docs/evaluation/gender_end_to_end.json
+	$(PYTHON) -m training.end_to_end --task age --split test --limit 600 --sizes 96 48 --json docs/evaluation/age_end_to_end.json
 
 ## Speed, memory, recall and footprint against the seed paper's demo path (docs/benchmark.md).
 benchmark: setup-dev
