@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Sequence
 
-from face_perception.detection import Detection, PreparedFrame, box_iou
+from face_perception.detection import box_iou, Detection, PreparedFrame
 from face_perception.detectors import create_detector
 from face_perception.parameters import DetectionConfig
 

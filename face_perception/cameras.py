@@ -15,9 +15,9 @@ in any namespace), then its camera's overrides. Plain Python and PyYAML: the lau
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
+import re
 from typing import Any
 
 import yaml

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from ai_edge_litert.interpreter import Interpreter
+import numpy as np
 
-from face_perception.model_card import ModelCard, ModelCardError, load_model_card
+from face_perception.model_card import load_model_card, ModelCard, ModelCardError
 from face_perception.preprocessing import InputSpec
 
 MODELS_DIRECTORY = Path(__file__).resolve().parent / "models"

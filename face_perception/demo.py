@@ -11,16 +11,16 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from pathlib import Path
 import sys
 import threading
 import time
-from pathlib import Path
 
 import cv2
-import rclpy
-import rclpy.executors
 from diagnostic_msgs.msg import DiagnosticArray
 from face_perception_msgs.msg import FaceAttributesArray
+import rclpy
+import rclpy.executors
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -28,7 +28,7 @@ from sensor_msgs.msg import Image
 
 from face_perception import ros_messages
 from face_perception.bringup import package_share_directory
-from face_perception.graph import IMAGE_SOURCE_NODE_NAME, describe_graph
+from face_perception.graph import describe_graph, IMAGE_SOURCE_NODE_NAME
 from face_perception.image_source_node import ImageSourceNode, SourceError
 from face_perception.node_main import stop_spinning
 from face_perception.perception_node import (

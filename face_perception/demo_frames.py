@@ -7,8 +7,8 @@ and the benchmark all use these frames, so nothing outside the repository is nee
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
+import math
 from pathlib import Path
 
 import cv2

@@ -10,8 +10,8 @@ are comparable only between runs with the same cascade and detection parameters.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 from pathlib import Path
 from typing import Sequence
 

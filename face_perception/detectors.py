@@ -10,7 +10,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from face_perception.detection import Detection, HaarFaceDetector, PreparedFrame
-from face_perception.parameters import DETECTION_BACKENDS, ConfigError, DetectionConfig
+from face_perception.parameters import ConfigError, DETECTION_BACKENDS, DetectionConfig
 
 
 class FaceDetector(Protocol):

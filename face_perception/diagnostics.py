@@ -8,11 +8,11 @@ so tests can drive every state without waiting.
 """
 from __future__ import annotations
 
+from collections import deque, OrderedDict
+from dataclasses import dataclass
 import re
 import statistics
 import threading
-from collections import OrderedDict, deque
-from dataclasses import dataclass
 
 from face_perception.camera_info import CameraInfoMonitor
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 from geometry_msgs.msg import Quaternion, Transform, TransformStamped, Vector3
+import numpy as np
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from std_msgs.msg import Header

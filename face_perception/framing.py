@@ -15,14 +15,14 @@ model's card (``input.framing``), so a model sees at run time the faces it learn
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 from typing import Any, Mapping, Protocol, Sequence
 
 import cv2
 import numpy as np
 
-from face_perception.detection import KEYPOINT_NAMES, Detection
+from face_perception.detection import Detection, KEYPOINT_NAMES
 
 RIGHT_EYE, LEFT_EYE, MOUTH = (KEYPOINT_NAMES.index(name) for name in ("right_eye", "left_eye", "mouth_center"))
 # Mean keypoint layout inside each detector's box, as fractions of the box (x, y), for faces

@@ -12,9 +12,9 @@ them has ``hri.enabled``, ``hri_aggregator_node`` to merge their REP-155 face li
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
+import re
 
 from face_perception.cameras import Camera, camera_overrides, load_cameras_file, node_parameter
 from face_perception.topics import DEFAULT_IMAGE_TOPIC, HRI_INSTANCE_TRACKED_TOPIC, resolve

@@ -16,8 +16,8 @@ still, so a still head's frame does not jitter and a turning head's does not lag
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 from typing import Iterable, Sequence
 
 import cv2

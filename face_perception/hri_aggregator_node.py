@@ -16,8 +16,8 @@ from __future__ import annotations
 import sys
 import time
 
-import rclpy
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+import rclpy
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile

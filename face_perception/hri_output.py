@@ -18,14 +18,13 @@ is needed only then.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 import secrets
 import string
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence, TYPE_CHECKING
 
 import cv2
-import numpy as np
 from hri_msgs.msg import (
     Expression,
     FacialLandmarks,
@@ -34,6 +33,7 @@ from hri_msgs.msg import (
     NormalizedRegionOfInterest2D,
     SoftBiometrics,
 )
+import numpy as np
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile

@@ -16,15 +16,15 @@ Parameters (all declared with descriptors; see config/perception.yaml):
 """
 from __future__ import annotations
 
+from pathlib import Path
 import sys
 import time
-from pathlib import Path
 from typing import Callable, Iterator
 
 import cv2
 import numpy as np
-import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+import rclpy
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image

@@ -14,7 +14,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from face_perception.detection import Detection, box_iou
+from face_perception.detection import box_iou, Detection
 
 # The square searched around a box, as a multiple of its side: the short-range model wants
 # a face filling much of its input, with room for a box that sits off the face.

@@ -6,12 +6,12 @@ cannot silently drift from the node that runs it.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from face_perception.framing import FramingError, framing_from_card
+from face_perception.framing import framing_from_card, FramingError
 
 CARD_SCHEMA_VERSION = 1
 SUPPORTED_TASKS = ("emotion", "gender", "age")

@@ -8,8 +8,8 @@ is built and validated from it, and the docs list it. ``PipelineConfig`` mirrors
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
+import math
 from typing import Any, Mapping, Union
 
 ParameterValue = Union[bool, int, float, str]

@@ -26,7 +26,6 @@ import sys
 import threading
 import time
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from face_perception_msgs.msg import FaceAttributesArray
 from rcl_interfaces.msg import (
@@ -36,12 +35,21 @@ from rcl_interfaces.msg import (
     ParameterType,
     SetParametersResult,
 )
+import rclpy
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
 from face_perception import ros_messages
+from face_perception.annotation import draw_annotations
+from face_perception.camera_info import camera_info_topic, CameraInfoMonitor
+from face_perception.diagnostics import PerCauseThrottle, StreamHealth
+from face_perception.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
+from face_perception.image_conversion import check_pixel_count, compressed_image_size, ImageConversionError
+from face_perception.node_main import run_node, warn_unknown_parameters
+from face_perception.parameters import ConfigError, PARAMETERS, ParameterSpec, PipelineConfig, validate_value
+from face_perception.pipeline import FacePerceptionPipeline
 from face_perception.topics import (  # noqa: F401 (re-exported: the demo and tests import them from here)
     ANNOTATED_TOPIC,
     ATTRIBUTES_TOPIC,
@@ -49,14 +57,6 @@ from face_perception.topics import (  # noqa: F401 (re-exported: the demo and te
     DETECTIONS_TOPIC,
     DIAGNOSTICS_TOPIC,
 )
-from face_perception.annotation import draw_annotations
-from face_perception.camera_info import CameraInfoMonitor, camera_info_topic
-from face_perception.diagnostics import PerCauseThrottle, StreamHealth
-from face_perception.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
-from face_perception.image_conversion import ImageConversionError, check_pixel_count, compressed_image_size
-from face_perception.node_main import run_node, warn_unknown_parameters
-from face_perception.parameters import PARAMETERS, ConfigError, ParameterSpec, PipelineConfig, validate_value
-from face_perception.pipeline import FacePerceptionPipeline
 
 NODE_NAME = "face_perception"
 

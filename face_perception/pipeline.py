@@ -5,10 +5,10 @@ and turns the :class:`FrameResult` back into messages.
 """
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass, field
+import math
 from pathlib import Path
+import time
 from typing import Sequence
 
 import cv2
@@ -24,10 +24,10 @@ from face_perception.classification import (
 )
 from face_perception.detection import Detection, Keypoints, PreparedFrame
 from face_perception.detectors import create_detector
-from face_perception.parameters import PipelineConfig
 from face_perception.framing import BOX_KEYPOINT_PRIORS, EyesMouthFraming
 from face_perception.keypoints import RegionKeypointFinder
-from face_perception.preprocessing import InputSpec, build_batch, frame_faces
+from face_perception.parameters import PipelineConfig
+from face_perception.preprocessing import build_batch, frame_faces, InputSpec
 from face_perception.tracking import FaceTracker, TrackedFace
 
 GENDER_LABELS = ("female", "male")

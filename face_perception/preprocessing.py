@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from face_perception.detection import Detection
-from face_perception.framing import BoxFraming, FaceFraming, crop_box_with_margin, framing_from_card, resize_crop
+from face_perception.framing import BoxFraming, crop_box_with_margin, FaceFraming, framing_from_card, resize_crop
 from face_perception.model_card import COLOR_CHANNELS, ModelCard
 
 __all__ = ["InputSpec", "build_batch", "crop_box_with_margin", "crop_faces", "frame_faces", "preprocess_faces"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from typing import Iterable, Mapping, Sequence
 
-import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
 from geometry_msgs.msg import Point
+import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesisWithPose

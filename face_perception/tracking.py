@@ -7,8 +7,8 @@ frame make greedy matching as good as Hungarian here, without a SciPy dependency
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
+import itertools
 from typing import Mapping, Sequence
 
 import numpy as np

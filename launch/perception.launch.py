@@ -8,16 +8,16 @@
 The node list comes from face_perception.graph.describe_graph, the same function the
 pip-only ``face-perception-bringup`` uses, so both start the same graph.
 """
-from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
 import os
 
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from face_perception.dds_transport import choose_transport, large_images_profile, parse_switch
-from face_perception.graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, check_params_file, describe_graph
+from face_perception.graph import check_params_file, describe_graph, LAUNCH_ARGUMENTS, PACKAGE_NAME
 
 
 def _start_nodes(context, *args, **kwargs):

@@ -39,24 +39,24 @@ import argparse
 import json
 import math
 import os
+from pathlib import Path
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchlib, when run as a script
 
 from benchlib.common import (  # noqa: E402
+    frame_configs,
+    frame_message,
+    FrameConfig,
+    peak_rss_mb,
+    progress,
     REPO_ROOT,
     SHARED_ANCHOR_DIR,
     STAGES,
-    FrameConfig,
-    frame_configs,
-    frame_message,
-    peak_rss_mb,
-    progress,
     summarize,
 )
 
@@ -163,7 +163,7 @@ def measure(configs: list[FrameConfig], options: argparse.Namespace,
 
 
 def ours_runners(options: argparse.Namespace) -> dict[str, Any]:
-    from benchlib.ours import VARIANTS, OursRunner
+    from benchlib.ours import OursRunner, VARIANTS
 
     return {f"ours:{name}": OursRunner.create(name, options.emotion_model, options.gender_model,
                                               draw=not options.no_annotated) for name in VARIANTS}
@@ -183,7 +183,7 @@ def worker_main(options: argparse.Namespace) -> int:
     elif options.worker == "soak":
         output.update(soak_worker(options))
     elif options.worker == "compare":
-        from benchlib.baseline import PaperBaseline, classification_call_styles, resolve_baseline_models
+        from benchlib.baseline import classification_call_styles, PaperBaseline, resolve_baseline_models
 
         specs = resolve_baseline_models({"emotion": options.emotion_model, "gender": options.gender_model},
                                         options.anchor_dir)

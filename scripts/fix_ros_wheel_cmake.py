@@ -9,9 +9,9 @@ directory and NumPy's headers.
 """
 from __future__ import annotations
 
+from pathlib import Path
 import sys
 import sysconfig
-from pathlib import Path
 
 import numpy
 

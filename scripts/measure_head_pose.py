@@ -19,9 +19,9 @@ Usage: python scripts/measure_head_pose.py [--quick]
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
+import sys
 
 import cv2
 import numpy as np

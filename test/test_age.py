@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
+import shutil
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ from conftest import AGE_CENTERS, AGE_LABELS
 from face_perception import age, classification
 from face_perception.annotation import face_label_lines
 from face_perception.classification import FaceClassifier, ModelLoadError
-from face_perception.model_card import ModelCardError, load_model_card, parse_model_card
+from face_perception.model_card import load_model_card, ModelCardError, parse_model_card
 from face_perception.parameters import PipelineConfig
 from face_perception.pipeline import FacePerceptionPipeline
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)

@@ -9,10 +9,10 @@ from skimage import data as skimage_data
 
 from conftest import ASTRONAUT_FACE, make_face_frame
 from face_perception.blazeface import (
-    MODELS,
     BlazeFaceDetector,
     decode_boxes,
     model_path,
+    MODELS,
     non_maximum_suppression,
     scores_from_logits,
     ssd_anchor_centres,

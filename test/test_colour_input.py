@@ -3,21 +3,21 @@ with an rgb model beside grey ones, and the refusal of a model whose channels it
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from conftest import ASTRONAUT_FACE, GENDER_LABELS
-from face_perception.classification import FaceClassifier, ModelLoadError, card_path_for
+from face_perception.classification import card_path_for, FaceClassifier, ModelLoadError
+from face_perception.detection import Detection
 from face_perception.model_card import ModelCardError, parse_model_card
 from face_perception.parameters import PipelineConfig
-from face_perception.detection import Detection
-from face_perception.pipeline import FacePerceptionPipeline, build_batches
+from face_perception.pipeline import build_batches, FacePerceptionPipeline
 from face_perception.preprocessing import InputSpec, preprocess_faces
 
 RGB_SIZE = 48

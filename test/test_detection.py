@@ -10,9 +10,9 @@ from skimage import data as skimage_data
 
 from conftest import ASTRONAUT_FACE, make_face_frame
 from face_perception.detection import (
+    box_iou,
     CascadeLoadError,
     HaarFaceDetector,
-    box_iou,
     level_weight_to_confidence,
 )
 from face_perception.parameters import PipelineConfig

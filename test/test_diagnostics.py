@@ -6,14 +6,14 @@ import pytest
 
 from face_perception.diagnostics import (
     ERROR,
-    OK,
-    RECENT_WINDOW_S,
-    WARN,
     MissedFrameEstimator,
+    OK,
     PerCauseThrottle,
+    RECENT_WINDOW_S,
     StreamHealth,
+    WARN,
 )
-from face_perception.image_conversion import ImageConversionError, check_pixel_count, compressed_image_size
+from face_perception.image_conversion import check_pixel_count, compressed_image_size, ImageConversionError
 from face_perception.node_main import closest_names, init_error_text
 
 PERIOD_NS = 100_000_000  # a 10 Hz camera

@@ -15,11 +15,11 @@ from face_perception.detection import Detection, HaarFaceDetector
 from face_perception.framing import (
     BOX_KEYPOINT_PRIORS,
     BoxFraming,
+    detection_keypoints,
     EyesMouthFraming,
+    framing_from_card,
     FramingError,
     FramingJitter,
-    detection_keypoints,
-    framing_from_card,
 )
 from face_perception.keypoints import RegionKeypointFinder
 from face_perception.parameters import PipelineConfig
@@ -125,7 +125,7 @@ def test_jitter_moves_the_cut(astronaut_bgr, blazeface):
 
 
 def test_box_framing_is_the_crop_every_old_card_had(astronaut_gray):
-    from face_perception.preprocessing import InputSpec, build_batch
+    from face_perception.preprocessing import build_batch, InputSpec
 
     spec = InputSpec(48, 48, 2 / 255, -1.0)
     detection = Detection(*ASTRONAUT_FACE, 1.0, 1.0)

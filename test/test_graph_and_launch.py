@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import ast
 import configparser
+from pathlib import Path
 import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from face_perception import bringup
-from face_perception.graph import LAUNCH_ARGUMENTS, describe_graph
+from face_perception.graph import describe_graph, LAUNCH_ARGUMENTS
 from face_perception.parameters import PARAMETERS
 from face_perception.perception_node import NODE_PARAMETERS
 

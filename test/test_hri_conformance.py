@@ -25,8 +25,7 @@ from face_perception.demo_frames import background
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
 
 try:  # scripts/setup_env.sh --dev builds both where ../shared/ros2/src holds them (CI does)
-    from hri_msgs.msg import (Expression, FacialLandmarks, IdsList, NormalizedRegionOfInterest2D,
-                              SoftBiometrics)
+    from hri_msgs.msg import Expression, FacialLandmarks, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
     from tf2_msgs.msg import TFMessage
 
     from face_perception import head_render, hri_output

@@ -1,17 +1,17 @@
 """ROS4HRI (REP-155) output in a real rclpy graph, and the node without hri_msgs."""
 from __future__ import annotations
 
+from pathlib import Path
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
-from conftest import REPO_ROOT, make_face_frame
+from conftest import make_face_frame, REPO_ROOT
 from face_perception.demo_frames import background
 from face_perception.perception_node import NODE_NAME
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from face_perception.image_conversion import (
-    SUPPORTED_ENCODINGS,
-    ImageConversionError,
     array_to_image_fields,
     decode_compressed,
     image_fields_to_array,
+    ImageConversionError,
+    SUPPORTED_ENCODINGS,
     to_bgr,
     to_gray,
 )

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -15,8 +15,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
 from face_perception.demo_frames import demo_frame
-from face_perception.image_source_node import SourceError, open_frame_source
-
+from face_perception.image_source_node import open_frame_source, SourceError
 
 
 def take(frames, count):

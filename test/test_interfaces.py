@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
+import sys
 
-import pytest
 from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
+import pytest
 
 from face_perception.pipeline import EMOTION_LABELS
 from face_perception.ros_messages import MESSAGE_EMOTION_ORDER

@@ -2,18 +2,18 @@
 nodes in namespaces with the REP-155 aggregator in a real rclpy graph."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
+import threading
 
+from face_perception_msgs.msg import FaceAttributesArray
 import pytest
 import rclpy
-import yaml
-from face_perception_msgs.msg import FaceAttributesArray
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
+import yaml
 
 from conftest import make_face_frame
 from face_perception import bringup

@@ -9,12 +9,12 @@ import subprocess
 import sys
 import time
 
+from diagnostic_msgs.msg import DiagnosticStatus
 import numpy as np
 import psutil
 import pytest
-import rclpy
-from diagnostic_msgs.msg import DiagnosticStatus
 from rcl_interfaces.msg import Log
+import rclpy
 from rclpy.parameter import Parameter
 from std_msgs.msg import Header
 

@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import cv2
+from diagnostic_msgs.msg import DiagnosticArray
+from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
 import numpy as np
 import pytest
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray
-from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data

@@ -2,23 +2,23 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from skimage import data as skimage_data
 
-from conftest import ASTRONAUT_FACE, EMOTION_LABELS, GENDER_LABELS, REPO_ROOT, make_face_frame
+from conftest import ASTRONAUT_FACE, EMOTION_LABELS, GENDER_LABELS, make_face_frame, REPO_ROOT
 from face_perception.annotation import draw_annotations
-from face_perception.classification import FaceClassifier, ModelLoadError, card_path_for
-from face_perception.parameters import PARAMETERS, ConfigError, PipelineConfig, validate_value
-from face_perception.pipeline import TIMING_STAGES, FacePerceptionPipeline
-from face_perception.preprocessing import InputSpec, crop_box_with_margin, preprocess_faces
+from face_perception.classification import card_path_for, FaceClassifier, ModelLoadError
+from face_perception.parameters import ConfigError, PARAMETERS, PipelineConfig, validate_value
+from face_perception.pipeline import FacePerceptionPipeline, TIMING_STAGES
+from face_perception.preprocessing import crop_box_with_margin, InputSpec, preprocess_faces
 
 FOUR_FACES = [(130, 130, 100), (470, 120, 90), (150, 360, 80), (480, 350, 110)]
 

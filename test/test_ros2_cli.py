@@ -9,11 +9,11 @@ saying so; with it but without the tools installed they fail. Every verb runs wi
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml

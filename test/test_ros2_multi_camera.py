@@ -6,14 +6,14 @@ from __future__ import annotations
 import threading
 import time
 
+from face_perception_msgs.msg import FaceAttributesArray
 import pytest
 import rclpy
-import yaml
-from face_perception_msgs.msg import FaceAttributesArray
 from rclpy.executors import SingleThreadedExecutor
+import yaml
 
 from face_perception.node_main import stop_spinning
-from test_ros2_cli import DISCOVERY, PARAM_WAIT, LaunchedGraph, environment, ros2  # noqa: F401 (fixture)
+from test_ros2_cli import DISCOVERY, environment, LaunchedGraph, PARAM_WAIT, ros2  # noqa: F401 (fixture)
 
 try:
     from hri_msgs.msg import IdsList

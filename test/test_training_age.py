@@ -2,15 +2,23 @@
 from __future__ import annotations
 
 import io
-import tarfile
 from pathlib import Path
+import tarfile
 
 import cv2
 import numpy as np
 import pytest
 
-from training.age import (AGE_BANDS, AGE_BIN_EDGES, band_index, bin_centers, bin_index, bin_labels,
-                          expected_age, soft_targets)
+from training.age import (
+    AGE_BANDS,
+    AGE_BIN_EDGES,
+    band_index,
+    bin_centers,
+    bin_index,
+    bin_labels,
+    expected_age,
+    soft_targets,
+)
 from training.age_report import age_metrics, age_report
 from training.train import training_targets
 

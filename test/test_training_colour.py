@@ -8,10 +8,10 @@ of the package do not: then they skip).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 import tarfile
-from pathlib import Path
 
 import cv2
 import numpy as np

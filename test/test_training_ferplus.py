@@ -8,7 +8,7 @@ import pytest
 
 from training.dataset import Dataset, Split
 from training.fer2013 import EMOTION_LABELS, read_fer2013_csv
-from training.ferplus import VOTE_COLUMNS, attach_ferplus, read_votes, votes_to_targets
+from training.ferplus import attach_ferplus, read_votes, VOTE_COLUMNS, votes_to_targets
 
 LABELS = list(EMOTION_LABELS)  # angry, disgust, fear, happy, sad, surprise, neutral
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import gzip
 import io
-import tarfile
 from pathlib import Path
+import tarfile
 
 import cv2
 import numpy as np

@@ -13,17 +13,17 @@ This process only reads /diagnostics.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
+from diagnostic_msgs.msg import DiagnosticArray
 import pytest
 import rclpy
-import yaml
-from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import SingleThreadedExecutor
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_FILE = ROOT / "config" / "perception.yaml"

@@ -6,8 +6,8 @@ and Keras layers in the training graph. Neither is part of the exported model.
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import layers
+import numpy as np
 
 
 def build_augmentation(shift: float = 0.1, zoom: float = 0.1, rotation_degrees: float = 10.0,

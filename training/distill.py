@@ -20,7 +20,6 @@ import numpy as np
 from training.paths import run_provenance
 from training.preprocess import normalize
 
-
 CHANNEL_NAMES = {1: "grey", 3: "rgb"}
 
 

@@ -16,11 +16,11 @@ where none is found counts as a missed face.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 import json
+from pathlib import Path
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -154,8 +154,9 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
         answer[i] = -1 if task == "age" else _label_index(task, face, labels)
         age[i] = face.age
         if paper:
-            from face_perception.preprocessing import crop_faces
             import cv2
+
+            from face_perception.preprocessing import crop_faces
 
             gray = cv2.cvtColor(pasted.frame, cv2.COLOR_BGR2GRAY)
             paper_crops.append(cv2.resize(crop_faces(gray, [face.box], 0.1)[0], (64, 64),

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 import platform
 import sys
 import time
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -23,6 +23,7 @@ from training.label_views import label_views, select
 from training.metrics import classification_report
 from training.paths import DEFAULT_ANCHOR_DIR, EVAL_DIR, MODELS_DIR
 from training.preprocess import normalize
+
 
 def test_split_inputs(dataset: Dataset, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
     part = dataset.splits[split]
@@ -172,7 +173,7 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
     import keras
 
     from face_perception.model_card import load_model_card
-    from training.anchor import ANCHOR_SIDE, anchor_path, anchor_predict
+    from training.anchor import anchor_path, anchor_predict, ANCHOR_SIDE
     from training.guided_backprop import guided_backprop, save_figure
     from training.litert import LiteRTClassifier
     from training.tasks import load_task_data
@@ -259,7 +260,7 @@ def evaluate_age(model_path: Path, data: Path | None, out_dir: Path, command: st
     import keras
 
     from face_perception.model_card import load_model_card
-    from training.age_report import BAND_NAMES, age_markdown, age_report
+    from training.age_report import age_markdown, age_report, BAND_NAMES
     from training.litert import LiteRTClassifier
     from training.tasks import load_task_data
 

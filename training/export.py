@@ -12,12 +12,12 @@ float32 models faster than their int8 twins, and the node's speed is what int8 i
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timezone
 import json
+from pathlib import Path
 import shutil
 import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np

@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+import sys
 from typing import Sequence
 
 import numpy as np

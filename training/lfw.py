@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
-import tarfile
 from pathlib import Path
+import tarfile
 from typing import Sequence
 
 import numpy as np

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 import shlex
 import shutil
 import sys
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np

@@ -81,7 +81,7 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
 
 def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: Path | None, color: str,
                       framing: Mapping[str, Any], lfw: Path | str | None, votes: Path | str | None) -> Dataset:
-    from training.framed import SOURCE_SIDE, framed_dataset, join
+    from training.framed import framed_dataset, join, SOURCE_SIDE
     from training.utkface import load_utkface_gender
 
     check_color(task, color)

@@ -9,24 +9,24 @@ augmentation layers), ``history.csv`` and ``run.json`` (provenance for the model
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timezone
 import json
 import math
 import os
+from pathlib import Path
 import platform
 import shlex
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from face_perception.framing import EyesMouthFraming
-from training.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR, run_provenance
-from training.preprocess import OFFSET, SCALE, normalize
-from training.tasks import COLORS, TASKS, check_color, load_task_data
+from training.paths import CACHE_DIR, REPO_ROOT, run_provenance, RUNS_DIR
+from training.preprocess import normalize, OFFSET, SCALE
+from training.tasks import check_color, COLORS, load_task_data, TASKS
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -7,10 +7,10 @@ makes a seeded split by file.
 """
 from __future__ import annotations
 
-import re
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+import re
+import tarfile
 from typing import Iterator, Sequence
 
 import numpy as np

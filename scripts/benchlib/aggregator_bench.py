@@ -12,14 +12,14 @@ quarter of it, the expiry timer's period).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from benchlib.common import REPO_ROOT, percentile, progress
+from benchlib.common import percentile, progress, REPO_ROOT
 
 RATE_HZ = 15.0
 SOURCE_TIMEOUT_S = 1.0
@@ -27,10 +27,10 @@ FACES_PER_CAMERA = 3
 
 
 def run_aggregator_benchmark(cameras: int, seconds: float, log_dir: Path) -> dict[str, Any]:
-    import psutil
-    import rclpy
     from builtin_interfaces.msg import Time
     from hri_msgs.msg import IdsList
+    import psutil
+    import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
     from face_perception.hri_output import STATE_QOS

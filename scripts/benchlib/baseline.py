@@ -8,17 +8,16 @@ whose memory is reported as ours.
 """
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
+import json
 from pathlib import Path
+import time
 from typing import Any, Sequence
 
 import cv2
 import numpy as np
 
-from benchlib.common import SHARED_ANCHOR_DIR, publish_stage
-
+from benchlib.common import publish_stage, SHARED_ANCHOR_DIR
 from training.anchor import anchor_path  # the training side owns the paper models' file names
 
 # The anchor models' output orders (the paper's repo: FER-2013 order; gender [woman, man]).

@@ -1,11 +1,11 @@
 """Frames, statistics and the publish stage shared by the baseline and our pipeline."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
+from pathlib import Path
 import resource
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np

@@ -17,20 +17,20 @@ cross-process soak (``--cross-soak-minutes``), both in docs/benchmark.md (issue 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass, field
 import json
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script (the listener processes)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib.common import REPO_ROOT, progress  # noqa: E402
+from benchlib.common import progress, REPO_ROOT  # noqa: E402
 
 LARGE_IMAGES_PROFILE = REPO_ROOT / "config" / "fastdds_large_images.xml"
 DDS_VARIABLES = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE", "FASTDDS_BUILTIN_TRANSPORTS",
@@ -258,8 +258,8 @@ def jpeg_cost() -> None:
     """Per-frame cost of use_compressed: JPEG encode (driver) and the node's decode, 640x480."""
     import statistics
 
-    import cv2
     from builtin_interfaces.msg import Time
+    import cv2
     from sensor_msgs.msg import CompressedImage
 
     from face_perception.demo_frames import demo_frame
@@ -290,10 +290,10 @@ def jpeg_cost() -> None:
 
 # --- the listener process ------------------------------------------------------------------
 def listen(options: argparse.Namespace) -> int:
-    import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from face_perception_msgs.msg import FaceAttributesArray
-    from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+    import rclpy
+    from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
     stopping = False

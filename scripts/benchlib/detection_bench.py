@@ -13,11 +13,11 @@ import numpy as np
 
 from benchlib.common import progress
 from benchlib.detection_set import (
-    SIZE_BINS,
     anchor_photo,
     face_free_frames,
     match,
     size_bin,
+    SIZE_BINS,
     synthetic_frames,
 )
 

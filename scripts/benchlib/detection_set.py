@@ -16,11 +16,11 @@ present.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 import json
 import math
-import tarfile
-from dataclasses import dataclass
 from pathlib import Path
+import tarfile
 from typing import Sequence
 
 import cv2

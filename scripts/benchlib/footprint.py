@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import os
+from pathlib import Path
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from benchlib.common import REPO_ROOT

@@ -15,11 +15,11 @@
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
+import time
 from typing import Any
 
-from benchlib.common import FrameConfig, frame_message, percentile
+from benchlib.common import frame_message, FrameConfig, percentile
 
 OFFBOARD_RATE_HZ = 15.0
 OFFBOARD_SIZES = ((640, 480), (1280, 720))
@@ -56,9 +56,8 @@ def write_udp_loopback_profile(directory: Path) -> Path:
 
 def codec_costs(frames: int, quick: bool) -> dict[str, Any]:
     """ms per frame of raw conversion, JPEG encode and decode, and bytes per frame."""
-    from face_perception import ros_messages
-
     from benchlib.ros_graph import jpeg_message
+    from face_perception import ros_messages
 
     results: dict[str, Any] = {}
     repeats = 1 if quick else 3

@@ -1,8 +1,8 @@
 """Our side: the project's pipeline, measured per stage as the node runs it (no TensorFlow)."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+import time
 from typing import Any, Mapping
 
 from benchlib.common import publish_stage

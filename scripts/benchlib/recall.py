@@ -7,8 +7,8 @@ reference box with IoU >= MATCH_IOU (greedy one-to-one matching).
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
+import time
 from typing import Any, Iterable, Sequence
 
 import cv2
@@ -143,10 +143,9 @@ def photo_recall(paths: Iterable[Path]) -> dict[str, dict[str, Any]]:
 
 def sequence_recall(configs: Sequence[FrameConfig], frames: int, emotion_model: str, gender_model: str) -> dict[str, Any]:
     """Demo sequences: per frame, reference boxes vs each option; pipeline for redetect options."""
+    from benchlib.ours import variant_config
     from face_perception.demo_frames import demo_frame
     from face_perception.pipeline import FacePerceptionPipeline
-
-    from benchlib.ours import variant_config
 
     reference_detector = detector(REFERENCE)
     results = {}

@@ -5,16 +5,16 @@ published); drops come from the node's own /diagnostics counters.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import os
+from pathlib import Path
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from benchlib.common import REPO_ROOT, FrameConfig, frame_message, percentile, progress
+from benchlib.common import frame_message, FrameConfig, percentile, progress, REPO_ROOT
 
 IMAGE_TOPIC = "/benchmark/image_raw"
 # Distinct frames cycled through by the publisher (pre-built so publishing costs little).
@@ -107,9 +107,9 @@ class Driver:
     """Publisher and subscribers in this process, spun by a background executor."""
 
     def __init__(self) -> None:
-        import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from face_perception_msgs.msg import FaceAttributesArray
+        import rclpy
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import qos_profile_sensor_data
         from sensor_msgs.msg import Image

@@ -6,11 +6,11 @@ that keeps growing, outputs falling behind inputs, or a latency that drifts up s
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
+import time
 from typing import Any
 
-from benchlib.common import FrameConfig, frame_message, percentile, progress
+from benchlib.common import frame_message, FrameConfig, percentile, progress
 from benchlib.ros_graph import DISTINCT_FRAMES, Driver, start_node
 
 
