@@ -82,17 +82,20 @@ class FaceClassifier:
             raise ModelLoadError(f"{task} model file {self.model_path} does not exist {hint}")
         self.card_path = card_path_for(self.model_path)
         if not self.card_path.is_file():
-            raise ModelLoadError(f"model card {self.card_path} for {task} model {self.model_path} does not exist {hint}")
+            raise ModelLoadError(
+                f"model card {self.card_path} for {task} model {self.model_path} does not exist {hint}")
         try:
             self.card: ModelCard = load_model_card(self.card_path)
         except ModelCardError as error:
             raise ModelLoadError(f"{error} {hint}") from error
         if self.card.task != task:
-            raise ModelLoadError(f"model card {self.card_path} is for task '{self.card.task}', expected '{task}' {hint}")
+            raise ModelLoadError(
+                f"model card {self.card_path} is for task '{self.card.task}', expected '{task}' {hint}")
         try:
             self._interpreter = Interpreter(model_path=str(self.model_path), num_threads=num_threads)
         except (ValueError, RuntimeError) as error:
-            raise ModelLoadError(f"{task} model file {self.model_path} cannot be loaded by LiteRT: {error} {hint}") from error
+            raise ModelLoadError(
+                f"{task} model file {self.model_path} cannot be loaded by LiteRT: {error} {hint}") from error
         self._check_against_card()
         self._batch_size = 0  # faces the interpreter is sized for; 0 = not sized or run yet
 
@@ -125,7 +128,8 @@ class FaceClassifier:
                 f"says color '{self.card.color}' ({expected[2]} channel{'s' if expected[2] > 1 else ''}) "
                 f"(parameter {parameter_name(self.task)})")
         if len(shape) != 4 or shape[1:] != expected:
-            raise ModelLoadError(f"{where}: model input shape {shape} does not match the card's [batch, {expected[0]}, {expected[1]}, {expected[2]}]")
+            raise ModelLoadError(f"{where}: model input shape {shape} does not match the card's "
+                                 f"[batch, {expected[0]}, {expected[1]}, {expected[2]}]")
         if self._input["dtype"] != np.float32:
             raise ModelLoadError(f"{where}: model input type {np.dtype(self._input['dtype']).name} is not float32")
         output_shape = tuple(int(v) for v in self._output["shape"])
@@ -143,7 +147,8 @@ class FaceClassifier:
         C is the card's channel count (1 grey, 3 rgb)."""
         expected = self._expected_input()
         if batch.ndim != 4 or tuple(batch.shape[1:]) != expected:
-            raise ValueError(f"{self.task} batch shape {batch.shape} does not fit model input [N, {expected[0]}, {expected[1]}, {expected[2]}]")
+            raise ValueError(f"{self.task} batch shape {batch.shape} does not fit model input "
+                             f"[N, {expected[0]}, {expected[1]}, {expected[2]}]")
         count = batch.shape[0]
         if count == 0:
             return np.zeros((0, len(self.card.labels)), dtype=np.float32)

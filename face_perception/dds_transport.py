@@ -77,7 +77,8 @@ def choose_transport(
         if environ.get(variable):
             return TransportChoice(description=f"DDS transport: yours, {variable}={environ[variable]}")
     if working_directory is not None and (Path(working_directory) / WORKING_DIRECTORY_PROFILE).is_file():
-        return TransportChoice(description=f"DDS transport: yours, {Path(working_directory) / WORKING_DIRECTORY_PROFILE}")
+        profile = Path(working_directory) / WORKING_DIRECTORY_PROFILE
+        return TransportChoice(description=f"DDS transport: yours, {profile}")
     if not enabled:
         return TransportChoice(description=f"DDS transport: Fast DDS defaults ({LAUNCH_ARGUMENT}:=false); "
                                            f"640x480 images between processes get lost, see {README_SECTION}")

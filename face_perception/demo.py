@@ -99,7 +99,8 @@ class DemoListener(Node):
             for face in message.faces
         )
         print(
-            f"frame {index:3d} [{message.header.frame_id} {message.header.stamp.sec}.{message.header.stamp.nanosec:09d}] "
+            f"frame {index:3d} [{message.header.frame_id} "
+            f"{message.header.stamp.sec}.{message.header.stamp.nanosec:09d}] "
             f"latency {latency_ms:6.1f} ms, {len(message.faces)} face(s): {faces or '-'}",
             flush=True,
         )
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faces", type=int, default=1, help="faces per frame (default 1)")
     parser.add_argument("--output", type=Path, default=Path("out/demo"), help="folder for annotated frames")
     parser.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
-    parser.add_argument("--params-file", default="", help="parameter YAML (default: the package's config/perception.yaml)")
+    parser.add_argument("--params-file", default="",
+                        help="parameter YAML (default: the package's config/perception.yaml)")
     options = parser.parse_args(argv)
     if options.frames < 1 or options.rate <= 0 or options.faces < 0:
         parser.error("--frames must be >= 1, --rate > 0 and --faces >= 0")

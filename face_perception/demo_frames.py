@@ -46,7 +46,7 @@ def load_demo_image() -> np.ndarray:
 
 def head_patch() -> np.ndarray:
     x, y, w, h = HEAD_REGION
-    return load_demo_image()[y : y + h, x : x + w]
+    return load_demo_image()[y:y + h, x:x + w]
 
 
 def background(width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -75,7 +75,7 @@ def paste_head(frame: np.ndarray, center_x: float, center_y: float, face_size: f
     x0, y0 = max(left, 0), max(top, 0)
     x1, y1 = min(left + width, frame.shape[1]), min(top + height, frame.shape[0])
     if x1 > x0 and y1 > y0:
-        frame[y0:y1, x0:x1] = resized[y0 - top : y1 - top, x0 - left : x1 - left]
+        frame[y0:y1, x0:x1] = resized[y0 - top:y1 - top, x0 - left:x1 - left]
     return left, top, width, height
 
 

@@ -221,7 +221,8 @@ class StreamHealth:
             hint = f", but camera_info arrives on {self._camera_info.topic}: {LOSS_CAUSE}"
         if silent_s is None:
             if info_arrives:
-                return WARN, f"no images received yet, but camera_info arrives on {self._camera_info.topic}: {LOSS_CAUSE}"
+                return WARN, (f"no images received yet, but camera_info arrives on {self._camera_info.topic}: "
+                              f"{LOSS_CAUSE}")
             return WARN, "no images received yet"
         if silent_s > self.stale_after_s:
             return ERROR, f"no image for {silent_s:.1f} s (diagnostics.stale_after {self.stale_after_s:g} s){hint}"

@@ -231,7 +231,7 @@ class _FacePublishers:
     landmarks: Publisher
     aligned: Publisher
 
-    def all(self) -> tuple[Publisher, ...]:
+    def all(self) -> tuple[Publisher, ...]:  # noqa: A003 (a method: the builtin stays usable)
         return (self.roi, self.cropped, self.softbiometrics, self.expression, self.landmarks, self.aligned)
 
 

@@ -148,7 +148,8 @@ def array_to_image_fields(array: np.ndarray, encoding: str) -> tuple[int, int, i
             f"({'HxW' if info.channels == 1 else f'HxWx{info.channels}'} expected)"
         )
     if array.dtype.kind != info.dtype.kind or array.dtype.itemsize != info.dtype.itemsize:
-        raise ImageConversionError(f"array dtype {array.dtype} does not fit encoding '{encoding}' ({info.dtype} expected)")
+        raise ImageConversionError(
+            f"array dtype {array.dtype} does not fit encoding '{encoding}' ({info.dtype} expected)")
     height, width = array.shape[:2]
     if height == 0 or width == 0:
         raise ImageConversionError(f"array of shape {array.shape} is empty ({encoding})")

@@ -148,11 +148,14 @@ class ImageSourceNode(Node):
             "wait_for_subscribers", False, "publish nothing until the topic has a subscriber"
         )
         self._max_frames = self._declare(
-            "max_frames", 0, "stop after this many frames (0 = never)", integer=IntegerRange(from_value=0, to_value=10**9)
+            "max_frames", 0, "stop after this many frames (0 = never)",
+            integer=IntegerRange(from_value=0, to_value=10**9),
         )
         width = self._declare("demo.width", 640, "demo frame width", integer=IntegerRange(from_value=64, to_value=7680))
-        height = self._declare("demo.height", 480, "demo frame height", integer=IntegerRange(from_value=64, to_value=4320))
-        faces = self._declare("demo.num_faces", 1, "faces in the demo frames", integer=IntegerRange(from_value=0, to_value=64))
+        height = self._declare("demo.height", 480, "demo frame height",
+                               integer=IntegerRange(from_value=64, to_value=4320))
+        faces = self._declare("demo.num_faces", 1, "faces in the demo frames",
+                              integer=IntegerRange(from_value=0, to_value=64))
         count = self._declare(
             "demo.num_frames", 40, "frames in one demo cycle", integer=IntegerRange(from_value=1, to_value=100000)
         )

@@ -40,10 +40,10 @@ class ParameterSpec:
 
     name: str
     default: ParameterValue
-    type: type
+    type: type  # noqa: A003 (field names are the parameter table's API)
     description: str
-    min: float | None = None
-    max: float | None = None
+    min: float | None = None  # noqa: A003
+    max: float | None = None  # noqa: A003
     choices: tuple[ParameterValue, ...] | None = None
     special: tuple[ParameterValue, ...] = ()
 

@@ -101,7 +101,8 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
         "(read at start-up)",
     ),
     ParameterSpec("publish_annotated_image", True, bool, "draw and publish /faces/annotated_image"),
-    ParameterSpec("diagnostics_period", 1.0, float, "seconds between /diagnostics messages (read at start-up)", 0.1, 60.0),
+    ParameterSpec("diagnostics_period", 1.0, float, "seconds between /diagnostics messages (read at start-up)",
+                  0.1, 60.0),
     ParameterSpec(
         "hri.enabled",
         False,
@@ -202,7 +203,8 @@ class PerceptionNode(Node):
         try:
             subscription = self.create_subscription(message_type, topic, self._on_image, qos_profile_sensor_data)
         except rclpy.exceptions.NameValidationException as error:
-            raise StartupError(f"parameter 'image_topic' = {image_topic!r} is not a valid topic name: {error}") from error
+            raise StartupError(
+                f"parameter 'image_topic' = {image_topic!r} is not a valid topic name: {error}") from error
         topic = subscription.topic_name  # resolved: the log names what is really watched
         try:
             info_subscription = self.create_subscription(CameraInfo, self.camera_info.topic, self._on_camera_info,

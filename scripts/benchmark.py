@@ -118,7 +118,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "many minutes (issue 10: 10), RSS every --soak-sample-s s, p95 per minute")
     parser.add_argument("--soak-rate", type=float, default=30.0, help="soak input rate in Hz (default 30)")
     parser.add_argument("--soak-faces", type=int, default=3, help="faces per soak frame, 640x480 (default 3)")
-    parser.add_argument("--soak-sample-s", type=float, default=30.0, help="seconds between soak RSS samples (default 30)")
+    parser.add_argument("--soak-sample-s", type=float, default=30.0,
+                        help="seconds between soak RSS samples (default 30)")
     parser.add_argument("--offboard", action="store_true",
                         help="off-board input only (issue 19): JPEG codec cost, raw vs use_compressed at 15 Hz "
                              "over shared memory and over UDP on loopback")
@@ -289,7 +290,8 @@ def dds_environments(options: argparse.Namespace) -> dict[str, dict[str, str]]:
     for name in chosen:
         profile = profiles[name]
         # Empty = removed from the worker's environment (None profile: Fast DDS as it comes).
-        env = {"FASTRTPS_DEFAULT_PROFILES_FILE": str(profile or ""), "FASTDDS_DEFAULT_PROFILES_FILE": str(profile or "")}
+        env = {"FASTRTPS_DEFAULT_PROFILES_FILE": str(profile or ""),
+               "FASTDDS_DEFAULT_PROFILES_FILE": str(profile or "")}
         if name == "local-only":
             env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = ""
         environments[name] = env
@@ -346,7 +348,8 @@ def run_soak_only(options: argparse.Namespace) -> int:
     before = machine_state()
     result = run_worker("soak", options, argv, env)
     result.update(dds=dds, machine_before=before, machine_after=machine_state())
-    print(f"face_perception soak ({before['time_utc']} UTC, {before['cpus']} CPUs, load {before['load_average'][0]:.1f} "
+    print(f"face_perception soak ({before['time_utc']} UTC, {before['cpus']} CPUs, "
+          f"load {before['load_average'][0]:.1f} "
           f"at start, {result['machine_after']['load_average'][0]:.1f} at end; DDS '{dds}'; training processes "
           f"running: {len(before['training_processes'])})")
     print_soak(result)
@@ -439,7 +442,7 @@ def print_call_styles(report: dict[str, Any]) -> None:
     print("\n== Classification only, one 64x64 face through both models, ms per face (median) ==")
     models = report["compare"].get("baseline_models", {})
     print("   baseline models: " + ", ".join(f"{t} {m['source']} {Path(m['path']).name or '(untrained)'}"
-                                            for t, m in models.items()))
+                                             for t, m in models.items()))
     for name, value in styles.items():
         print(f"{name:20s}{fmt(value, 3):>10s}")
 
@@ -482,7 +485,8 @@ def print_ros(report: dict[str, Any]) -> None:
         if result.get("failed_attempts"):
             print(f"WARNING [{name}]: the ROS worker crashed {result['failed_attempts']} time(s) before this run")
     for node in ros["nodes"]:
-        print(f"node [{node['dds']}] {node['node_params'] or 'defaults'}: peak RSS {node['peak_rss_mb']:.0f} MB (VmHWM)")
+        print(f"node [{node['dds']}] {node['node_params'] or 'defaults'}: "
+              f"peak RSS {node['peak_rss_mb']:.0f} MB (VmHWM)")
 
 
 def print_recall(report: dict[str, Any]) -> None:
@@ -497,14 +501,17 @@ def print_recall(report: dict[str, Any]) -> None:
     if not sources:
         return
     options = list(dict.fromkeys(o for _n, e in sources for o in e["options"]))
-    print(f"\n== Detection recall vs full-resolution Haar sf 1.1 (our detector, max_width 0; other parameters default) ==")
-    print(f"   cell: kept/reference +extra faces, mean detect ms; kept = IoU >= {recall['match_iou']} with a reference face")
+    print("\n== Detection recall vs full-resolution Haar sf 1.1"
+          " (our detector, max_width 0; other parameters default) ==")
+    print("   cell: kept/reference +extra faces, mean detect ms;"
+          f" kept = IoU >= {recall['match_iou']} with a reference face")
     print(f"{'source':34s}{'ref (ms)':>12s}" + "".join(f"{o:>19s}" for o in options))
     for name, entry in sources:
         cells = []
         for option in options:
             o = entry["options"].get(option)
-            cells.append("n/a" if o is None else f"{o['matched']}/{o['reference']} +{o['extra']} {o['detect_ms_mean']:.0f}")
+            cells.append("n/a" if o is None
+                         else f"{o['matched']}/{o['reference']} +{o['extra']} {o['detect_ms_mean']:.0f}")
         ref = f"{entry['reference']} ({entry['reference_detect_ms']:.0f})"
         print(f"{name[:34]:34s}{ref:>12s}" + "".join(f"{c:>19s}" for c in cells))
     for group, items in groups.items():
@@ -537,7 +544,8 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Each target with the measured value and met / not met (None = not measured)."""
     targets = []
     ours = report.get("ours", {}).get("results", {}).get("ours:default", {})
-    per_face = [s["classify_per_face_ms"] for s in ours.values() if math.isfinite(s.get("classify_per_face_ms", math.nan))]
+    per_face = [s["classify_per_face_ms"] for s in ours.values()
+                if math.isfinite(s.get("classify_per_face_ms", math.nan))]
     worst = max(per_face) if per_face else None
     targets.append(_target(f"classification <= {TARGET_CLASSIFY_MS_PER_FACE} ms/face (gender+emotion), worst config",
                            worst, lambda v: v <= TARGET_CLASSIFY_MS_PER_FACE, "ms"))
@@ -569,7 +577,8 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                                report["ours"]["peak_rss_mb"], lambda v: v <= TARGET_NODE_RSS_MB, "MB"))
     footprint = report.get("footprint", {})
     venv = footprint.get("venv") or footprint.get("metadata")
-    targets.append(_target(f"runtime venv <= {TARGET_VENV_MB:g} MB on disk ({'du' if 'venv' in footprint else 'metadata'})",
+    source = "du" if "venv" in footprint else "metadata"
+    targets.append(_target(f"runtime venv <= {TARGET_VENV_MB:g} MB on disk ({source})",
                            venv["total_mb"] if venv else None, lambda v: v <= TARGET_VENV_MB, "MB"))
     return targets
 

@@ -96,9 +96,11 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         class_conv = model.get_layer("class_conv")
         kernel, bias = class_conv.get_weights()
         class_conv.set_weights([kernel * 200.0, bias])
-        path = export.export_tflite(model, directory / f"{task}.tflite")
-        export.write_model_card(directory / f"{task}.card.json", task=task, labels=list(labels), input_height=size, input_width=size,
-                                scale=scale, offset=offset, extra={"note": "untrained test model", **extra.get(task, {})})
+        export.export_tflite(model, directory / f"{task}.tflite")
+        export.write_model_card(directory / f"{task}.card.json", task=task, labels=list(labels),
+                                input_height=size, input_width=size,
+                                scale=scale, offset=offset,
+                                extra={"note": "untrained test model", **extra.get(task, {})})
     return directory
 
 

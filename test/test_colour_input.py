@@ -89,7 +89,8 @@ def test_a_pure_red_patch_of_a_real_photo_lands_in_channel_0(astronaut_bgr) -> N
     batch = preprocess_faces(astronaut_bgr, [ASTRONAUT_FACE, (0, 0, 20, 20)], 0.1, face_spec)
     rgb = cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2RGB)
     x, y, w, h = ASTRONAUT_FACE
-    x0, y0, x1, y1 = int(np.floor(x - 0.1 * w)), int(np.floor(y - 0.1 * h)), int(np.ceil(x + 1.1 * w)), int(np.ceil(y + 1.1 * h))
+    x0, y0 = int(np.floor(x - 0.1 * w)), int(np.floor(y - 0.1 * h))
+    x1, y1 = int(np.ceil(x + 1.1 * w)), int(np.ceil(y + 1.1 * h))
     expected = cv2.resize(rgb[y0:y1, x0:x1], (40, 48), interpolation=cv2.INTER_AREA) * np.float32(2 / 255) - 1
     np.testing.assert_allclose(batch[0], expected, atol=1e-6)
     assert batch.shape == (2, 48, 40, 3) and -1.0 <= batch.min() and batch.max() <= 1.0
@@ -107,13 +108,14 @@ def test_grey_frames_give_rgb_models_the_grey_in_every_channel(astronaut_bgr, as
     # Grey specs take the grey of a BGR frame, exactly as before.
     np.testing.assert_array_equal(preprocess_faces(astronaut_bgr, [ASTRONAUT_FACE], 0.1, gray_spec), grey)
     # One batch per distinct spec; an rgb spec next to a grey one of the same size differs.
-    batches = build_batches(astronaut_bgr, astronaut_gray, [Detection(*ASTRONAUT_FACE, 1.0, 1.0)], 0.1, [gray_spec, rgb_spec, gray_spec])
+    batches = build_batches(astronaut_bgr, astronaut_gray, [Detection(*ASTRONAUT_FACE, 1.0, 1.0)], 0.1,
+                            [gray_spec, rgb_spec, gray_spec])
     assert set(batches) == {gray_spec, rgb_spec}
     assert batches[gray_spec].shape == (1, 48, 48, 1) and batches[rgb_spec].shape == (1, 48, 48, 3)
 
 
 def test_pipeline_feeds_an_rgb_gender_model_colour_faces(pipeline_config: PipelineConfig, rgb_model: Path,
-                                                        astronaut_bgr, astronaut_gray) -> None:
+                                                         astronaut_bgr, astronaut_gray) -> None:
     config = pipeline_config.with_updates({"classification.gender_model": str(rgb_model)})
     pipeline = FacePerceptionPipeline(config)
     assert pipeline.gender_classifier.card.color == "rgb"

@@ -190,4 +190,5 @@ def test_init_error_text_keeps_the_useful_part_of_rcl_errors():
     assert init_error_text(missing).endswith("'--params-file /nope.yaml'. Error: Error opening YAML file")
     empty = RuntimeError("failed to initialize rcl: Couldn't parse parameter override rule: '-p image_topic:='. "
                          "Error: error not set")
-    assert init_error_text(empty) == "failed to initialize rcl: Couldn't parse parameter override rule: '-p image_topic:='"
+    assert init_error_text(empty) == (
+        "failed to initialize rcl: Couldn't parse parameter override rule: '-p image_topic:='")

@@ -89,7 +89,7 @@ def test_bringup_starts_the_same_nodes_executables_parameters_and_remaps(tmp_pat
         # The executable the launch file names is a console script whose module bringup runs.
         assert spec.executable in scripts
         assert command[2] == scripts[spec.executable].split(":")[0]
-        ros_args = command[command.index("--ros-args") + 1 :]
+        ros_args = command[command.index("--ros-args") + 1:]
         assert ["-r", f"__node:={spec.name}"] == ros_args[:2]
         assert ros_args[ros_args.index("--params-file") + 1] == str(PARAMS_FILE)
         for source, target in spec.remappings:
@@ -118,7 +118,8 @@ def test_params_yaml_lists_every_parameter_with_its_declared_default():
     expected = {spec.name: spec.default for spec in (*NODE_PARAMETERS, *PARAMETERS)}
     assert perception == expected
     source = flatten(document["/**/image_source"]["ros__parameters"])
-    declared = set(re.findall(r'_declare\(\s*"([a-z_.]+)"', (ROOT / "face_perception" / "image_source_node.py").read_text()))
+    source = (ROOT / "face_perception" / "image_source_node.py").read_text()
+    declared = set(re.findall(r'_declare\(\s*"([a-z_.]+)"', source))
     assert set(source) == declared
 
 

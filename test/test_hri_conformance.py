@@ -107,7 +107,7 @@ def rendered_face() -> np.ndarray:
 
 
 @needs_interfaces
-def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rendered_face):
+def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rendered_face):  # noqa: F811
     node, probe = ros_graph({"hri.enabled": True, "tracking.max_missed_frames": 1, "detection.backend": "blazeface"})
     info_pub = probe.node.create_publisher(CameraInfo, "/camera/camera_info", DEFAULT_QOS)
     tracked: list[IdsList] = []
@@ -209,7 +209,7 @@ def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rend
 
 
 @needs_interfaces
-def test_without_camera_info_no_frames_and_nan_positions(ros_graph, rendered_face, capfd):
+def test_without_camera_info_no_frames_and_nan_positions(ros_graph, rendered_face, capfd):  # noqa: F811
     node, probe = ros_graph({"hri.enabled": True, "detection.backend": "blazeface"})
     tf = TfListener(probe.node)
     landmarks: list = []
@@ -264,7 +264,7 @@ rclpy.shutdown()
 
 
 @needs_interfaces
-def test_face_frames_need_tf2_msgs_only_when_on(model_parameters):
+def test_face_frames_need_tf2_msgs_only_when_on(model_parameters):  # noqa: F811
     script = _WITHOUT_TF2_MSGS.format(parameters={**model_parameters, "hri.enabled": True})
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                           cwd=REPO_ROOT)

@@ -126,19 +126,19 @@ def test_decode_compressed_jpeg_and_png(astronaut_bgr: np.ndarray) -> None:
     assert np.abs(decoded.astype(int) - astronaut_bgr).mean() < 3
 
 
-GOOD = dict(height=2, width=3, encoding="mono16", step=6, data=bytes(12), is_bigendian=0)
+GOOD = {"height": 2, "width": 3, "encoding": "mono16", "step": 6, "data": bytes(12), "is_bigendian": 0}
 
 
 @pytest.mark.parametrize(
     "changes, expected",
     [
-        (dict(encoding="yuv422"), "yuv422"),
-        (dict(encoding="32FC1"), "unsupported image encoding '32FC1'"),
-        (dict(data=b""), "empty"),
-        (dict(step=5), "step 5"),
-        (dict(data=bytes(11)), "11 bytes"),
-        (dict(height=0), "empty"),
-        (dict(width=0, step=0), "empty"),
+        ({"encoding": "yuv422"}, "yuv422"),
+        ({"encoding": "32FC1"}, "unsupported image encoding '32FC1'"),
+        ({"data": b""}, "empty"),
+        ({"step": 5}, "step 5"),
+        ({"data": bytes(11)}, "11 bytes"),
+        ({"height": 0}, "empty"),
+        ({"width": 0, "step": 0}, "empty"),
     ],
 )
 def test_bad_fields_raise_one_clear_error(changes: dict, expected: str) -> None:

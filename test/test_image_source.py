@@ -15,8 +15,6 @@
 """The image source node: every kind of source, bad sources refused, real headers."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
 import subprocess
 import sys
 import time

@@ -91,7 +91,8 @@ def test_cameras_file_starts_one_node_per_camera_with_one_params_file_and_their_
     assert ('tracked_topics:=["/robot/front/humans/faces/tracked", "/robot/rear/humans/faces/tracked"]'
             in commands["/robot/hri_aggregator"])
     # Without hri.enabled anywhere there is no aggregator.
-    plain = write_cameras(tmp_path / "plain.yaml", [{"name": "a", "image_topic": "x"}, {"name": "b", "image_topic": "y"}])
+    plain = write_cameras(tmp_path / "plain.yaml",
+                          [{"name": "a", "image_topic": "x"}, {"name": "b", "image_topic": "y"}])
     assert [spec.name for spec in describe_graph({"cameras_file": plain}, ROOT).nodes] == ["face_perception"] * 2
 
 
@@ -178,7 +179,7 @@ class TwoCameraGraph:
 
 
 @pytest.fixture
-def two_cameras(model_parameters):
+def two_cameras(model_parameters):  # noqa: F811
     context = rclpy.Context()
     rclpy.init(context=context)
     graphs = []
@@ -225,12 +226,13 @@ def test_two_namespaced_nodes_publish_each_cameras_faces_on_its_own_topics(two_c
     assert graph.attributes["root"] == []
 
 
-def test_default_namespace_topic_names_are_unchanged(model_parameters):
+def test_default_namespace_topic_names_are_unchanged(model_parameters):  # noqa: F811
     context = rclpy.Context()
     rclpy.init(context=context)
     try:
         node = PerceptionNode(context=context, parameter_overrides=[
-            Parameter(name, value=value) for name, value in {**model_parameters, "hri.enabled": IdsList is not None}.items()])
+            Parameter(name, value=value)
+            for name, value in {**model_parameters, "hri.enabled": IdsList is not None}.items()])
         published = {name for name, _ in node.get_publisher_names_and_types_by_node("face_perception", "/")}
         subscribed = {name for name, _ in node.get_subscriber_names_and_types_by_node("face_perception", "/")}
         node.destroy_node()

@@ -38,7 +38,7 @@ CAMERAS = ("front", "rear")
 
 
 @pytest.fixture(scope="module")
-def two_camera_launch(environment, tmp_path_factory):
+def two_camera_launch(environment, tmp_path_factory):  # noqa: F811
     folder = tmp_path_factory.mktemp("cameras")
     hri = {"hri.enabled": True} if IdsList is not None else {}
     (folder / "cameras.yaml").write_text(yaml.safe_dump({"cameras": [
@@ -51,7 +51,7 @@ def two_camera_launch(environment, tmp_path_factory):
     graph.stop()
 
 
-def test_one_launch_command_starts_a_node_per_camera_with_its_own_topics(environment, two_camera_launch):
+def test_one_launch_command_starts_a_node_per_camera_with_its_own_topics(environment, two_camera_launch):  # noqa: F811
     context = rclpy.Context()
     rclpy.init(context=context)
     listener = rclpy.create_node("multi_camera_listener", context=context)

@@ -40,7 +40,8 @@ from training.train import training_targets
 def test_bins_cover_every_age_and_bands_are_unions_of_bins() -> None:
     labels = bin_labels()
     assert len(labels) == len(AGE_BIN_EDGES) - 1 and labels[0] == "0-2" and labels[-1] == "90+"
-    assert list(bin_index(np.array([0, 2, 3, 12, 13, 17, 18, 89, 90, 116, 130]))) == [0, 0, 1, 3, 4, 5, 6, 19, 20, 20, 20]
+    ages = np.array([0, 2, 3, 12, 13, 17, 18, 89, 90, 116, 130])
+    assert list(bin_index(ages)) == [0, 0, 1, 3, 4, 5, 6, 19, 20, 20, 20]
     for _, low, high in AGE_BANDS:  # band edges are bin edges, so band accuracy is exact per bin
         assert low in AGE_BIN_EDGES and (high in AGE_BIN_EDGES or high > AGE_BIN_EDGES[-2])
     assert list(band_index(np.array([0, 12, 13, 17, 18, 39, 40, 59, 60, 100]))) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]

@@ -176,6 +176,7 @@ def test_imdb_wiki_mat_filtering(tmp_path: Path) -> None:
     meta = np.zeros((1, 1), dtype=[(f, "O") for f in
                                    ("dob", "photo_taken", "full_path", "gender", "name",
                                     "face_location", "face_score", "second_face_score")])
+
     def cells(values):  # a MATLAB cell row: (1, n) object array, one array per cell
         out = np.empty((1, n), dtype=object)
         for i, value in enumerate(values):

@@ -174,7 +174,8 @@ def test_a_camera_with_the_readme_environment_gets_every_frame_through(graph):
     camera = start_image_camera(processes, environment(FASTRTPS_DEFAULT_PROFILES_FILE=str(LARGE_IMAGES_PROFILE)))
     values = finish(processes, probe, camera)
     assert "[bringup] DDS transport: " in processes.log("bringup")
-    assert "fastdds_large_images.xml" in processes.log("bringup").split("[bringup] DDS transport: ", 1)[1].splitlines()[0]
+    transport_line = processes.log("bringup").split("[bringup] DDS transport: ", 1)[1].splitlines()[0]
+    assert "fastdds_large_images.xml" in transport_line
     assert int(values["camera_info_received"]) >= FRAMES * 0.99, describe(values)
     assert int(values["frames_received"]) >= FRAMES * 0.99, describe(values)
     assert int(values["frames_processed"]) >= FRAMES * 0.95, describe(values)

@@ -29,8 +29,6 @@ from pathlib import Path
 import sys
 from typing import Any, Sequence
 
-import numpy as np
-
 from training.label_views import label_views, select
 from training.metrics import classification_report
 from training.preprocess import normalize
@@ -98,7 +96,8 @@ def markdown_table(view_names: Sequence[str], rows: Sequence[dict[str, Any]]) ->
         targets = str(row.get("targets", "?")) + (" + teacher" if row.get("teacher") else "")
         cells = [f"`{row['model']}`", targets, str(row.get("epochs", "?")),
                  str(row.get("minutes", "?")), str(row["parameters"])]
-        cells += [f"{100 * row[v]:.2f}%" for v in view_names] + [f"{100 * row[v + ', flip TTA']:.2f}%" for v in view_names]
+        cells += [f"{100 * row[v]:.2f}%" for v in view_names]
+        cells += [f"{100 * row[v + ', flip TTA']:.2f}%" for v in view_names]
         cells += [f"{100 * row[v + ' mean class recall']:.2f}%" for v in view_names]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

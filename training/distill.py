@@ -48,7 +48,8 @@ def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 
     side, taken, classes = teacher.input_shape[1], teacher.input_shape[-1], teacher.output_shape[-1]
     if taken != channels:
         raise SystemExit(f"--teacher {path}: takes {CHANNEL_NAMES.get(taken, taken)} faces, the student "
-                         f"{CHANNEL_NAMES.get(channels, channels)} (--color): the teacher must read the same-colour faces")
+                         f"{CHANNEL_NAMES.get(channels, channels)} (--color): "
+                         "the teacher must read the same-colour faces")
     if side != input_side or classes != num_classes:
         raise SystemExit(f"--teacher {path}: takes {side}x{side} faces and gives {classes} classes, "
                          f"the student {input_side}x{input_side} and {num_classes}")

@@ -272,7 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = np.linspace(0, len(split) - 1, args.limit).round().astype(np.int64)
         split = Split(split.images[rows], split.labels[rows], {k: v[rows] for k, v in split.extra.items()})
     report: dict[str, Any] = {"task": args.task, "split": args.split, "models": models, "limit": args.limit,
-                              "command": "python -m training.end_to_end " + " ".join(sys.argv[1:] if argv is None else argv),
+                              "command": "python -m training.end_to_end "
+                                         + " ".join(sys.argv[1:] if argv is None else argv),
                               "results": {}}
     summary = summarise(args.task, split, labels, crop_outcome(split, models[args.task], args.task, len(split), labels))
     report["results"]["crop (no detector)"] = summary

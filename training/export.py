@@ -176,8 +176,8 @@ def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
         primary_name, primary = next(iter(by_view.items()))
         metrics = dict(primary)
         metrics["labels_used"] = primary_name
-        metrics["by_labels"] = {name: {k: r[k] for k in ("accuracy", "mean_recall", "macro_f1", "flip_tta_accuracy", "samples",
-                                                        "per_class_recall")}
+        metrics["by_labels"] = {name: {k: r[k] for k in ("accuracy", "mean_recall", "macro_f1", "flip_tta_accuracy",
+                                                         "samples", "per_class_recall")}
                                 for name, r in by_view.items()}
         return {**metrics, "_loss": -primary["accuracy"], "_tolerance": 0.01,
                 "_headline": f"accuracy {primary['accuracy']:.4f} ({primary_name})",

@@ -36,7 +36,7 @@ from pathlib import Path
 import shlex
 import shutil
 import sys
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 

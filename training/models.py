@@ -91,9 +91,9 @@ def build_simple_cnn(input_shape: tuple[int, int, int] = (48, 48, 1), num_classe
 # Named architectures the training CLI accepts; "wide" stays under 100k parameters. "teacher"
 # (about 0.76M parameters, 3x the training cost) is for distillation only and is never shipped.
 ARCHITECTURES = {
-    "mini_xception": dict(stem_filters=8, block_filters=(16, 32, 64, 128)),
-    "mini_xception_wide": dict(stem_filters=16, block_filters=(24, 48, 96, 144)),
-    "mini_xception_teacher": dict(stem_filters=32, block_filters=(64, 128, 256, 512)),
+    "mini_xception": {"stem_filters": 8, "block_filters": (16, 32, 64, 128)},
+    "mini_xception_wide": {"stem_filters": 16, "block_filters": (24, 48, 96, 144)},
+    "mini_xception_teacher": {"stem_filters": 32, "block_filters": (64, 128, 256, 512)},
 }
 
 

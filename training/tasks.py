@@ -58,7 +58,8 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
 
     ``framing`` (a card's ``input.framing``): the faces are re-detected with the node's
     detector and cut by the node's framing function (training.framed) instead of resizing the
-    data set's image (FER-2013's grey faces are replicated into R, G, B); gender then joins LFW (``lfw``, default ../shared/data) to UTKFace, with
+    data set's image (FER-2013's grey faces are replicated into R, G, B); gender then joins LFW
+    (``lfw``, default ../shared/data) to UTKFace, with
     ``extra['source_set']`` (0 UTKFace, 1 LFW).
     """
     if framing is not None:

@@ -100,7 +100,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--framing-center", type=float, default=None,
                    help="with --framing eyes_mouth: crop centre between eyes (0) and mouth (1)")
     p.add_argument("--lfw", type=Path, default=None,
-                   help="with --framing and --task gender: LFW gender tar (default ../shared/data/lfw_gender_112px.tar)")
+                   help="with --framing and --task gender: LFW gender tar"
+                        " (default ../shared/data/lfw_gender_112px.tar)")
     p.add_argument("--photometric", type=float, default=0.0,
                    help="with --augment layers: strength of random contrast and brightness (0 = off)")
     p.add_argument("--patience", type=int, default=50, help="early stopping on validation accuracy")
@@ -340,7 +341,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         core.set_weights(keras.models.load_model(args.init_weights, compile=False).get_weights())
     inputs = keras.Input(shape=shape, name="image")
     if args.augment == "layers":
-        trainer = keras.Model(inputs, core(build_augmentation(photometric=args.photometric, seed=args.seed)(inputs)), name=f"{core.name}_train")
+        augmentation = build_augmentation(photometric=args.photometric, seed=args.seed)
+        trainer = keras.Model(inputs, core(augmentation(inputs)), name=f"{core.name}_train")
     else:
         trainer = core
     weights = class_weights(train_labels, num_classes, args.class_weight)

@@ -53,7 +53,8 @@ class KerasModelSpec:
     offset: float
 
 
-def resolve_baseline_models(ours_models: dict[str, str], anchor_dir: Path = SHARED_ANCHOR_DIR) -> dict[str, KerasModelSpec]:
+def resolve_baseline_models(ours_models: dict[str, str],
+                            anchor_dir: Path = SHARED_ANCHOR_DIR) -> dict[str, KerasModelSpec]:
     """The paper's published models when present, else our models' .keras twins, else a stand-in.
 
     ``ours_models``: task -> the .tflite path our side uses ('' = shipped), for the .keras twin.
@@ -179,7 +180,8 @@ class PaperBaseline:
         )
 
 
-def classification_call_styles(baseline: PaperBaseline, lite_classifiers: dict[str, Any], reps: int) -> dict[str, float]:
+def classification_call_styles(baseline: PaperBaseline, lite_classifiers: dict[str, Any],
+                               reps: int) -> dict[str, float]:
     """ms per face (both models) for one 64x64 face through each way of calling the model.
 
     Says how much of the classification ratio is Keras' predict() overhead rather than the

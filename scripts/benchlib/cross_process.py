@@ -136,10 +136,9 @@ def run_setup(setup: Setup, log_dir: Path, domain_id: int, settle_s: float = 4.0
         if setup.camera_in_bringup:
             bringup_args.append("image_source:=demo")
         bringup = start("bringup", [sys.executable, "-m", "face_perception.bringup", *bringup_args], setup.bringup_env)
-        camera = bringup
         if not setup.camera_in_bringup:
-            camera = start("camera", [sys.executable, "-m", "face_perception.image_source_node", "--ros-args",
-                                      "-r", "__node:=image_source", "--params-file", str(params)],
+            start("camera", [sys.executable, "-m", "face_perception.image_source_node", "--ros-args",
+                             "-r", "__node:=image_source", "--params-file", str(params)],
                   setup.camera_env)
         expected_s = setup.frames / setup.rate_hz
         deadline = time.monotonic() + expected_s + 120.0
@@ -264,7 +263,8 @@ def print_soak(result: dict[str, Any]) -> None:
     for a, b in zip(first, second):
         values = a.get("last_values", {})
         print(f"{a['t_s']:6.0f} | {a.get('attributes_reliable', 0)} | {a.get('annotated_images', 0)} | "
-              f"{b.get('attributes_best_effort', 0)} | {values.get('frames_received')} / {values.get('frames_processed')}")
+              f"{b.get('attributes_best_effort', 0)} | {values.get('frames_received')} / "
+              f"{values.get('frames_processed')}")
     print_rows([result["summary"]])
 
 

@@ -160,7 +160,8 @@ def timing_results(detectors: dict[str, Any], repeats: int) -> dict[str, Any]:
                 found, ms = _timed(detector, frame)
                 full_times[name].append(ms)
                 # Regions around the boxes the detector itself found, as the tracker would.
-                boxes = [d.box for d in found] or [(cx - s / 2, cy - s / 2, s, s) for cx, cy, s in face_layout(faces, 640, 480)]
+                boxes = [d.box for d in found] or [(cx - s / 2, cy - s / 2, s, s)
+                                                   for cx, cy, s in face_layout(faces, 640, 480)]
                 in_regions, ms = _timed(detector, frame, boxes)
                 region_times[name].append(ms)
                 regions_found[name] = len(in_regions)
@@ -240,7 +241,8 @@ def print_detection(report: dict[str, Any]) -> None:
               + f"{r['region_ms_median']:9.1f} ms")
     print("\n   precision by face size (true / all detections; a false one binned by its own size),"
           " false faces per frame")
-    print(f"{'backend':28s}" + "".join(f"{b:>9s}" for b in bins) + f"{'FP/face-free frame':>20s}{'FP/synthetic frame':>20s}"
+    print(f"{'backend':28s}" + "".join(f"{b:>9s}" for b in bins)
+          + f"{'FP/face-free frame':>20s}{'FP/synthetic frame':>20s}"
           f"{'ms median':>11s}{'ms p90':>8s}")
     for name, r in synthetic.items():
         cells = []

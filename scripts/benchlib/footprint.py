@@ -153,8 +153,10 @@ def venv_footprint(venv: Path) -> dict[str, Any]:
     entries: dict[str, float] = {}
     if site is not None:
         for child in site.iterdir():
-            entries[f"site-packages/{child.name}"] = du_mb(child) if child.is_dir() else os.lstat(child).st_blocks * 512 / 2**20
-    entries["lib/*.so (ROS C libraries)"] = sum(os.lstat(p).st_blocks * 512 for p in (venv / "lib").glob("*.so*")) / 2**20
+            entries[f"site-packages/{child.name}"] = (du_mb(child) if child.is_dir()
+                                                      else os.lstat(child).st_blocks * 512 / 2**20)
+    entries["lib/*.so (ROS C libraries)"] = sum(
+        os.lstat(p).st_blocks * 512 for p in (venv / "lib").glob("*.so*")) / 2**20
     for other in ("share", "include", "bin"):
         if (venv / other).is_dir():
             entries[other] = du_mb(venv / other)

@@ -129,7 +129,8 @@ def print_offboard(report: dict[str, Any]) -> None:
           " dec = the node's\n   use_compressed decode; dec/raw = decode time / raw conversion time (same run)")
     if not report["runs"]:
         return
-    print(f"\n== Off-board input: ROS graph at {OFFBOARD_RATE_HZ:g} Hz (latency = /faces/attributes receipt - image stamp)"
+    print(f"\n== Off-board input: ROS graph at {OFFBOARD_RATE_HZ:g} Hz"
+          " (latency = /faces/attributes receipt - image stamp)"
           " ==")
     header = ("arrived", "outputs", "p50 ms", "p95 ms", "+p50 ms", "node CPU")
     print(f"{'transport':14s}{'input':16s}{'frames':>10s}" + "".join(f"{h:>10s}" for h in header))
@@ -287,4 +288,3 @@ def print_transport(report: dict[str, Any]) -> None:
               f"{row['latency_p95_ms']:>11.1f}{ratio:>11.1f}{row['decode_p50_ms']:>11.2f}")
     print("   ratio p50 = p50 latency / the shared-memory raw run's at the same size (same run); JPEG latency"
           " includes the encode\n   (after the stamp) and the decode")
-

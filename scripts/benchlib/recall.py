@@ -155,7 +155,8 @@ def photo_recall(paths: Iterable[Path]) -> dict[str, dict[str, Any]]:
     return results
 
 
-def sequence_recall(configs: Sequence[FrameConfig], frames: int, emotion_model: str, gender_model: str) -> dict[str, Any]:
+def sequence_recall(configs: Sequence[FrameConfig], frames: int, emotion_model: str,
+                    gender_model: str) -> dict[str, Any]:
     """Demo sequences: per frame, reference boxes vs each option; pipeline for redetect options."""
     from benchlib.ours import variant_config
     from face_perception.demo_frames import demo_frame
