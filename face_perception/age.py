@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Age from an age model's output: a probability distribution over age bins.
+"""
+Age from an age model's output: a probability distribution over age bins.
 
 The estimate in years is the distribution's expectation over the bin centres (from the
 card). Its confidence is the probability mass of the most likely of five coarse age bands
@@ -68,6 +69,7 @@ def band_probabilities(probabilities: Sequence[float], centers: Sequence[float])
 
 
 def age_confidence(probabilities: Sequence[float], centers: Sequence[float]) -> float:
-    """Probability mass of the most likely age band, in [0.2, 1] for a proper distribution
-    whose bins cover all five bands."""
+    """
+    Probability mass of the most likely age band, in [0.2, 1] for a proper distribution whose bins cover all five bands.
+    """
     return float(band_probabilities(probabilities, centers).max())

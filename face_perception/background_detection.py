@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Full-frame face detection on a thread of its own, so that no frame waits for it.
+"""
+Full-frame face detection on a thread of its own, so that no frame waits for it.
 
 With ``detection.background`` the pipeline searches only the regions around tracked faces in
 the frame it is processing (a few milliseconds) and hands a frame to this detector every
@@ -97,8 +98,10 @@ class BackgroundDetector:
 
 def merge_new_faces(current: Sequence[Detection], predicted_boxes: Sequence[Sequence[float]],
                     earlier_full_frame: Sequence[Detection]) -> list[Detection]:
-    """``current`` plus the faces of an earlier full-frame detection that match none of the
-    current frame's faces or tracked (predicted) boxes: faces the region search cannot know."""
+    """
+    ``current`` plus the faces of an earlier full-frame detection that match none of the
+    current frame's faces or tracked (predicted) boxes: faces the region search cannot know.
+    """
     known = [d.box for d in current] + [tuple(b) for b in predicted_boxes]
     added = [d for d in earlier_full_frame if all(box_iou(d.box, box) <= _STALE_MATCH_IOU for box in known)]
     return sorted([*current, *added], key=lambda d: d.confidence, reverse=True)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Start the face_perception graph without ``ros2 launch`` (pip-only installs).
+"""
+Start the face_perception graph without ``ros2 launch`` (pip-only installs).
 
 Takes the same ``name:=value`` arguments as ``launch/perception.launch.py`` and starts
 the same nodes with the same YAML, one process each, through

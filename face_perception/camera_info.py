@@ -12,8 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The camera's ``sensor_msgs/CameraInfo``: the latest message, its intrinsics, and how often
-it arrives, without ROS.
+"""
+The camera's ``sensor_msgs/CameraInfo``: the latest message, its intrinsics, and how often it arrives, without ROS.
 
 Camera drivers publish ``camera_info`` beside every image with the same header
 (``image_transport``'s CameraPublisher). It is small, so it arrives when the large images
@@ -36,14 +36,17 @@ HISTORY_S = 30.0
 
 
 def nominal_intrinsics(width: int, height: int, horizontal_fov_deg: float) -> tuple[float, ...]:
-    """Row-major K of an ideal pinhole camera with this field of view, centred, square
-    pixels: for sources without a calibration (files, the demo sequence)."""
+    """
+    Row-major K of an ideal pinhole camera with this field of view, centred, square
+    pixels: for sources without a calibration (files, the demo sequence).
+    """
     focal = 0.5 * width / math.tan(math.radians(horizontal_fov_deg) / 2.0)
     return (focal, 0.0, width / 2.0, 0.0, focal, height / 2.0, 0.0, 0.0, 1.0)
 
 
 def default_camera_info_topic(image_topic: str) -> str:
-    """``camera_info`` beside the image topic, as image_transport names it.
+    """
+    ``camera_info`` beside the image topic, as image_transport names it.
 
     ``/camera/image_raw`` -> ``/camera/camera_info``; ``image`` (relative) -> ``camera_info``.
     """
@@ -82,8 +85,10 @@ class CameraInfoMonitor:
             return self._latest
 
     def k_matrix(self) -> tuple[tuple[float, float, float], ...] | None:
-        """The newest intrinsics K as three rows, or None without a calibrated CameraInfo
-        (no message yet, or K all zero: REP-104's 'uncalibrated camera')."""
+        """
+        The newest intrinsics K as three rows, or None without a calibrated CameraInfo
+        (no message yet, or K all zero: REP-104's 'uncalibrated camera').
+        """
         message = self.latest
         if message is None:
             return None

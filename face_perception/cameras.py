@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The cameras file: one perception node per camera, from one launch command.
+"""
+The cameras file: one perception node per camera, from one launch command.
 
     cameras:
       - name: front                          # namespace of this camera's node: /front
@@ -127,8 +128,10 @@ def _is_parameter_value(value: Any) -> bool:
 
 
 def _node_key_pattern(key: str) -> re.Pattern:
-    """A parameter file's node key as rcl matches it: no leading '/' means the root, ``*``
-    is one namespace token or name, ``**`` any number of tokens."""
+    """
+    A parameter file's node key as rcl matches it: no leading '/' means the root, ``*``
+    is one namespace token or name, ``**`` any number of tokens.
+    """
     parts = []
     for token in key.strip("/").split("/"):
         parts.append("(/[^/]+)*" if token == "**" else "/[^/]+" if token == "*" else "/" + re.escape(token))
@@ -136,8 +139,10 @@ def _node_key_pattern(key: str) -> re.Pattern:
 
 
 def node_parameter(params_file: str, node_fqn: str, name: str) -> Any:
-    """The value a parameter file gives ``name`` for the node ``node_fqn`` (None: none), the
-    later of several matching node keys winning; for the launch-time choice of helper nodes."""
+    """
+    The value a parameter file gives ``name`` for the node ``node_fqn`` (None: none), the
+    later of several matching node keys winning; for the launch-time choice of helper nodes.
+    """
     try:
         document = yaml.safe_load(Path(params_file).read_text()) or {}
     except (OSError, yaml.YAMLError):

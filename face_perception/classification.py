@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Face classifiers: a LiteRT ``.tflite`` model plus the model card beside it.
+"""
+Face classifiers: a LiteRT ``.tflite`` model plus the model card beside it.
 
 The card (``<model>.card.json``) gives labels, input size and normalisation; the model's own
 tensor shapes are checked against it on load so a mismatched pair fails at start-up, naming
@@ -53,8 +54,10 @@ NO_MODEL = "none"
 
 
 def resolve_optional_model_path(configured: str, task: str) -> Path | None:
-    """Like :func:`resolve_model_path` for a model the node can run without: ``"none"`` gives
-    None, and so does ``""`` while the package ships no ``models/<task>.tflite``."""
+    """
+    Like :func:`resolve_model_path` for a model the node can run without: ``"none"`` gives
+    None, and so does ``""`` while the package ships no ``models/<task>.tflite``.
+    """
     if configured == NO_MODEL:
         return None
     path = resolve_model_path(configured, task)
@@ -143,8 +146,10 @@ class FaceClassifier:
         return self.card.input_height, self.card.input_width, self.card.channels
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        """Class probabilities [N, num_labels] for a preprocessed batch [N, H, W, C] (N may be 0);
-        C is the card's channel count (1 grey, 3 rgb)."""
+        """
+        Class probabilities [N, num_labels] for a preprocessed batch [N, H, W, C] (N may be 0);
+        C is the card's channel count (1 grey, 3 rgb).
+        """
         expected = self._expected_input()
         if batch.ndim != 4 or tuple(batch.shape[1:]) != expected:
             raise ValueError(f"{self.task} batch shape {batch.shape} does not fit model input "

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Which DDS transport our own processes get, decided once for both start-up paths.
+"""
+Which DDS transport our own processes get, decided once for both start-up paths.
 
 Fast DDS's defaults cannot carry a 640x480 ``bgr8`` image (900 KB) through its 512 KB
 shared-memory segment; such samples fall back to fragmented UDP and, measured on the

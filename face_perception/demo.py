@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Run the whole graph on the embedded demo sequence and show what it sees.
+"""
+Run the whole graph on the embedded demo sequence and show what it sees.
 
 Starts the image source (the astronaut sequence, see demo_frames.py) and the
 perception node with the same graph description and YAML as ``face-perception-bringup

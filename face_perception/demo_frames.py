@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The embedded default input: frames built from the astronaut photo shipped in the package.
+"""
+The embedded default input: frames built from the astronaut photo shipped in the package.
 
 The photo (Eileen Collins, NASA, public domain; the same image scikit-image ships as
 ``skimage.data.astronaut``) is cut around the head and pasted, moved and scaled over

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Face detection with OpenCV's Haar cascade: downscaled, equalised, optionally region-limited.
+"""
+Face detection with OpenCV's Haar cascade: downscaled, equalised, optionally region-limited.
 
 Confidence: ``detectMultiScale3(..., outputRejectLevels=True)`` returns for every face the
 level weight of its strongest window, i.e. the summed weak-classifier votes of the cascade's
@@ -60,7 +61,8 @@ Keypoints = tuple[tuple[float, float], ...]
 
 @dataclass(frozen=True)
 class Detection:
-    """A face box in source image pixels (top-left x, y, width, height) and its confidence.
+    """
+    A face box in source image pixels (top-left x, y, width, height) and its confidence.
 
     ``keypoints``: the detector's measured facial keypoints (:data:`KEYPOINT_NAMES`, source
     pixels, float), or None when the detector gives none (Haar).
@@ -138,7 +140,8 @@ class HaarFaceDetector:
         self._window = max(int(window[0]), int(window[1])) or 24
 
     def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
-        """Downscale (if wider than ``max_width``) and equalise once per frame.
+        """
+        Downscale (if wider than ``max_width``) and equalise once per frame.
 
         ``image``: grey or BGR uint8; ``gray``: its grey version, if the caller has it.
         """
@@ -159,7 +162,8 @@ class HaarFaceDetector:
         return PreparedFrame(image, scale, width, height)
 
     def detect(self, gray: np.ndarray, search_boxes: Sequence[Sequence[float]] | None = None) -> list[Detection]:
-        """Faces in an HxW uint8 grey (or BGR) image.
+        """
+        Faces in an HxW uint8 grey (or BGR) image.
 
         With ``search_boxes`` (source pixel boxes of tracked faces) only the square regions of
         ``region_scale`` times each box's side around them are searched, for face sizes near

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The face detector interface and the factory that builds the configured backend.
+"""
+The face detector interface and the factory that builds the configured backend.
 
 The pipeline, the tracker's region search and the background thread see only
 :class:`FaceDetector`; ``detection.backend`` picks the implementation.
@@ -31,13 +32,17 @@ class FaceDetector(Protocol):
     """Finds faces; boxes in source image pixels, confidence in [0, 1], best first."""
 
     def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
-        """The frame as this detector reads it (once per frame, shared by full and region
-        detection). ``image``: BGR or grey uint8; ``gray``: its grey version if known."""
+        """
+        The frame as this detector reads it (once per frame, shared by full and region
+        detection). ``image``: BGR or grey uint8; ``gray``: its grey version if known.
+        """
 
     def detect_prepared(self, frame: PreparedFrame,
                         search_boxes: Sequence[Sequence[float]] | None = None) -> list[Detection]:
-        """Faces in the whole frame, or (``search_boxes``: tracked faces' source pixel
-        boxes) only in the regions around them, for faces of about their size."""
+        """
+        Faces in the whole frame, or (``search_boxes``: tracked faces' source pixel
+        boxes) only in the regions around them, for faces of about their size.
+        """
 
     def detect(self, image: np.ndarray, search_boxes: Sequence[Sequence[float]] | None = None) -> list[Detection]:
         """``detect_prepared(prepare(image), search_boxes)``."""

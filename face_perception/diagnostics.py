@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Health of the image stream for /diagnostics, without ROS: counters, a recent window,
+"""
+Health of the image stream for /diagnostics, without ROS: counters, a recent window,
 staleness, frames lost on the way (counted against the camera's camera_info, else
 estimated from stamps) and per-cause log throttling.
 
@@ -72,7 +73,8 @@ class FrameLoss:
 
 
 class MissedFrameEstimator:
-    """Estimates frames lost before they reached the node from gaps in header stamps.
+    """
+    Estimates frames lost before they reached the node from gaps in header stamps.
 
     An estimate: it assumes a steady camera rate, the median of the recent stamp deltas
     of at least ``MIN_PERIOD_NS`` (shorter ones are a publisher catching up after a stall,
@@ -188,9 +190,11 @@ class StreamHealth:
             return HealthReport(level, message, values)
 
     def _loss(self, now: float) -> FrameLoss | None:
-        """Images received against camera_info received over the recent window (None
+        """
+        Images received against camera_info received over the recent window (None
         without camera_info). The window starts at the first image, so a camera_info
-        subscription that matched before the image one does not count as loss."""
+        subscription that matched before the image one does not count as loss.
+        """
         if self._camera_info is None:
             return None
         start = now - RECENT_WINDOW_S
@@ -243,7 +247,8 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 class PerCauseThrottle:
-    """Lets one log line per cause through every ``interval_s``; counts what it held back.
+    """
+    Lets one log line per cause through every ``interval_s``; counts what it held back.
 
     The cause is the reason with its numbers blanked out, so "data has 10 bytes" and
     "data has 12 bytes" share a cause while an unknown encoding and a short step do not.
@@ -261,8 +266,10 @@ class PerCauseThrottle:
         return re.sub(r"\d+", "#", reason)
 
     def admit(self, reason: str, now: float) -> int | None:
-        """None: hold this line back. Otherwise log it; the number is how many of its cause
-        were held back since it was last logged."""
+        """
+        None: hold this line back. Otherwise log it; the number is how many of its cause
+        were held back since it was last logged.
+        """
         cause = self.cause_of(reason)
         with self._lock:
             last, held = self._causes.get(cause, (None, 0))

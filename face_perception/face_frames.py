@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The REP-155 face and gaze TF frames of each tracked face, broadcast on /tf.
+"""
+The REP-155 face and gaze TF frames of each tracked face, broadcast on /tf.
 
 ``face_<id>`` has the camera image's ``frame_id`` as parent (the optical frame the pose was
 estimated in); ``gaze_<id>`` has ``face_<id>`` as parent, at its origin, in the optical

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The node graph that both start-up paths launch.
+"""
+The node graph that both start-up paths launch.
 
 ``launch/perception.launch.py`` (ROS 2 distro installs, ``ros2 launch``) and
 ``face-perception-bringup`` (pip-only installs, where ``launch_ros`` does not exist)
@@ -117,7 +118,7 @@ def _is_true(text: str) -> bool:
 
 
 def normalize_namespace(text: str, argument: str = "namespace") -> str:
-    """"" -> "" (root); "front", "/front/" -> "/front"; refuses what ROS would refuse."""
+    """Normalise a namespace: "" -> "" (root); "front", "/front/" -> "/front"; refuse what ROS would refuse."""
     tokens = text.strip().strip("/").split("/") if text.strip().strip("/") else []
     for token in tokens:
         if not _NAMESPACE_TOKEN.fullmatch(token):

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Head pose from a face's six keypoints and the camera's intrinsics (pure Python, no ROS).
+"""
+Head pose from a face's six keypoints and the camera's intrinsics (pure Python, no ROS).
 
 Frames (REP-103 and REP-155):
 
@@ -75,8 +76,10 @@ class CameraModelError(ValueError):
 
 @dataclass(frozen=True)
 class CameraModel:
-    """A camera's intrinsics: 3x3 ``K``, distortion coefficients ``d`` and their model
-    (sensor_msgs/CameraInfo's ``distortion_model``), and the image size they are for."""
+    """
+    A camera's intrinsics: 3x3 ``K``, distortion coefficients ``d`` and their model
+    (sensor_msgs/CameraInfo's ``distortion_model``), and the image size they are for.
+    """
 
     k: np.ndarray
     d: np.ndarray
@@ -115,8 +118,10 @@ class CameraModel:
 
 @dataclass(frozen=True)
 class HeadPose:
-    """The face frame in the camera frame: ``rotation`` (3x3, its columns are the face's x,
-    y, z axes in camera coordinates) and ``translation`` (metres, the eyes' midpoint)."""
+    """
+    The face frame in the camera frame: ``rotation`` (3x3, its columns are the face's x,
+    y, z axes in camera coordinates) and ``translation`` (metres, the eyes' midpoint).
+    """
 
     rotation: np.ndarray
     translation: np.ndarray
@@ -133,9 +138,11 @@ class HeadPose:
 
 def estimate_head_pose(keypoints: np.ndarray, camera: CameraModel, model: np.ndarray = MEAN_FACE,
                        use: Sequence[int] = range(6)) -> HeadPose | None:
-    """The head pose for six image keypoints (pixels), or None when no plausible pose fits.
+    """
+    The head pose for six image keypoints (pixels), or None when no plausible pose fits.
 
-    ``use``: which keypoints to fit (indices into the six)."""
+    ``use``: which keypoints to fit (indices into the six).
+    """
     image_points = camera.undistort(np.asarray(keypoints, np.float64))[list(use)]
     object_points = np.asarray(model, np.float64)[list(use)]
     if not np.all(np.isfinite(image_points)):
@@ -193,9 +200,11 @@ def rotation_angle_deg(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def face_rotation(yaw_deg: float, pitch_deg: float = 0.0, roll_deg: float = 0.0) -> np.ndarray:
-    """The face frame's axes in camera coordinates for a face looking at the camera, then
+    """
+    The face frame's axes in camera coordinates for a face looking at the camera, then
     turned by yaw (to the person's left, about its z), pitch (down, about its y) and roll
-    (about its x). For tests and measurements."""
+    (about its x). For tests and measurements.
+    """
     # Looking at the camera: out of the face = -z (toward the camera), the person's left =
     # the image's right (+x), up = -y.
     facing_camera = np.column_stack([[0.0, 0.0, -1.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
@@ -224,8 +233,10 @@ def project(points: np.ndarray, rotation: np.ndarray, translation: np.ndarray, k
 
 @dataclass(frozen=True)
 class OneEuroParameters:
-    """One-Euro filter settings: cutoff (Hz) of a still signal, how fast the cutoff rises
-    with speed (``beta``, per unit of the signal's speed), and the speed's own cutoff."""
+    """
+    One-Euro filter settings: cutoff (Hz) of a still signal, how fast the cutoff rises
+    with speed (``beta``, per unit of the signal's speed), and the speed's own cutoff.
+    """
 
     min_cutoff: float = 1.0
     beta: float = 1.0
@@ -299,9 +310,11 @@ class HeadPoseTracker:
 
     def update_frame(self, faces: Iterable[tuple[str, Sequence[Sequence[float]] | None]],
                      live_track_ids: Sequence[str], camera: CameraModel, time_s: float) -> dict[str, HeadPose]:
-        """One frame: (track id, keypoints or None) of the faces seen, the ids of every live
+        """
+        One frame: (track id, keypoints or None) of the faces seen, the ids of every live
         track. Returns track id -> smoothed pose for the live tracks that have one; a track
-        missed in this frame, or whose keypoints gave no plausible pose, keeps its last."""
+        missed in this frame, or whose keypoints gave no plausible pose, keeps its last.
+        """
         for track_id, keypoints in faces:
             pose = None if keypoints is None else estimate_head_pose(np.asarray(keypoints, np.float64), camera)
             if pose is not None:

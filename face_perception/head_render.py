@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Renders of a textured 3-D head turned by a known rotation, to check the head pose.
+"""
+Renders of a textured 3-D head turned by a known rotation, to check the head pose.
 
 We have no head-pose data set, so we make one: the astronaut photo (face_perception/data)
 is wrapped onto a 3-D head surface and rendered through a pinhole camera at any pose. The
@@ -103,8 +104,10 @@ def astronaut_head() -> TexturedHead:
 
 def render_head(rotation: np.ndarray, translation: np.ndarray, k: np.ndarray, width: int = 640, height: int = 480,
                 head: TexturedHead | None = None) -> np.ndarray:
-    """The head with its face frame at (``rotation``, ``translation``) in the camera frame,
-    where ``translation`` places the eye midpoint (the face frame origin), as a BGR image."""
+    """
+    The head with its face frame at (``rotation``, ``translation``) in the camera frame,
+    where ``translation`` places the eye midpoint (the face frame origin), as a BGR image.
+    """
     head = head or astronaut_head()
     camera_points = (head.points - head.eye_midpoint) @ np.asarray(rotation).T + np.asarray(translation)
     # Back-facing surface (normal away from the camera) is hidden by the z-buffer anyway.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Merging several cameras' REP-155 face lists into the robot's one list (pure Python).
+"""
+Merging several cameras' REP-155 face lists into the robot's one list (pure Python).
 
 Each camera's perception node publishes its own list of live face ids (its namespace's
 ``humans/faces/tracked``). The robot's ``/humans/faces/tracked`` is their union: the newest

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""One REP-155 face list for a robot with several cameras.
+"""
+One REP-155 face list for a robot with several cameras.
 
 Subscribes:  tracked_topics (hri_msgs/IdsList), one per camera's perception node, e.g.
              /front/humans/faces/tracked and /rear/humans/faces/tracked

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""ROS4HRI (REP-155) face topics, published beside the node's own outputs when hri.enabled.
+"""
+ROS4HRI (REP-155) face topics, published beside the node's own outputs when hri.enabled.
 
 Per frame: ``humans/faces/tracked`` (hri_msgs/IdsList, relative) lists every live track; for
 each face seen in the frame, ``/humans/faces/<id>/roi``, ``softbiometrics`` and ``expression``,
@@ -116,15 +117,19 @@ ALIGNED_FRAMING = EyesMouthFraming(size=3.0, center=0.33, eye_mouth_ratio=1.0)
 
 
 def random_id_tag() -> str:
-    """Three random lowercase letters: start every id of this run with a letter (ROS names
-    cannot start with a digit) and tell this run's ids from an earlier run's."""
+    """
+    Three random lowercase letters: start every id of this run with a letter (ROS names
+    cannot start with a digit) and tell this run's ids from an earlier run's.
+    """
     return "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
 
 
 def namespace_id_prefix(namespace: str) -> str:
-    """Start of every id of a node in ``namespace``: "" in the root namespace (ids as they
+    """
+    Start of every id of a node in ``namespace``: "" in the root namespace (ids as they
     always were), ``front_`` in ``/front``, ``robot_front_`` in ``/robot/front``. Namespaces
-    are unique per camera, so the ids of two cameras never collide, whatever their tags."""
+    are unique per camera, so the ids of two cameras never collide, whatever their tags.
+    """
     tokens = [token for token in namespace.split("/") if token]
     return "".join(f"{token}_" for token in tokens)
 
@@ -159,9 +164,11 @@ def normalized_roi(face: "FaceResult", image_size: tuple[int, int], header: Head
 
 
 def soft_biometrics(face: "FaceResult", header: Header) -> SoftBiometrics:
-    """Age rounded to whole years (the field is uint8): 0 with confidence 0 without an age
+    """
+    Age rounded to whole years (the field is uint8): 0 with confidence 0 without an age
     model. Gender "unknown" (below gender_min_confidence) is UNDEFINED; its confidence is
-    still the probability of the more likely gender, as in FaceAttributes."""
+    still the probability of the more likely gender, as in FaceAttributes.
+    """
     has_age = math.isfinite(face.age)
     return SoftBiometrics(
         header=header,
@@ -184,9 +191,11 @@ def expression(face: "FaceResult", emotion_labels: Sequence[str], header: Header
 
 
 def facial_landmarks(face: "FaceResult", image_size: tuple[int, int], header: Header) -> FacialLandmarks | None:
-    """The face's keypoints at their REP-155 indices, normalised by the image size, with the
+    """
+    The face's keypoints at their REP-155 indices, normalised by the image size, with the
     detection confidence as ``c`` (0 for the other indices, and for a keypoint outside the
-    image, which BlazeFace places for an ear turned away); None without keypoints."""
+    image, which BlazeFace places for an ear turned away); None without keypoints.
+    """
     if face.keypoints is None:
         return None
     width, height = image_size
@@ -236,8 +245,9 @@ class _FacePublishers:
 
 
 class HriFaceOutput:
-    """Publishes a node's face results on the REP-155 face topics (not thread-safe: call
-    :meth:`publish` from one thread)."""
+    """
+    Publishes a node's face results on the REP-155 face topics (not thread-safe: call :meth:`publish` from one thread).
+    """
 
     def __init__(self, node: Node, id_tag: str | None = None, frames: "FaceFramesPublisher | None" = None) -> None:
         self._node = node
@@ -257,8 +267,10 @@ class HriFaceOutput:
 
     def publish(self, result: "FrameResult", header: Header, bgr: np.ndarray, emotion_labels: Sequence[str],
                 poses: "Mapping[str, HeadPose] | None" = None) -> None:
-        """This frame's messages; ``poses``: track id -> head pose of the live tracks that
-        have one (also tracks missed in this frame: a frame stays while its face is tracked)."""
+        """
+        This frame's messages; ``poses``: track id -> head pose of the live tracks that
+        have one (also tracks missed in this frame: a frame stays while its face is tracked).
+        """
         live = [self.face_id(track_id) for track_id in result.live_track_ids]
         self._update_publishers(live)
         self._tracked_pub.publish(IdsList(header=header, ids=live))

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""sensor_msgs/Image and CompressedImage conversion without cv_bridge (numpy and OpenCV only).
+"""
+sensor_msgs/Image and CompressedImage conversion without cv_bridge (numpy and OpenCV only).
 
 Works on the message's plain fields, so it needs no ROS import and can be tested alone.
 
@@ -95,7 +96,8 @@ def _as_byte_buffer(data: Any) -> np.ndarray:
 def image_fields_to_array(
     height: int, width: int, encoding: str, step: int, data: Any, is_bigendian: int | bool = 0
 ) -> np.ndarray:
-    """Array view of sensor_msgs/Image fields in native layout (see module docstring).
+    """
+    Array view of sensor_msgs/Image fields in native layout (see module docstring).
 
     Rows padded beyond ``width * bytes_per_pixel`` (``step`` larger) are skipped with a strided
     view, so nothing is copied for 8-bit encodings; mono16 in non-native byte order is
@@ -135,7 +137,8 @@ def image_fields_to_array(
 
 
 def array_to_image_fields(array: np.ndarray, encoding: str) -> tuple[int, int, int, bytes]:
-    """(height, width, step, data) for a sensor_msgs/Image; rows unpadded, mono16 little-endian.
+    """
+    (height, width, step, data) for a sensor_msgs/Image; rows unpadded, mono16 little-endian.
 
     Publishers set ``is_bigendian = 0`` with these fields.
     """

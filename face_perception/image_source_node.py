@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Publish camera-like images from a video file, an image folder or file, a camera, or
+"""
+Publish camera-like images from a video file, an image folder or file, a camera, or
 the embedded demo sequence, so the graph runs without a camera driver.
 
 Parameters (all declared with descriptors; see config/perception.yaml):

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Facial keypoints for detectors that measure none (Haar): a BlazeFace pass inside each box.
+"""
+Facial keypoints for detectors that measure none (Haar): a BlazeFace pass inside each box.
 
 The eyes-and-mouth framing needs the eyes and the mouth. BlazeFace detections carry them;
 a Haar box gets them from BlazeFace's short-range model run on the square around the box
@@ -48,8 +49,10 @@ class RegionKeypointFinder:
         self._runner = BlazeFaceModelRunner("short_range", num_threads)
 
     def add_keypoints(self, image: np.ndarray, detections: Sequence[Detection]) -> list[Detection]:
-        """``detections`` with keypoints measured in ``image`` (grey or BGR(A) uint8) where
-        they lacked them and BlazeFace finds the face; the others unchanged."""
+        """
+        ``detections`` with keypoints measured in ``image`` (grey or BGR(A) uint8) where
+        they lacked them and BlazeFace finds the face; the others unchanged.
+        """
         return [d if d.keypoints is not None else self._refined(image, d) for d in detections]
 
     def _refined(self, image: np.ndarray, detection: Detection) -> Detection:

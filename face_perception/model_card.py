@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Model cards: the JSON file that ships beside every ``.tflite`` model.
+"""
+Model cards: the JSON file that ships beside every ``.tflite`` model.
 
 The runtime reads labels, input size and normalisation from the card, never from
 constants in the code, so a retrained model with another input size or label order

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The life cycle both executables share: init, build the node, spin, shut down cleanly.
+"""
+The life cycle both executables share: init, build the node, spin, shut down cleanly.
 
 A node that cannot start (bad parameter, missing file) raises one of ``startup_errors``;
 that is reported as one fatal line and exit code 1 instead of a traceback. So are ROS
@@ -71,7 +72,8 @@ def run_node(create: Callable[[], Node], spin: Callable[[Node], None],
 
 
 def stop_spinning(executor: rclpy.executors.Executor, spinner: threading.Thread, nodes: Iterable[Node]) -> None:
-    """Stops an executor spun by ``spinner``, joins that thread, then destroys ``nodes``.
+    """
+    Stops an executor spun by ``spinner``, joins that thread, then destroys ``nodes``.
 
     The order matters: with Fast DDS's default transports a participant still used by a
     spinning thread when the interpreter exits aborted the process ("terminate called
@@ -99,7 +101,8 @@ def closest_names(unknown: Iterable[str], known: Iterable[str]) -> dict[str, str
 
 
 def warn_unknown_parameters(node: Node) -> None:
-    """Warn once about parameters given to this node (YAML, -p) that it does not declare.
+    """
+    Warn once about parameters given to this node (YAML, -p) that it does not declare.
 
     rclpy silently ignores them, so a typo like ``detection.scalefactor`` would go unnoticed.
     """

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The pipeline's tunable parameters: names, defaults, types, ranges and meaning, in one place.
+"""
+The pipeline's tunable parameters: names, defaults, types, ranges and meaning, in one place.
 
 ``PARAMETERS`` is the single source of truth: the ROS node declares its parameters from it
 (dotted names as ROS 2 uses them in YAML and ``ros2 param set``), :class:`PipelineConfig`
@@ -35,8 +36,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ParameterSpec:
-    """One parameter. ``min``/``max`` bound numbers (inclusive); ``special`` lists values
-    allowed outside that range with their own meaning (such as 0 = "off")."""
+    """
+    One parameter. ``min``/``max`` bound numbers (inclusive); ``special`` lists values
+    allowed outside that range with their own meaning (such as 0 = "off").
+    """
 
     name: str
     default: ParameterValue
@@ -159,7 +162,8 @@ PARAMETERS_BY_NAME: dict[str, ParameterSpec] = {spec.name: spec for spec in PARA
 
 
 def validate_value(name: str, value: Any) -> ParameterValue:
-    """Check ``value`` for parameter ``name`` and return it in the parameter's type.
+    """
+    Check ``value`` for parameter ``name`` and return it in the parameter's type.
 
     Integers are accepted for float parameters (YAML ``1`` for ``1.0``); nothing else is
     converted. Raises :class:`ConfigError` naming the parameter and the value.

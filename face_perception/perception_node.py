@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The ROS 2 node: a thin shell over :class:`face_perception.pipeline.FacePerceptionPipeline`.
+"""
+The ROS 2 node: a thin shell over :class:`face_perception.pipeline.FacePerceptionPipeline`.
 
 Subscribes:  image_topic (sensor_msgs/Image, or sensor_msgs/CompressedImage on
              <image_topic>/compressed when use_compressed is true), sensor-data QoS;
@@ -316,8 +317,10 @@ class PerceptionNode(Node):
             self._camera_problem = f"the camera_info is unusable: {error}"
 
     def _face_poses(self, result, header, image_shape) -> dict:
-        """Track id -> smoothed head pose of the live tracks that have one; {} (logged once per
-        reason) without a usable camera_info for these images."""
+        """
+        Track id -> smoothed head pose of the live tracks that have one; {} (logged once per
+        reason) without a usable camera_info for these images.
+        """
         if self._head_poses is None:
             return {}
         camera, problem = self._camera, self._camera_problem
@@ -431,8 +434,10 @@ def _check_node_value(spec: ParameterSpec, value) -> None:
 
 
 def _hri_output(node: Node, face_frames: bool):
-    """The REP-155 publisher; hri_msgs is imported only here, when hri.enabled is true, and
-    tf2_msgs only with ``face_frames`` (head_pose.enabled too)."""
+    """
+    The REP-155 publisher; hri_msgs is imported only here, when hri.enabled is true, and
+    tf2_msgs only with ``face_frames`` (head_pose.enabled too).
+    """
     try:
         from face_perception.hri_output import HriFaceOutput
     except ImportError as error:

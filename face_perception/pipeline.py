@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The whole per-frame pipeline: detect -> crop -> classify (one batch per model) -> track.
+"""
+The whole per-frame pipeline: detect -> crop -> classify (one batch per model) -> track.
 
 No ROS here: the node converts messages to arrays, calls :meth:`FacePerceptionPipeline.process`
 and turns the :class:`FrameResult` back into messages.
@@ -53,7 +54,8 @@ TIMING_STAGES = ("detect", "crop", "classify", "track")
 
 @dataclass(frozen=True)
 class FaceResult:
-    """One face in one frame.
+    """
+    One face in one frame.
 
     Gender probabilities are a dict label -> probability; emotion probabilities are a tuple
     in the emotion card's label order (:attr:`FacePerceptionPipeline.emotion_labels`).
@@ -112,7 +114,8 @@ def gray_from_image(image: np.ndarray) -> np.ndarray:
 
 def build_batches(image: np.ndarray, gray: np.ndarray, detections: Sequence[Detection], margin: float,
                   specs: Sequence[InputSpec], box_prior: np.ndarray | None = None) -> dict[InputSpec, np.ndarray]:
-    """One model batch per distinct input spec, for ``detections``, each cut by its spec's
+    """
+    One model batch per distinct input spec, for ``detections``, each cut by its spec's
     framing (``margin``: the box framing's, for specs whose card names none; ``box_prior``: the
     detector's keypoint layout, for detections without keypoints).
 
@@ -153,8 +156,9 @@ def _load_age_classifier(configured_path: str, num_threads: int) -> FaceClassifi
 
 
 def _predict(classifier: FaceClassifier, batch: np.ndarray, flip_tta: bool) -> np.ndarray:
-    """Probabilities per face; with ``flip_tta`` the mean over each face and its mirror image,
-    both in one model call."""
+    """
+    Probabilities per face; with ``flip_tta`` the mean over each face and its mirror image, both in one model call.
+    """
     if not flip_tta or len(batch) == 0:
         return classifier.predict(batch)
     probabilities = classifier.predict(np.concatenate([batch, batch[:, :, ::-1, :]]))
@@ -208,7 +212,8 @@ class FacePerceptionPipeline:
         return None if self.age_classifier is None else self.age_classifier.model_path
 
     def reconfigure(self, config: PipelineConfig) -> None:
-        """Apply new parameters, rebuilding only the parts they affect; tracks survive.
+        """
+        Apply new parameters, rebuilding only the parts they affect; tracks survive.
 
         Everything is built before anything is replaced, so a failing load leaves the
         pipeline running on the old configuration.
@@ -242,10 +247,12 @@ class FacePerceptionPipeline:
 
     # --- per frame --------------------------------------------------------------------------
     def process(self, image: np.ndarray) -> FrameResult:
-        """Detect, classify and track the faces in one BGR (HxWx3) or grey (HxW) uint8 frame.
+        """
+        Detect, classify and track the faces in one BGR (HxWx3) or grey (HxW) uint8 frame.
 
         Grey models see the grey frame; rgb models see the BGR frame in R, G, B order (a grey
-        frame replicated into the three channels)."""
+        frame replicated into the three channels).
+        """
         timings: dict[str, float] = {}
         start = time.perf_counter()
         gray = gray_from_image(image)
@@ -298,7 +305,8 @@ class FacePerceptionPipeline:
         return result
 
     def _detect_with_background(self, prepared: PreparedFrame) -> tuple[list[Detection], bool]:
-        """Regions around tracked faces now, plus new faces from a finished full-frame detection.
+        """
+        Regions around tracked faces now, plus new faces from a finished full-frame detection.
 
         A full-frame detection starts (when none is running) every ``redetect_interval``
         frames, and on every frame while nothing is tracked. Returns the faces and whether a
@@ -325,9 +333,11 @@ class FacePerceptionPipeline:
 
     def _with_keypoints(self, image: np.ndarray, detections: list[Detection], specs: Sequence[InputSpec]
                         ) -> tuple[list[Detection], list[Detection]]:
-        """(for the models, for the outputs): detections with measured keypoints where a model
+        """
+        (for the models, for the outputs): detections with measured keypoints where a model
         is framed on them and the detector gives none (Haar with ``detection.haar_keypoints:
-        blazeface``), and, with :attr:`measure_keypoints`, every face's for the outputs."""
+        blazeface``), and, with :attr:`measure_keypoints`, every face's for the outputs.
+        """
         for_models = (any(isinstance(spec.framing, EyesMouthFraming) for spec in specs)
                       and self.config.detection.haar_keypoints == "blazeface")
         if not (for_models or self.measure_keypoints) or all(d.keypoints is not None for d in detections):

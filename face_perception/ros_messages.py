@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Conversion between ROS messages and the pure-Python pipeline's data.
+"""
+Conversion between ROS messages and the pure-Python pipeline's data.
 
 Everything ROS-typed lives here and in the node shell; the pipeline never sees a
 message. Images go through :mod:`face_perception.image_conversion` (numpy only,
@@ -114,8 +115,10 @@ def check_emotion_labels(labels: Sequence[str]) -> None:
 
 
 def face_attributes(face, emotion_labels: Sequence[str], position: Sequence[float] | None = None) -> FaceAttributes:
-    """One pipeline FaceResult as a FaceAttributes message (emotion_labels: the card's order;
-    ``position``: the face's x, y, z in metres in the camera frame, NaN when None)."""
+    """
+    One pipeline FaceResult as a FaceAttributes message (emotion_labels: the card's order;
+    ``position``: the face's x, y, z in metres in the camera frame, NaN when None).
+    """
     x, y, w, h = face.box
     message = FaceAttributes()
     message.track_id = face.track_id
@@ -153,7 +156,8 @@ def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:
 
 
 def detection_array(faces: Iterable, header: Header, emotion_labels: Sequence[str]) -> Detection2DArray:
-    """vision_msgs detections: one per face, one hypothesis per gender and emotion class and,
+    """
+    vision_msgs detections: one per face, one hypothesis per gender and emotion class and,
     with an age model, per age band.
 
     class_id is '<attribute>/<label>' (e.g. 'gender/female', 'emotion/happy', 'age/18-39')

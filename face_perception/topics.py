@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Every topic name of the package, in one place.
+"""
+Every topic name of the package, in one place.
 
 The node's own topics are relative names, so a namespace (``__ns:=/front``, the launch
 file's ``namespace:=front``, or one entry of a cameras file) moves them: in the root
@@ -40,8 +41,10 @@ HRI_FACES_NAMESPACE = "/humans/faces"
 
 
 def resolve(topic: str, namespace: str) -> str:
-    """``topic`` as ROS resolves it for a node in ``namespace`` ("" or "/" = the root);
-    no remapping, no ``~`` (the package uses neither for these names)."""
+    """
+    ``topic`` as ROS resolves it for a node in ``namespace`` ("" or "/" = the root);
+    no remapping, no ``~`` (the package uses neither for these names).
+    """
     if topic.startswith("/"):
         return topic
     namespace = namespace.rstrip("/")

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Frame-to-frame face tracking: stable ids, constant-velocity prediction, smoothed probabilities.
+"""
+Frame-to-frame face tracking: stable ids, constant-velocity prediction, smoothed probabilities.
 
 Association is greedy, best pair first: a track's predicted box and a detection may match if
 their IoU reaches ``iou_threshold`` or, for fast or shrinking faces whose boxes no longer
@@ -93,7 +94,8 @@ class FaceTracker:
         boxes: Sequence[Sequence[float]],
         observations: Sequence[Mapping[str, np.ndarray]] | None = None,
     ) -> list[TrackedFace]:
-        """Associate this frame's boxes with tracks; returns one TrackedFace per box, in order.
+        """
+        Associate this frame's boxes with tracks; returns one TrackedFace per box, in order.
 
         ``observations[i]`` holds this frame's probability vectors for box ``i`` by name
         (e.g. ``{"gender": ..., "emotion": ...}``); they are smoothed per track.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Start face_perception: the perception node, optionally an image source and RViz.
+"""
+Start face_perception: the perception node, optionally an image source and RViz.
 
     ros2 launch face_perception perception.launch.py image_topic:=/camera/color/image_raw
     ros2 launch face_perception perception.launch.py image_source:=demo use_rviz:=true

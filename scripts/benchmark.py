@@ -13,7 +13,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Benchmark of issue 5: the seed paper's demo path vs our pipeline, the real ROS graph,
+"""
+Benchmark of issue 5: the seed paper's demo path vs our pipeline, the real ROS graph,
 detection recall of the fast-detection options, and the runtime footprint.
 
 What runs (each part can be skipped):

@@ -13,7 +13,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Per-frame cost of issue 17's work (keypoints for every face, head pose, landmarks, face
+"""
+Per-frame cost of issue 17's work (keypoints for every face, head pose, landmarks, face
 frames, aligned faces) at 1 and 5 faces, as a ratio to the frame's work without it,
 measured in the same run, frame by frame interleaved so machine load hits both alike.
 
@@ -118,8 +119,9 @@ def run(backend: str, num_faces: int, frames: int) -> None:
 
 
 def components(repeats: int) -> None:
-    """Each new step alone, median of ``repeats`` calls on one face (less noisy than whole
-    frames on a loaded machine)."""
+    """
+    Each new step alone, median of ``repeats`` calls on one face (less noisy than whole frames on a loaded machine).
+    """
     from face_perception.keypoints import RegionKeypointFinder
 
     config = PipelineConfig.from_mapping({})

@@ -13,7 +13,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Point the ROS 2 wheels' exported CMake files at this virtual environment.
+"""
+Point the ROS 2 wheels' exported CMake files at this virtual environment.
 
 The PyPI ROS 2 wheels are built in a manylinux container and their CMake export
 files hard-code that container's Python (``/opt/python/cp311-cp311/...``). CMake

@@ -13,7 +13,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Head pose error, measured on what we can make here (we have no head-pose data set).
+"""
+Head pose error, measured on what we can make here (we have no head-pose data set).
 
 1. synthetic: MEAN_FACE's own keypoints projected at known poses (yaw -60..60, pitch
    -30..30, roll -20..20, 0.5-2.5 m), with Gaussian keypoint noise (as a fraction of the

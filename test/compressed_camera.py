@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A camera process for the tests: JPEG ``sensor_msgs/CompressedImage`` on
+"""
+A camera process for the tests: JPEG ``sensor_msgs/CompressedImage`` on
 ``<topic>/compressed`` and ``sensor_msgs/CameraInfo`` beside it, same header, as
 image_transport's compressed camera publishers send them. Waits for a subscriber of the
 images, sends ``--frames`` frames at ``--rate`` Hz and exits; prints what it sent.

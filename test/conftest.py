@@ -70,7 +70,8 @@ def make_face_frame(faces: list[tuple[float, float, float]], width: int = 640, h
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Small real (untrained) mini-Xception models exported to LiteRT with their cards.
+    """
+    Small real (untrained) mini-Xception models exported to LiteRT with their cards.
 
     Emotion: 48x48 input, pixels / 255; gender: 64x64 input, pixels / 127.5 - 1 (as the
     paper's models), so the pipeline has to build two different batches; age (a softmax over

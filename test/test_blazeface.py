@@ -12,8 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The BlazeFace backend: our anchors, decoder and NMS on built tensors; the real model on
-real photos; the backend switch in the pipeline."""
+"""
+The BlazeFace backend: our anchors, decoder and NMS on built tensors; the real model on
+real photos; the backend switch in the pipeline.
+"""
 from __future__ import annotations
 
 import cv2

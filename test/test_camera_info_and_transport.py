@@ -12,9 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""camera_info against images (frames lost on the way) and the DDS transport our start-up
+"""
+camera_info against images (frames lost on the way) and the DDS transport our start-up
 paths choose, driven without ROS (time and environment passed in). The cross-process
-runs with real DDS are in test_transport_across_processes.py."""
+runs with real DDS are in test_transport_across_processes.py.
+"""
 from __future__ import annotations
 
 from pathlib import Path

@@ -12,8 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Colour ("rgb") model input on the node side: cards, crops in R, G, B order, the pipeline
-with an rgb model beside grey ones, and the refusal of a model whose channels its card denies."""
+"""
+Colour ("rgb") model input on the node side: cards, crops in R, G, B order, the pipeline
+with an rgb model beside grey ones, and the refusal of a model whose channels its card denies.
+"""
 from __future__ import annotations
 
 import json

@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Every source file carries the licence header of the package.xml that declares its package.
+"""
+Every source file carries the licence header of the package.xml that declares its package.
 
 ament_copyright (the check `ros2 pkg create` adds) has no wheel, so this is our own small
 version of it: Python files, shell scripts (any file starting with `#!`), CMakeLists.txt and

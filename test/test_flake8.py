@@ -16,7 +16,7 @@
 from ament_flake8.main import main_with_errors
 import pytest
 
-from lint_sources import REPO_ROOT, source_paths
+from lint_sources import python_source_paths, REPO_ROOT
 
 # setup.cfg's [flake8] section: ament_flake8's default configuration with 120 columns and
 # double quotes, the code base's style (see the comment there).
@@ -26,5 +26,5 @@ CONFIG = REPO_ROOT / "setup.cfg"
 @pytest.mark.flake8
 @pytest.mark.linter
 def test_flake8() -> None:
-    rc, errors = main_with_errors(argv=["--config", str(CONFIG), *source_paths()])
+    rc, errors = main_with_errors(argv=["--config", str(CONFIG), *python_source_paths()])
     assert rc == 0, f"Found {len(errors)} code style errors / warnings:\n" + "\n".join(errors)

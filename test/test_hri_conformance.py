@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""REP-155 output read the way a ROS4HRI consumer (libhri/pyhri) reads it.
+"""
+REP-155 output read the way a ROS4HRI consumer (libhri/pyhri) reads it.
 
 A consumer subscribes with the system-default QoS (reliable, volatile), follows
 ``/humans/faces/tracked``, subscribes to each face's topics, and looks ``face_<id>`` and

@@ -12,8 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Several cameras on one robot: the graph description (pure Python), and two perception
-nodes in namespaces with the REP-155 aggregator in a real rclpy graph."""
+"""
+Several cameras on one robot: the graph description (pure Python), and two perception
+nodes in namespaces with the REP-155 aggregator in a real rclpy graph.
+"""
 from __future__ import annotations
 
 from pathlib import Path

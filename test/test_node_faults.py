@@ -12,8 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Faults a robot meets, through the real node: bad and oversized frames, a camera that
-stops, lost frames, typos in parameters, unusable ROS arguments (issue 10, section 3)."""
+"""
+Faults a robot meets, through the real node: bad and oversized frames, a camera that
+stops, lost frames, typos in parameters, unusable ROS arguments (issue 10, section 3).
+"""
 from __future__ import annotations
 
 import gc

@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Every package.xml is well-formed, package format 3, and valid as ROS's tools read it.
+"""
+Every package.xml is well-formed, package format 3, and valid as ROS's tools read it.
 
 ament_xmllint (what `ros2 pkg create` adds for this) validates against the format-3 schema
 that each manifest names, downloading it; tests here never download. So: xmllint checks

@@ -83,8 +83,7 @@ class Probe:
 
 @pytest.fixture(scope="session")
 def model_parameters(model_dir: Path) -> dict[str, str]:
-    """Parameter overrides pointing the node at the small test models (no age model: the age
-    tests name theirs)."""
+    """Parameter overrides pointing the node at the small test models (no age model: the age tests name theirs)."""
     return {
         "classification.emotion_model": str(model_dir / "emotion.tflite"),
         "classification.gender_model": str(model_dir / "gender.tflite"),

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The package driven by the real ROS 2 tools, as a user does: `ros2 launch`, `ros2 topic`,
+"""
+The package driven by the real ROS 2 tools, as a user does: `ros2 launch`, `ros2 topic`,
 `ros2 param`, each a subprocess with a timeout.
 
 The tools come from ../shared/ros2 (installed by `scripts/setup_env.sh --dev`, which also

@@ -12,9 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A two-camera robot from one real `ros2 launch` command and a cameras file: one perception
+"""
+A two-camera robot from one real `ros2 launch` command and a cameras file: one perception
 node per camera in its namespace, one shared parameter file plus per-camera overrides, and
-with hri.enabled one /humans/faces/tracked list holding both cameras' faces."""
+with hri.enabled one /humans/faces/tracked list holding both cameras' faces.
+"""
 from __future__ import annotations
 
 import threading

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Colour ("rgb") training: UTKFace decoded in colour, its own cache, augmentation and
+"""
+Colour ("rgb") training: UTKFace decoded in colour, its own cache, augmentation and
 normalisation of [N, H, W, 3], the grey-only refusals, and a tiny real rgb gender model trained,
 exported and run by the pipeline on a real photo.
 

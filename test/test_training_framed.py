@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Training through the node's framing: re-detection, the same cut as the node's, LFW split by
+"""
+Training through the node's framing: re-detection, the same cut as the node's, LFW split by
 person, robot-view augmentation, a framed training run and the end-to-end evaluation.
 
 Reads a few hundred real faces of ../shared/data (CI has it; users of the package do not: then

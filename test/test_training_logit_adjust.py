@@ -39,8 +39,10 @@ def test_the_folded_bias_gives_exactly_the_adjusted_probabilities() -> None:
 
 
 def test_tau_is_chosen_for_accuracy_and_the_six_emotions_together() -> None:
-    """A model that calls every uncertain face neutral: a moderate tau fixes the rare classes
-    without giving up much accuracy, and tau 0 is not chosen."""
+    """
+    A model that calls every uncertain face neutral: a moderate tau fixes the rare classes
+    without giving up much accuracy, and tau 0 is not chosen.
+    """
     rng = np.random.default_rng(1)
     y = np.repeat(np.arange(7), [40, 10, 10, 120, 60, 50, 150])
     probs = np.full((len(y), 7), 0.05)

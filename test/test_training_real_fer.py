@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A 2-epoch training run on ~1,300 real FER-2013 rows must beat chance on 300 held-out rows.
+"""
+A 2-epoch training run on ~1,300 real FER-2013 rows must beat chance on 300 held-out rows.
 
 Needs ../shared/data/fer2013.csv.gz (CI has it; users of the package do not: then it skips).
 """

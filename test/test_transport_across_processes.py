@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A camera in a process of its own, the node as ``face-perception-bringup`` starts it, and
+"""
+A camera in a process of its own, the node as ``face-perception-bringup`` starts it, and
 real DDS between them (issue 16): 640x480 at 15 Hz for 20 s.
 
 - the camera with the environment the README recommends (its one line): >= 95% of the
@@ -126,8 +127,10 @@ def graph(tmp_path):
 
 
 def params_file(directory: Path, **overrides) -> Path:
-    """config/perception.yaml with README's settings for a live camera on a small CPU
-    ("Speed on a small CPU"): the 2 cores are shared with training runs here."""
+    """
+    config/perception.yaml with README's settings for a live camera on a small CPU
+    ("Speed on a small CPU"): the 2 cores are shared with training runs here.
+    """
     params = yaml.safe_load(PARAMS_FILE.read_text())
     node = params["/**/face_perception"]["ros__parameters"]  # one key for every namespace (multi-camera)
     node["detection"].update(redetect_interval=3, background=True)

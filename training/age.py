@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Age as a distribution over age bins (UTKFace ages 0-116): bins, soft targets, estimates.
+"""
+Age as a distribution over age bins (UTKFace ages 0-116): bins, soft targets, estimates.
 
 The age model is a classifier over ``AGE_BIN_EDGES`` whose expectation over the bin centres is
 the estimate in years (the card carries the centres). Training targets are a Gaussian around the
@@ -37,7 +38,7 @@ SIGMA_PER_YEAR = 0.05
 
 
 def bin_labels(edges: Sequence[int] = AGE_BIN_EDGES) -> list[str]:
-    """"0-2", "3-5", ..., "90+" (the last bin is open-ended)."""
+    """Return the bin names "0-2", "3-5", ..., "90+" (the last bin is open-ended)."""
     names = [f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-2], edges[1:-1])]
     return names + [f"{edges[-2]}+"]
 
@@ -62,8 +63,10 @@ def bin_centers(ages: np.ndarray, edges: Sequence[int] = AGE_BIN_EDGES) -> list[
 
 
 def soft_targets(ages: np.ndarray, edges: Sequence[int] = AGE_BIN_EDGES) -> np.ndarray:
-    """[N, bins] probabilities: a Gaussian around each age (sigma grows with age), integrated over
-    the bins and renormalised over [0, last edge)."""
+    """
+    [N, bins] probabilities: a Gaussian around each age (sigma grows with age), integrated over
+    the bins and renormalised over [0, last edge).
+    """
     ages = np.asarray(ages, dtype=np.float64)[:, None]
     sigma = SIGMA_BASE_YEARS + SIGMA_PER_YEAR * ages
     # Integer ages stand for a year of life: centre each on the middle of that year.

@@ -12,8 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Age evaluation: mean absolute error in years, by age band, band accuracy and confusion,
-against the constant baselines (the training set's mean and median age)."""
+"""
+Age evaluation: mean absolute error in years, by age band, band accuracy and confusion,
+against the constant baselines (the training set's mean and median age).
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence

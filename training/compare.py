@@ -12,9 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Compare trained models on the VALIDATION split (choices are made here, never on test).
+r"""
+Compare trained models on the VALIDATION split (choices are made here, never on test).
 
-    python -m training.compare --task emotion build/runs/emotion_ferplus_soft/model.keras \\
+    python -m training.compare --task emotion build/runs/emotion_ferplus_soft/model.keras \
         face_perception/models/emotion.keras
 
 Prints a Markdown table: one row per model, one accuracy column per label view

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Knowledge distillation: a larger teacher's soft outputs blended into the student's targets.
+"""
+Knowledge distillation: a larger teacher's soft outputs blended into the student's targets.
 
 Offline form: the teacher (training-only, never shipped: one model, or an ensemble of several
 whose probabilities are averaged) scores every training face once, averaged over the face and
@@ -38,8 +39,10 @@ CHANNEL_NAMES = {1: "grey", 3: "rgb"}
 
 
 def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 1):
-    """The teacher .keras model, checked against the student's input size, colour (1 channel grey,
-    3 rgb: its probabilities must come from the faces the student sees) and classes."""
+    """
+    The teacher .keras model, checked against the student's input size, colour (1 channel grey,
+    3 rgb: its probabilities must come from the faces the student sees) and classes.
+    """
     import keras
 
     if not path.is_file():
@@ -57,8 +60,10 @@ def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 
 
 
 def teacher_probabilities(teachers: Sequence, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Probabilities [N, classes] of the teacher ensemble for uint8 faces [N, H, W]: the mean
-    over its members, each the mean of face and mirror."""
+    """
+    Probabilities [N, classes] of the teacher ensemble for uint8 faces [N, H, W]: the mean
+    over its members, each the mean of face and mirror.
+    """
     from training.evaluate import flip_tta
 
     x = normalize(images)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""End-to-end accuracy: data set faces pasted whole into camera frames and read by the node's
+"""
+End-to-end accuracy: data set faces pasted whole into camera frames and read by the node's
 real pipeline (detector -> framing -> model), next to the same models on the data set's crops.
 
 Every face of a split is pasted, whole (head, hair, chin and the data set's own background),
@@ -83,8 +84,10 @@ class PastedFace:
 
 def paste_face(source_rgb: np.ndarray, keypoints: np.ndarray, face_px: int, background: np.ndarray,
                rng: np.random.Generator) -> PastedFace:
-    """``source_rgb`` scaled so its face is ``face_px`` wide, pasted at a random place of a copy
-    of ``background``, then the whole frame's light, blur and JPEG varied (seeded by ``rng``)."""
+    """
+    ``source_rgb`` scaled so its face is ``face_px`` wide, pasted at a random place of a copy
+    of ``background``, then the whole frame's light, blur and JPEG varied (seeded by ``rng``).
+    """
     import cv2
 
     eye_distance = float(np.hypot(*(keypoints[1] - keypoints[0])))
@@ -116,8 +119,9 @@ def paste_face(source_rgb: np.ndarray, keypoints: np.ndarray, face_px: int, back
 
 
 def nearest_face(faces: Sequence, centre: tuple[float, float], face_px: float):
-    """The face result whose box centre is nearest ``centre``, if within half a face width
-    (at least 8 px); None otherwise."""
+    """
+    The face result whose box centre is nearest ``centre``, if within half a face width (at least 8 px); None otherwise.
+    """
     best, best_distance = None, max(8.0, 0.5 * face_px)
     for face in faces:
         x, y, w, h = face.box
@@ -138,10 +142,12 @@ def _label_index(task: str, face, labels: Sequence[str]) -> int:
 
 def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int, models: dict[str, str],
                    seed: int = 0, limit: int = 0, paper: str = "", task: str = "gender") -> dict[str, Any]:
-    """Every face of ``task_split`` (needs extra 'source' and 'keypoints') through the real
+    """
+    Every face of ``task_split`` (needs extra 'source' and 'keypoints') through the real
     pipeline; per face: found or not, the answer's index in ``labels`` (gender, emotion) and
     the age in years. ``paper``: also keep the node's box crops (grey 64x64, margin 0.1: the
-    paper's models' input) for the paper's model of that task."""
+    paper's models' input) for the paper's model of that task.
+    """
     from face_perception.parameters import PipelineConfig
     from face_perception.pipeline import FacePerceptionPipeline
 
@@ -182,9 +188,11 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
 
 
 def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Sequence[str]) -> dict[str, Any]:
-    """The model on the data set's own faces, no detector: cut by its card's framing from the
+    """
+    The model on the data set's own faces, no detector: cut by its card's framing from the
     keypoints found when the data set was re-detected, or (a card without framing) the whole
-    image resized, as such models were trained."""
+    image resized, as such models were trained.
+    """
     import cv2
 
     from face_perception.classification import FaceClassifier
@@ -210,8 +218,9 @@ def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Seq
 
 
 def summarise(task: str, split, labels: Sequence[str], outcome: dict[str, Any]) -> dict[str, Any]:
-    """Detection rate and, over the found faces, accuracy per label view (and mean class recall
-    for emotion) or age MAE."""
+    """
+    Detection rate and, over the found faces, accuracy per label view (and mean class recall for emotion) or age MAE.
+    """
     found = outcome["found"]
     n = len(found)
     result: dict[str, Any] = {"faces": int(n), "detected": float(found.mean()) if n else 0.0,

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Evaluate a shipped model on its test split, side by side with the paper's published model.
+"""
+Evaluate a shipped model on its test split, side by side with the paper's published model.
 
     python -m training.evaluate --task emotion
 

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Export a trained Keras model to LiteRT (.tflite) and write its model card.
+"""
+Export a trained Keras model to LiteRT (.tflite) and write its model card.
 
     python -m training.export --task emotion     # build/runs/emotion -> face_perception/models/
 
@@ -41,7 +42,8 @@ from training.paths import MODELS_DIR, RUNS_DIR, trained_run
 
 def export_tflite(model, path: Path | str, quantize: bool = False,
                   representative_data: Iterable[np.ndarray] | np.ndarray | None = None) -> Path:
-    """Convert ``model`` to a .tflite file with a dynamic batch dimension.
+    """
+    Convert ``model`` to a .tflite file with a dynamic batch dimension.
 
     Input stays float32 [batch, H, W, C] and output float32 probabilities, also when
     ``quantize`` is set (int8 weights and activations inside, calibrated on
@@ -116,7 +118,8 @@ def run_from_shipped_card(card: dict[str, Any]) -> dict[str, Any]:
 def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], input_height: int,
                      input_width: int, scale: float, offset: float, extra: dict[str, Any],
                      color: str = "gray", framing: dict[str, Any] | None = None) -> Path:
-    """Write ``<task>.card.json``; validated with face_perception.model_card before it is written.
+    """
+    Write ``<task>.card.json``; validated with face_perception.model_card before it is written.
 
     ``color``: "gray" (one input channel) or "rgb" (three, in the order R, G, B); ``framing``:
     the face framing the model was trained on (face_perception.framing), None = the box crop.
@@ -143,8 +146,10 @@ def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], inpu
 
 
 def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
-    """A function .tflite path -> test metrics for the card, plus ``_loss`` (lower is better),
-    ``_tolerance`` (how much more loss int8 may have) and a ``_headline`` for the log."""
+    """
+    A function .tflite path -> test metrics for the card, plus ``_loss`` (lower is better),
+    ``_tolerance`` (how much more loss int8 may have) and a ``_headline`` for the log.
+    """
     from training.evaluate import evaluate_tflite
     from training.label_views import label_views, select
 

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""FER+ (Barsoum et al. 2016): ten crowd votes per FER-2013 face, as targets for the node's 7 classes.
+"""
+FER+ (Barsoum et al. 2016): ten crowd votes per FER-2013 face, as targets for the node's 7 classes.
 
 ``ferplus_votes.csv`` has one row per FER-2013 face (``fer2013_row`` = 0-based data row of the
 FER-2013 CSV) with vote counts ``neutral, happiness, surprise, sadness, anger, disgust, fear,
@@ -65,7 +66,8 @@ def read_votes(path: Path | str) -> pd.DataFrame:
 
 
 def votes_to_targets(votes: np.ndarray, labels: list[str] | tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Vote counts [N, 10] (VOTE_COLUMNS order) -> (soft targets [N, len(labels)], majority [N]).
+    """
+    Vote counts [N, 10] (VOTE_COLUMNS order) -> (soft targets [N, len(labels)], majority [N]).
 
     Rows without a soft target are all zero; rows without a majority label are -1.
     """
@@ -94,7 +96,8 @@ def votes_to_targets(votes: np.ndarray, labels: list[str] | tuple[str, ...]) -> 
 
 
 def attach_ferplus(dataset: Dataset, votes_path: Path | str) -> Dataset:
-    """FER-2013 with FER+ targets: every split gets ``extra['ferplus_soft']`` and
+    """
+    FER-2013 with FER+ targets: every split gets ``extra['ferplus_soft']`` and
     ``extra['ferplus_majority']``; faces without a FER+ row have a zero soft target and -1.
 
     Needs the FER-2013 splits to carry ``extra['row']`` (the CSV data row of each face).

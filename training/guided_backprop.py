@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Guided back-propagation (the paper's visualisation): which pixels raise a class score.
+"""
+Guided back-propagation (the paper's visualisation): which pixels raise a class score.
 
     python -m training.guided_backprop --model face_perception/models/emotion.keras \
         --image face.png --class happy --out gbp.png
@@ -28,8 +29,10 @@ import numpy as np
 
 
 def guided_backprop(model, image: np.ndarray, class_index: int) -> np.ndarray:
-    """Gradient of the class probability w.r.t. a model-ready image [H, W, C], where every ReLU
-    passes gradient back only where both its input and the incoming gradient are positive."""
+    """
+    Gradient of the class probability w.r.t. a model-ready image [H, W, C], where every ReLU
+    passes gradient back only where both its input and the incoming gradient are positive.
+    """
     import keras
     import tensorflow as tf
 

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""IMDB-WIKI metadata (``imdb.mat`` / ``wiki.mat``) with the seed paper's gender filtering.
+"""
+IMDB-WIKI metadata (``imdb.mat`` / ``wiki.mat``) with the seed paper's gender filtering.
 
 Keeps faces whose gender is known, that have a detected face with a score above a threshold
 and no second face. IMDB-WIKI codes gender 1 = male, 0 = female; we return UTKFace's order

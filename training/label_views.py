@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Which labels each reported test number is computed against ("views" of a test split).
+"""
+Which labels each reported test number is computed against ("views" of a test split).
 
 Emotion with FER+ votes: the FER+ majority labels (faces with a majority; the FER+ papers'
 protocol) first, then the original FER-2013 labels of every face (the 2017 paper's comparison),

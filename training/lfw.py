@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""LFW gender loader (``lfw_gender_112px.tar``): adults in the wild, split by person.
+"""
+LFW gender loader (``lfw_gender_112px.tar``): adults in the wild, split by person.
 
 The tar holds ``lfw/<Person>/<Person>_<NNNN>.jpg`` (112x112 colour) and ``lfw/labels.csv``
 (``path,person,gender``). Many people have several photos, so the seeded split is over
@@ -39,8 +40,10 @@ NO_AGE = -1
 
 
 def read_lfw(path: Path | str, seed: int, fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> Dataset:
-    """Colour uint8 [N, 112, 112, 3] faces (R, G, B), gender labels as UTKFace's (0 male,
-    1 female), split by person with a seeded permutation of the sorted names."""
+    """
+    Colour uint8 [N, 112, 112, 3] faces (R, G, B), gender labels as UTKFace's (0 male,
+    1 female), split by person with a seeded permutation of the sorted names.
+    """
     import cv2
 
     path = Path(path)

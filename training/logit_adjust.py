@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Prior correction folded into the model: the class conv's bias minus tau * log(training prior).
+"""
+Prior correction folded into the model: the class conv's bias minus tau * log(training prior).
 
 A model trained on FER+ also learns FER's class frequencies (neutral and happy are two thirds of
 the faces, disgust under 1%), so on a set where every expression is about equally common (a
@@ -62,7 +63,8 @@ def fold_into_model(model, prior: np.ndarray, tau: float) -> None:
 
 
 def learnt_prior(model, train_images: np.ndarray) -> np.ndarray:
-    """The class frequencies the model has learnt: its mean probabilities over the training faces.
+    """
+    The class frequencies the model has learnt: its mean probabilities over the training faces.
 
     Read from the model rather than the labels because a distilled student learns blended
     targets (labels and teachers), whose prior is neither the labels' nor a teacher's.

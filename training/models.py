@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The paper's CNNs: mini-Xception and the sequential fully-convolutional baseline.
+"""
+The paper's CNNs: mini-Xception and the sequential fully-convolutional baseline.
 
 Arriaga et al., "Real-time Convolutional Neural Networks for Emotion and Gender
 Classification": no dense layers, the last convolution has one channel per class and global
@@ -30,7 +31,8 @@ def build_mini_xception(input_shape: tuple[int, int, int] = (48, 48, 1), num_cla
                         stem_filters: int = 8, block_filters: Sequence[int] = (16, 32, 64, 128),
                         l2: float = 0.01, dropout: float = 0.0, bn_momentum: float = 0.99,
                         name: str = "mini_xception") -> keras.Model:
-    """mini-Xception: two 3x3 conv + BN + ReLU, residual blocks of depthwise separable convs
+    """
+    mini-Xception: two 3x3 conv + BN + ReLU, residual blocks of depthwise separable convs
     with 1x1 strided shortcuts, a last conv to the classes, global average pooling, softmax.
 
     The defaults are the paper's (about 60k parameters for 7 classes); ``stem_filters`` and
@@ -70,8 +72,10 @@ def build_mini_xception(input_shape: tuple[int, int, int] = (48, 48, 1), num_cla
 def build_simple_cnn(input_shape: tuple[int, int, int] = (48, 48, 1), num_classes: int = 7,
                      filters: Sequence[int] = (16, 32, 64, 128, 256), dropout: float = 0.5,
                      name: str = "simple_cnn") -> keras.Model:
-    """The paper's sequential fully-convolutional baseline: stages of two conv + BN (+ReLU),
-    average pooling and dropout, ending in a conv to the classes and global average pooling."""
+    """
+    The paper's sequential fully-convolutional baseline: stages of two conv + BN (+ReLU),
+    average pooling and dropout, ending in a conv to the classes and global average pooling.
+    """
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     for s, width in enumerate(filters, start=1):

@@ -34,8 +34,10 @@ EVAL_DIR = REPO_ROOT / "docs" / "evaluation"
 
 
 def trained_run(run_dir: Path | None, task: str) -> tuple[Path, Path, dict]:
-    """(model.keras, run.json, its record) of a training run (default build/runs/<task>); stops
-    with one line naming the missing file."""
+    """
+    (model.keras, run.json, its record) of a training run (default build/runs/<task>); stops
+    with one line naming the missing file.
+    """
     import json
 
     run_dir = run_dir or RUNS_DIR / task
@@ -47,8 +49,10 @@ def trained_run(run_dir: Path | None, task: str) -> tuple[Path, Path, dict]:
 
 
 def run_provenance(model_path: Path, keys: tuple[str, ...]) -> dict:
-    """``{"model": path}`` plus ``keys`` from the run.json beside a trained model, when there is one
-    (what a later run records about a model it starts from or learns from)."""
+    """
+    ``{"model": path}`` plus ``keys`` from the run.json beside a trained model, when there is one
+    (what a later run records about a model it starts from or learns from).
+    """
     import json
 
     record = model_path.with_name("run.json")

@@ -42,8 +42,7 @@ def model_color(model) -> str:
 
 
 def resize_batch(images: np.ndarray, side: int) -> np.ndarray:
-    """Resize uint8 [N, H, W] grey or [N, H, W, 3] colour images to side x side (area filter
-    when shrinking)."""
+    """Resize uint8 [N, H, W] grey or [N, H, W, 3] colour images to side x side (area filter when shrinking)."""
     if images.shape[1:3] == (side, side):
         return images
     import cv2
@@ -53,7 +52,6 @@ def resize_batch(images: np.ndarray, side: int) -> np.ndarray:
 
 
 def normalize(images: np.ndarray, scale: float = SCALE, offset: float = OFFSET) -> np.ndarray:
-    """uint8 [N, H, W] grey -> float32 [N, H, W, 1] model input; [N, H, W, 3] colour keeps its
-    three channels."""
+    """uint8 [N, H, W] grey -> float32 [N, H, W, 1] model input; [N, H, W, 3] colour keeps its three channels."""
     x = images.astype(np.float32) * np.float32(scale) + np.float32(offset)
     return x[..., None] if x.ndim == 3 else x

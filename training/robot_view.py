@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Augmentation for the robot's view of a face, applied while cutting it from its source image.
+"""
+Augmentation for the robot's view of a face, applied while cutting it from its source image.
 
 Each training face is cut anew every time it is drawn, by the node's framing function with a
 random framing jitter (scale, shift, roll: what detector boxes and keypoints do from frame to
@@ -84,8 +85,10 @@ def robot_view_face(source: np.ndarray, keypoints: np.ndarray, framing: EyesMout
 
 
 class FramedBatches(keras.utils.PyDataset):
-    """Shuffled batches of faces cut afresh from their sources with :func:`robot_view_face`;
-    reproducible from (seed, epoch, batch)."""
+    """
+    Shuffled batches of faces cut afresh from their sources with :func:`robot_view_face`;
+    reproducible from (seed, epoch, batch).
+    """
 
     def __init__(self, sources: np.ndarray, keypoints: np.ndarray, targets: np.ndarray, batch_size: int,
                  seed: int, framing: EyesMouthFraming, side: int, color: str, view: RobotView = RobotView(),

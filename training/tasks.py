@@ -49,8 +49,8 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
                    cache_dir: Path | None = CACHE_DIR, votes: Path | str | None = None,
                    color: str = "gray", framing: Mapping[str, Any] | None = None,
                    lfw: Path | str | None = None) -> Dataset:
-    """Grey uint8 images [N, side, side] (``color="rgb"``: [N, side, side, 3], R, G, B) with
-    integer labels for ``task``.
+    """
+    Grey uint8 images [N, side, side] (``color="rgb"``: [N, side, side, 3], R, G, B) with integer labels for ``task``.
 
     Emotion: FER-2013 with the original labels; with FER+ votes (``votes``, or by default
     ../shared/data/ferplus_votes.csv when ``data`` is the default FER-2013 file) each split also

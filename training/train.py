@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Train a face classifier (emotion on FER-2013, gender on UTKFace) and save the float model.
+"""
+Train a face classifier (emotion on FER-2013, gender on UTKFace) and save the float model.
 
     python -m training.train --task emotion --epochs 80
     python -m training.train --task gender --epochs 20
@@ -160,8 +161,10 @@ def training_targets(split, kind: str, num_classes: int, mix_original: float = 0
 
 
 def validation_set(split, kind: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row indices, one-hot labels) the checkpoint is chosen on: FER+ majority labels for FER+
-    runs, the age bin for age (the age callback scores years), the labels otherwise."""
+    """
+    (row indices, one-hot labels) the checkpoint is chosen on: FER+ majority labels for FER+
+    runs, the age bin for age (the age callback scores years), the labels otherwise.
+    """
     eye = np.eye(num_classes, dtype=np.float32)
     if kind.startswith("ferplus") or (kind == "original" and "ferplus_majority" in split.extra):
         keep = np.flatnonzero(split.extra["ferplus_majority"] >= 0)
@@ -225,8 +228,10 @@ def make_callbacks(args: argparse.Namespace, core, out: Path, start: float,
             print(f" - val_age_mae {mae:.3f} years", flush=True)
 
     class SaveBestCore(keras.callbacks.Callback):
-        """Save the exportable core model (no augmentation layers) on each validation best:
-        highest val_accuracy, or lowest val_age_mae for age."""
+        """
+        Save the exportable core model (no augmentation layers) on each validation best:
+        highest val_accuracy, or lowest val_age_mae for age.
+        """
 
         def __init__(self, monitor: str = "val_accuracy", sign: float = 1.0) -> None:
             super().__init__()

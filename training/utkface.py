@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""UTKFace gender loader: labels come from file names ``<age>_<gender>_<race>_<date>.jpg.chip.jpg``.
+"""
+UTKFace gender loader: labels come from file names ``<age>_<gender>_<race>_<date>.jpg.chip.jpg``.
 
 Faces are decoded to grey, or to colour (R, G, B) for rgb models.
 
@@ -84,8 +85,10 @@ COLORS = ("gray", "rgb")
 
 def read_utkface(path: Path | str, seed: int, fractions: Sequence[float] = (0.8, 0.1, 0.1),
                  side: int = 48, color: str = "gray") -> Dataset:
-    """Decode every well-named face to ``side`` x ``side`` and split by file: grey uint8
-    [N, side, side], or with ``color="rgb"`` uint8 [N, side, side, 3] in the order R, G, B."""
+    """
+    Decode every well-named face to ``side`` x ``side`` and split by file: grey uint8
+    [N, side, side], or with ``color="rgb"`` uint8 [N, side, side, 3] in the order R, G, B.
+    """
     import cv2
 
     if color not in COLORS:

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Helpers of scripts/benchmark.py (frames, measurements, ROS graph run, recall, footprint).
+"""
+Helpers of scripts/benchmark.py (frames, measurements, ROS graph run, recall, footprint).
 
 Nothing here imports TensorFlow except :mod:`benchlib.baseline`, and only when the baseline
 runs, so our side's memory can be measured in a process that never loads it.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The seed paper's demo path (Arriaga et al., face_classification video demo), for comparison.
+"""
+The seed paper's demo path (Arriaga et al., face_classification video demo), for comparison.
 
 Per frame: BGR -> grey, Haar ``detectMultiScale(scaleFactor=1.1, minNeighbors=5,
 minSize=(30, 30))`` on the full frame, then for every face its own crop (the demo's offsets:
@@ -55,7 +56,8 @@ class KerasModelSpec:
 
 def resolve_baseline_models(ours_models: dict[str, str],
                             anchor_dir: Path = SHARED_ANCHOR_DIR) -> dict[str, KerasModelSpec]:
-    """The paper's published models when present, else our models' .keras twins, else a stand-in.
+    """
+    The paper's published models when present, else our models' .keras twins, else a stand-in.
 
     ``ours_models``: task -> the .tflite path our side uses ('' = shipped), for the .keras twin.
     """
@@ -182,7 +184,8 @@ class PaperBaseline:
 
 def classification_call_styles(baseline: PaperBaseline, lite_classifiers: dict[str, Any],
                                reps: int) -> dict[str, float]:
-    """ms per face (both models) for one 64x64 face through each way of calling the model.
+    """
+    ms per face (both models) for one 64x64 face through each way of calling the model.
 
     Says how much of the classification ratio is Keras' predict() overhead rather than the
     runtime: predict (the paper), a direct eager call, a traced tf.function, and LiteRT.

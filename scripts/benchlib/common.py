@@ -56,7 +56,8 @@ def frame_configs(sizes: Iterable[tuple[int, int]] = FRAME_SIZES,
 
 
 def frame_message(config: FrameConfig, index: int):
-    """Frame ``index`` of the demo sequence as a real sensor_msgs/Image (bgr8).
+    """
+    Frame ``index`` of the demo sequence as a real sensor_msgs/Image (bgr8).
 
     Built on demand, one at a time, so stored frames never inflate the measured RSS.
     """
@@ -70,7 +71,8 @@ def frame_message(config: FrameConfig, index: int):
 
 
 def publish_stage(faces: Sequence, bgr: np.ndarray, header, emotion_labels: Sequence[str], draw: bool) -> int:
-    """What the node does after the pipeline: build and serialise its output messages.
+    """
+    What the node does after the pipeline: build and serialise its output messages.
 
     Returns the serialised bytes (so the work cannot be optimised away). ``draw`` adds the
     annotated image, which the node builds only when /faces/annotated_image has a subscriber.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The graph across processes, as a robot runs it: a camera process, the perception node
+"""
+The graph across processes, as a robot runs it: a camera process, the perception node
 started by ``face-perception-bringup``, and listener processes that count every message.
 
 Used for the DDS transport table (``python scripts/benchmark.py --dds-table``) and the
@@ -198,10 +199,12 @@ def table_setups() -> list[Setup]:
 
 
 def soak_setup(minutes: float, rate_hz: float) -> Setup:
-    """The cross-process soak: a camera of its own with Fast DDS defaults (a driver whose
+    """
+    The cross-process soak: a camera of its own with Fast DDS defaults (a driver whose
     environment lacks the README's line), the node as bringup starts it, one listener with a
     reliable /faces/attributes subscription and the annotated image (the pairing that
-    stalled before), one with a best-effort subscription; listeners on Fast DDS defaults."""
+    stalled before), one with a best-effort subscription; listeners on Fast DDS defaults.
+    """
     return Setup(f"soak_{minutes:g}min", rate_hz, int(round(minutes * 60 * rate_hz)), camera_in_bringup=False,
                  listeners=(Listener(reliable_attributes=True, viewer=True), Listener(best_effort_attributes=True)),
                  sample_s=30.0)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Detection backends compared (issue 9): accuracy on labelled sets and time per frame.
+"""
+Detection backends compared (issue 9): accuracy on labelled sets and time per frame.
 
 Every backend variant sees the same frames, interleaved frame by frame (so machine load hits
 all alike); ratios to Haar at the defaults come from the same run. A face counts as found
@@ -145,8 +146,10 @@ def _iou(a, b) -> float:
 
 
 def timing_results(detectors: dict[str, Any], repeats: int) -> dict[str, Any]:
-    """ms per 640x480 demo frame (astronaut heads, as in the ROS runs): full detection, and
-    region-only detection around each face's known box (what runs between full detections)."""
+    """
+    ms per 640x480 demo frame (astronaut heads, as in the ROS runs): full detection, and
+    region-only detection around each face's known box (what runs between full detections).
+    """
     from face_perception.demo_frames import demo_frame, face_layout
 
     results: dict[str, Any] = {name: {} for name in detectors}

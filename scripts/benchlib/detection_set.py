@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Labelled detection sets, generated at benchmark time (never stored in the repository).
+"""
+Labelled detection sets, generated at benchmark time (never stored in the repository).
 
 * ``synthetic_frames``: the robot-distance set. Real faces (UTKFace aligned crops from
   ``../shared/data/utkface_100px.tar``) pasted at known boxes of 16-160 px into real

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Disk footprint of a runtime-only install (what the node needs, no TensorFlow).
+"""
+Disk footprint of a runtime-only install (what the node needs, no TensorFlow).
 
 Two ways, both reported when available:
 

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The node on another computer (issue 19), measured on this machine over loopback.
+"""
+The node on another computer (issue 19), measured on this machine over loopback.
 
 1. Codec cost per frame (this process, no DDS): what ``use_compressed`` costs the node (the
    JPEG decode in ``ros_messages.compressed_msg_to_bgr``) and the camera side (the encode),
@@ -153,9 +154,11 @@ TRANSPORT_TOPIC = "/offboard_benchmark/image_raw"
 
 
 def transport_worker(seconds: float, log_dir: Path) -> dict[str, Any]:
-    """Frames at 15 Hz to a receiver process that does what the node does before its pipeline
+    """
+    Frames at 15 Hz to a receiver process that does what the node does before its pipeline
     (raw: the numpy conversion; use_compressed: the JPEG decode): frames that arrive, and the
-    latency from the stamp (set before the encode) to a decoded frame, per input and size."""
+    latency from the stamp (set before the encode) to a decoded frame, per input and size.
+    """
     import json
     import signal
     import subprocess

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Recall of the fast-detection options against full-resolution Haar at scaleFactor 1.1.
+"""
+Recall of the fast-detection options against full-resolution Haar at scaleFactor 1.1.
 
 The reference is our own detector with ``detection.max_width = 0`` (full resolution) and
 ``scale_factor = 1.1``, every other parameter at its default, so each option differs from

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The real ROS graph: this process publishes camera images, the node (a subprocess started
+"""
+The real ROS graph: this process publishes camera images, the node (a subprocess started
 as ``python -m face_perception.perception_node``) processes them, and this process receives
 /faces/attributes. Latency is receipt time minus the image's header stamp (set when it was
 published); drops come from the node's own /diagnostics counters.
@@ -201,8 +202,10 @@ class Driver:
             return dict(self.diagnostics)
 
     def publish_stamped(self, message, jpeg_quality: int = 0) -> int:
-        """Stamp ``message`` with the current time and publish it (as a JPEG CompressedImage
-        when ``jpeg_quality`` > 0, encoded after the stamp); returns the stamp in ns."""
+        """
+        Stamp ``message`` with the current time and publish it (as a JPEG CompressedImage
+        when ``jpeg_quality`` > 0, encoded after the stamp); returns the stamp in ns.
+        """
         from builtin_interfaces.msg import Time
 
         now = self.now_ns()
@@ -245,8 +248,10 @@ class Driver:
 
 
 def jpeg_message(image, quality: int, compressed_type=None):
-    """A bgr8 sensor_msgs/Image as the JPEG sensor_msgs/CompressedImage that image_transport's
-    compressed plugin publishes (format "bgr8; jpeg compressed bgr8"), same header."""
+    """
+    A bgr8 sensor_msgs/Image as the JPEG sensor_msgs/CompressedImage that image_transport's
+    compressed plugin publishes (format "bgr8; jpeg compressed bgr8"), same header.
+    """
     import cv2
     import numpy as np
 

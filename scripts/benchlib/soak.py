@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Soak run: the perception node (a subprocess) fed a steady camera stream for many minutes.
+"""
+Soak run: the perception node (a subprocess) fed a steady camera stream for many minutes.
 
 Every ``sample_s`` seconds: the node's RSS and the inputs published / outputs received so
 far. Per minute: inputs, outputs and the latency p50/p95 of that minute's frames. Memory
