@@ -118,8 +118,8 @@ def test_params_yaml_lists_every_parameter_with_its_declared_default():
     expected = {spec.name: spec.default for spec in (*NODE_PARAMETERS, *PARAMETERS)}
     assert perception == expected
     source = flatten(document["/**/image_source"]["ros__parameters"])
-    source = (ROOT / "face_perception" / "image_source_node.py").read_text()
-    declared = set(re.findall(r'_declare\(\s*"([a-z_.]+)"', source))
+    node_source = (ROOT / "face_perception" / "image_source_node.py").read_text()
+    declared = set(re.findall(r'_declare\(\s*"([a-z_.]+)"', node_source))
     assert set(source) == declared
 
 
