@@ -47,7 +47,7 @@ def band_index(years: float) -> int:
 
 
 def expected_age(probabilities: Sequence[float], centers: Sequence[float]) -> float:
-    """Expectation in years of a bin distribution (normalised here, so it need not sum to 1)."""
+    """Return the expectation in years of a bin distribution (normalised here, so it need not sum to 1)."""
     p = np.asarray(probabilities, dtype=np.float64)
     c = np.asarray(centers, dtype=np.float64)
     if p.shape != c.shape or p.ndim != 1:
@@ -69,7 +69,5 @@ def band_probabilities(probabilities: Sequence[float], centers: Sequence[float])
 
 
 def age_confidence(probabilities: Sequence[float], centers: Sequence[float]) -> float:
-    """
-    Probability mass of the most likely age band, in [0.2, 1] for a proper distribution whose bins cover all five bands.
-    """
+    """Return the most likely age band's probability mass: in [0.2, 1] when the bins cover all five bands."""
     return float(band_probabilities(probabilities, centers).max())

@@ -50,7 +50,7 @@ def face_label_lines(face: "FaceResult") -> list[str]:
 
 
 def draw_annotations(bgr: np.ndarray, faces: Sequence["FaceResult"]) -> np.ndarray:
-    """A new BGR image with every face's box and labels; ``bgr`` (or grey) is not modified."""
+    """Return a new BGR image with every face's box and labels; ``bgr`` (or grey) is not modified."""
     if bgr.ndim == 2:
         canvas = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
     elif bgr.ndim == 3 and bgr.shape[2] == 3:

@@ -51,7 +51,7 @@ class BackgroundDetector:
         self._thread.start()
 
     def submit(self, frame: PreparedFrame) -> bool:
-        """Starts a full-frame detection of ``frame`` unless one is running; True if started."""
+        """Start a full-frame detection of ``frame`` unless one is running; True if started."""
         with self._condition:
             if self._busy or self._closed:
                 return False
@@ -62,7 +62,7 @@ class BackgroundDetector:
             return True
 
     def take_result(self) -> tuple[list[Detection], str] | None:
-        """The finished detection not yet taken, if any: its faces and its error ("" if none)."""
+        """Return the finished detection not yet taken, if any: its faces and its error ("" if none)."""
         with self._condition:
             result, self._result = self._result, None
             return result
@@ -99,7 +99,7 @@ class BackgroundDetector:
 def merge_new_faces(current: Sequence[Detection], predicted_boxes: Sequence[Sequence[float]],
                     earlier_full_frame: Sequence[Detection]) -> list[Detection]:
     """
-    ``current`` plus the faces of an earlier full-frame detection that match none of the
+    Return ``current`` plus the faces of an earlier full-frame detection that match none of the
     current frame's faces or tracked (predicted) boxes: faces the region search cannot know.
     """
     known = [d.box for d in current] + [tuple(b) for b in predicted_boxes]

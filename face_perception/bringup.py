@@ -41,7 +41,7 @@ from face_perception.graph import check_params_file, describe_graph, LAUNCH_ARGU
 
 
 def package_share_directory() -> Path:
-    """The installed share directory when ament can find it, else the source tree."""
+    """Return the installed share directory when ament can find it, else the source tree."""
     try:
         from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
     except ImportError:
@@ -54,7 +54,7 @@ def package_share_directory() -> Path:
 
 
 def executable_module(executable: str) -> str:
-    """Module behind a console script of this package (as declared in setup.py)."""
+    """Return the module behind a console script of this package (as declared in setup.py)."""
     for entry_point in metadata.entry_points(group="console_scripts"):
         if entry_point.name == executable and entry_point.value.startswith(PACKAGE_NAME + "."):
             return entry_point.value.split(":", 1)[0]
@@ -65,7 +65,7 @@ def executable_module(executable: str) -> str:
 
 
 def node_command(spec: NodeSpec) -> list[str]:
-    """The command line that runs one node with its name, parameters and remappings."""
+    """Return the command line that runs one node with its name, parameters and remappings."""
     if spec.package != PACKAGE_NAME:
         raise ValueError(
             f"{spec.package}/{spec.executable} cannot be started on a pip-only install "

@@ -55,7 +55,7 @@ def default_camera_info_topic(image_topic: str) -> str:
 
 
 def camera_info_topic(parameter: str, image_topic: str) -> str:
-    """The topic to watch: the ``camera_info_topic`` parameter, or ``""`` for the default."""
+    """Return the topic to watch: the ``camera_info_topic`` parameter, or ``""`` for the default."""
     return parameter or default_camera_info_topic(image_topic)
 
 
@@ -80,13 +80,13 @@ class CameraInfoMonitor:
 
     @property
     def latest(self) -> Any:
-        """The newest CameraInfo message, or None before the first."""
+        """Return the newest CameraInfo message, or None before the first."""
         with self._lock:
             return self._latest
 
     def k_matrix(self) -> tuple[tuple[float, float, float], ...] | None:
         """
-        The newest intrinsics K as three rows, or None without a calibrated CameraInfo
+        Return the newest intrinsics K as three rows, or None without a calibrated CameraInfo
         (no message yet, or K all zero: REP-104's 'uncalibrated camera').
         """
         message = self.latest
@@ -98,7 +98,7 @@ class CameraInfoMonitor:
         return (tuple(k[0:3]), tuple(k[3:6]), tuple(k[6:9]))  # type: ignore[return-value]
 
     def count_since(self, start: float) -> int:
-        """CameraInfo messages that arrived after ``start`` (within the last HISTORY_S)."""
+        """Count the CameraInfo messages that arrived after ``start`` (within the last HISTORY_S)."""
         with self._lock:
             return sum(1 for arrival in self._arrivals if arrival > start)
 

@@ -61,7 +61,7 @@ def camera_overrides(camera: Camera) -> dict[str, Any]:
 
 
 def load_cameras_file(path: str) -> tuple[Camera, ...]:
-    """The cameras of a cameras file; a ValueError names the file, camera and entry."""
+    """Return the cameras of a cameras file; a ValueError names the file, camera and entry."""
     file = Path(path)
     if not file.is_file():
         raise ValueError(f"cameras_file: '{path}' does not exist or is not a file")
@@ -129,7 +129,7 @@ def _is_parameter_value(value: Any) -> bool:
 
 def _node_key_pattern(key: str) -> re.Pattern:
     """
-    A parameter file's node key as rcl matches it: no leading '/' means the root, ``*``
+    Return a parameter file's node key as rcl matches it: no leading '/' means the root, ``*``
     is one namespace token or name, ``**`` any number of tokens.
     """
     parts = []
@@ -140,7 +140,7 @@ def _node_key_pattern(key: str) -> re.Pattern:
 
 def node_parameter(params_file: str, node_fqn: str, name: str) -> Any:
     """
-    The value a parameter file gives ``name`` for the node ``node_fqn`` (None: none), the
+    Return the value a parameter file gives ``name`` for the node ``node_fqn`` (None: none), the
     later of several matching node keys winning; for the launch-time choice of helper nodes.
     """
     try:

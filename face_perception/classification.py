@@ -43,7 +43,7 @@ def parameter_name(task: str) -> str:
 
 
 def resolve_model_path(configured: str, task: str) -> Path:
-    """The configured model file, or the package's shipped ``models/<task>.tflite`` if empty."""
+    """Return the configured model file, or the package's shipped ``models/<task>.tflite`` if empty."""
     if configured:
         return Path(configured).expanduser()
     return MODELS_DIRECTORY / f"{task}{MODEL_SUFFIX}"

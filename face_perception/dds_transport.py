@@ -69,7 +69,7 @@ def parse_switch(text: str) -> bool:
 def choose_transport(
     environ: Mapping[str, str], enabled: bool, profile_path: str, working_directory: Path | str | None = None
 ) -> TransportChoice:
-    """The transport for our processes given the user's environment (nothing is changed here)."""
+    """Return the transport for our processes given the user's environment (nothing is changed here)."""
     rmw = environ.get("RMW_IMPLEMENTATION", "")
     if rmw and rmw != FASTDDS_RMW:
         return TransportChoice(description=f"DDS transport: {rmw}'s own (RMW_IMPLEMENTATION); "

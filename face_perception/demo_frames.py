@@ -38,7 +38,7 @@ FACE_FRACTION_OF_PATCH = 93 / 213
 
 @lru_cache(maxsize=1)
 def load_demo_image() -> np.ndarray:
-    """The astronaut photo as a BGR array (read once)."""
+    """Return the astronaut photo as a BGR array (read once)."""
     image = cv2.imread(str(DEMO_IMAGE_PATH), cv2.IMREAD_COLOR)
     if image is None:
         raise FileNotFoundError(f"demo image missing or unreadable: {DEMO_IMAGE_PATH}")
@@ -51,7 +51,7 @@ def head_patch() -> np.ndarray:
 
 
 def background(width: int, height: int, seed: int = 0) -> np.ndarray:
-    """A smooth colour gradient with mild noise: face-free, but not a flat field."""
+    """Return a smooth colour gradient with mild noise: face-free, but not a flat field."""
     rng = np.random.default_rng(seed)
     xs = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
     ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]

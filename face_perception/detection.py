@@ -96,7 +96,7 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def resolve_cascade_path(cascade_file: str) -> Path:
-    """The cascade XML to load: the parameter's file, or OpenCV's shipped frontal-face cascade."""
+    """Return the cascade XML to load: the parameter's file, or OpenCV's shipped frontal-face cascade."""
     if cascade_file:
         return Path(cascade_file).expanduser()
     return Path(cv2.data.haarcascades) / DEFAULT_CASCADE

@@ -33,7 +33,7 @@ class FaceDetector(Protocol):
 
     def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
         """
-        The frame as this detector reads it (once per frame, shared by full and region
+        Return the frame as this detector reads it (once per frame, shared by full and region
         detection). ``image``: BGR or grey uint8; ``gray``: its grey version if known.
         """
 
@@ -49,7 +49,7 @@ class FaceDetector(Protocol):
 
 
 def create_detector(config: DetectionConfig) -> FaceDetector:
-    """A new detector of ``config.backend``; each caller (thread) needs its own."""
+    """Return a new detector of ``config.backend``; each caller (thread) needs its own."""
     if config.backend == "haar":
         return HaarFaceDetector(config)
     if config.backend == "blazeface":

@@ -52,7 +52,7 @@ def gaze_frame_name(face_id: str) -> str:
 
 
 def face_transforms(header: Header, face_id: str, pose: HeadPose) -> list[TransformStamped]:
-    """camera -> face_<id> (the pose) and face_<id> -> gaze_<id> (a fixed rotation)."""
+    """Return camera -> face_<id> (the pose) and face_<id> -> gaze_<id> (a fixed rotation)."""
     x, y, z = (float(v) for v in pose.translation)
     qx, qy, qz, qw = (float(v) for v in pose.quaternion())
     face = TransformStamped(

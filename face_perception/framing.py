@@ -65,12 +65,12 @@ class FaceFraming(Protocol):
     def cut(self, image: np.ndarray, detection: Detection, width: int, height: int,
             box_prior: np.ndarray | None = None) -> np.ndarray:
         """
-        The face of ``detection`` in ``image`` (grey HxW or BGR(A)), resized to the model's
+        Return the face of ``detection`` in ``image`` (grey HxW or BGR(A)), resized to the model's
         input. ``box_prior``: the detector's keypoint layout for a detection without keypoints.
         """
 
     def describe(self) -> dict[str, Any]:
-        """The card's ``input.framing`` entry (name and parameters)."""
+        """Return the card's ``input.framing`` entry (name and parameters)."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def detection_keypoints(detection: Detection, box_prior: np.ndarray | None) -> n
 def warp_square(image: np.ndarray, centre: np.ndarray, axis_x: np.ndarray, axis_y: np.ndarray,
                 width: int, height: int) -> np.ndarray:
     """
-    The square (centre, half-side vectors) of ``image`` resampled to ``width`` x ``height``.
+    Return the square (centre, half-side vectors) of ``image`` resampled to ``width`` x ``height``.
 
     Large shrinks are pre-filtered with INTER_AREA on the square's bounding region, so a face
     far larger than the model input is averaged, not aliased. Outside the image the edge
@@ -215,9 +215,7 @@ def crop_box_with_margin(
 
 
 def resize_crop(crop: np.ndarray, width: int, height: int) -> np.ndarray:
-    """
-    Resize a crop to the model input: INTER_AREA when shrinking (no aliasing), linear when a small face is enlarged.
-    """
+    """Resize a crop to the model input: INTER_AREA to shrink (no aliasing), linear to enlarge a small face."""
     shrinking = crop.shape[0] >= height and crop.shape[1] >= width
     return cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
@@ -231,7 +229,7 @@ _PARAMETER_RANGES = {
 
 def framing_from_card(entry: Mapping[str, Any] | None, default_margin: float, where: str) -> FaceFraming:
     """
-    The framing a card's ``input.framing`` asks for; a card without one keeps the box
+    Return the framing a card's ``input.framing`` asks for; a card without one keeps the box
     framing with the node's ``classification.crop_margin`` (the cut before framings existed).
     Raises FramingError naming ``where`` (the card file) for anything the node cannot produce.
     """

@@ -90,7 +90,7 @@ class CameraModel:
     @classmethod
     def from_values(cls, k: Sequence[float], d: Sequence[float], distortion_model: str,
                     width: int = 0, height: int = 0) -> "CameraModel":
-        """Checked intrinsics; CameraModelError for an uncalibrated or unusable camera."""
+        """Check the intrinsics; raise CameraModelError for an uncalibrated or unusable camera."""
         k_matrix = np.asarray(k, np.float64).reshape(3, 3)
         if not np.all(np.isfinite(k_matrix)) or not (k_matrix[0, 0] > 0 and k_matrix[1, 1] > 0):
             raise CameraModelError(f"K has no positive focal lengths (fx={k_matrix[0, 0]:g}, fy={k_matrix[1, 1]:g}): "
@@ -132,14 +132,14 @@ class HeadPose:
         return matrix_to_quaternion(self.rotation)
 
     def gaze_rotation(self) -> np.ndarray:
-        """The gaze frame's axes in camera coordinates."""
+        """Return the gaze frame's axes in camera coordinates."""
         return self.rotation @ GAZE_IN_FACE
 
 
 def estimate_head_pose(keypoints: np.ndarray, camera: CameraModel, model: np.ndarray = MEAN_FACE,
                        use: Sequence[int] = range(6)) -> HeadPose | None:
     """
-    The head pose for six image keypoints (pixels), or None when no plausible pose fits.
+    Return the head pose for six image keypoints (pixels), or None when no plausible pose fits.
 
     ``use``: which keypoints to fit (indices into the six).
     """
@@ -194,14 +194,14 @@ def quaternion_to_matrix(quaternion: Sequence[float]) -> np.ndarray:
 
 
 def rotation_angle_deg(a: np.ndarray, b: np.ndarray) -> float:
-    """The angle of the rotation taking ``a`` to ``b`` (geodesic distance), degrees."""
+    """Return the angle of the rotation taking ``a`` to ``b`` (geodesic distance), degrees."""
     cosine = (np.trace(np.asarray(a).T @ np.asarray(b)) - 1.0) / 2.0
     return math.degrees(math.acos(float(np.clip(cosine, -1.0, 1.0))))
 
 
 def face_rotation(yaw_deg: float, pitch_deg: float = 0.0, roll_deg: float = 0.0) -> np.ndarray:
     """
-    The face frame's axes in camera coordinates for a face looking at the camera, then
+    Return the face frame's axes in camera coordinates for a face looking at the camera, then
     turned by yaw (to the person's left, about its z), pitch (down, about its y) and roll
     (about its x). For tests and measurements.
     """
@@ -292,7 +292,7 @@ class HeadPoseTracker:
             position_filter.parameters = rotation_filter.parameters = parameters
 
     def update(self, track_id: str, pose: HeadPose, time_s: float) -> HeadPose:
-        """The track's smoothed pose after this frame's ``pose``."""
+        """Return the track's smoothed pose after this frame's ``pose``."""
         if track_id not in self._filters:
             self._filters[track_id] = (OneEuroFilter(self.parameters), OneEuroFilter(self.parameters))
         position_filter, rotation_filter = self._filters[track_id]
@@ -323,7 +323,7 @@ class HeadPoseTracker:
         return {track_id: self._last[track_id] for track_id in live_track_ids if track_id in self._last}
 
     def last(self, track_id: str) -> HeadPose | None:
-        """The track's latest smoothed pose (also while it is missed), or None."""
+        """Return the track's latest smoothed pose (also while it is missed), or None."""
         return self._last.get(track_id)
 
     def keep_only(self, track_ids: Iterable[str]) -> None:

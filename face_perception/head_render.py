@@ -68,7 +68,7 @@ class TexturedHead:
 
 
 def surface_depth(y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """x (forward) of the head surface at (y, z); NaN outside the head's outline."""
+    """Return the head surface's x (forward) at (y, z); NaN outside the head's outline."""
     inside = 1.0 - np.abs(y / HEAD_HALF_WIDTH) ** HEAD_EXPONENT - np.abs((z - HEAD_CENTRE_Z) / HEAD_HALF_HEIGHT) ** 2
     depth = np.where(inside > 0, HEAD_DEPTH * np.power(np.clip(inside, 0, None), 1.0 / HEAD_EXPONENT), np.nan)
     for cy, cz, height, sy, sz in _RELIEF:
@@ -78,7 +78,7 @@ def surface_depth(y: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def astronaut_head() -> TexturedHead:
-    """The astronaut photo on the head surface (its eyes found by BlazeFace once)."""
+    """Return the astronaut photo on the head surface (its eyes found by BlazeFace once)."""
     from face_perception.blazeface import BlazeFaceDetector
 
     photo = load_demo_image()
@@ -105,7 +105,7 @@ def astronaut_head() -> TexturedHead:
 def render_head(rotation: np.ndarray, translation: np.ndarray, k: np.ndarray, width: int = 640, height: int = 480,
                 head: TexturedHead | None = None) -> np.ndarray:
     """
-    The head with its face frame at (``rotation``, ``translation``) in the camera frame,
+    Return the head with its face frame at (``rotation``, ``translation``) in the camera frame,
     where ``translation`` places the eye midpoint (the face frame origin), as a BGR image.
     """
     head = head or astronaut_head()

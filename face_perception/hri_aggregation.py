@@ -48,7 +48,7 @@ class TrackedListMerger:
         self._latest: dict[str, _Latest] = {}
 
     def update(self, source: str, ids: Sequence[str], now: float) -> tuple[str, ...]:
-        """Stores ``source``'s newest list; returns the merged list."""
+        """Store ``source``'s newest list; returns the merged list."""
         if source not in self.sources:
             raise KeyError(f"unknown source '{source}'")
         self._latest[source] = _Latest(tuple(ids), now)

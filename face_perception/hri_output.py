@@ -192,7 +192,7 @@ def expression(face: "FaceResult", emotion_labels: Sequence[str], header: Header
 
 def facial_landmarks(face: "FaceResult", image_size: tuple[int, int], header: Header) -> FacialLandmarks | None:
     """
-    The face's keypoints at their REP-155 indices, normalised by the image size, with the
+    Return the face's keypoints at their REP-155 indices, normalised by the image size, with the
     detection confidence as ``c`` (0 for the other indices, and for a keypoint outside the
     image, which BlazeFace places for an ear turned away); None without keypoints.
     """
@@ -211,12 +211,12 @@ def facial_landmarks(face: "FaceResult", image_size: tuple[int, int], header: He
 
 
 def aligned_face(bgr: np.ndarray, keypoints: Sequence[Sequence[float]], size: int = CROPPED_SIZE) -> np.ndarray:
-    """The face with its eyes levelled, ``size`` x ``size`` (:data:`ALIGNED_FRAMING`)."""
+    """Return the face with its eyes levelled, ``size`` x ``size`` (:data:`ALIGNED_FRAMING`)."""
     return ALIGNED_FRAMING.cut_keypoints(bgr, np.asarray(keypoints, np.float64), size, size)
 
 
 def cropped_face(bgr: np.ndarray, box: tuple[int, int, int, int], size: int = CROPPED_SIZE) -> np.ndarray:
-    """The face box, scaled to fit ``size`` x ``size``, centred and zero-padded (REP-155)."""
+    """Return the face box, scaled to fit ``size`` x ``size``, centred and zero-padded (REP-155)."""
     x, y, w, h = (int(v) for v in box)
     crop = bgr[max(0, y): y + h, max(0, x): x + w]
     canvas = np.zeros((size, size, 3), dtype=np.uint8)
@@ -245,9 +245,7 @@ class _FacePublishers:
 
 
 class HriFaceOutput:
-    """
-    Publishes a node's face results on the REP-155 face topics (not thread-safe: call :meth:`publish` from one thread).
-    """
+    """Publishes a node's face results on the REP-155 face topics (not thread-safe: one thread calls publish)."""
 
     def __init__(self, node: Node, id_tag: str | None = None, frames: "FaceFramesPublisher | None" = None) -> None:
         self._node = node
@@ -268,7 +266,7 @@ class HriFaceOutput:
     def publish(self, result: "FrameResult", header: Header, bgr: np.ndarray, emotion_labels: Sequence[str],
                 poses: "Mapping[str, HeadPose] | None" = None) -> None:
         """
-        This frame's messages; ``poses``: track id -> head pose of the live tracks that
+        Return this frame's messages; ``poses``: track id -> head pose of the live tracks that
         have one (also tracks missed in this frame: a frame stays while its face is tracked).
         """
         live = [self.face_id(track_id) for track_id in result.live_track_ids]

@@ -80,7 +80,7 @@ def encoding_info(encoding: str) -> EncodingInfo:
 
 
 def _as_byte_buffer(data: Any) -> np.ndarray:
-    """A flat uint8 view of bytes / bytearray / memoryview / array.array('B') / ndarray; no copy."""
+    """Return a flat uint8 view of bytes / bytearray / memoryview / array.array('B') / ndarray; no copy."""
     if isinstance(data, np.ndarray):
         return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
     try:
@@ -176,7 +176,7 @@ def to_bgr(array: np.ndarray, encoding: str) -> np.ndarray:
 
 
 def to_gray(array: np.ndarray, encoding: str) -> np.ndarray:
-    """HxW uint8 grey from an array in ``encoding``'s layout (mono8 is returned as is)."""
+    """Return HxW uint8 grey from an array in ``encoding``'s layout (mono8 is returned as is)."""
     info = encoding_info(encoding)
     _check_layout(array, info, encoding)
     if encoding in ("mono8", "mono16"):

@@ -64,7 +64,7 @@ def _images_in(folder: Path) -> list[Path]:
 def open_frame_source(
     source: str, loop: bool, demo_width: int = 640, demo_height: int = 480, demo_faces: int = 1, demo_frames: int = 40
 ) -> Iterator[np.ndarray]:
-    """An iterator of BGR frames for the source description; raises SourceError if unusable."""
+    """Return an iterator of BGR frames for the source description; raises SourceError if unusable."""
     if source == "demo":
         return _demo_frames(loop, demo_width, demo_height, demo_faces, demo_frames)
     if source.startswith("camera:"):

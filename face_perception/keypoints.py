@@ -50,7 +50,7 @@ class RegionKeypointFinder:
 
     def add_keypoints(self, image: np.ndarray, detections: Sequence[Detection]) -> list[Detection]:
         """
-        ``detections`` with keypoints measured in ``image`` (grey or BGR(A) uint8) where
+        Return ``detections`` with keypoints measured in ``image`` (grey or BGR(A) uint8) where
         they lacked them and BlazeFace finds the face; the others unchanged.
         """
         return [d if d.keypoints is not None else self._refined(image, d) for d in detections]

@@ -36,7 +36,7 @@ from rclpy.node import Node
 def run_node(create: Callable[[], Node], spin: Callable[[Node], None],
              startup_errors: tuple[type[BaseException], ...], logger_name: str,
              args: list[str] | None = None) -> int:
-    """Runs one node until ``spin`` returns or Ctrl-C; returns the process exit code."""
+    """Run one node until ``spin`` returns or Ctrl-C; returns the process exit code."""
     try:
         rclpy.init(args=args)
     except Exception as error:  # rclpy raises RCLError (not importable by a public name) here
@@ -73,7 +73,7 @@ def run_node(create: Callable[[], Node], spin: Callable[[Node], None],
 
 def stop_spinning(executor: rclpy.executors.Executor, spinner: threading.Thread, nodes: Iterable[Node]) -> None:
     """
-    Stops an executor spun by ``spinner``, joins that thread, then destroys ``nodes``.
+    Stop an executor spun by ``spinner``, joins that thread, then destroys ``nodes``.
 
     The order matters: with Fast DDS's default transports a participant still used by a
     spinning thread when the interpreter exits aborted the process ("terminate called
@@ -87,7 +87,7 @@ def stop_spinning(executor: rclpy.executors.Executor, spinner: threading.Thread,
 
 
 def init_error_text(error: BaseException) -> str:
-    """The useful first line of an rcl argument error (rcl appends file/line details)."""
+    """Return the useful first line of an rcl argument error (rcl appends file/line details)."""
     text = " ".join(str(error).split())
     for marker in (", at ", " at /", ". Error: error not set"):
         text = text.split(marker, 1)[0]

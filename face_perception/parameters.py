@@ -277,7 +277,7 @@ class PipelineConfig:
         return result
 
     def with_updates(self, values: Mapping[str, Any]) -> "PipelineConfig":
-        """A new config with ``values`` changed (e.g. from a live ``ros2 param set``)."""
+        """Return a new config with ``values`` changed (e.g. from a live ``ros2 param set``)."""
         return PipelineConfig.from_mapping({**self.to_mapping(), **dict(values)})
 
 

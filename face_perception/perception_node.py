@@ -435,7 +435,7 @@ def _check_node_value(spec: ParameterSpec, value) -> None:
 
 def _hri_output(node: Node, face_frames: bool):
     """
-    The REP-155 publisher; hri_msgs is imported only here, when hri.enabled is true, and
+    Return the REP-155 publisher; hri_msgs is imported only here, when hri.enabled is true, and
     tf2_msgs only with ``face_frames`` (head_pose.enabled too).
     """
     try:
@@ -468,7 +468,7 @@ def _one_euro(values: dict) -> OneEuroParameters:
 
 
 def build_pipeline(config: PipelineConfig) -> FacePerceptionPipeline:
-    """The pipeline for a config, refusing emotion models whose classes the message lacks."""
+    """Return the pipeline for a config, refusing emotion models whose classes the message lacks."""
     pipeline = FacePerceptionPipeline(config)
     ros_messages.check_emotion_labels(pipeline.emotion_labels)
     return pipeline

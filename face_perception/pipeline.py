@@ -98,7 +98,7 @@ class FrameResult:
 
 
 def gray_from_image(image: np.ndarray) -> np.ndarray:
-    """HxW uint8 grey from a BGR, BGRA or grey uint8 image."""
+    """Return HxW uint8 grey from a BGR, BGRA or grey uint8 image."""
     if image.dtype != np.uint8:
         raise ValueError(f"expected a uint8 image, got {image.dtype}")
     if image.ndim == 2:
@@ -156,9 +156,7 @@ def _load_age_classifier(configured_path: str, num_threads: int) -> FaceClassifi
 
 
 def _predict(classifier: FaceClassifier, batch: np.ndarray, flip_tta: bool) -> np.ndarray:
-    """
-    Probabilities per face; with ``flip_tta`` the mean over each face and its mirror image, both in one model call.
-    """
+    """Return probabilities per face; with ``flip_tta``, the mean of each face and its mirror (one model call)."""
     if not flip_tta or len(batch) == 0:
         return classifier.predict(batch)
     probabilities = classifier.predict(np.concatenate([batch, batch[:, :, ::-1, :]]))
@@ -208,7 +206,7 @@ class FacePerceptionPipeline:
 
     @property
     def age_model_path(self) -> Path | None:
-        """The age model in use; None when running without one."""
+        """Return the age model in use; None when running without one."""
         return None if self.age_classifier is None else self.age_classifier.model_path
 
     def reconfigure(self, config: PipelineConfig) -> None:
@@ -240,7 +238,7 @@ class FacePerceptionPipeline:
         self.config = config
 
     def close(self) -> None:
-        """Stops the background detection thread (if any); the pipeline is unusable afterwards."""
+        """Stop the background detection thread (if any); the pipeline is unusable afterwards."""
         if self._background is not None:
             self._background.close()
             self._background = None

@@ -63,13 +63,13 @@ class InputSpec:
         return COLOR_CHANNELS[self.color]
 
     def framing_or(self, crop_margin: float) -> FaceFraming:
-        """The card's framing, or the box framing with ``crop_margin`` when it names none."""
+        """Return the card's framing, or the box framing with ``crop_margin`` when it names none."""
         return self.framing if self.framing is not None else BoxFraming(crop_margin)
 
 
 def crop_faces(image: np.ndarray, boxes: Sequence[Sequence[float]], margin: float) -> list[np.ndarray]:
     """
-    Views of the image around each box (with margin, clipped to the image): the box framing before resizing.
+    View of the image around each box (with margin, clipped to the image): the box framing before resizing.
 
     ``image`` is grey HxW or colour HxWx3 (BGR) / HxWx4 (BGRA); the crops keep its layout.
     """

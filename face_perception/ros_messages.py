@@ -78,7 +78,7 @@ def bgr_to_image_msg(bgr: np.ndarray, stamp: Time, frame_id: str) -> Image:
 
 
 def camera_info_msg(header: Header, width: int, height: int, k: Sequence[float]) -> CameraInfo:
-    """CameraInfo of an undistorted pinhole camera with intrinsics ``k`` (row-major 3x3)."""
+    """Return the CameraInfo of an undistorted pinhole camera with intrinsics ``k`` (row-major 3x3)."""
     fx, _, cx, _, fy, cy, _, _, _ = (float(value) for value in k)
     return CameraInfo(
         header=header,
@@ -93,7 +93,7 @@ def camera_info_msg(header: Header, width: int, height: int, k: Sequence[float])
 
 
 def image_msg_with_header(bgr: np.ndarray, header: Header) -> Image:
-    """An annotated image carrying the source image's header unchanged."""
+    """Return an annotated image carrying the source image's header unchanged."""
     return bgr_to_image_msg(bgr, header.stamp, header.frame_id)
 
 

@@ -138,7 +138,7 @@ class FaceTracker:
         self._tracks = []
 
     def _associate(self, detections: list[np.ndarray]) -> dict[int, int]:
-        """detection index -> track index, greedy on (IoU, then centre distance)."""
+        """Match detection index -> track index, greedy on (IoU, then centre distance)."""
         candidates = []
         for track_index, track in enumerate(self._tracks):
             predicted = track.predicted_box()

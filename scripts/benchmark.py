@@ -225,7 +225,7 @@ def worker_main(options: argparse.Namespace) -> int:
 
 def run_worker(kind: str, options: argparse.Namespace, argv: list[str],
                env: dict[str, str] | None = None, attempts: int = 1) -> dict[str, Any]:
-    """Runs one worker process; ``attempts`` > 1 retries a crashed one (said loudly, and counted)."""
+    """Run one worker process; ``attempts`` > 1 retries a crashed one (said loudly, and counted)."""
     for attempt in range(1, attempts + 1):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / f"{kind}.json"
@@ -338,7 +338,7 @@ def soak_worker(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_soak_only(options: argparse.Namespace) -> int:
-    """The soak alone (one worker, one DDS configuration: large-shm unless --dds names one)."""
+    """Return the soak alone (one worker, one DDS configuration: large-shm unless --dds names one)."""
     from benchlib.soak import print_soak
 
     dds = "large-shm" if options.dds == "both" else options.dds
@@ -585,7 +585,7 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _node_targets(nominal: list[dict], overload: list[dict], variant: str) -> list[dict[str, Any]]:
-    """fps (60 Hz overload capacity, and >= 95% of 30 Hz frames delivered) and p95 latency at 30 Hz."""
+    """Check fps (60 Hz overload capacity, and >= 95% of 30 Hz frames delivered) and p95 latency at 30 Hz."""
     if not nominal:
         return []
     delivered = min(r["outputs"] / r["published"] for r in nominal)
@@ -614,7 +614,7 @@ def print_targets(targets: list[dict[str, Any]]) -> None:
 
 # --- main ------------------------------------------------------------------------------------
 def forward_args(options: argparse.Namespace) -> list[str]:
-    """The options a worker needs, as command-line arguments."""
+    """Return the options a worker needs, as command-line arguments."""
     argv = ["--frames", str(options.frames), "--baseline-frames", str(options.baseline_frames),
             "--warmup", str(options.warmup), "--anchor-dir", str(options.anchor_dir),
             "--ros-seconds", str(options.ros_seconds)]
@@ -712,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_json_report(options: argparse.Namespace, report: dict[str, Any]) -> None:
-    """The whole report as JSON where ``--json`` asks for it."""
+    """Return the whole report as JSON where ``--json`` asks for it."""
     if options.json:
         options.json.parent.mkdir(parents=True, exist_ok=True)
         options.json.write_text(json.dumps(report, indent=2, default=str))
@@ -720,7 +720,7 @@ def write_json_report(options: argparse.Namespace, report: dict[str, Any]) -> No
 
 
 def detection_main(options: argparse.Namespace) -> int:
-    """``--detection``: the detection backends alone (no TensorFlow, no baseline)."""
+    """Run ``--detection``: the detection backends alone (no TensorFlow, no baseline)."""
     from benchlib.detection_bench import print_detection, run_detection_benchmark
 
     started = time.monotonic()
@@ -775,7 +775,7 @@ def offboard_main(options: argparse.Namespace) -> int:
 
 
 def aggregator_main(options: argparse.Namespace) -> int:
-    """``--aggregator``: the REP-155 list merger's cost (issue 19); needs hri_msgs."""
+    """Run ``--aggregator``: the REP-155 list merger's cost (issue 19); needs hri_msgs."""
     from benchlib.aggregator_bench import print_aggregator, run_aggregator_benchmark
 
     started = time.monotonic()

@@ -119,9 +119,7 @@ def run(backend: str, num_faces: int, frames: int) -> None:
 
 
 def components(repeats: int) -> None:
-    """
-    Each new step alone, median of ``repeats`` calls on one face (less noisy than whole frames on a loaded machine).
-    """
+    """Time each new step alone: median of ``repeats`` calls on one face (steadier than frames under load)."""
     from face_perception.keypoints import RegionKeypointFinder
 
     config = PipelineConfig.from_mapping({})

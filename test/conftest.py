@@ -61,7 +61,7 @@ def astronaut_gray(astronaut_bgr: np.ndarray) -> np.ndarray:
 
 def make_face_frame(faces: list[tuple[float, float, float]], width: int = 640, height: int = 480,
                     seed: int = 0) -> np.ndarray:
-    """A BGR frame with the astronaut's head pasted at each (centre_x, centre_y, face_size)."""
+    """Return a BGR frame with the astronaut's head pasted at each (centre_x, centre_y, face_size)."""
     frame = background(width, height, seed)
     for centre_x, centre_y, size in faces:
         paste_head(frame, centre_x, centre_y, size)

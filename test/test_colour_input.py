@@ -58,7 +58,7 @@ def test_cards_accept_rgb_and_refuse_other_colours() -> None:
 
 @pytest.fixture(scope="module")
 def rgb_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small real (untrained) 48x48 rgb gender model, its outputs spread (not saturated)."""
+    """Return a small real (untrained) 48x48 rgb gender model, its outputs spread (not saturated)."""
     import keras
 
     from training import export, models
@@ -144,7 +144,7 @@ def test_pipeline_feeds_an_rgb_gender_model_colour_faces(pipeline_config: Pipeli
 
 
 def _with_card_colour(model: Path, directory: Path, color: str) -> Path:
-    """A copy of ``model`` whose card says ``color``."""
+    """Return a copy of ``model`` whose card says ``color``."""
     directory.mkdir()
     copy = directory / "gender.tflite"
     shutil.copy(model, copy)

@@ -93,7 +93,7 @@ def model_parameters(model_dir: Path) -> dict[str, str]:
 
 @pytest.fixture
 def ros_graph(model_parameters):
-    """A started perception node (small test models) plus a probe, spun in a thread."""
+    """Return a started perception node (small test models) plus a probe, spun in a thread."""
     context = rclpy.Context()
     rclpy.init(context=context)
     nodes = []

@@ -41,7 +41,7 @@ SAMPLE_FACES = 600
 
 @pytest.fixture(scope="module")
 def utk_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of SAMPLE_FACES real UTKFace files, every k-th of the tar (all ages, both genders)."""
+    """Return a folder of SAMPLE_FACES real UTKFace files, every k-th of the tar (all ages, both genders)."""
     folder = tmp_path_factory.mktemp("utkface_sample")
     with tarfile.open(DEFAULT_UTKFACE) as tar:
         members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".jpg")]

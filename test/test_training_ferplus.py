@@ -75,7 +75,7 @@ def test_class_order_follows_the_labels_given() -> None:
 
 
 def write_csvs(tmp_path: Path) -> tuple[Path, Path]:
-    """A FER-2013 CSV of 5 faces and FER+ votes for 4 of them, rows out of order."""
+    """Return a FER-2013 CSV of 5 faces and FER+ votes for 4 of them, rows out of order."""
     rng = np.random.default_rng(1)
     lines = ["emotion,pixels,Usage"]
     usages = ["Training", "PublicTest", "Training", "PrivateTest", "Training"]

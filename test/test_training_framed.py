@@ -55,7 +55,7 @@ def utk_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def lfw_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real LFW tar in the shipped layout with every photo of LFW_PEOPLE people."""
+    """Return a real LFW tar in the shipped layout with every photo of LFW_PEOPLE people."""
     path = tmp_path_factory.mktemp("lfw") / "lfw_small.tar"
     with tarfile.open(DEFAULT_LFW) as source:
         rows = list(csv.DictReader(io.TextIOWrapper(source.extractfile("lfw/labels.csv"), encoding="utf-8")))

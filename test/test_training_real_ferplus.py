@@ -41,7 +41,7 @@ TEACHER = Path(__file__).resolve().parents[1] / "face_perception" / "models" / "
 @pytest.fixture(scope="module")
 def small_fer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """
-    A small FER-2013 CSV and its FER+ votes: our own train / validation / held-out splits of
+    Return a small FER-2013 CSV and its FER+ votes: our own train / validation / held-out splits of
     real training faces; the votes follow their faces to the new CSV's row numbers.
     """
     tmp_path = tmp_path_factory.mktemp("fer_small")

@@ -50,7 +50,7 @@ DDS_VARIABLES = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FIL
 
 
 def environment(**extra: str) -> dict[str, str]:
-    """This run's domain, Fast DDS as it comes (nothing of ours), plus ``extra``."""
+    """Return this run's domain, Fast DDS as it comes (nothing of ours), plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if k not in DDS_VARIABLES}
     return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
@@ -141,7 +141,7 @@ def params_file(directory: Path, **overrides) -> Path:
 
 
 def start_node(processes: Processes, **overrides) -> subprocess.Popen:
-    """The node as a user starts it, with no DDS variables: bringup picks our transport."""
+    """Return the node as a user starts it, with no DDS variables: bringup picks our transport."""
     return processes.start("bringup", [sys.executable, "-m", "face_perception.bringup",
                                        f"params_file:={params_file(processes.log_dir, **overrides)}"], environment())
 

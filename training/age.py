@@ -44,7 +44,7 @@ def bin_labels(edges: Sequence[int] = AGE_BIN_EDGES) -> list[str]:
 
 
 def bin_index(ages: np.ndarray, edges: Sequence[int] = AGE_BIN_EDGES) -> np.ndarray:
-    """The bin of each age (years); ages beyond the last edge fall in the last bin."""
+    """Return the bin of each age (years); ages beyond the last edge fall in the last bin."""
     ages = np.asarray(ages, dtype=np.float64)
     if (ages < 0).any():
         raise ValueError("ages must be >= 0")

@@ -63,7 +63,7 @@ def age_report(probs: np.ndarray, probs_tta: np.ndarray, centers: Sequence[float
 
 
 def age_markdown(report: dict[str, Any]) -> str:
-    """The age section of docs/evaluation/age.md."""
+    """Return the age section of docs/evaluation/age.md."""
     rows = [("ours", "ours"), ("ours, flip TTA", "ours_flip_tta"),
             (f"baseline: training mean age ({report['train_mean_age']:.1f})", "baseline_mean_age"),
             (f"baseline: training median age ({report['train_median_age']:.0f})", "baseline_median_age")]

@@ -36,7 +36,7 @@ from training.preprocess import normalize
 
 
 def _provenance(model_path: Path) -> dict[str, Any]:
-    """What run.json (beside a run's model) or the card (beside a shipped model) says of training."""
+    """Return what run.json (beside a run's model) or the card (beside a shipped model) says of training."""
     for record in (model_path.with_name("run.json"), model_path.with_suffix(".card.json")):
         if record.is_file():
             data = json.loads(record.read_text())
@@ -48,7 +48,7 @@ def _provenance(model_path: Path) -> dict[str, Any]:
 
 
 def model_framing(model_path: Path) -> dict[str, Any] | None:
-    """The framing a trained model's run (run.json beside it) or shipped card was cut with."""
+    """Return the framing a trained model's run (run.json beside it) or shipped card was cut with."""
     for record in (model_path.with_name("run.json"), model_path.with_suffix(".card.json")):
         if record.is_file():
             return json.loads(record.read_text())["input"].get("framing")

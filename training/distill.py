@@ -40,7 +40,7 @@ CHANNEL_NAMES = {1: "grey", 3: "rgb"}
 
 def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 1):
     """
-    The teacher .keras model, checked against the student's input size, colour (1 channel grey,
+    Return the teacher .keras model, checked against the student's input size, colour (1 channel grey,
     3 rgb: its probabilities must come from the faces the student sees) and classes.
     """
     import keras
@@ -83,7 +83,7 @@ def blend_targets(targets: np.ndarray, teacher: np.ndarray, alpha: float) -> np.
 
 def teacher_record(paths: Sequence[Path], teachers: Sequence, alpha: float, train_targets: np.ndarray,
                    teacher_probs: np.ndarray) -> dict[str, Any]:
-    """What the student's run.json and card say about its teacher (each member's provenance)."""
+    """Return what the student's run.json and card say about its teacher (each member's provenance)."""
     keys = ("arch", "targets", "training_command", "epochs_run", "best_val_accuracy", "training_minutes",
             "trained_on")
     members = [{**run_provenance(path, keys), "parameters": int(teacher.count_params())}

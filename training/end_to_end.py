@@ -119,9 +119,7 @@ def paste_face(source_rgb: np.ndarray, keypoints: np.ndarray, face_px: int, back
 
 
 def nearest_face(faces: Sequence, centre: tuple[float, float], face_px: float):
-    """
-    The face result whose box centre is nearest ``centre``, if within half a face width (at least 8 px); None otherwise.
-    """
+    """Return the face whose box centre is nearest ``centre``, if within half a face width (>= 8 px), else None."""
     best, best_distance = None, max(8.0, 0.5 * face_px)
     for face in faces:
         x, y, w, h = face.box
@@ -132,7 +130,7 @@ def nearest_face(faces: Sequence, centre: tuple[float, float], face_px: float):
 
 
 def _label_index(task: str, face, labels: Sequence[str]) -> int:
-    """The face's answer for ``task`` as an index into the data set's ``labels``."""
+    """Return the face's answer for ``task`` as an index into the data set's ``labels``."""
     if task == "emotion":
         return labels.index(face.emotion)
     # "unknown" (below gender_min_confidence) still has a more likely gender: score that.
@@ -189,7 +187,7 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
 
 def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Sequence[str]) -> dict[str, Any]:
     """
-    The model on the data set's own faces, no detector: cut by its card's framing from the
+    Return the model on the data set's own faces, no detector: cut by its card's framing from the
     keypoints found when the data set was re-detected, or (a card without framing) the whole
     image resized, as such models were trained.
     """
@@ -218,9 +216,7 @@ def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Seq
 
 
 def summarise(task: str, split, labels: Sequence[str], outcome: dict[str, Any]) -> dict[str, Any]:
-    """
-    Detection rate and, over the found faces, accuracy per label view (and mean class recall for emotion) or age MAE.
-    """
+    """Return the detection rate and, on found faces, accuracy per view (+ emotion's mean class recall) or age MAE."""
     found = outcome["found"]
     n = len(found)
     result: dict[str, Any] = {"faces": int(n), "detected": float(found.mean()) if n else 0.0,

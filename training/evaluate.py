@@ -168,7 +168,7 @@ def markdown_report(report: dict[str, Any]) -> str:
 
 def _model_result(probs: np.ndarray, probs_tta: np.ndarray, views: dict, confusion_views: list[str],
                   labels: Sequence[str], task: str, who: str, out_dir: Path, png_stem: str) -> dict[str, Any]:
-    """Reports for every label view, and confusion PNGs (first view: ``png_stem``.png)."""
+    """Report for every label view, and confusion PNGs (first view: ``png_stem``.png)."""
     subsets = {}
     for view_name, view in views.items():
         y_view, p_view, t_view = select(view, probs, probs_tta)

@@ -96,7 +96,7 @@ def interleaved_latency_ms(paths: dict[str, Path], x: np.ndarray, repeats: int =
 
 
 def run_from_shipped_card(card: dict[str, Any]) -> dict[str, Any]:
-    """The run record of the shipped model, rebuilt from its card (to re-export the same weights)."""
+    """Return the run record of the shipped model, rebuilt from its card (to re-export the same weights)."""
     return {
         "arch": card["architecture"], "dataset": card["dataset"],
         "input": {"normalization": card["input"]["normalization"], "color": card["input"].get("color", "gray")},
@@ -147,7 +147,7 @@ def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], inpu
 
 def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
     """
-    A function .tflite path -> test metrics for the card, plus ``_loss`` (lower is better),
+    Return a function .tflite path -> test metrics for the card, plus ``_loss`` (lower is better),
     ``_tolerance`` (how much more loss int8 may have) and a ``_headline`` for the log.
     """
     from training.evaluate import evaluate_tflite

@@ -49,7 +49,7 @@ TARGET_RULE = ("FER+ votes: single votes removed as outliers; contempt votes dro
 
 
 def read_votes(path: Path | str) -> pd.DataFrame:
-    """The votes CSV, checked: every vote column present, non-negative counts, unique rows."""
+    """Return the votes CSV, checked: every vote column present, non-negative counts, unique rows."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"FER+ votes not found: {path}")

@@ -44,7 +44,7 @@ KEYPOINTS_VERSION = "v1"
 
 
 def node_detector():
-    """The node's BlazeFace detector, built from the node's parameter defaults."""
+    """Return the node's BlazeFace detector, built from the node's parameter defaults."""
     from face_perception.detectors import create_detector
     from face_perception.parameters import PipelineConfig
 
@@ -120,7 +120,7 @@ def _enlarge(images: np.ndarray) -> np.ndarray:
 def framed_dataset(sources: Dataset, framing_entry: Mapping[str, Any], side: int, color: str,
                    cache_dir: Path | None = CACHE_DIR) -> Dataset:
     """
-    ``sources`` (RGB uint8 images of any one size) re-detected and cut by the framing the
+    Return ``sources`` (RGB uint8 images of any one size) re-detected and cut by the framing the
     card entry names. Each split keeps ``extra['source']`` (RGB at SOURCE_SIDE) and
     ``extra['keypoints']`` for framing augmentation; ``info['framing']`` records the counts.
     """

@@ -67,7 +67,7 @@ def label_views(task: str, split: Split, labels: list[str] | None = None) -> dic
 
 
 def select(view: View, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The view's labels and the given per-face arrays, restricted to the view's faces."""
+    """Return the view's labels and the given per-face arrays, restricted to the view's faces."""
     mask, labels = view
     if mask is None:
         return (labels, *arrays)

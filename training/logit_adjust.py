@@ -48,7 +48,7 @@ CRITERION = "mean of FER+ majority accuracy and the six emotions' mean class rec
 
 
 def adjusted_probabilities(probs: np.ndarray, prior: np.ndarray, tau: float) -> np.ndarray:
-    """probs / prior^tau, renormalised per row (what the adjusted model outputs)."""
+    """Return probs / prior^tau, renormalised per row (what the adjusted model outputs)."""
     scaled = probs / np.power(prior, tau)
     return scaled / scaled.sum(axis=1, keepdims=True)
 
@@ -64,7 +64,7 @@ def fold_into_model(model, prior: np.ndarray, tau: float) -> None:
 
 def learnt_prior(model, train_images: np.ndarray) -> np.ndarray:
     """
-    The class frequencies the model has learnt: its mean probabilities over the training faces.
+    Return the class frequencies the model has learnt: its mean probabilities over the training faces.
 
     Read from the model rather than the labels because a distilled student learns blended
     targets (labels and teachers), whose prior is neither the labels' nor a teacher's.

@@ -73,7 +73,7 @@ def build_simple_cnn(input_shape: tuple[int, int, int] = (48, 48, 1), num_classe
                      filters: Sequence[int] = (16, 32, 64, 128, 256), dropout: float = 0.5,
                      name: str = "simple_cnn") -> keras.Model:
     """
-    The paper's sequential fully-convolutional baseline: stages of two conv + BN (+ReLU),
+    Return the paper's sequential fully-convolutional baseline: stages of two conv + BN (+ReLU),
     average pooling and dropout, ending in a conv to the classes and global average pooling.
     """
     inputs = keras.Input(shape=input_shape, name="image")

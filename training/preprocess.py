@@ -34,7 +34,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 
 def model_color(model) -> str:
-    """A Keras model's input colour from its channels: "rgb" for 3, "gray" for 1."""
+    """Return a Keras model's input colour from its channels: "rgb" for 3, "gray" for 1."""
     channels = int(model.input_shape[-1])
     if channels not in (1, 3):
         raise ValueError(f"model {model.name} takes {channels}-channel images; only 1 (gray) or 3 (rgb) are known")

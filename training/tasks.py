@@ -125,7 +125,7 @@ def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: 
 
 
 def _as_age(dataset: Dataset) -> Dataset:
-    """UTKFace with the age bin (training.age) as label; the gender stays in ``extra``."""
+    """Load UTKFace with the age bin (training.age) as label; the gender stays in ``extra``."""
     from training.age import AGE_BIN_EDGES, bin_index, bin_labels
 
     splits = {name: Split(split.images, bin_index(split.extra["age"]), {**split.extra, "gender": split.labels})

@@ -129,7 +129,7 @@ TARGETS = ("auto", "original", "ferplus_soft", "ferplus_majority")
 
 
 def resolve_targets(task: str, requested: str, has_ferplus: bool) -> str:
-    """The target kind a run trains on (recorded in run.json and the card)."""
+    """Return the target kind a run trains on (recorded in run.json and the card)."""
     if task == "age":
         return "age_distribution"
     if task == "gender" or requested == "original" or (requested == "auto" and not has_ferplus):
@@ -420,7 +420,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _training_argv(argv: Sequence[str]) -> list[str]:
-    """The arguments of the training itself (without --record-interrupted and its value)."""
+    """Return the arguments of the training itself (without --record-interrupted and its value)."""
     kept, skip = [], False
     for item in argv:
         if skip:
@@ -458,7 +458,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _earlier_run(init_weights: Path) -> dict[str, Any]:
-    """What the run that produced ``--init-weights`` recorded (command, epochs, minutes), if known."""
+    """Return what the run that produced ``--init-weights`` recorded (command, epochs, minutes), if known."""
     return run_provenance(init_weights, ("training_command", "epochs_run", "best_epoch", "training_minutes",
                                          "trained_on", "continued_from"))
 

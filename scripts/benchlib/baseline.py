@@ -57,7 +57,7 @@ class KerasModelSpec:
 def resolve_baseline_models(ours_models: dict[str, str],
                             anchor_dir: Path = SHARED_ANCHOR_DIR) -> dict[str, KerasModelSpec]:
     """
-    The paper's published models when present, else our models' .keras twins, else a stand-in.
+    Return the paper's published models when present, else our models' .keras twins, else a stand-in.
 
     ``ours_models``: task -> the .tflite path our side uses ('' = shipped), for the .keras twin.
     """
@@ -93,7 +93,7 @@ def load_keras_model(spec: KerasModelSpec):
 
 
 def apply_offsets(box: Sequence[int], offsets: tuple[int, int], width: int, height: int) -> tuple[int, int, int, int]:
-    """The demo's crop, clipped to the image (the demo relies on numpy's slicing instead)."""
+    """Return the demo's crop, clipped to the image (the demo relies on numpy's slicing instead)."""
     x, y, w, h = box
     x_off, y_off = offsets
     return max(0, x - x_off), min(width, x + w + x_off), max(0, y - y_off), min(height, y + h + y_off)
@@ -165,7 +165,7 @@ class PaperBaseline:
         }
 
     def face_result(self, index: int, box: Sequence[int], probabilities: dict[str, np.ndarray]):
-        """The node's FaceResult for one baseline face, so both sides publish the same messages."""
+        """Return the node's FaceResult for one baseline face, so both sides publish the same messages."""
         from face_perception.pipeline import FaceResult
 
         gender_labels = self.specs["gender"].labels
@@ -185,7 +185,7 @@ class PaperBaseline:
 def classification_call_styles(baseline: PaperBaseline, lite_classifiers: dict[str, Any],
                                reps: int) -> dict[str, float]:
     """
-    ms per face (both models) for one 64x64 face through each way of calling the model.
+    Measure ms per face (both models) for one 64x64 face through each way of calling the model.
 
     Says how much of the classification ratio is Keras' predict() overhead rather than the
     runtime: predict (the paper), a direct eager call, a traced tf.function, and LiteRT.

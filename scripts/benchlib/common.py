@@ -72,7 +72,7 @@ def frame_message(config: FrameConfig, index: int):
 
 def publish_stage(faces: Sequence, bgr: np.ndarray, header, emotion_labels: Sequence[str], draw: bool) -> int:
     """
-    What the node does after the pipeline: build and serialise its output messages.
+    Mirror what the node does after the pipeline: build and serialise its output messages.
 
     Returns the serialised bytes (so the work cannot be optimised away). ``draw`` adds the
     annotated image, which the node builds only when /faces/annotated_image has a subscriber.
@@ -118,7 +118,7 @@ def summarize(records: list[dict[str, float]]) -> dict[str, float]:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size (Linux ru_maxrss is in KiB)."""
+    """Return this process's peak resident set size (Linux ru_maxrss is in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -179,7 +179,7 @@ def read_counts(path: Path) -> dict[str, Any]:
 
 
 def table_setups() -> list[Setup]:
-    """The rows of issue 16's table, measured again (plus the switch that turns ours off)."""
+    """Return the rows of issue 16's table, measured again (plus the switch that turns ours off)."""
     off = ("dds_large_images:=false",)
     small_cpu = {"detection": {"redetect_interval": 3, "background": True}}  # README "Speed on a small CPU"
     return [
@@ -200,7 +200,7 @@ def table_setups() -> list[Setup]:
 
 def soak_setup(minutes: float, rate_hz: float) -> Setup:
     """
-    The cross-process soak: a camera of its own with Fast DDS defaults (a driver whose
+    Return the cross-process soak: a camera of its own with Fast DDS defaults (a driver whose
     environment lacks the README's line), the node as bringup starts it, one listener with a
     reliable /faces/attributes subscription and the annotated image (the pairing that
     stalled before), one with a best-effort subscription; listeners on Fast DDS defaults.
@@ -211,7 +211,7 @@ def soak_setup(minutes: float, rate_hz: float) -> Setup:
 
 
 def summary_row(result: dict[str, Any]) -> dict[str, Any]:
-    """The numbers of one setup: frames the node received, its loss values, levels seen."""
+    """Return the numbers of one setup: frames the node received, its loss values, levels seen."""
     finals = [listener["final"] for listener in result["listeners"]]
     diag = next((f for f in finals if f.get("last_values")), {})
     values = diag.get("last_values", {})

@@ -147,7 +147,7 @@ def _iou(a, b) -> float:
 
 def timing_results(detectors: dict[str, Any], repeats: int) -> dict[str, Any]:
     """
-    ms per 640x480 demo frame (astronaut heads, as in the ROS runs): full detection, and
+    Measure ms per 640x480 demo frame (astronaut heads, as in the ROS runs): full detection, and
     region-only detection around each face's known box (what runs between full detections).
     """
     from face_perception.demo_frames import demo_frame, face_layout

@@ -154,7 +154,7 @@ def _paste_face(frame: np.ndarray, crop: np.ndarray, centre: tuple[float, float]
 
 
 def _lighting(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A global gain and a left-right or top-bottom light gradient."""
+    """Return a global gain and a left-right or top-bottom light gradient."""
     height, width = frame.shape[:2]
     gain = rng.uniform(0.55, 1.3)
     ramp = np.linspace(1.0 - rng.uniform(0, 0.35), 1.0, width if rng.random() < 0.5 else height, dtype=np.float32)

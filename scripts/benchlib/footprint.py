@@ -149,7 +149,7 @@ def du_mb(path: Path) -> float:
 
 
 def venv_footprint(venv: Path) -> dict[str, Any]:
-    """du of a real runtime-only venv, with its largest site-packages entries and lib/ files."""
+    """Measure the du of a real runtime-only venv, with its largest site-packages entries and lib/ files."""
     site = next(iter((venv / "lib").glob("python3*/site-packages")), None)
     entries: dict[str, float] = {}
     if site is not None:

@@ -70,7 +70,7 @@ def write_udp_loopback_profile(directory: Path) -> Path:
 
 
 def codec_costs(frames: int, quick: bool) -> dict[str, Any]:
-    """ms per frame of raw conversion, JPEG encode and decode, and bytes per frame."""
+    """Measure ms per frame of raw conversion, JPEG encode and decode, and bytes per frame."""
     from benchlib.ros_graph import jpeg_message
     from face_perception import ros_messages
 
@@ -239,7 +239,7 @@ def _publish_at(node, raw_pub, jpeg_pub, frames: list, count: int, quality: int,
 
 
 def receiver_main(out: Path) -> int:
-    """The receiving computer: each frame made ready for the pipeline as the node does."""
+    """Return the receiving computer: each frame made ready for the pipeline as the node does."""
     import json
 
     import rclpy

@@ -191,7 +191,7 @@ class Driver:
         raise RuntimeError(f"perception node did not connect within {timeout:.0f} s; log: {node.log_path}")
 
     def diagnostics_after(self, count: int, timeout: float) -> dict[str, str]:
-        """The first /diagnostics values published after ``count`` earlier ones."""
+        """Return the first /diagnostics values published after ``count`` earlier ones."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
@@ -249,7 +249,7 @@ class Driver:
 
 def jpeg_message(image, quality: int, compressed_type=None):
     """
-    A bgr8 sensor_msgs/Image as the JPEG sensor_msgs/CompressedImage that image_transport's
+    Return a bgr8 sensor_msgs/Image as the JPEG sensor_msgs/CompressedImage that image_transport's
     compressed plugin publishes (format "bgr8; jpeg compressed bgr8"), same header.
     """
     import cv2

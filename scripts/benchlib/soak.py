@@ -84,7 +84,7 @@ def run_soak(minutes: float, rate_hz: float, config: FrameConfig, sample_s: floa
 
 
 def per_minute(stamps: list[tuple[float, int]], received: dict[int, tuple[int, int]]) -> list[dict[str, Any]]:
-    """Inputs, outputs and latency p50/p95 of the frames published in each minute."""
+    """Return the inputs, outputs and latency p50/p95 of the frames published in each minute."""
     minutes: dict[int, list[tuple[int, tuple[int, int] | None]]] = {}
     for elapsed, stamp in stamps:
         minutes.setdefault(int(elapsed // 60), []).append((stamp, received.get(stamp)))
