@@ -48,12 +48,16 @@ class RegionKeypointFinder:
 
         self._runner = BlazeFaceModelRunner("short_range", num_threads)
 
-    def add_keypoints(self, image: np.ndarray, detections: Sequence[Detection]) -> list[Detection]:
+    def add_keypoints(self, image: np.ndarray, detections: Sequence[Detection], remeasure_below: float = 0.0
+                      ) -> list[Detection]:
         """
         Return ``detections`` with keypoints measured in ``image`` (grey or BGR(A) uint8) where
-        they lacked them and BlazeFace finds the face; the others unchanged.
+        they lacked them, or where the face is narrower than ``remeasure_below`` pixels (a
+        small face's keypoints from a whole-frame pass are coarse), and BlazeFace finds the
+        face in its box; the others unchanged.
         """
-        return [d if d.keypoints is not None else self._refined(image, d) for d in detections]
+        return [d if d.keypoints is not None and d.w >= remeasure_below else self._refined(image, d)
+                for d in detections]
 
     def _refined(self, image: np.ndarray, detection: Detection) -> Detection:
         x, y, w, h = detection.box
@@ -71,7 +75,7 @@ class RegionKeypointFinder:
             if iou >= best_iou:
                 best, best_iou = face, iou
         if best is None:
-            return detection
+            return detection  # a face that had keypoints keeps them
         keypoints = tuple((float(best[4 + 2 * k]), float(best[5 + 2 * k])) for k in range(6))
         return dataclasses.replace(detection, keypoints=keypoints)
 

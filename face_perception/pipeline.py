@@ -50,6 +50,10 @@ GENDER_UNKNOWN = "unknown"
 # FER-2013 class names; an emotion card's labels must come from these (any order).
 EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 TIMING_STAGES = ("detect", "crop", "classify", "track")
+# A face narrower than this in BlazeFace's whole-frame input (FULL_RANGE_INPUT_PX wide) has its
+# keypoints measured again in its box before an eyes_mouth framing cuts it.
+SMALL_FACE_INPUT_PX = 40
+FULL_RANGE_INPUT_PX = 192
 
 
 @dataclass(frozen=True)
@@ -338,11 +342,15 @@ class FacePerceptionPipeline:
         """
         for_models = (any(isinstance(spec.framing, EyesMouthFraming) for spec in specs)
                       and self.config.detection.haar_keypoints == "blazeface")
-        if not (for_models or self.measure_keypoints) or all(d.keypoints is not None for d in detections):
+        # Faces small in the whole-frame model's input get their keypoints measured again in
+        # their box: a 48 px face in a 640 px frame is 14 px in the 192 px input.
+        remeasure_below = SMALL_FACE_INPUT_PX * max(image.shape[:2]) / FULL_RANGE_INPUT_PX if for_models else 0.0
+        coarse = any(d.keypoints is None or d.w < remeasure_below for d in detections)
+        if not (for_models or self.measure_keypoints) or not coarse:
             return detections, detections
         if self._keypoint_finder is None:
             self._keypoint_finder = RegionKeypointFinder()
-        measured = self._keypoint_finder.add_keypoints(image, detections)
+        measured = self._keypoint_finder.add_keypoints(image, detections, remeasure_below)
         return (measured if for_models else detections), measured
 
     def _keep_largest(self, detections: Sequence[Detection]) -> list[Detection]:

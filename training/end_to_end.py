@@ -241,6 +241,33 @@ def summarise(task: str, split, labels: Sequence[str], outcome: dict[str, Any]) 
     return result
 
 
+def markdown_report(report: dict[str, Any]) -> str:
+    """Return the report's results as a Markdown table: one row per setting, one column per number."""
+    results = report["results"]
+    columns: list[str] = []
+    for summary in results.values():
+        columns += [k for k in summary if k not in columns and not k.endswith(" faces") and k not in ("seconds",)]
+    lines = [f"# End to end: {report['task']}, {report['split']} split", "",
+             f"Command: `{report['command']}`", "",
+             f"Models: {', '.join(f'{task} `{path}`' for task, path in report['models'].items())}", "",
+             "| setting | " + " | ".join(columns) + " |", "|" + " --- |" * (len(columns) + 1)]
+    for setting, summary in results.items():
+        cells = []
+        for column in columns:
+            value = summary.get(column)
+            if isinstance(value, float) and column != "mae_years" and not column.startswith("paper mae"):
+                cells.append(f"{100 * value:.1f}%")
+            elif isinstance(value, float):
+                cells.append(f"{value:.2f}")
+            else:
+                cells.append("" if value is None else str(value))
+        lines.append(f"| {setting} | " + " | ".join(cells) + " |")
+    lines += ["", "Accuracies are over the faces the detector found (`detected` is that share); `crop (no "
+              "detector)` is the model on the data set's own faces, cut by its card's framing from the "
+              "re-detected keypoints (a card without framing: the whole image resized, as it was trained)."]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", choices=("gender", "age", "emotion"), required=True)
@@ -304,6 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")
+        args.json.with_suffix(".md").write_text(markdown_report(report))
     return 0
 
 
