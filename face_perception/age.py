@@ -1,4 +1,19 @@
-"""Age from an age model's output: a probability distribution over age bins.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Age from an age model's output: a probability distribution over age bins.
 
 The estimate in years is the distribution's expectation over the bin centres (from the
 card). Its confidence is the probability mass of the most likely of five coarse age bands
@@ -32,7 +47,7 @@ def band_index(years: float) -> int:
 
 
 def expected_age(probabilities: Sequence[float], centers: Sequence[float]) -> float:
-    """Expectation in years of a bin distribution (normalised here, so it need not sum to 1)."""
+    """Return the expectation in years of a bin distribution (normalised here, so it need not sum to 1)."""
     p = np.asarray(probabilities, dtype=np.float64)
     c = np.asarray(centers, dtype=np.float64)
     if p.shape != c.shape or p.ndim != 1:
@@ -54,6 +69,5 @@ def band_probabilities(probabilities: Sequence[float], centers: Sequence[float])
 
 
 def age_confidence(probabilities: Sequence[float], centers: Sequence[float]) -> float:
-    """Probability mass of the most likely age band, in [0.2, 1] for a proper distribution
-    whose bins cover all five bands."""
+    """Return the most likely age band's probability mass: in [0.2, 1] when the bins cover all five bands."""
     return float(band_probabilities(probabilities, centers).max())

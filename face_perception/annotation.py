@@ -1,8 +1,22 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Debug image: face boxes with track id, gender, emotion and age drawn on a copy of the frame."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence, TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -36,7 +50,7 @@ def face_label_lines(face: "FaceResult") -> list[str]:
 
 
 def draw_annotations(bgr: np.ndarray, faces: Sequence["FaceResult"]) -> np.ndarray:
-    """A new BGR image with every face's box and labels; ``bgr`` (or grey) is not modified."""
+    """Return a new BGR image with every face's box and labels; ``bgr`` (or grey) is not modified."""
     if bgr.ndim == 2:
         canvas = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
     elif bgr.ndim == 3 and bgr.shape[2] == 3:

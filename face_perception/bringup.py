@@ -1,4 +1,19 @@
-"""Start the face_perception graph without ``ros2 launch`` (pip-only installs).
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Start the face_perception graph without ``ros2 launch`` (pip-only installs).
 
 Takes the same ``name:=value`` arguments as ``launch/perception.launch.py`` and starts
 the same nodes with the same YAML, one process each, through
@@ -12,23 +27,23 @@ the same nodes with the same YAML, one process each, through
 from __future__ import annotations
 
 import argparse
+from importlib import metadata
 import json
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
-from importlib import metadata
-from pathlib import Path
 
 from face_perception.dds_transport import choose_transport, large_images_profile, parse_switch
-from face_perception.graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, NodeSpec, check_params_file, describe_graph
+from face_perception.graph import check_params_file, describe_graph, LAUNCH_ARGUMENTS, NodeSpec, PACKAGE_NAME
 
 
 def package_share_directory() -> Path:
-    """The installed share directory when ament can find it, else the source tree."""
+    """Return the installed share directory when ament can find it, else the source tree."""
     try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+        from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
     except ImportError:
         return Path(__file__).resolve().parent.parent
     try:
@@ -39,7 +54,7 @@ def package_share_directory() -> Path:
 
 
 def executable_module(executable: str) -> str:
-    """Module behind a console script of this package (as declared in setup.py)."""
+    """Return the module behind a console script of this package (as declared in setup.py)."""
     for entry_point in metadata.entry_points(group="console_scripts"):
         if entry_point.name == executable and entry_point.value.startswith(PACKAGE_NAME + "."):
             return entry_point.value.split(":", 1)[0]
@@ -50,7 +65,7 @@ def executable_module(executable: str) -> str:
 
 
 def node_command(spec: NodeSpec) -> list[str]:
-    """The command line that runs one node with its name, parameters and remappings."""
+    """Return the command line that runs one node with its name, parameters and remappings."""
     if spec.package != PACKAGE_NAME:
         raise ValueError(
             f"{spec.package}/{spec.executable} cannot be started on a pip-only install "

@@ -1,5 +1,19 @@
-"""The camera's ``sensor_msgs/CameraInfo``: the latest message, its intrinsics, and how often
-it arrives, without ROS.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The camera's ``sensor_msgs/CameraInfo``: the latest message, its intrinsics, and how often it arrives, without ROS.
 
 Camera drivers publish ``camera_info`` beside every image with the same header
 (``image_transport``'s CameraPublisher). It is small, so it arrives when the large images
@@ -11,10 +25,10 @@ Time is passed in (monotonic seconds) so tests drive it without waiting.
 """
 from __future__ import annotations
 
+from collections import deque
 import math
 import posixpath
 import threading
-from collections import deque
 from typing import Any
 
 # Arrivals older than this are forgotten; the diagnostics window is shorter.
@@ -22,14 +36,17 @@ HISTORY_S = 30.0
 
 
 def nominal_intrinsics(width: int, height: int, horizontal_fov_deg: float) -> tuple[float, ...]:
-    """Row-major K of an ideal pinhole camera with this field of view, centred, square
-    pixels: for sources without a calibration (files, the demo sequence)."""
+    """
+    Row-major K of an ideal pinhole camera with this field of view, centred, square
+    pixels: for sources without a calibration (files, the demo sequence).
+    """
     focal = 0.5 * width / math.tan(math.radians(horizontal_fov_deg) / 2.0)
     return (focal, 0.0, width / 2.0, 0.0, focal, height / 2.0, 0.0, 0.0, 1.0)
 
 
 def default_camera_info_topic(image_topic: str) -> str:
-    """``camera_info`` beside the image topic, as image_transport names it.
+    """
+    ``camera_info`` beside the image topic, as image_transport names it.
 
     ``/camera/image_raw`` -> ``/camera/camera_info``; ``image`` (relative) -> ``camera_info``.
     """
@@ -38,7 +55,7 @@ def default_camera_info_topic(image_topic: str) -> str:
 
 
 def camera_info_topic(parameter: str, image_topic: str) -> str:
-    """The topic to watch: the ``camera_info_topic`` parameter, or ``""`` for the default."""
+    """Return the topic to watch: the ``camera_info_topic`` parameter, or ``""`` for the default."""
     return parameter or default_camera_info_topic(image_topic)
 
 
@@ -63,13 +80,15 @@ class CameraInfoMonitor:
 
     @property
     def latest(self) -> Any:
-        """The newest CameraInfo message, or None before the first."""
+        """Return the newest CameraInfo message, or None before the first."""
         with self._lock:
             return self._latest
 
     def k_matrix(self) -> tuple[tuple[float, float, float], ...] | None:
-        """The newest intrinsics K as three rows, or None without a calibrated CameraInfo
-        (no message yet, or K all zero: REP-104's 'uncalibrated camera')."""
+        """
+        Return the newest intrinsics K as three rows, or None without a calibrated CameraInfo
+        (no message yet, or K all zero: REP-104's 'uncalibrated camera').
+        """
         message = self.latest
         if message is None:
             return None
@@ -79,7 +98,7 @@ class CameraInfoMonitor:
         return (tuple(k[0:3]), tuple(k[3:6]), tuple(k[6:9]))  # type: ignore[return-value]
 
     def count_since(self, start: float) -> int:
-        """CameraInfo messages that arrived after ``start`` (within the last HISTORY_S)."""
+        """Count the CameraInfo messages that arrived after ``start`` (within the last HISTORY_S)."""
         with self._lock:
             return sum(1 for arrival in self._arrivals if arrival > start)
 

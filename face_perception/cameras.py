@@ -1,4 +1,19 @@
-"""The cameras file: one perception node per camera, from one launch command.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The cameras file: one perception node per camera, from one launch command.
 
     cameras:
       - name: front                          # namespace of this camera's node: /front
@@ -15,9 +30,9 @@ in any namespace), then its camera's overrides. Plain Python and PyYAML: the lau
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
+import re
 from typing import Any
 
 import yaml
@@ -46,7 +61,7 @@ def camera_overrides(camera: Camera) -> dict[str, Any]:
 
 
 def load_cameras_file(path: str) -> tuple[Camera, ...]:
-    """The cameras of a cameras file; a ValueError names the file, camera and entry."""
+    """Return the cameras of a cameras file; a ValueError names the file, camera and entry."""
     file = Path(path)
     if not file.is_file():
         raise ValueError(f"cameras_file: '{path}' does not exist or is not a file")
@@ -113,8 +128,10 @@ def _is_parameter_value(value: Any) -> bool:
 
 
 def _node_key_pattern(key: str) -> re.Pattern:
-    """A parameter file's node key as rcl matches it: no leading '/' means the root, ``*``
-    is one namespace token or name, ``**`` any number of tokens."""
+    """
+    Return a parameter file's node key as rcl matches it: no leading '/' means the root, ``*``
+    is one namespace token or name, ``**`` any number of tokens.
+    """
     parts = []
     for token in key.strip("/").split("/"):
         parts.append("(/[^/]+)*" if token == "**" else "/[^/]+" if token == "*" else "/" + re.escape(token))
@@ -122,8 +139,10 @@ def _node_key_pattern(key: str) -> re.Pattern:
 
 
 def node_parameter(params_file: str, node_fqn: str, name: str) -> Any:
-    """The value a parameter file gives ``name`` for the node ``node_fqn`` (None: none), the
-    later of several matching node keys winning; for the launch-time choice of helper nodes."""
+    """
+    Return the value a parameter file gives ``name`` for the node ``node_fqn`` (None: none), the
+    later of several matching node keys winning; for the launch-time choice of helper nodes.
+    """
     try:
         document = yaml.safe_load(Path(params_file).read_text()) or {}
     except (OSError, yaml.YAMLError):

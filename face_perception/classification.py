@@ -1,4 +1,19 @@
-"""Face classifiers: a LiteRT ``.tflite`` model plus the model card beside it.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Face classifiers: a LiteRT ``.tflite`` model plus the model card beside it.
 
 The card (``<model>.card.json``) gives labels, input size and normalisation; the model's own
 tensor shapes are checked against it on load so a mismatched pair fails at start-up, naming
@@ -8,10 +23,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from ai_edge_litert.interpreter import Interpreter
+import numpy as np
 
-from face_perception.model_card import ModelCard, ModelCardError, load_model_card
+from face_perception.model_card import load_model_card, ModelCard, ModelCardError
 from face_perception.preprocessing import InputSpec
 
 MODELS_DIRECTORY = Path(__file__).resolve().parent / "models"
@@ -28,7 +43,7 @@ def parameter_name(task: str) -> str:
 
 
 def resolve_model_path(configured: str, task: str) -> Path:
-    """The configured model file, or the package's shipped ``models/<task>.tflite`` if empty."""
+    """Return the configured model file, or the package's shipped ``models/<task>.tflite`` if empty."""
     if configured:
         return Path(configured).expanduser()
     return MODELS_DIRECTORY / f"{task}{MODEL_SUFFIX}"
@@ -39,8 +54,10 @@ NO_MODEL = "none"
 
 
 def resolve_optional_model_path(configured: str, task: str) -> Path | None:
-    """Like :func:`resolve_model_path` for a model the node can run without: ``"none"`` gives
-    None, and so does ``""`` while the package ships no ``models/<task>.tflite``."""
+    """
+    Like :func:`resolve_model_path` for a model the node can run without: ``"none"`` gives
+    None, and so does ``""`` while the package ships no ``models/<task>.tflite``.
+    """
     if configured == NO_MODEL:
         return None
     path = resolve_model_path(configured, task)
@@ -68,17 +85,20 @@ class FaceClassifier:
             raise ModelLoadError(f"{task} model file {self.model_path} does not exist {hint}")
         self.card_path = card_path_for(self.model_path)
         if not self.card_path.is_file():
-            raise ModelLoadError(f"model card {self.card_path} for {task} model {self.model_path} does not exist {hint}")
+            raise ModelLoadError(
+                f"model card {self.card_path} for {task} model {self.model_path} does not exist {hint}")
         try:
             self.card: ModelCard = load_model_card(self.card_path)
         except ModelCardError as error:
             raise ModelLoadError(f"{error} {hint}") from error
         if self.card.task != task:
-            raise ModelLoadError(f"model card {self.card_path} is for task '{self.card.task}', expected '{task}' {hint}")
+            raise ModelLoadError(
+                f"model card {self.card_path} is for task '{self.card.task}', expected '{task}' {hint}")
         try:
             self._interpreter = Interpreter(model_path=str(self.model_path), num_threads=num_threads)
         except (ValueError, RuntimeError) as error:
-            raise ModelLoadError(f"{task} model file {self.model_path} cannot be loaded by LiteRT: {error} {hint}") from error
+            raise ModelLoadError(
+                f"{task} model file {self.model_path} cannot be loaded by LiteRT: {error} {hint}") from error
         self._check_against_card()
         self._batch_size = 0  # faces the interpreter is sized for; 0 = not sized or run yet
 
@@ -111,7 +131,8 @@ class FaceClassifier:
                 f"says color '{self.card.color}' ({expected[2]} channel{'s' if expected[2] > 1 else ''}) "
                 f"(parameter {parameter_name(self.task)})")
         if len(shape) != 4 or shape[1:] != expected:
-            raise ModelLoadError(f"{where}: model input shape {shape} does not match the card's [batch, {expected[0]}, {expected[1]}, {expected[2]}]")
+            raise ModelLoadError(f"{where}: model input shape {shape} does not match the card's "
+                                 f"[batch, {expected[0]}, {expected[1]}, {expected[2]}]")
         if self._input["dtype"] != np.float32:
             raise ModelLoadError(f"{where}: model input type {np.dtype(self._input['dtype']).name} is not float32")
         output_shape = tuple(int(v) for v in self._output["shape"])
@@ -125,11 +146,14 @@ class FaceClassifier:
         return self.card.input_height, self.card.input_width, self.card.channels
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        """Class probabilities [N, num_labels] for a preprocessed batch [N, H, W, C] (N may be 0);
-        C is the card's channel count (1 grey, 3 rgb)."""
+        """
+        Class probabilities [N, num_labels] for a preprocessed batch [N, H, W, C] (N may be 0);
+        C is the card's channel count (1 grey, 3 rgb).
+        """
         expected = self._expected_input()
         if batch.ndim != 4 or tuple(batch.shape[1:]) != expected:
-            raise ValueError(f"{self.task} batch shape {batch.shape} does not fit model input [N, {expected[0]}, {expected[1]}, {expected[2]}]")
+            raise ValueError(f"{self.task} batch shape {batch.shape} does not fit model input "
+                             f"[N, {expected[0]}, {expected[1]}, {expected[2]}]")
         count = batch.shape[0]
         if count == 0:
             return np.zeros((0, len(self.card.labels)), dtype=np.float32)

@@ -1,4 +1,19 @@
-"""Which DDS transport our own processes get, decided once for both start-up paths.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Which DDS transport our own processes get, decided once for both start-up paths.
 
 Fast DDS's defaults cannot carry a 640x480 ``bgr8`` image (900 KB) through its 512 KB
 shared-memory segment; such samples fall back to fragmented UDP and, measured on the
@@ -54,7 +69,7 @@ def parse_switch(text: str) -> bool:
 def choose_transport(
     environ: Mapping[str, str], enabled: bool, profile_path: str, working_directory: Path | str | None = None
 ) -> TransportChoice:
-    """The transport for our processes given the user's environment (nothing is changed here)."""
+    """Return the transport for our processes given the user's environment (nothing is changed here)."""
     rmw = environ.get("RMW_IMPLEMENTATION", "")
     if rmw and rmw != FASTDDS_RMW:
         return TransportChoice(description=f"DDS transport: {rmw}'s own (RMW_IMPLEMENTATION); "
@@ -63,7 +78,8 @@ def choose_transport(
         if environ.get(variable):
             return TransportChoice(description=f"DDS transport: yours, {variable}={environ[variable]}")
     if working_directory is not None and (Path(working_directory) / WORKING_DIRECTORY_PROFILE).is_file():
-        return TransportChoice(description=f"DDS transport: yours, {Path(working_directory) / WORKING_DIRECTORY_PROFILE}")
+        profile = Path(working_directory) / WORKING_DIRECTORY_PROFILE
+        return TransportChoice(description=f"DDS transport: yours, {profile}")
     if not enabled:
         return TransportChoice(description=f"DDS transport: Fast DDS defaults ({LAUNCH_ARGUMENT}:=false); "
                                            f"640x480 images between processes get lost, see {README_SECTION}")

@@ -1,4 +1,19 @@
-"""Run the whole graph on the embedded demo sequence and show what it sees.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Run the whole graph on the embedded demo sequence and show what it sees.
 
 Starts the image source (the astronaut sequence, see demo_frames.py) and the
 perception node with the same graph description and YAML as ``face-perception-bringup
@@ -11,16 +26,16 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from pathlib import Path
 import sys
 import threading
 import time
-from pathlib import Path
 
 import cv2
-import rclpy
-import rclpy.executors
 from diagnostic_msgs.msg import DiagnosticArray
 from face_perception_msgs.msg import FaceAttributesArray
+import rclpy
+import rclpy.executors
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -28,7 +43,7 @@ from sensor_msgs.msg import Image
 
 from face_perception import ros_messages
 from face_perception.bringup import package_share_directory
-from face_perception.graph import IMAGE_SOURCE_NODE_NAME, describe_graph
+from face_perception.graph import describe_graph, IMAGE_SOURCE_NODE_NAME
 from face_perception.image_source_node import ImageSourceNode, SourceError
 from face_perception.node_main import stop_spinning
 from face_perception.perception_node import (
@@ -85,7 +100,8 @@ class DemoListener(Node):
             for face in message.faces
         )
         print(
-            f"frame {index:3d} [{message.header.frame_id} {message.header.stamp.sec}.{message.header.stamp.nanosec:09d}] "
+            f"frame {index:3d} [{message.header.frame_id} "
+            f"{message.header.stamp.sec}.{message.header.stamp.nanosec:09d}] "
             f"latency {latency_ms:6.1f} ms, {len(message.faces)} face(s): {faces or '-'}",
             flush=True,
         )
@@ -104,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faces", type=int, default=1, help="faces per frame (default 1)")
     parser.add_argument("--output", type=Path, default=Path("out/demo"), help="folder for annotated frames")
     parser.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
-    parser.add_argument("--params-file", default="", help="parameter YAML (default: the package's config/perception.yaml)")
+    parser.add_argument("--params-file", default="",
+                        help="parameter YAML (default: the package's config/perception.yaml)")
     options = parser.parse_args(argv)
     if options.frames < 1 or options.rate <= 0 or options.faces < 0:
         parser.error("--frames must be >= 1, --rate > 0 and --faces >= 0")

@@ -1,4 +1,19 @@
-"""The embedded default input: frames built from the astronaut photo shipped in the package.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The embedded default input: frames built from the astronaut photo shipped in the package.
 
 The photo (Eileen Collins, NASA, public domain; the same image scikit-image ships as
 ``skimage.data.astronaut``) is cut around the head and pasted, moved and scaled over
@@ -7,8 +22,8 @@ and the benchmark all use these frames, so nothing outside the repository is nee
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
+import math
 from pathlib import Path
 
 import cv2
@@ -23,7 +38,7 @@ FACE_FRACTION_OF_PATCH = 93 / 213
 
 @lru_cache(maxsize=1)
 def load_demo_image() -> np.ndarray:
-    """The astronaut photo as a BGR array (read once)."""
+    """Return the astronaut photo as a BGR array (read once)."""
     image = cv2.imread(str(DEMO_IMAGE_PATH), cv2.IMREAD_COLOR)
     if image is None:
         raise FileNotFoundError(f"demo image missing or unreadable: {DEMO_IMAGE_PATH}")
@@ -32,11 +47,11 @@ def load_demo_image() -> np.ndarray:
 
 def head_patch() -> np.ndarray:
     x, y, w, h = HEAD_REGION
-    return load_demo_image()[y : y + h, x : x + w]
+    return load_demo_image()[y:y + h, x:x + w]
 
 
 def background(width: int, height: int, seed: int = 0) -> np.ndarray:
-    """A smooth colour gradient with mild noise: face-free, but not a flat field."""
+    """Return a smooth colour gradient with mild noise: face-free, but not a flat field."""
     rng = np.random.default_rng(seed)
     xs = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
     ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
@@ -61,7 +76,7 @@ def paste_head(frame: np.ndarray, center_x: float, center_y: float, face_size: f
     x0, y0 = max(left, 0), max(top, 0)
     x1, y1 = min(left + width, frame.shape[1]), min(top + height, frame.shape[0])
     if x1 > x0 and y1 > y0:
-        frame[y0:y1, x0:x1] = resized[y0 - top : y1 - top, x0 - left : x1 - left]
+        frame[y0:y1, x0:x1] = resized[y0 - top:y1 - top, x0 - left:x1 - left]
     return left, top, width, height
 
 

@@ -1,4 +1,19 @@
-"""Face detection with OpenCV's Haar cascade: downscaled, equalised, optionally region-limited.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Face detection with OpenCV's Haar cascade: downscaled, equalised, optionally region-limited.
 
 Confidence: ``detectMultiScale3(..., outputRejectLevels=True)`` returns for every face the
 level weight of its strongest window, i.e. the summed weak-classifier votes of the cascade's
@@ -10,8 +25,8 @@ are comparable only between runs with the same cascade and detection parameters.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 from pathlib import Path
 from typing import Sequence
 
@@ -46,7 +61,8 @@ Keypoints = tuple[tuple[float, float], ...]
 
 @dataclass(frozen=True)
 class Detection:
-    """A face box in source image pixels (top-left x, y, width, height) and its confidence.
+    """
+    A face box in source image pixels (top-left x, y, width, height) and its confidence.
 
     ``keypoints``: the detector's measured facial keypoints (:data:`KEYPOINT_NAMES`, source
     pixels, float), or None when the detector gives none (Haar).
@@ -80,7 +96,7 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def resolve_cascade_path(cascade_file: str) -> Path:
-    """The cascade XML to load: the parameter's file, or OpenCV's shipped frontal-face cascade."""
+    """Return the cascade XML to load: the parameter's file, or OpenCV's shipped frontal-face cascade."""
     if cascade_file:
         return Path(cascade_file).expanduser()
     return Path(cv2.data.haarcascades) / DEFAULT_CASCADE
@@ -124,7 +140,8 @@ class HaarFaceDetector:
         self._window = max(int(window[0]), int(window[1])) or 24
 
     def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
-        """Downscale (if wider than ``max_width``) and equalise once per frame.
+        """
+        Downscale (if wider than ``max_width``) and equalise once per frame.
 
         ``image``: grey or BGR uint8; ``gray``: its grey version, if the caller has it.
         """
@@ -145,7 +162,8 @@ class HaarFaceDetector:
         return PreparedFrame(image, scale, width, height)
 
     def detect(self, gray: np.ndarray, search_boxes: Sequence[Sequence[float]] | None = None) -> list[Detection]:
-        """Faces in an HxW uint8 grey (or BGR) image.
+        """
+        Faces in an HxW uint8 grey (or BGR) image.
 
         With ``search_boxes`` (source pixel boxes of tracked faces) only the square regions of
         ``region_scale`` times each box's side around them are searched, for face sizes near

@@ -1,4 +1,19 @@
-"""Health of the image stream for /diagnostics, without ROS: counters, a recent window,
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Health of the image stream for /diagnostics, without ROS: counters, a recent window,
 staleness, frames lost on the way (counted against the camera's camera_info, else
 estimated from stamps) and per-cause log throttling.
 
@@ -8,11 +23,11 @@ so tests can drive every state without waiting.
 """
 from __future__ import annotations
 
+from collections import deque, OrderedDict
+from dataclasses import dataclass
 import re
 import statistics
 import threading
-from collections import OrderedDict, deque
-from dataclasses import dataclass
 
 from face_perception.camera_info import CameraInfoMonitor
 
@@ -58,7 +73,8 @@ class FrameLoss:
 
 
 class MissedFrameEstimator:
-    """Estimates frames lost before they reached the node from gaps in header stamps.
+    """
+    Estimates frames lost before they reached the node from gaps in header stamps.
 
     An estimate: it assumes a steady camera rate, the median of the recent stamp deltas
     of at least ``MIN_PERIOD_NS`` (shorter ones are a publisher catching up after a stall,
@@ -174,9 +190,11 @@ class StreamHealth:
             return HealthReport(level, message, values)
 
     def _loss(self, now: float) -> FrameLoss | None:
-        """Images received against camera_info received over the recent window (None
+        """
+        Images received against camera_info received over the recent window (None
         without camera_info). The window starts at the first image, so a camera_info
-        subscription that matched before the image one does not count as loss."""
+        subscription that matched before the image one does not count as loss.
+        """
         if self._camera_info is None:
             return None
         start = now - RECENT_WINDOW_S
@@ -207,7 +225,8 @@ class StreamHealth:
             hint = f", but camera_info arrives on {self._camera_info.topic}: {LOSS_CAUSE}"
         if silent_s is None:
             if info_arrives:
-                return WARN, f"no images received yet, but camera_info arrives on {self._camera_info.topic}: {LOSS_CAUSE}"
+                return WARN, (f"no images received yet, but camera_info arrives on {self._camera_info.topic}: "
+                              f"{LOSS_CAUSE}")
             return WARN, "no images received yet"
         if silent_s > self.stale_after_s:
             return ERROR, f"no image for {silent_s:.1f} s (diagnostics.stale_after {self.stale_after_s:g} s){hint}"
@@ -228,7 +247,8 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 class PerCauseThrottle:
-    """Lets one log line per cause through every ``interval_s``; counts what it held back.
+    """
+    Lets one log line per cause through every ``interval_s``; counts what it held back.
 
     The cause is the reason with its numbers blanked out, so "data has 10 bytes" and
     "data has 12 bytes" share a cause while an unknown encoding and a short step do not.
@@ -246,8 +266,10 @@ class PerCauseThrottle:
         return re.sub(r"\d+", "#", reason)
 
     def admit(self, reason: str, now: float) -> int | None:
-        """None: hold this line back. Otherwise log it; the number is how many of its cause
-        were held back since it was last logged."""
+        """
+        None: hold this line back. Otherwise log it; the number is how many of its cause
+        were held back since it was last logged.
+        """
         cause = self.cause_of(reason)
         with self._lock:
             last, held = self._causes.get(cause, (None, 0))

@@ -1,4 +1,19 @@
-"""The REP-155 face and gaze TF frames of each tracked face, broadcast on /tf.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The REP-155 face and gaze TF frames of each tracked face, broadcast on /tf.
 
 ``face_<id>`` has the camera image's ``frame_id`` as parent (the optical frame the pose was
 estimated in); ``gaze_<id>`` has ``face_<id>`` as parent, at its origin, in the optical
@@ -14,8 +29,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 from geometry_msgs.msg import Quaternion, Transform, TransformStamped, Vector3
+import numpy as np
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from std_msgs.msg import Header
@@ -37,7 +52,7 @@ def gaze_frame_name(face_id: str) -> str:
 
 
 def face_transforms(header: Header, face_id: str, pose: HeadPose) -> list[TransformStamped]:
-    """camera -> face_<id> (the pose) and face_<id> -> gaze_<id> (a fixed rotation)."""
+    """Return camera -> face_<id> (the pose) and face_<id> -> gaze_<id> (a fixed rotation)."""
     x, y, z = (float(v) for v in pose.translation)
     qx, qy, qz, qw = (float(v) for v in pose.quaternion())
     face = TransformStamped(

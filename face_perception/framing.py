@@ -1,4 +1,19 @@
-"""Face framing: how a detected face becomes a model's input crop. One function for all.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Face framing: how a detected face becomes a model's input crop. One function for all.
 
 The node and the training scripts cut faces with the same :class:`FaceFraming`, chosen by the
 model's card (``input.framing``), so a model sees at run time the faces it learned from.
@@ -15,14 +30,14 @@ model's card (``input.framing``), so a model sees at run time the faces it learn
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 from typing import Any, Mapping, Protocol, Sequence
 
 import cv2
 import numpy as np
 
-from face_perception.detection import KEYPOINT_NAMES, Detection
+from face_perception.detection import Detection, KEYPOINT_NAMES
 
 RIGHT_EYE, LEFT_EYE, MOUTH = (KEYPOINT_NAMES.index(name) for name in ("right_eye", "left_eye", "mouth_center"))
 # Mean keypoint layout inside each detector's box, as fractions of the box (x, y), for faces
@@ -49,11 +64,13 @@ class FaceFraming(Protocol):
 
     def cut(self, image: np.ndarray, detection: Detection, width: int, height: int,
             box_prior: np.ndarray | None = None) -> np.ndarray:
-        """The face of ``detection`` in ``image`` (grey HxW or BGR(A)), resized to the model's
-        input. ``box_prior``: the detector's keypoint layout for a detection without keypoints."""
+        """
+        Return the face of ``detection`` in ``image`` (grey HxW or BGR(A)), resized to the model's
+        input. ``box_prior``: the detector's keypoint layout for a detection without keypoints.
+        """
 
     def describe(self) -> dict[str, Any]:
-        """The card's ``input.framing`` entry (name and parameters)."""
+        """Return the card's ``input.framing`` entry (name and parameters)."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +92,10 @@ class BoxFraming:
 
 @dataclass(frozen=True)
 class FramingJitter:
-    """A random change of the framing for training: scale factor, shift (fractions of the
-    crop side, along the levelled face axes) and extra roll in degrees."""
+    """
+    A random change of the framing for training: scale factor, shift (fractions of the
+    crop side, along the levelled face axes) and extra roll in degrees.
+    """
 
     scale: float = 1.0
     shift_x: float = 0.0
@@ -101,8 +120,10 @@ class EyesMouthFraming:
 
     def source_square(self, keypoints: np.ndarray, jitter: FramingJitter = NO_JITTER
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(centre, x axis, y axis) of the crop in source pixels: the axes are the crop's
-        half sides as vectors (x: towards the image-right eye, y: towards the chin)."""
+        """
+        (centre, x axis, y axis) of the crop in source pixels: the axes are the crop's
+        half sides as vectors (x: towards the image-right eye, y: towards the chin).
+        """
         right_eye, left_eye, mouth = keypoints[RIGHT_EYE], keypoints[LEFT_EYE], keypoints[MOUTH]
         eye_mid = 0.5 * (right_eye + left_eye)
         across = left_eye - right_eye  # image-left eye (the person's right) to image-right eye
@@ -147,7 +168,8 @@ def detection_keypoints(detection: Detection, box_prior: np.ndarray | None) -> n
 
 def warp_square(image: np.ndarray, centre: np.ndarray, axis_x: np.ndarray, axis_y: np.ndarray,
                 width: int, height: int) -> np.ndarray:
-    """The square (centre, half-side vectors) of ``image`` resampled to ``width`` x ``height``.
+    """
+    Return the square (centre, half-side vectors) of ``image`` resampled to ``width`` x ``height``.
 
     Large shrinks are pre-filtered with INTER_AREA on the square's bounding region, so a face
     far larger than the model input is averaged, not aliased. Outside the image the edge
@@ -193,8 +215,7 @@ def crop_box_with_margin(
 
 
 def resize_crop(crop: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize a crop to the model input: INTER_AREA when shrinking (no aliasing), linear when a
-    small face is enlarged."""
+    """Resize a crop to the model input: INTER_AREA to shrink (no aliasing), linear to enlarge a small face."""
     shrinking = crop.shape[0] >= height and crop.shape[1] >= width
     return cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
@@ -207,9 +228,11 @@ _PARAMETER_RANGES = {
 
 
 def framing_from_card(entry: Mapping[str, Any] | None, default_margin: float, where: str) -> FaceFraming:
-    """The framing a card's ``input.framing`` asks for; a card without one keeps the box
+    """
+    Return the framing a card's ``input.framing`` asks for; a card without one keeps the box
     framing with the node's ``classification.crop_margin`` (the cut before framings existed).
-    Raises FramingError naming ``where`` (the card file) for anything the node cannot produce."""
+    Raises FramingError naming ``where`` (the card file) for anything the node cannot produce.
+    """
     if entry is None:
         return BoxFraming(default_margin)
     if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):

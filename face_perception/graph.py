@@ -1,4 +1,19 @@
-"""The node graph that both start-up paths launch.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The node graph that both start-up paths launch.
 
 ``launch/perception.launch.py`` (ROS 2 distro installs, ``ros2 launch``) and
 ``face-perception-bringup`` (pip-only installs, where ``launch_ros`` does not exist)
@@ -12,9 +27,9 @@ them has ``hri.enabled``, ``hri_aggregator_node`` to merge their REP-155 face li
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
+import re
 
 from face_perception.cameras import Camera, camera_overrides, load_cameras_file, node_parameter
 from face_perception.topics import DEFAULT_IMAGE_TOPIC, HRI_INSTANCE_TRACKED_TOPIC, resolve
@@ -103,7 +118,7 @@ def _is_true(text: str) -> bool:
 
 
 def normalize_namespace(text: str, argument: str = "namespace") -> str:
-    """"" -> "" (root); "front", "/front/" -> "/front"; refuses what ROS would refuse."""
+    """Normalise a namespace: "" -> "" (root); "front", "/front/" -> "/front"; refuse what ROS would refuse."""
     tokens = text.strip().strip("/").split("/") if text.strip().strip("/") else []
     for token in tokens:
         if not _NAMESPACE_TOKEN.fullmatch(token):

@@ -1,4 +1,19 @@
-"""Head pose from a face's six keypoints and the camera's intrinsics (pure Python, no ROS).
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Head pose from a face's six keypoints and the camera's intrinsics (pure Python, no ROS).
 
 Frames (REP-103 and REP-155):
 
@@ -16,8 +31,8 @@ still, so a still head's frame does not jitter and a turning head's does not lag
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 from typing import Iterable, Sequence
 
 import cv2
@@ -61,8 +76,10 @@ class CameraModelError(ValueError):
 
 @dataclass(frozen=True)
 class CameraModel:
-    """A camera's intrinsics: 3x3 ``K``, distortion coefficients ``d`` and their model
-    (sensor_msgs/CameraInfo's ``distortion_model``), and the image size they are for."""
+    """
+    A camera's intrinsics: 3x3 ``K``, distortion coefficients ``d`` and their model
+    (sensor_msgs/CameraInfo's ``distortion_model``), and the image size they are for.
+    """
 
     k: np.ndarray
     d: np.ndarray
@@ -73,7 +90,7 @@ class CameraModel:
     @classmethod
     def from_values(cls, k: Sequence[float], d: Sequence[float], distortion_model: str,
                     width: int = 0, height: int = 0) -> "CameraModel":
-        """Checked intrinsics; CameraModelError for an uncalibrated or unusable camera."""
+        """Check the intrinsics; raise CameraModelError for an uncalibrated or unusable camera."""
         k_matrix = np.asarray(k, np.float64).reshape(3, 3)
         if not np.all(np.isfinite(k_matrix)) or not (k_matrix[0, 0] > 0 and k_matrix[1, 1] > 0):
             raise CameraModelError(f"K has no positive focal lengths (fx={k_matrix[0, 0]:g}, fy={k_matrix[1, 1]:g}): "
@@ -101,8 +118,10 @@ class CameraModel:
 
 @dataclass(frozen=True)
 class HeadPose:
-    """The face frame in the camera frame: ``rotation`` (3x3, its columns are the face's x,
-    y, z axes in camera coordinates) and ``translation`` (metres, the eyes' midpoint)."""
+    """
+    The face frame in the camera frame: ``rotation`` (3x3, its columns are the face's x,
+    y, z axes in camera coordinates) and ``translation`` (metres, the eyes' midpoint).
+    """
 
     rotation: np.ndarray
     translation: np.ndarray
@@ -113,15 +132,17 @@ class HeadPose:
         return matrix_to_quaternion(self.rotation)
 
     def gaze_rotation(self) -> np.ndarray:
-        """The gaze frame's axes in camera coordinates."""
+        """Return the gaze frame's axes in camera coordinates."""
         return self.rotation @ GAZE_IN_FACE
 
 
 def estimate_head_pose(keypoints: np.ndarray, camera: CameraModel, model: np.ndarray = MEAN_FACE,
                        use: Sequence[int] = range(6)) -> HeadPose | None:
-    """The head pose for six image keypoints (pixels), or None when no plausible pose fits.
+    """
+    Return the head pose for six image keypoints (pixels), or None when no plausible pose fits.
 
-    ``use``: which keypoints to fit (indices into the six)."""
+    ``use``: which keypoints to fit (indices into the six).
+    """
     image_points = camera.undistort(np.asarray(keypoints, np.float64))[list(use)]
     object_points = np.asarray(model, np.float64)[list(use)]
     if not np.all(np.isfinite(image_points)):
@@ -173,15 +194,17 @@ def quaternion_to_matrix(quaternion: Sequence[float]) -> np.ndarray:
 
 
 def rotation_angle_deg(a: np.ndarray, b: np.ndarray) -> float:
-    """The angle of the rotation taking ``a`` to ``b`` (geodesic distance), degrees."""
+    """Return the angle of the rotation taking ``a`` to ``b`` (geodesic distance), degrees."""
     cosine = (np.trace(np.asarray(a).T @ np.asarray(b)) - 1.0) / 2.0
     return math.degrees(math.acos(float(np.clip(cosine, -1.0, 1.0))))
 
 
 def face_rotation(yaw_deg: float, pitch_deg: float = 0.0, roll_deg: float = 0.0) -> np.ndarray:
-    """The face frame's axes in camera coordinates for a face looking at the camera, then
+    """
+    Return the face frame's axes in camera coordinates for a face looking at the camera, then
     turned by yaw (to the person's left, about its z), pitch (down, about its y) and roll
-    (about its x). For tests and measurements."""
+    (about its x). For tests and measurements.
+    """
     # Looking at the camera: out of the face = -z (toward the camera), the person's left =
     # the image's right (+x), up = -y.
     facing_camera = np.column_stack([[0.0, 0.0, -1.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
@@ -210,8 +233,10 @@ def project(points: np.ndarray, rotation: np.ndarray, translation: np.ndarray, k
 
 @dataclass(frozen=True)
 class OneEuroParameters:
-    """One-Euro filter settings: cutoff (Hz) of a still signal, how fast the cutoff rises
-    with speed (``beta``, per unit of the signal's speed), and the speed's own cutoff."""
+    """
+    One-Euro filter settings: cutoff (Hz) of a still signal, how fast the cutoff rises
+    with speed (``beta``, per unit of the signal's speed), and the speed's own cutoff.
+    """
 
     min_cutoff: float = 1.0
     beta: float = 1.0
@@ -267,7 +292,7 @@ class HeadPoseTracker:
             position_filter.parameters = rotation_filter.parameters = parameters
 
     def update(self, track_id: str, pose: HeadPose, time_s: float) -> HeadPose:
-        """The track's smoothed pose after this frame's ``pose``."""
+        """Return the track's smoothed pose after this frame's ``pose``."""
         if track_id not in self._filters:
             self._filters[track_id] = (OneEuroFilter(self.parameters), OneEuroFilter(self.parameters))
         position_filter, rotation_filter = self._filters[track_id]
@@ -285,9 +310,11 @@ class HeadPoseTracker:
 
     def update_frame(self, faces: Iterable[tuple[str, Sequence[Sequence[float]] | None]],
                      live_track_ids: Sequence[str], camera: CameraModel, time_s: float) -> dict[str, HeadPose]:
-        """One frame: (track id, keypoints or None) of the faces seen, the ids of every live
+        """
+        One frame: (track id, keypoints or None) of the faces seen, the ids of every live
         track. Returns track id -> smoothed pose for the live tracks that have one; a track
-        missed in this frame, or whose keypoints gave no plausible pose, keeps its last."""
+        missed in this frame, or whose keypoints gave no plausible pose, keeps its last.
+        """
         for track_id, keypoints in faces:
             pose = None if keypoints is None else estimate_head_pose(np.asarray(keypoints, np.float64), camera)
             if pose is not None:
@@ -296,7 +323,7 @@ class HeadPoseTracker:
         return {track_id: self._last[track_id] for track_id in live_track_ids if track_id in self._last}
 
     def last(self, track_id: str) -> HeadPose | None:
-        """The track's latest smoothed pose (also while it is missed), or None."""
+        """Return the track's latest smoothed pose (also while it is missed), or None."""
         return self._last.get(track_id)
 
     def keep_only(self, track_ids: Iterable[str]) -> None:

@@ -1,4 +1,19 @@
-"""Renders of a textured 3-D head turned by a known rotation, to check the head pose.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Renders of a textured 3-D head turned by a known rotation, to check the head pose.
 
 We have no head-pose data set, so we make one: the astronaut photo (face_perception/data)
 is wrapped onto a 3-D head surface and rendered through a pinhole camera at any pose. The
@@ -53,7 +68,7 @@ class TexturedHead:
 
 
 def surface_depth(y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """x (forward) of the head surface at (y, z); NaN outside the head's outline."""
+    """Return the head surface's x (forward) at (y, z); NaN outside the head's outline."""
     inside = 1.0 - np.abs(y / HEAD_HALF_WIDTH) ** HEAD_EXPONENT - np.abs((z - HEAD_CENTRE_Z) / HEAD_HALF_HEIGHT) ** 2
     depth = np.where(inside > 0, HEAD_DEPTH * np.power(np.clip(inside, 0, None), 1.0 / HEAD_EXPONENT), np.nan)
     for cy, cz, height, sy, sz in _RELIEF:
@@ -63,7 +78,7 @@ def surface_depth(y: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def astronaut_head() -> TexturedHead:
-    """The astronaut photo on the head surface (its eyes found by BlazeFace once)."""
+    """Return the astronaut photo on the head surface (its eyes found by BlazeFace once)."""
     from face_perception.blazeface import BlazeFaceDetector
 
     photo = load_demo_image()
@@ -89,8 +104,10 @@ def astronaut_head() -> TexturedHead:
 
 def render_head(rotation: np.ndarray, translation: np.ndarray, k: np.ndarray, width: int = 640, height: int = 480,
                 head: TexturedHead | None = None) -> np.ndarray:
-    """The head with its face frame at (``rotation``, ``translation``) in the camera frame,
-    where ``translation`` places the eye midpoint (the face frame origin), as a BGR image."""
+    """
+    Return the head with its face frame at (``rotation``, ``translation``) in the camera frame,
+    where ``translation`` places the eye midpoint (the face frame origin), as a BGR image.
+    """
     head = head or astronaut_head()
     camera_points = (head.points - head.eye_midpoint) @ np.asarray(rotation).T + np.asarray(translation)
     # Back-facing surface (normal away from the camera) is hidden by the z-buffer anyway.

@@ -1,4 +1,19 @@
-"""Merging several cameras' REP-155 face lists into the robot's one list (pure Python).
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Merging several cameras' REP-155 face lists into the robot's one list (pure Python).
 
 Each camera's perception node publishes its own list of live face ids (its namespace's
 ``humans/faces/tracked``). The robot's ``/humans/faces/tracked`` is their union: the newest
@@ -33,7 +48,7 @@ class TrackedListMerger:
         self._latest: dict[str, _Latest] = {}
 
     def update(self, source: str, ids: Sequence[str], now: float) -> tuple[str, ...]:
-        """Stores ``source``'s newest list; returns the merged list."""
+        """Store ``source``'s newest list; returns the merged list."""
         if source not in self.sources:
             raise KeyError(f"unknown source '{source}'")
         self._latest[source] = _Latest(tuple(ids), now)

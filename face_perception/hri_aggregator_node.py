@@ -1,4 +1,19 @@
-"""One REP-155 face list for a robot with several cameras.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+One REP-155 face list for a robot with several cameras.
 
 Subscribes:  tracked_topics (hri_msgs/IdsList), one per camera's perception node, e.g.
              /front/humans/faces/tracked and /rear/humans/faces/tracked
@@ -16,8 +31,8 @@ from __future__ import annotations
 import sys
 import time
 
-import rclpy
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+import rclpy
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile

@@ -1,4 +1,19 @@
-"""ROS4HRI (REP-155) face topics, published beside the node's own outputs when hri.enabled.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+ROS4HRI (REP-155) face topics, published beside the node's own outputs when hri.enabled.
 
 Per frame: ``humans/faces/tracked`` (hri_msgs/IdsList, relative) lists every live track; for
 each face seen in the frame, ``/humans/faces/<id>/roi``, ``softbiometrics`` and ``expression``,
@@ -18,14 +33,13 @@ is needed only then.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 import secrets
 import string
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence, TYPE_CHECKING
 
 import cv2
-import numpy as np
 from hri_msgs.msg import (
     Expression,
     FacialLandmarks,
@@ -34,6 +48,7 @@ from hri_msgs.msg import (
     NormalizedRegionOfInterest2D,
     SoftBiometrics,
 )
+import numpy as np
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile
@@ -102,15 +117,19 @@ ALIGNED_FRAMING = EyesMouthFraming(size=3.0, center=0.33, eye_mouth_ratio=1.0)
 
 
 def random_id_tag() -> str:
-    """Three random lowercase letters: start every id of this run with a letter (ROS names
-    cannot start with a digit) and tell this run's ids from an earlier run's."""
+    """
+    Three random lowercase letters: start every id of this run with a letter (ROS names
+    cannot start with a digit) and tell this run's ids from an earlier run's.
+    """
     return "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
 
 
 def namespace_id_prefix(namespace: str) -> str:
-    """Start of every id of a node in ``namespace``: "" in the root namespace (ids as they
+    """
+    Start of every id of a node in ``namespace``: "" in the root namespace (ids as they
     always were), ``front_`` in ``/front``, ``robot_front_`` in ``/robot/front``. Namespaces
-    are unique per camera, so the ids of two cameras never collide, whatever their tags."""
+    are unique per camera, so the ids of two cameras never collide, whatever their tags.
+    """
     tokens = [token for token in namespace.split("/") if token]
     return "".join(f"{token}_" for token in tokens)
 
@@ -145,9 +164,11 @@ def normalized_roi(face: "FaceResult", image_size: tuple[int, int], header: Head
 
 
 def soft_biometrics(face: "FaceResult", header: Header) -> SoftBiometrics:
-    """Age rounded to whole years (the field is uint8): 0 with confidence 0 without an age
+    """
+    Age rounded to whole years (the field is uint8): 0 with confidence 0 without an age
     model. Gender "unknown" (below gender_min_confidence) is UNDEFINED; its confidence is
-    still the probability of the more likely gender, as in FaceAttributes."""
+    still the probability of the more likely gender, as in FaceAttributes.
+    """
     has_age = math.isfinite(face.age)
     return SoftBiometrics(
         header=header,
@@ -170,9 +191,11 @@ def expression(face: "FaceResult", emotion_labels: Sequence[str], header: Header
 
 
 def facial_landmarks(face: "FaceResult", image_size: tuple[int, int], header: Header) -> FacialLandmarks | None:
-    """The face's keypoints at their REP-155 indices, normalised by the image size, with the
+    """
+    Return the face's keypoints at their REP-155 indices, normalised by the image size, with the
     detection confidence as ``c`` (0 for the other indices, and for a keypoint outside the
-    image, which BlazeFace places for an ear turned away); None without keypoints."""
+    image, which BlazeFace places for an ear turned away); None without keypoints.
+    """
     if face.keypoints is None:
         return None
     width, height = image_size
@@ -188,12 +211,12 @@ def facial_landmarks(face: "FaceResult", image_size: tuple[int, int], header: He
 
 
 def aligned_face(bgr: np.ndarray, keypoints: Sequence[Sequence[float]], size: int = CROPPED_SIZE) -> np.ndarray:
-    """The face with its eyes levelled, ``size`` x ``size`` (:data:`ALIGNED_FRAMING`)."""
+    """Return the face with its eyes levelled, ``size`` x ``size`` (:data:`ALIGNED_FRAMING`)."""
     return ALIGNED_FRAMING.cut_keypoints(bgr, np.asarray(keypoints, np.float64), size, size)
 
 
 def cropped_face(bgr: np.ndarray, box: tuple[int, int, int, int], size: int = CROPPED_SIZE) -> np.ndarray:
-    """The face box, scaled to fit ``size`` x ``size``, centred and zero-padded (REP-155)."""
+    """Return the face box, scaled to fit ``size`` x ``size``, centred and zero-padded (REP-155)."""
     x, y, w, h = (int(v) for v in box)
     crop = bgr[max(0, y): y + h, max(0, x): x + w]
     canvas = np.zeros((size, size, 3), dtype=np.uint8)
@@ -217,13 +240,12 @@ class _FacePublishers:
     landmarks: Publisher
     aligned: Publisher
 
-    def all(self) -> tuple[Publisher, ...]:
+    def all(self) -> tuple[Publisher, ...]:  # noqa: A003 (a method: the builtin stays usable)
         return (self.roi, self.cropped, self.softbiometrics, self.expression, self.landmarks, self.aligned)
 
 
 class HriFaceOutput:
-    """Publishes a node's face results on the REP-155 face topics (not thread-safe: call
-    :meth:`publish` from one thread)."""
+    """Publishes a node's face results on the REP-155 face topics (not thread-safe: one thread calls publish)."""
 
     def __init__(self, node: Node, id_tag: str | None = None, frames: "FaceFramesPublisher | None" = None) -> None:
         self._node = node
@@ -243,8 +265,10 @@ class HriFaceOutput:
 
     def publish(self, result: "FrameResult", header: Header, bgr: np.ndarray, emotion_labels: Sequence[str],
                 poses: "Mapping[str, HeadPose] | None" = None) -> None:
-        """This frame's messages; ``poses``: track id -> head pose of the live tracks that
-        have one (also tracks missed in this frame: a frame stays while its face is tracked)."""
+        """
+        Return this frame's messages; ``poses``: track id -> head pose of the live tracks that
+        have one (also tracks missed in this frame: a frame stays while its face is tracked).
+        """
         live = [self.face_id(track_id) for track_id in result.live_track_ids]
         self._update_publishers(live)
         self._tracked_pub.publish(IdsList(header=header, ids=live))

@@ -1,4 +1,19 @@
-"""sensor_msgs/Image and CompressedImage conversion without cv_bridge (numpy and OpenCV only).
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+sensor_msgs/Image and CompressedImage conversion without cv_bridge (numpy and OpenCV only).
 
 Works on the message's plain fields, so it needs no ROS import and can be tested alone.
 
@@ -65,7 +80,7 @@ def encoding_info(encoding: str) -> EncodingInfo:
 
 
 def _as_byte_buffer(data: Any) -> np.ndarray:
-    """A flat uint8 view of bytes / bytearray / memoryview / array.array('B') / ndarray; no copy."""
+    """Return a flat uint8 view of bytes / bytearray / memoryview / array.array('B') / ndarray; no copy."""
     if isinstance(data, np.ndarray):
         return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
     try:
@@ -81,7 +96,8 @@ def _as_byte_buffer(data: Any) -> np.ndarray:
 def image_fields_to_array(
     height: int, width: int, encoding: str, step: int, data: Any, is_bigendian: int | bool = 0
 ) -> np.ndarray:
-    """Array view of sensor_msgs/Image fields in native layout (see module docstring).
+    """
+    Array view of sensor_msgs/Image fields in native layout (see module docstring).
 
     Rows padded beyond ``width * bytes_per_pixel`` (``step`` larger) are skipped with a strided
     view, so nothing is copied for 8-bit encodings; mono16 in non-native byte order is
@@ -121,7 +137,8 @@ def image_fields_to_array(
 
 
 def array_to_image_fields(array: np.ndarray, encoding: str) -> tuple[int, int, int, bytes]:
-    """(height, width, step, data) for a sensor_msgs/Image; rows unpadded, mono16 little-endian.
+    """
+    (height, width, step, data) for a sensor_msgs/Image; rows unpadded, mono16 little-endian.
 
     Publishers set ``is_bigendian = 0`` with these fields.
     """
@@ -134,7 +151,8 @@ def array_to_image_fields(array: np.ndarray, encoding: str) -> tuple[int, int, i
             f"({'HxW' if info.channels == 1 else f'HxWx{info.channels}'} expected)"
         )
     if array.dtype.kind != info.dtype.kind or array.dtype.itemsize != info.dtype.itemsize:
-        raise ImageConversionError(f"array dtype {array.dtype} does not fit encoding '{encoding}' ({info.dtype} expected)")
+        raise ImageConversionError(
+            f"array dtype {array.dtype} does not fit encoding '{encoding}' ({info.dtype} expected)")
     height, width = array.shape[:2]
     if height == 0 or width == 0:
         raise ImageConversionError(f"array of shape {array.shape} is empty ({encoding})")
@@ -158,7 +176,7 @@ def to_bgr(array: np.ndarray, encoding: str) -> np.ndarray:
 
 
 def to_gray(array: np.ndarray, encoding: str) -> np.ndarray:
-    """HxW uint8 grey from an array in ``encoding``'s layout (mono8 is returned as is)."""
+    """Return HxW uint8 grey from an array in ``encoding``'s layout (mono8 is returned as is)."""
     info = encoding_info(encoding)
     _check_layout(array, info, encoding)
     if encoding in ("mono8", "mono16"):

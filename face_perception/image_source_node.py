@@ -1,4 +1,19 @@
-"""Publish camera-like images from a video file, an image folder or file, a camera, or
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Publish camera-like images from a video file, an image folder or file, a camera, or
 the embedded demo sequence, so the graph runs without a camera driver.
 
 Parameters (all declared with descriptors; see config/perception.yaml):
@@ -16,15 +31,15 @@ Parameters (all declared with descriptors; see config/perception.yaml):
 """
 from __future__ import annotations
 
+from pathlib import Path
 import sys
 import time
-from pathlib import Path
 from typing import Callable, Iterator
 
 import cv2
 import numpy as np
-import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+import rclpy
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
@@ -49,7 +64,7 @@ def _images_in(folder: Path) -> list[Path]:
 def open_frame_source(
     source: str, loop: bool, demo_width: int = 640, demo_height: int = 480, demo_faces: int = 1, demo_frames: int = 40
 ) -> Iterator[np.ndarray]:
-    """An iterator of BGR frames for the source description; raises SourceError if unusable."""
+    """Return an iterator of BGR frames for the source description; raises SourceError if unusable."""
     if source == "demo":
         return _demo_frames(loop, demo_width, demo_height, demo_faces, demo_frames)
     if source.startswith("camera:"):
@@ -134,11 +149,14 @@ class ImageSourceNode(Node):
             "wait_for_subscribers", False, "publish nothing until the topic has a subscriber"
         )
         self._max_frames = self._declare(
-            "max_frames", 0, "stop after this many frames (0 = never)", integer=IntegerRange(from_value=0, to_value=10**9)
+            "max_frames", 0, "stop after this many frames (0 = never)",
+            integer=IntegerRange(from_value=0, to_value=10**9),
         )
         width = self._declare("demo.width", 640, "demo frame width", integer=IntegerRange(from_value=64, to_value=7680))
-        height = self._declare("demo.height", 480, "demo frame height", integer=IntegerRange(from_value=64, to_value=4320))
-        faces = self._declare("demo.num_faces", 1, "faces in the demo frames", integer=IntegerRange(from_value=0, to_value=64))
+        height = self._declare("demo.height", 480, "demo frame height",
+                               integer=IntegerRange(from_value=64, to_value=4320))
+        faces = self._declare("demo.num_faces", 1, "faces in the demo frames",
+                              integer=IntegerRange(from_value=0, to_value=64))
         count = self._declare(
             "demo.num_frames", 40, "frames in one demo cycle", integer=IntegerRange(from_value=1, to_value=100000)
         )

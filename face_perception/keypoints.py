@@ -1,4 +1,19 @@
-"""Facial keypoints for detectors that measure none (Haar): a BlazeFace pass inside each box.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Facial keypoints for detectors that measure none (Haar): a BlazeFace pass inside each box.
 
 The eyes-and-mouth framing needs the eyes and the mouth. BlazeFace detections carry them;
 a Haar box gets them from BlazeFace's short-range model run on the square around the box
@@ -14,7 +29,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from face_perception.detection import Detection, box_iou
+from face_perception.detection import box_iou, Detection
 
 # The square searched around a box, as a multiple of its side: the short-range model wants
 # a face filling much of its input, with room for a box that sits off the face.
@@ -35,10 +50,12 @@ class RegionKeypointFinder:
 
     def add_keypoints(self, image: np.ndarray, detections: Sequence[Detection], remeasure_below: float = 0.0
                       ) -> list[Detection]:
-        """``detections`` with keypoints measured in ``image`` (grey or BGR(A) uint8) where
+        """
+        Return ``detections`` with keypoints measured in ``image`` (grey or BGR(A) uint8) where
         they lacked them, or where the face is narrower than ``remeasure_below`` pixels (a
         small face's keypoints from a whole-frame pass are coarse), and BlazeFace finds the
-        face in its box; the others unchanged."""
+        face in its box; the others unchanged.
+        """
         return [d if d.keypoints is not None and d.w >= remeasure_below else self._refined(image, d)
                 for d in detections]
 

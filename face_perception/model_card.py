@@ -1,4 +1,19 @@
-"""Model cards: the JSON file that ships beside every ``.tflite`` model.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Model cards: the JSON file that ships beside every ``.tflite`` model.
 
 The runtime reads labels, input size and normalisation from the card, never from
 constants in the code, so a retrained model with another input size or label order
@@ -6,12 +21,12 @@ cannot silently drift from the node that runs it.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from face_perception.framing import FramingError, framing_from_card
+from face_perception.framing import framing_from_card, FramingError
 
 CARD_SCHEMA_VERSION = 1
 SUPPORTED_TASKS = ("emotion", "gender", "age")

@@ -1,4 +1,19 @@
-"""The life cycle both executables share: init, build the node, spin, shut down cleanly.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The life cycle both executables share: init, build the node, spin, shut down cleanly.
 
 A node that cannot start (bad parameter, missing file) raises one of ``startup_errors``;
 that is reported as one fatal line and exit code 1 instead of a traceback. So are ROS
@@ -21,7 +36,7 @@ from rclpy.node import Node
 def run_node(create: Callable[[], Node], spin: Callable[[Node], None],
              startup_errors: tuple[type[BaseException], ...], logger_name: str,
              args: list[str] | None = None) -> int:
-    """Runs one node until ``spin`` returns or Ctrl-C; returns the process exit code."""
+    """Run one node until ``spin`` returns or Ctrl-C; returns the process exit code."""
     try:
         rclpy.init(args=args)
     except Exception as error:  # rclpy raises RCLError (not importable by a public name) here
@@ -57,7 +72,8 @@ def run_node(create: Callable[[], Node], spin: Callable[[Node], None],
 
 
 def stop_spinning(executor: rclpy.executors.Executor, spinner: threading.Thread, nodes: Iterable[Node]) -> None:
-    """Stops an executor spun by ``spinner``, joins that thread, then destroys ``nodes``.
+    """
+    Stop an executor spun by ``spinner``, joins that thread, then destroys ``nodes``.
 
     The order matters: with Fast DDS's default transports a participant still used by a
     spinning thread when the interpreter exits aborted the process ("terminate called
@@ -71,7 +87,7 @@ def stop_spinning(executor: rclpy.executors.Executor, spinner: threading.Thread,
 
 
 def init_error_text(error: BaseException) -> str:
-    """The useful first line of an rcl argument error (rcl appends file/line details)."""
+    """Return the useful first line of an rcl argument error (rcl appends file/line details)."""
     text = " ".join(str(error).split())
     for marker in (", at ", " at /", ". Error: error not set"):
         text = text.split(marker, 1)[0]
@@ -85,7 +101,8 @@ def closest_names(unknown: Iterable[str], known: Iterable[str]) -> dict[str, str
 
 
 def warn_unknown_parameters(node: Node) -> None:
-    """Warn once about parameters given to this node (YAML, -p) that it does not declare.
+    """
+    Warn once about parameters given to this node (YAML, -p) that it does not declare.
 
     rclpy silently ignores them, so a typo like ``detection.scalefactor`` would go unnoticed.
     """

@@ -1,4 +1,19 @@
-"""The pipeline's tunable parameters: names, defaults, types, ranges and meaning, in one place.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The pipeline's tunable parameters: names, defaults, types, ranges and meaning, in one place.
 
 ``PARAMETERS`` is the single source of truth: the ROS node declares its parameters from it
 (dotted names as ROS 2 uses them in YAML and ``ros2 param set``), :class:`PipelineConfig`
@@ -8,8 +23,8 @@ is built and validated from it, and the docs list it. ``PipelineConfig`` mirrors
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
+import math
 from typing import Any, Mapping, Union
 
 ParameterValue = Union[bool, int, float, str]
@@ -21,15 +36,17 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ParameterSpec:
-    """One parameter. ``min``/``max`` bound numbers (inclusive); ``special`` lists values
-    allowed outside that range with their own meaning (such as 0 = "off")."""
+    """
+    One parameter. ``min``/``max`` bound numbers (inclusive); ``special`` lists values
+    allowed outside that range with their own meaning (such as 0 = "off").
+    """
 
     name: str
     default: ParameterValue
-    type: type
+    type: type  # noqa: A003 (field names are the parameter table's API)
     description: str
-    min: float | None = None
-    max: float | None = None
+    min: float | None = None  # noqa: A003
+    max: float | None = None  # noqa: A003
     choices: tuple[ParameterValue, ...] | None = None
     special: tuple[ParameterValue, ...] = ()
 
@@ -145,7 +162,8 @@ PARAMETERS_BY_NAME: dict[str, ParameterSpec] = {spec.name: spec for spec in PARA
 
 
 def validate_value(name: str, value: Any) -> ParameterValue:
-    """Check ``value`` for parameter ``name`` and return it in the parameter's type.
+    """
+    Check ``value`` for parameter ``name`` and return it in the parameter's type.
 
     Integers are accepted for float parameters (YAML ``1`` for ``1.0``); nothing else is
     converted. Raises :class:`ConfigError` naming the parameter and the value.
@@ -259,7 +277,7 @@ class PipelineConfig:
         return result
 
     def with_updates(self, values: Mapping[str, Any]) -> "PipelineConfig":
-        """A new config with ``values`` changed (e.g. from a live ``ros2 param set``)."""
+        """Return a new config with ``values`` changed (e.g. from a live ``ros2 param set``)."""
         return PipelineConfig.from_mapping({**self.to_mapping(), **dict(values)})
 
 

@@ -1,4 +1,19 @@
-"""The ROS 2 node: a thin shell over :class:`face_perception.pipeline.FacePerceptionPipeline`.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The ROS 2 node: a thin shell over :class:`face_perception.pipeline.FacePerceptionPipeline`.
 
 Subscribes:  image_topic (sensor_msgs/Image, or sensor_msgs/CompressedImage on
              <image_topic>/compressed when use_compressed is true), sensor-data QoS;
@@ -26,7 +41,6 @@ import sys
 import threading
 import time
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from face_perception_msgs.msg import FaceAttributesArray
 from rcl_interfaces.msg import (
@@ -36,12 +50,21 @@ from rcl_interfaces.msg import (
     ParameterType,
     SetParametersResult,
 )
+import rclpy
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
 from face_perception import ros_messages
+from face_perception.annotation import draw_annotations
+from face_perception.camera_info import camera_info_topic, CameraInfoMonitor
+from face_perception.diagnostics import PerCauseThrottle, StreamHealth
+from face_perception.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
+from face_perception.image_conversion import check_pixel_count, compressed_image_size, ImageConversionError
+from face_perception.node_main import run_node, warn_unknown_parameters
+from face_perception.parameters import ConfigError, PARAMETERS, ParameterSpec, PipelineConfig, validate_value
+from face_perception.pipeline import FacePerceptionPipeline
 from face_perception.topics import (  # noqa: F401 (re-exported: the demo and tests import them from here)
     ANNOTATED_TOPIC,
     ATTRIBUTES_TOPIC,
@@ -49,14 +72,6 @@ from face_perception.topics import (  # noqa: F401 (re-exported: the demo and te
     DETECTIONS_TOPIC,
     DIAGNOSTICS_TOPIC,
 )
-from face_perception.annotation import draw_annotations
-from face_perception.camera_info import CameraInfoMonitor, camera_info_topic
-from face_perception.diagnostics import PerCauseThrottle, StreamHealth
-from face_perception.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
-from face_perception.image_conversion import ImageConversionError, check_pixel_count, compressed_image_size
-from face_perception.node_main import run_node, warn_unknown_parameters
-from face_perception.parameters import PARAMETERS, ConfigError, ParameterSpec, PipelineConfig, validate_value
-from face_perception.pipeline import FacePerceptionPipeline
 
 NODE_NAME = "face_perception"
 
@@ -87,7 +102,8 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
         "(read at start-up)",
     ),
     ParameterSpec("publish_annotated_image", True, bool, "draw and publish /faces/annotated_image"),
-    ParameterSpec("diagnostics_period", 1.0, float, "seconds between /diagnostics messages (read at start-up)", 0.1, 60.0),
+    ParameterSpec("diagnostics_period", 1.0, float, "seconds between /diagnostics messages (read at start-up)",
+                  0.1, 60.0),
     ParameterSpec(
         "hri.enabled",
         False,
@@ -188,7 +204,8 @@ class PerceptionNode(Node):
         try:
             subscription = self.create_subscription(message_type, topic, self._on_image, qos_profile_sensor_data)
         except rclpy.exceptions.NameValidationException as error:
-            raise StartupError(f"parameter 'image_topic' = {image_topic!r} is not a valid topic name: {error}") from error
+            raise StartupError(
+                f"parameter 'image_topic' = {image_topic!r} is not a valid topic name: {error}") from error
         topic = subscription.topic_name  # resolved: the log names what is really watched
         try:
             info_subscription = self.create_subscription(CameraInfo, self.camera_info.topic, self._on_camera_info,
@@ -300,8 +317,10 @@ class PerceptionNode(Node):
             self._camera_problem = f"the camera_info is unusable: {error}"
 
     def _face_poses(self, result, header, image_shape) -> dict:
-        """Track id -> smoothed head pose of the live tracks that have one; {} (logged once per
-        reason) without a usable camera_info for these images."""
+        """
+        Track id -> smoothed head pose of the live tracks that have one; {} (logged once per
+        reason) without a usable camera_info for these images.
+        """
         if self._head_poses is None:
             return {}
         camera, problem = self._camera, self._camera_problem
@@ -415,8 +434,10 @@ def _check_node_value(spec: ParameterSpec, value) -> None:
 
 
 def _hri_output(node: Node, face_frames: bool):
-    """The REP-155 publisher; hri_msgs is imported only here, when hri.enabled is true, and
-    tf2_msgs only with ``face_frames`` (head_pose.enabled too)."""
+    """
+    Return the REP-155 publisher; hri_msgs is imported only here, when hri.enabled is true, and
+    tf2_msgs only with ``face_frames`` (head_pose.enabled too).
+    """
     try:
         from face_perception.hri_output import HriFaceOutput
     except ImportError as error:
@@ -447,7 +468,7 @@ def _one_euro(values: dict) -> OneEuroParameters:
 
 
 def build_pipeline(config: PipelineConfig) -> FacePerceptionPipeline:
-    """The pipeline for a config, refusing emotion models whose classes the message lacks."""
+    """Return the pipeline for a config, refusing emotion models whose classes the message lacks."""
     pipeline = FacePerceptionPipeline(config)
     ros_messages.check_emotion_labels(pipeline.emotion_labels)
     return pipeline

@@ -1,14 +1,29 @@
-"""The whole per-frame pipeline: detect -> crop -> classify (one batch per model) -> track.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The whole per-frame pipeline: detect -> crop -> classify (one batch per model) -> track.
 
 No ROS here: the node converts messages to arrays, calls :meth:`FacePerceptionPipeline.process`
 and turns the :class:`FrameResult` back into messages.
 """
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass, field
+import math
 from pathlib import Path
+import time
 from typing import Sequence
 
 import cv2
@@ -24,10 +39,10 @@ from face_perception.classification import (
 )
 from face_perception.detection import Detection, Keypoints, PreparedFrame
 from face_perception.detectors import create_detector
-from face_perception.parameters import PipelineConfig
 from face_perception.framing import BOX_KEYPOINT_PRIORS, EyesMouthFraming
 from face_perception.keypoints import RegionKeypointFinder
-from face_perception.preprocessing import InputSpec, build_batch, frame_faces
+from face_perception.parameters import PipelineConfig
+from face_perception.preprocessing import build_batch, frame_faces, InputSpec
 from face_perception.tracking import FaceTracker, TrackedFace
 
 GENDER_LABELS = ("female", "male")
@@ -43,7 +58,8 @@ FULL_RANGE_INPUT_PX = 192
 
 @dataclass(frozen=True)
 class FaceResult:
-    """One face in one frame.
+    """
+    One face in one frame.
 
     Gender probabilities are a dict label -> probability; emotion probabilities are a tuple
     in the emotion card's label order (:attr:`FacePerceptionPipeline.emotion_labels`).
@@ -86,7 +102,7 @@ class FrameResult:
 
 
 def gray_from_image(image: np.ndarray) -> np.ndarray:
-    """HxW uint8 grey from a BGR, BGRA or grey uint8 image."""
+    """Return HxW uint8 grey from a BGR, BGRA or grey uint8 image."""
     if image.dtype != np.uint8:
         raise ValueError(f"expected a uint8 image, got {image.dtype}")
     if image.ndim == 2:
@@ -102,7 +118,8 @@ def gray_from_image(image: np.ndarray) -> np.ndarray:
 
 def build_batches(image: np.ndarray, gray: np.ndarray, detections: Sequence[Detection], margin: float,
                   specs: Sequence[InputSpec], box_prior: np.ndarray | None = None) -> dict[InputSpec, np.ndarray]:
-    """One model batch per distinct input spec, for ``detections``, each cut by its spec's
+    """
+    One model batch per distinct input spec, for ``detections``, each cut by its spec's
     framing (``margin``: the box framing's, for specs whose card names none; ``box_prior``: the
     detector's keypoint layout, for detections without keypoints).
 
@@ -143,8 +160,7 @@ def _load_age_classifier(configured_path: str, num_threads: int) -> FaceClassifi
 
 
 def _predict(classifier: FaceClassifier, batch: np.ndarray, flip_tta: bool) -> np.ndarray:
-    """Probabilities per face; with ``flip_tta`` the mean over each face and its mirror image,
-    both in one model call."""
+    """Return probabilities per face; with ``flip_tta``, the mean of each face and its mirror (one model call)."""
     if not flip_tta or len(batch) == 0:
         return classifier.predict(batch)
     probabilities = classifier.predict(np.concatenate([batch, batch[:, :, ::-1, :]]))
@@ -194,11 +210,12 @@ class FacePerceptionPipeline:
 
     @property
     def age_model_path(self) -> Path | None:
-        """The age model in use; None when running without one."""
+        """Return the age model in use; None when running without one."""
         return None if self.age_classifier is None else self.age_classifier.model_path
 
     def reconfigure(self, config: PipelineConfig) -> None:
-        """Apply new parameters, rebuilding only the parts they affect; tracks survive.
+        """
+        Apply new parameters, rebuilding only the parts they affect; tracks survive.
 
         Everything is built before anything is replaced, so a failing load leaves the
         pipeline running on the old configuration.
@@ -225,17 +242,19 @@ class FacePerceptionPipeline:
         self.config = config
 
     def close(self) -> None:
-        """Stops the background detection thread (if any); the pipeline is unusable afterwards."""
+        """Stop the background detection thread (if any); the pipeline is unusable afterwards."""
         if self._background is not None:
             self._background.close()
             self._background = None
 
     # --- per frame --------------------------------------------------------------------------
     def process(self, image: np.ndarray) -> FrameResult:
-        """Detect, classify and track the faces in one BGR (HxWx3) or grey (HxW) uint8 frame.
+        """
+        Detect, classify and track the faces in one BGR (HxWx3) or grey (HxW) uint8 frame.
 
         Grey models see the grey frame; rgb models see the BGR frame in R, G, B order (a grey
-        frame replicated into the three channels)."""
+        frame replicated into the three channels).
+        """
         timings: dict[str, float] = {}
         start = time.perf_counter()
         gray = gray_from_image(image)
@@ -288,7 +307,8 @@ class FacePerceptionPipeline:
         return result
 
     def _detect_with_background(self, prepared: PreparedFrame) -> tuple[list[Detection], bool]:
-        """Regions around tracked faces now, plus new faces from a finished full-frame detection.
+        """
+        Regions around tracked faces now, plus new faces from a finished full-frame detection.
 
         A full-frame detection starts (when none is running) every ``redetect_interval``
         frames, and on every frame while nothing is tracked. Returns the faces and whether a
@@ -315,9 +335,11 @@ class FacePerceptionPipeline:
 
     def _with_keypoints(self, image: np.ndarray, detections: list[Detection], specs: Sequence[InputSpec]
                         ) -> tuple[list[Detection], list[Detection]]:
-        """(for the models, for the outputs): detections with measured keypoints where a model
+        """
+        (for the models, for the outputs): detections with measured keypoints where a model
         is framed on them and the detector gives none (Haar with ``detection.haar_keypoints:
-        blazeface``), and, with :attr:`measure_keypoints`, every face's for the outputs."""
+        blazeface``), and, with :attr:`measure_keypoints`, every face's for the outputs.
+        """
         for_models = (any(isinstance(spec.framing, EyesMouthFraming) for spec in specs)
                       and self.config.detection.haar_keypoints == "blazeface")
         # Faces small in the whole-frame model's input get their keypoints measured again in

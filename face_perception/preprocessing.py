@@ -1,4 +1,19 @@
-"""Face crops to model input: framing (face_perception.framing), normalise, batch.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Face crops to model input: framing (face_perception.framing), normalise, batch.
 
 All faces of a frame go into ONE float32 array [N, H, W, C] so each model runs once per frame;
 C is 1 for a grey model and 3 (R, G, B) for an rgb one, as its card says (``input.color``).
@@ -17,7 +32,7 @@ import cv2
 import numpy as np
 
 from face_perception.detection import Detection
-from face_perception.framing import BoxFraming, FaceFraming, crop_box_with_margin, framing_from_card, resize_crop
+from face_perception.framing import BoxFraming, crop_box_with_margin, FaceFraming, framing_from_card, resize_crop
 from face_perception.model_card import COLOR_CHANNELS, ModelCard
 
 __all__ = ["InputSpec", "build_batch", "crop_box_with_margin", "crop_faces", "frame_faces", "preprocess_faces"]
@@ -25,9 +40,11 @@ __all__ = ["InputSpec", "build_batch", "crop_box_with_margin", "crop_faces", "fr
 
 @dataclass(frozen=True)
 class InputSpec:
-    """What a model needs from a crop (from its card): size, colour, ``pixel * scale + offset``
+    """
+    What a model needs from a crop (from its card): size, colour, ``pixel * scale + offset``
     and the framing that cuts the face; ``framing`` None = the card names none, and the node's
-    box framing with ``classification.crop_margin`` applies (cards from before framings)."""
+    box framing with ``classification.crop_margin`` applies (cards from before framings).
+    """
 
     height: int
     width: int
@@ -46,13 +63,13 @@ class InputSpec:
         return COLOR_CHANNELS[self.color]
 
     def framing_or(self, crop_margin: float) -> FaceFraming:
-        """The card's framing, or the box framing with ``crop_margin`` when it names none."""
+        """Return the card's framing, or the box framing with ``crop_margin`` when it names none."""
         return self.framing if self.framing is not None else BoxFraming(crop_margin)
 
 
 def crop_faces(image: np.ndarray, boxes: Sequence[Sequence[float]], margin: float) -> list[np.ndarray]:
-    """Views of the image around each box (with margin, clipped to the image): the box framing
-    before resizing.
+    """
+    View of the image around each box (with margin, clipped to the image): the box framing before resizing.
 
     ``image`` is grey HxW or colour HxWx3 (BGR) / HxWx4 (BGRA); the crops keep its layout.
     """
@@ -72,16 +89,19 @@ def _check_layout(image: np.ndarray) -> None:
 
 def frame_faces(image: np.ndarray, detections: Sequence[Detection], spec: InputSpec, crop_margin: float,
                 box_prior: np.ndarray | None = None) -> list[np.ndarray]:
-    """Every detection's face cut by the spec's framing at the model's input size, in the
+    """
+    Every detection's face cut by the spec's framing at the model's input size, in the
     image's layout (grey, or BGR(A)). ``box_prior``: the detector's keypoint layout in its box,
-    for detections without keypoints; ``crop_margin``: for specs whose card names no framing."""
+    for detections without keypoints; ``crop_margin``: for specs whose card names no framing.
+    """
     _check_layout(image)
     framing = spec.framing_or(crop_margin)
     return [framing.cut(image, detection, spec.width, spec.height, box_prior) for detection in detections]
 
 
 def build_batch(crops: Sequence[np.ndarray], spec: InputSpec) -> np.ndarray:
-    """float32 [N, H, W, C] model input from uint8 crops (N may be 0).
+    """
+    float32 [N, H, W, C] model input from uint8 crops (N may be 0).
 
     Grey specs take grey HxW crops. rgb specs take BGR(A) crops (put into R, G, B order) or
     grey ones (replicated into the three channels).
@@ -105,7 +125,8 @@ def build_batch(crops: Sequence[np.ndarray], spec: InputSpec) -> np.ndarray:
 def preprocess_faces(
     image: np.ndarray, boxes: Sequence[Sequence[float]], margin: float, spec: InputSpec
 ) -> np.ndarray:
-    """Crop every box with margin and return one normalised batch for a model with ``spec``.
+    """
+    Crop every box with margin and return one normalised batch for a model with ``spec``.
 
     ``image`` is grey HxW or BGR(A) HxWx3/4: a grey spec gets grey crops (BGR2GRAY of the
     image), an rgb spec colour crops (or the grey replicated, for a grey image).

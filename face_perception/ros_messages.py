@@ -1,4 +1,19 @@
-"""Conversion between ROS messages and the pure-Python pipeline's data.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Conversion between ROS messages and the pure-Python pipeline's data.
 
 Everything ROS-typed lives here and in the node shell; the pipeline never sees a
 message. Images go through :mod:`face_perception.image_conversion` (numpy only,
@@ -9,11 +24,11 @@ from __future__ import annotations
 import math
 from typing import Iterable, Mapping, Sequence
 
-import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
 from geometry_msgs.msg import Point
+import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesisWithPose
@@ -63,7 +78,7 @@ def bgr_to_image_msg(bgr: np.ndarray, stamp: Time, frame_id: str) -> Image:
 
 
 def camera_info_msg(header: Header, width: int, height: int, k: Sequence[float]) -> CameraInfo:
-    """CameraInfo of an undistorted pinhole camera with intrinsics ``k`` (row-major 3x3)."""
+    """Return the CameraInfo of an undistorted pinhole camera with intrinsics ``k`` (row-major 3x3)."""
     fx, _, cx, _, fy, cy, _, _, _ = (float(value) for value in k)
     return CameraInfo(
         header=header,
@@ -78,7 +93,7 @@ def camera_info_msg(header: Header, width: int, height: int, k: Sequence[float])
 
 
 def image_msg_with_header(bgr: np.ndarray, header: Header) -> Image:
-    """An annotated image carrying the source image's header unchanged."""
+    """Return an annotated image carrying the source image's header unchanged."""
     return bgr_to_image_msg(bgr, header.stamp, header.frame_id)
 
 
@@ -100,8 +115,10 @@ def check_emotion_labels(labels: Sequence[str]) -> None:
 
 
 def face_attributes(face, emotion_labels: Sequence[str], position: Sequence[float] | None = None) -> FaceAttributes:
-    """One pipeline FaceResult as a FaceAttributes message (emotion_labels: the card's order;
-    ``position``: the face's x, y, z in metres in the camera frame, NaN when None)."""
+    """
+    One pipeline FaceResult as a FaceAttributes message (emotion_labels: the card's order;
+    ``position``: the face's x, y, z in metres in the camera frame, NaN when None).
+    """
     x, y, w, h = face.box
     message = FaceAttributes()
     message.track_id = face.track_id
@@ -139,7 +156,8 @@ def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:
 
 
 def detection_array(faces: Iterable, header: Header, emotion_labels: Sequence[str]) -> Detection2DArray:
-    """vision_msgs detections: one per face, one hypothesis per gender and emotion class and,
+    """
+    vision_msgs detections: one per face, one hypothesis per gender and emotion class and,
     with an age model, per age band.
 
     class_id is '<attribute>/<label>' (e.g. 'gender/female', 'emotion/happy', 'age/18-39')

@@ -1,4 +1,19 @@
-"""Every topic name of the package, in one place.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Every topic name of the package, in one place.
 
 The node's own topics are relative names, so a namespace (``__ns:=/front``, the launch
 file's ``namespace:=front``, or one entry of a cameras file) moves them: in the root
@@ -26,8 +41,10 @@ HRI_FACES_NAMESPACE = "/humans/faces"
 
 
 def resolve(topic: str, namespace: str) -> str:
-    """``topic`` as ROS resolves it for a node in ``namespace`` ("" or "/" = the root);
-    no remapping, no ``~`` (the package uses neither for these names)."""
+    """
+    ``topic`` as ROS resolves it for a node in ``namespace`` ("" or "/" = the root);
+    no remapping, no ``~`` (the package uses neither for these names).
+    """
     if topic.startswith("/"):
         return topic
     namespace = namespace.rstrip("/")

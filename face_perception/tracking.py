@@ -1,4 +1,19 @@
-"""Frame-to-frame face tracking: stable ids, constant-velocity prediction, smoothed probabilities.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Frame-to-frame face tracking: stable ids, constant-velocity prediction, smoothed probabilities.
 
 Association is greedy, best pair first: a track's predicted box and a detection may match if
 their IoU reaches ``iou_threshold`` or, for fast or shrinking faces whose boxes no longer
@@ -7,8 +22,8 @@ frame make greedy matching as good as Hungarian here, without a SciPy dependency
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
+import itertools
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -79,7 +94,8 @@ class FaceTracker:
         boxes: Sequence[Sequence[float]],
         observations: Sequence[Mapping[str, np.ndarray]] | None = None,
     ) -> list[TrackedFace]:
-        """Associate this frame's boxes with tracks; returns one TrackedFace per box, in order.
+        """
+        Associate this frame's boxes with tracks; returns one TrackedFace per box, in order.
 
         ``observations[i]`` holds this frame's probability vectors for box ``i`` by name
         (e.g. ``{"gender": ..., "emotion": ...}``); they are smoothed per track.
@@ -122,7 +138,7 @@ class FaceTracker:
         self._tracks = []
 
     def _associate(self, detections: list[np.ndarray]) -> dict[int, int]:
-        """detection index -> track index, greedy on (IoU, then centre distance)."""
+        """Match detection index -> track index, greedy on (IoU, then centre distance)."""
         candidates = []
         for track_index, track in enumerate(self._tracks):
             predicted = track.predicted_box()

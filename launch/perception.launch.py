@@ -1,4 +1,19 @@
-"""Start face_perception: the perception node, optionally an image source and RViz.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Start face_perception: the perception node, optionally an image source and RViz.
 
     ros2 launch face_perception perception.launch.py image_topic:=/camera/color/image_raw
     ros2 launch face_perception perception.launch.py image_source:=demo use_rviz:=true
@@ -8,16 +23,16 @@
 The node list comes from face_perception.graph.describe_graph, the same function the
 pip-only ``face-perception-bringup`` uses, so both start the same graph.
 """
-from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
 import os
 
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from face_perception.dds_transport import choose_transport, large_images_profile, parse_switch
-from face_perception.graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, check_params_file, describe_graph
+from face_perception.graph import check_params_file, describe_graph, LAUNCH_ARGUMENTS, PACKAGE_NAME
 
 
 def _start_nodes(context, *args, **kwargs):

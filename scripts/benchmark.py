@@ -1,5 +1,20 @@
 #!/usr/bin/env python3
-"""Benchmark of issue 5: the seed paper's demo path vs our pipeline, the real ROS graph,
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Benchmark of issue 5: the seed paper's demo path vs our pipeline, the real ROS graph,
 detection recall of the fast-detection options, and the runtime footprint.
 
 What runs (each part can be skipped):
@@ -39,24 +54,24 @@ import argparse
 import json
 import math
 import os
+from pathlib import Path
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchlib, when run as a script
 
 from benchlib.common import (  # noqa: E402
+    frame_configs,
+    frame_message,
+    FrameConfig,
+    peak_rss_mb,
+    progress,
     REPO_ROOT,
     SHARED_ANCHOR_DIR,
     STAGES,
-    FrameConfig,
-    frame_configs,
-    frame_message,
-    peak_rss_mb,
-    progress,
     summarize,
 )
 
@@ -104,7 +119,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "many minutes (issue 10: 10), RSS every --soak-sample-s s, p95 per minute")
     parser.add_argument("--soak-rate", type=float, default=30.0, help="soak input rate in Hz (default 30)")
     parser.add_argument("--soak-faces", type=int, default=3, help="faces per soak frame, 640x480 (default 3)")
-    parser.add_argument("--soak-sample-s", type=float, default=30.0, help="seconds between soak RSS samples (default 30)")
+    parser.add_argument("--soak-sample-s", type=float, default=30.0,
+                        help="seconds between soak RSS samples (default 30)")
     parser.add_argument("--offboard", action="store_true",
                         help="off-board input only (issue 19): JPEG codec cost, raw vs use_compressed at 15 Hz "
                              "over shared memory and over UDP on loopback")
@@ -163,7 +179,7 @@ def measure(configs: list[FrameConfig], options: argparse.Namespace,
 
 
 def ours_runners(options: argparse.Namespace) -> dict[str, Any]:
-    from benchlib.ours import VARIANTS, OursRunner
+    from benchlib.ours import OursRunner, VARIANTS
 
     return {f"ours:{name}": OursRunner.create(name, options.emotion_model, options.gender_model,
                                               draw=not options.no_annotated) for name in VARIANTS}
@@ -183,7 +199,7 @@ def worker_main(options: argparse.Namespace) -> int:
     elif options.worker == "soak":
         output.update(soak_worker(options))
     elif options.worker == "compare":
-        from benchlib.baseline import PaperBaseline, classification_call_styles, resolve_baseline_models
+        from benchlib.baseline import classification_call_styles, PaperBaseline, resolve_baseline_models
 
         specs = resolve_baseline_models({"emotion": options.emotion_model, "gender": options.gender_model},
                                         options.anchor_dir)
@@ -209,7 +225,7 @@ def worker_main(options: argparse.Namespace) -> int:
 
 def run_worker(kind: str, options: argparse.Namespace, argv: list[str],
                env: dict[str, str] | None = None, attempts: int = 1) -> dict[str, Any]:
-    """Runs one worker process; ``attempts`` > 1 retries a crashed one (said loudly, and counted)."""
+    """Run one worker process; ``attempts`` > 1 retries a crashed one (said loudly, and counted)."""
     for attempt in range(1, attempts + 1):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / f"{kind}.json"
@@ -275,7 +291,8 @@ def dds_environments(options: argparse.Namespace) -> dict[str, dict[str, str]]:
     for name in chosen:
         profile = profiles[name]
         # Empty = removed from the worker's environment (None profile: Fast DDS as it comes).
-        env = {"FASTRTPS_DEFAULT_PROFILES_FILE": str(profile or ""), "FASTDDS_DEFAULT_PROFILES_FILE": str(profile or "")}
+        env = {"FASTRTPS_DEFAULT_PROFILES_FILE": str(profile or ""),
+               "FASTDDS_DEFAULT_PROFILES_FILE": str(profile or "")}
         if name == "local-only":
             env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = ""
         environments[name] = env
@@ -321,7 +338,7 @@ def soak_worker(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_soak_only(options: argparse.Namespace) -> int:
-    """The soak alone (one worker, one DDS configuration: large-shm unless --dds names one)."""
+    """Return the soak alone (one worker, one DDS configuration: large-shm unless --dds names one)."""
     from benchlib.soak import print_soak
 
     dds = "large-shm" if options.dds == "both" else options.dds
@@ -332,7 +349,8 @@ def run_soak_only(options: argparse.Namespace) -> int:
     before = machine_state()
     result = run_worker("soak", options, argv, env)
     result.update(dds=dds, machine_before=before, machine_after=machine_state())
-    print(f"face_perception soak ({before['time_utc']} UTC, {before['cpus']} CPUs, load {before['load_average'][0]:.1f} "
+    print(f"face_perception soak ({before['time_utc']} UTC, {before['cpus']} CPUs, "
+          f"load {before['load_average'][0]:.1f} "
           f"at start, {result['machine_after']['load_average'][0]:.1f} at end; DDS '{dds}'; training processes "
           f"running: {len(before['training_processes'])})")
     print_soak(result)
@@ -425,7 +443,7 @@ def print_call_styles(report: dict[str, Any]) -> None:
     print("\n== Classification only, one 64x64 face through both models, ms per face (median) ==")
     models = report["compare"].get("baseline_models", {})
     print("   baseline models: " + ", ".join(f"{t} {m['source']} {Path(m['path']).name or '(untrained)'}"
-                                            for t, m in models.items()))
+                                             for t, m in models.items()))
     for name, value in styles.items():
         print(f"{name:20s}{fmt(value, 3):>10s}")
 
@@ -468,7 +486,8 @@ def print_ros(report: dict[str, Any]) -> None:
         if result.get("failed_attempts"):
             print(f"WARNING [{name}]: the ROS worker crashed {result['failed_attempts']} time(s) before this run")
     for node in ros["nodes"]:
-        print(f"node [{node['dds']}] {node['node_params'] or 'defaults'}: peak RSS {node['peak_rss_mb']:.0f} MB (VmHWM)")
+        print(f"node [{node['dds']}] {node['node_params'] or 'defaults'}: "
+              f"peak RSS {node['peak_rss_mb']:.0f} MB (VmHWM)")
 
 
 def print_recall(report: dict[str, Any]) -> None:
@@ -483,14 +502,17 @@ def print_recall(report: dict[str, Any]) -> None:
     if not sources:
         return
     options = list(dict.fromkeys(o for _n, e in sources for o in e["options"]))
-    print(f"\n== Detection recall vs full-resolution Haar sf 1.1 (our detector, max_width 0; other parameters default) ==")
-    print(f"   cell: kept/reference +extra faces, mean detect ms; kept = IoU >= {recall['match_iou']} with a reference face")
+    print("\n== Detection recall vs full-resolution Haar sf 1.1"
+          " (our detector, max_width 0; other parameters default) ==")
+    print("   cell: kept/reference +extra faces, mean detect ms;"
+          f" kept = IoU >= {recall['match_iou']} with a reference face")
     print(f"{'source':34s}{'ref (ms)':>12s}" + "".join(f"{o:>19s}" for o in options))
     for name, entry in sources:
         cells = []
         for option in options:
             o = entry["options"].get(option)
-            cells.append("n/a" if o is None else f"{o['matched']}/{o['reference']} +{o['extra']} {o['detect_ms_mean']:.0f}")
+            cells.append("n/a" if o is None
+                         else f"{o['matched']}/{o['reference']} +{o['extra']} {o['detect_ms_mean']:.0f}")
         ref = f"{entry['reference']} ({entry['reference_detect_ms']:.0f})"
         print(f"{name[:34]:34s}{ref:>12s}" + "".join(f"{c:>19s}" for c in cells))
     for group, items in groups.items():
@@ -523,7 +545,8 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Each target with the measured value and met / not met (None = not measured)."""
     targets = []
     ours = report.get("ours", {}).get("results", {}).get("ours:default", {})
-    per_face = [s["classify_per_face_ms"] for s in ours.values() if math.isfinite(s.get("classify_per_face_ms", math.nan))]
+    per_face = [s["classify_per_face_ms"] for s in ours.values()
+                if math.isfinite(s.get("classify_per_face_ms", math.nan))]
     worst = max(per_face) if per_face else None
     targets.append(_target(f"classification <= {TARGET_CLASSIFY_MS_PER_FACE} ms/face (gender+emotion), worst config",
                            worst, lambda v: v <= TARGET_CLASSIFY_MS_PER_FACE, "ms"))
@@ -555,13 +578,14 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                                report["ours"]["peak_rss_mb"], lambda v: v <= TARGET_NODE_RSS_MB, "MB"))
     footprint = report.get("footprint", {})
     venv = footprint.get("venv") or footprint.get("metadata")
-    targets.append(_target(f"runtime venv <= {TARGET_VENV_MB:g} MB on disk ({'du' if 'venv' in footprint else 'metadata'})",
+    source = "du" if "venv" in footprint else "metadata"
+    targets.append(_target(f"runtime venv <= {TARGET_VENV_MB:g} MB on disk ({source})",
                            venv["total_mb"] if venv else None, lambda v: v <= TARGET_VENV_MB, "MB"))
     return targets
 
 
 def _node_targets(nominal: list[dict], overload: list[dict], variant: str) -> list[dict[str, Any]]:
-    """fps (60 Hz overload capacity, and >= 95% of 30 Hz frames delivered) and p95 latency at 30 Hz."""
+    """Check fps (60 Hz overload capacity, and >= 95% of 30 Hz frames delivered) and p95 latency at 30 Hz."""
     if not nominal:
         return []
     delivered = min(r["outputs"] / r["published"] for r in nominal)
@@ -590,7 +614,7 @@ def print_targets(targets: list[dict[str, Any]]) -> None:
 
 # --- main ------------------------------------------------------------------------------------
 def forward_args(options: argparse.Namespace) -> list[str]:
-    """The options a worker needs, as command-line arguments."""
+    """Return the options a worker needs, as command-line arguments."""
     argv = ["--frames", str(options.frames), "--baseline-frames", str(options.baseline_frames),
             "--warmup", str(options.warmup), "--anchor-dir", str(options.anchor_dir),
             "--ros-seconds", str(options.ros_seconds)]
@@ -688,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_json_report(options: argparse.Namespace, report: dict[str, Any]) -> None:
-    """The whole report as JSON where ``--json`` asks for it."""
+    """Return the whole report as JSON where ``--json`` asks for it."""
     if options.json:
         options.json.parent.mkdir(parents=True, exist_ok=True)
         options.json.write_text(json.dumps(report, indent=2, default=str))
@@ -696,7 +720,7 @@ def write_json_report(options: argparse.Namespace, report: dict[str, Any]) -> No
 
 
 def detection_main(options: argparse.Namespace) -> int:
-    """``--detection``: the detection backends alone (no TensorFlow, no baseline)."""
+    """Run ``--detection``: the detection backends alone (no TensorFlow, no baseline)."""
     from benchlib.detection_bench import print_detection, run_detection_benchmark
 
     started = time.monotonic()
@@ -751,7 +775,7 @@ def offboard_main(options: argparse.Namespace) -> int:
 
 
 def aggregator_main(options: argparse.Namespace) -> int:
-    """``--aggregator``: the REP-155 list merger's cost (issue 19); needs hri_msgs."""
+    """Run ``--aggregator``: the REP-155 list merger's cost (issue 19); needs hri_msgs."""
     from benchlib.aggregator_bench import print_aggregator, run_aggregator_benchmark
 
     started = time.monotonic()

@@ -1,5 +1,20 @@
 #!/usr/bin/env python3
-"""Per-frame cost of issue 17's work (keypoints for every face, head pose, landmarks, face
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Per-frame cost of issue 17's work (keypoints for every face, head pose, landmarks, face
 frames, aligned faces) at 1 and 5 faces, as a ratio to the frame's work without it,
 measured in the same run, frame by frame interleaved so machine load hits both alike.
 
@@ -19,9 +34,9 @@ Usage: python scripts/benchmark_head_pose.py [--frames N] [--repeats N]
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -104,8 +119,7 @@ def run(backend: str, num_faces: int, frames: int) -> None:
 
 
 def components(repeats: int) -> None:
-    """Each new step alone, median of ``repeats`` calls on one face (less noisy than whole
-    frames on a loaded machine)."""
+    """Time each new step alone: median of ``repeats`` calls on one face (steadier than frames under load)."""
     from face_perception.keypoints import RegionKeypointFinder
 
     config = PipelineConfig.from_mapping({})

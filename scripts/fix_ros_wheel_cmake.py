@@ -1,5 +1,20 @@
 #!/usr/bin/env python3
-"""Point the ROS 2 wheels' exported CMake files at this virtual environment.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Point the ROS 2 wheels' exported CMake files at this virtual environment.
 
 The PyPI ROS 2 wheels are built in a manylinux container and their CMake export
 files hard-code that container's Python (``/opt/python/cp311-cp311/...``). CMake
@@ -9,9 +24,9 @@ directory and NumPy's headers.
 """
 from __future__ import annotations
 
+from pathlib import Path
 import sys
 import sysconfig
-from pathlib import Path
 
 import numpy
 

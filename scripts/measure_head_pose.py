@@ -1,5 +1,20 @@
 #!/usr/bin/env python3
-"""Head pose error, measured on what we can make here (we have no head-pose data set).
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Head pose error, measured on what we can make here (we have no head-pose data set).
 
 1. synthetic: MEAN_FACE's own keypoints projected at known poses (yaw -60..60, pitch
    -30..30, roll -20..20, 0.5-2.5 m), with Gaussian keypoint noise (as a fraction of the
@@ -19,9 +34,9 @@ Usage: python scripts/measure_head_pose.py [--quick]
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 

@@ -1,4 +1,19 @@
-"""A camera process for the tests: JPEG ``sensor_msgs/CompressedImage`` on
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A camera process for the tests: JPEG ``sensor_msgs/CompressedImage`` on
 ``<topic>/compressed`` and ``sensor_msgs/CameraInfo`` beside it, same header, as
 image_transport's compressed camera publishers send them. Waits for a subscriber of the
 images, sends ``--frames`` frames at ``--rate`` Hz and exits; prints what it sent.

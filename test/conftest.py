@@ -1,9 +1,23 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Shared fixtures: the astronaut photo, synthetic face frames, small real LiteRT models."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
+import sys
 
 import cv2
 import numpy as np
@@ -47,7 +61,7 @@ def astronaut_gray(astronaut_bgr: np.ndarray) -> np.ndarray:
 
 def make_face_frame(faces: list[tuple[float, float, float]], width: int = 640, height: int = 480,
                     seed: int = 0) -> np.ndarray:
-    """A BGR frame with the astronaut's head pasted at each (centre_x, centre_y, face_size)."""
+    """Return a BGR frame with the astronaut's head pasted at each (centre_x, centre_y, face_size)."""
     frame = background(width, height, seed)
     for centre_x, centre_y, size in faces:
         paste_head(frame, centre_x, centre_y, size)
@@ -56,7 +70,8 @@ def make_face_frame(faces: list[tuple[float, float, float]], width: int = 640, h
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Small real (untrained) mini-Xception models exported to LiteRT with their cards.
+    """
+    Small real (untrained) mini-Xception models exported to LiteRT with their cards.
 
     Emotion: 48x48 input, pixels / 255; gender: 64x64 input, pixels / 127.5 - 1 (as the
     paper's models), so the pipeline has to build two different batches; age (a softmax over
@@ -82,9 +97,11 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         class_conv = model.get_layer("class_conv")
         kernel, bias = class_conv.get_weights()
         class_conv.set_weights([kernel * 200.0, bias])
-        path = export.export_tflite(model, directory / f"{task}.tflite")
-        export.write_model_card(directory / f"{task}.card.json", task=task, labels=list(labels), input_height=size, input_width=size,
-                                scale=scale, offset=offset, extra={"note": "untrained test model", **extra.get(task, {})})
+        export.export_tflite(model, directory / f"{task}.tflite")
+        export.write_model_card(directory / f"{task}.card.json", task=task, labels=list(labels),
+                                input_height=size, input_width=size,
+                                scale=scale, offset=offset,
+                                extra={"note": "untrained test model", **extra.get(task, {})})
     return directory
 
 

@@ -1,10 +1,24 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Age: the card's age_bins, the expectation and band confidence, the age model in the pipeline."""
 from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
+import shutil
 
 import numpy as np
 import pytest
@@ -14,7 +28,7 @@ from conftest import AGE_CENTERS, AGE_LABELS
 from face_perception import age, classification
 from face_perception.annotation import face_label_lines
 from face_perception.classification import FaceClassifier, ModelLoadError
-from face_perception.model_card import ModelCardError, load_model_card, parse_model_card
+from face_perception.model_card import load_model_card, ModelCardError, parse_model_card
 from face_perception.parameters import PipelineConfig
 from face_perception.pipeline import FacePerceptionPipeline
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
@@ -36,7 +50,8 @@ def test_a_good_age_card_gives_its_bin_centres() -> None:
     card = parse_model_card(age_card(), "age.card.json")
     assert card.task == "age"
     assert card.age_bin_centers == (5.0, 20.0, 45.0, 75.0)
-    assert parse_model_card({**age_card(task="gender", labels=["female", "male"]), "age_bins": None}).age_bin_centers is None
+    gender_card = {**age_card(task="gender", labels=["female", "male"]), "age_bins": None}
+    assert parse_model_card(gender_card).age_bin_centers is None
 
 
 @pytest.mark.parametrize(
@@ -104,7 +119,8 @@ def test_an_age_card_is_refused_for_another_task(model_dir: Path) -> None:
 
 @pytest.fixture(scope="module")
 def age_pipeline(pipeline_config: PipelineConfig, model_dir: Path) -> FacePerceptionPipeline:
-    return FacePerceptionPipeline(pipeline_config.with_updates({"classification.age_model": str(model_dir / "age.tflite")}))
+    return FacePerceptionPipeline(
+        pipeline_config.with_updates({"classification.age_model": str(model_dir / "age.tflite")}))
 
 
 def test_pipeline_age_is_the_expectation_of_the_smoothed_distribution(age_pipeline, astronaut_bgr) -> None:
@@ -160,7 +176,8 @@ def test_age_model_can_be_switched_live(age_pipeline, pipeline_config: PipelineC
     assert math.isfinite(age_pipeline.process(astronaut_bgr).faces[0].age)
 
 
-def test_node_publishes_age_and_age_band_hypotheses_and_checks_live_age_model_changes(ros_graph, model_dir, astronaut_bgr):
+def test_node_publishes_age_and_age_band_hypotheses_and_checks_live_age_model_changes(ros_graph,  # noqa: F811
+                                                                                      model_dir, astronaut_bgr):
     node, probe = ros_graph({"classification.age_model": str(model_dir / "age.tflite")})
     header = probe.header()
     probe.image_pub.publish(image_message(astronaut_bgr, header))
@@ -169,7 +186,8 @@ def test_node_publishes_age_and_age_band_hypotheses_and_checks_live_age_model_ch
     assert AGE_CENTERS[0] <= face.age <= AGE_CENTERS[-1] and 0.2 <= face.age_confidence <= 1.0
     assert wait_for(lambda: any(m.header == header for m in probe.detections))
     detection = next(m for m in probe.detections if m.header == header).detections[0]
-    bands = {r.hypothesis.class_id: r.hypothesis.score for r in detection.results if r.hypothesis.class_id.startswith("age/")}
+    bands = {r.hypothesis.class_id: r.hypothesis.score for r in detection.results
+             if r.hypothesis.class_id.startswith("age/")}
     assert list(bands) == [f"age/{name}" for name, _, _ in age.AGE_BANDS]
     assert max(bands.values()) == pytest.approx(face.age_confidence, abs=1e-6)
 
@@ -183,8 +201,10 @@ def test_node_publishes_age_and_age_band_hypotheses_and_checks_live_age_model_ch
 
 
 def test_shipped_age_model_reads_the_astronaut_as_an_adult(pipeline_config: PipelineConfig, astronaut_bgr) -> None:
-    """The shipped model on a real photo of an adult (Eileen Collins in her thirties): an adult
-    estimate with most of its mass in the adult bands (it reads her younger, about 25)."""
+    """
+    The shipped model on a real photo of an adult (Eileen Collins in her thirties): an adult
+    estimate with most of its mass in the adult bands (it reads her younger, about 25).
+    """
     shipped = classification.MODELS_DIRECTORY / "age.tflite"
     if not shipped.is_file():
         pytest.skip(f"{shipped} not shipped")

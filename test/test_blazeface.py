@@ -1,5 +1,21 @@
-"""The BlazeFace backend: our anchors, decoder and NMS on built tensors; the real model on
-real photos; the backend switch in the pipeline."""
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The BlazeFace backend: our anchors, decoder and NMS on built tensors; the real model on
+real photos; the backend switch in the pipeline.
+"""
 from __future__ import annotations
 
 import cv2
@@ -9,10 +25,10 @@ from skimage import data as skimage_data
 
 from conftest import ASTRONAUT_FACE, make_face_frame
 from face_perception.blazeface import (
-    MODELS,
     BlazeFaceDetector,
     decode_boxes,
     model_path,
+    MODELS,
     non_maximum_suppression,
     scores_from_logits,
     ssd_anchor_centres,

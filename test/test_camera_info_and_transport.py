@@ -1,6 +1,22 @@
-"""camera_info against images (frames lost on the way) and the DDS transport our start-up
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+camera_info against images (frames lost on the way) and the DDS transport our start-up
 paths choose, driven without ROS (time and environment passed in). The cross-process
-runs with real DDS are in test_transport_across_processes.py."""
+runs with real DDS are in test_transport_across_processes.py.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,13 +26,13 @@ from sensor_msgs.msg import CameraInfo
 
 from face_perception import bringup
 from face_perception.camera_info import (
-    CameraInfoMonitor,
     camera_info_topic,
+    CameraInfoMonitor,
     default_camera_info_topic,
     nominal_intrinsics,
 )
 from face_perception.dds_transport import choose_transport, large_images_profile, parse_switch
-from face_perception.diagnostics import ERROR, LOSS_WARN_FRACTION, OK, WARN, StreamHealth
+from face_perception.diagnostics import ERROR, LOSS_WARN_FRACTION, OK, StreamHealth, WARN
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = large_images_profile(ROOT)

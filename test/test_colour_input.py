@@ -1,23 +1,39 @@
-"""Colour ("rgb") model input on the node side: cards, crops in R, G, B order, the pipeline
-with an rgb model beside grey ones, and the refusal of a model whose channels its card denies."""
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Colour ("rgb") model input on the node side: cards, crops in R, G, B order, the pipeline
+with an rgb model beside grey ones, and the refusal of a model whose channels its card denies.
+"""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from conftest import ASTRONAUT_FACE, GENDER_LABELS
-from face_perception.classification import FaceClassifier, ModelLoadError, card_path_for
+from face_perception.classification import card_path_for, FaceClassifier, ModelLoadError
+from face_perception.detection import Detection
 from face_perception.model_card import ModelCardError, parse_model_card
 from face_perception.parameters import PipelineConfig
-from face_perception.detection import Detection
-from face_perception.pipeline import FacePerceptionPipeline, build_batches
+from face_perception.pipeline import build_batches, FacePerceptionPipeline
 from face_perception.preprocessing import InputSpec, preprocess_faces
 
 RGB_SIZE = 48
@@ -42,7 +58,7 @@ def test_cards_accept_rgb_and_refuse_other_colours() -> None:
 
 @pytest.fixture(scope="module")
 def rgb_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small real (untrained) 48x48 rgb gender model, its outputs spread (not saturated)."""
+    """Return a small real (untrained) 48x48 rgb gender model, its outputs spread (not saturated)."""
     import keras
 
     from training import export, models
@@ -75,7 +91,8 @@ def test_a_pure_red_patch_of_a_real_photo_lands_in_channel_0(astronaut_bgr) -> N
     batch = preprocess_faces(astronaut_bgr, [ASTRONAUT_FACE, (0, 0, 20, 20)], 0.1, face_spec)
     rgb = cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2RGB)
     x, y, w, h = ASTRONAUT_FACE
-    x0, y0, x1, y1 = int(np.floor(x - 0.1 * w)), int(np.floor(y - 0.1 * h)), int(np.ceil(x + 1.1 * w)), int(np.ceil(y + 1.1 * h))
+    x0, y0 = int(np.floor(x - 0.1 * w)), int(np.floor(y - 0.1 * h))
+    x1, y1 = int(np.ceil(x + 1.1 * w)), int(np.ceil(y + 1.1 * h))
     expected = cv2.resize(rgb[y0:y1, x0:x1], (40, 48), interpolation=cv2.INTER_AREA) * np.float32(2 / 255) - 1
     np.testing.assert_allclose(batch[0], expected, atol=1e-6)
     assert batch.shape == (2, 48, 40, 3) and -1.0 <= batch.min() and batch.max() <= 1.0
@@ -93,13 +110,14 @@ def test_grey_frames_give_rgb_models_the_grey_in_every_channel(astronaut_bgr, as
     # Grey specs take the grey of a BGR frame, exactly as before.
     np.testing.assert_array_equal(preprocess_faces(astronaut_bgr, [ASTRONAUT_FACE], 0.1, gray_spec), grey)
     # One batch per distinct spec; an rgb spec next to a grey one of the same size differs.
-    batches = build_batches(astronaut_bgr, astronaut_gray, [Detection(*ASTRONAUT_FACE, 1.0, 1.0)], 0.1, [gray_spec, rgb_spec, gray_spec])
+    batches = build_batches(astronaut_bgr, astronaut_gray, [Detection(*ASTRONAUT_FACE, 1.0, 1.0)], 0.1,
+                            [gray_spec, rgb_spec, gray_spec])
     assert set(batches) == {gray_spec, rgb_spec}
     assert batches[gray_spec].shape == (1, 48, 48, 1) and batches[rgb_spec].shape == (1, 48, 48, 3)
 
 
 def test_pipeline_feeds_an_rgb_gender_model_colour_faces(pipeline_config: PipelineConfig, rgb_model: Path,
-                                                        astronaut_bgr, astronaut_gray) -> None:
+                                                         astronaut_bgr, astronaut_gray) -> None:
     config = pipeline_config.with_updates({"classification.gender_model": str(rgb_model)})
     pipeline = FacePerceptionPipeline(config)
     assert pipeline.gender_classifier.card.color == "rgb"
@@ -126,7 +144,7 @@ def test_pipeline_feeds_an_rgb_gender_model_colour_faces(pipeline_config: Pipeli
 
 
 def _with_card_colour(model: Path, directory: Path, color: str) -> Path:
-    """A copy of ``model`` whose card says ``color``."""
+    """Return a copy of ``model`` whose card says ``color``."""
     directory.mkdir()
     copy = directory / "gender.tflite"
     shutil.copy(model, copy)

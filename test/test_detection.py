@@ -1,3 +1,17 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Haar face detection on real photos: the astronaut's face, face-free images, downscaling."""
 from __future__ import annotations
 
@@ -10,9 +24,9 @@ from skimage import data as skimage_data
 
 from conftest import ASTRONAUT_FACE, make_face_frame
 from face_perception.detection import (
+    box_iou,
     CascadeLoadError,
     HaarFaceDetector,
-    box_iou,
     level_weight_to_confidence,
 )
 from face_perception.parameters import PipelineConfig

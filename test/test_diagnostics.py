@@ -1,3 +1,17 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The stream-health logic behind /diagnostics, driven without ROS (time passed in)."""
 from __future__ import annotations
 
@@ -6,14 +20,14 @@ import pytest
 
 from face_perception.diagnostics import (
     ERROR,
-    OK,
-    RECENT_WINDOW_S,
-    WARN,
     MissedFrameEstimator,
+    OK,
     PerCauseThrottle,
+    RECENT_WINDOW_S,
     StreamHealth,
+    WARN,
 )
-from face_perception.image_conversion import ImageConversionError, check_pixel_count, compressed_image_size
+from face_perception.image_conversion import check_pixel_count, compressed_image_size, ImageConversionError
 from face_perception.node_main import closest_names, init_error_text
 
 PERIOD_NS = 100_000_000  # a 10 Hz camera
@@ -176,4 +190,5 @@ def test_init_error_text_keeps_the_useful_part_of_rcl_errors():
     assert init_error_text(missing).endswith("'--params-file /nope.yaml'. Error: Error opening YAML file")
     empty = RuntimeError("failed to initialize rcl: Couldn't parse parameter override rule: '-p image_topic:='. "
                          "Error: error not set")
-    assert init_error_text(empty) == "failed to initialize rcl: Couldn't parse parameter override rule: '-p image_topic:='"
+    assert init_error_text(empty) == (
+        "failed to initialize rcl: Couldn't parse parameter override rule: '-p image_topic:='")

@@ -1,3 +1,17 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The one face framing: keypoints from both detectors, the eyes-levelled cut, card entries."""
 from __future__ import annotations
 
@@ -15,11 +29,11 @@ from face_perception.detection import Detection, HaarFaceDetector
 from face_perception.framing import (
     BOX_KEYPOINT_PRIORS,
     BoxFraming,
+    detection_keypoints,
     EyesMouthFraming,
+    framing_from_card,
     FramingError,
     FramingJitter,
-    detection_keypoints,
-    framing_from_card,
 )
 from face_perception.keypoints import RegionKeypointFinder
 from face_perception.parameters import PipelineConfig
@@ -125,7 +139,7 @@ def test_jitter_moves_the_cut(astronaut_bgr, blazeface):
 
 
 def test_box_framing_is_the_crop_every_old_card_had(astronaut_gray):
-    from face_perception.preprocessing import InputSpec, build_batch
+    from face_perception.preprocessing import build_batch, InputSpec
 
     spec = InputSpec(48, 48, 2 / 255, -1.0)
     detection = Detection(*ASTRONAUT_FACE, 1.0, 1.0)

@@ -1,19 +1,33 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The launch file, the pip-only bringup and the YAML describe one and the same graph."""
 from __future__ import annotations
 
 import ast
 import configparser
+from pathlib import Path
 import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from face_perception import bringup
-from face_perception.graph import LAUNCH_ARGUMENTS, describe_graph
+from face_perception.graph import describe_graph, LAUNCH_ARGUMENTS
 from face_perception.parameters import PARAMETERS
 from face_perception.perception_node import NODE_PARAMETERS
 
@@ -75,7 +89,7 @@ def test_bringup_starts_the_same_nodes_executables_parameters_and_remaps(tmp_pat
         # The executable the launch file names is a console script whose module bringup runs.
         assert spec.executable in scripts
         assert command[2] == scripts[spec.executable].split(":")[0]
-        ros_args = command[command.index("--ros-args") + 1 :]
+        ros_args = command[command.index("--ros-args") + 1:]
         assert ["-r", f"__node:={spec.name}"] == ros_args[:2]
         assert ros_args[ros_args.index("--params-file") + 1] == str(PARAMS_FILE)
         for source, target in spec.remappings:
@@ -104,7 +118,8 @@ def test_params_yaml_lists_every_parameter_with_its_declared_default():
     expected = {spec.name: spec.default for spec in (*NODE_PARAMETERS, *PARAMETERS)}
     assert perception == expected
     source = flatten(document["/**/image_source"]["ros__parameters"])
-    declared = set(re.findall(r'_declare\(\s*"([a-z_.]+)"', (ROOT / "face_perception" / "image_source_node.py").read_text()))
+    node_source = (ROOT / "face_perception" / "image_source_node.py").read_text()
+    declared = set(re.findall(r'_declare\(\s*"([a-z_.]+)"', node_source))
     assert set(source) == declared
 
 

@@ -1,4 +1,19 @@
-"""REP-155 output read the way a ROS4HRI consumer (libhri/pyhri) reads it.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+REP-155 output read the way a ROS4HRI consumer (libhri/pyhri) reads it.
 
 A consumer subscribes with the system-default QoS (reliable, volatile), follows
 ``/humans/faces/tracked``, subscribes to each face's topics, and looks ``face_<id>`` and
@@ -25,8 +40,7 @@ from face_perception.demo_frames import background
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
 
 try:  # scripts/setup_env.sh --dev builds both where ../shared/ros2/src holds them (CI does)
-    from hri_msgs.msg import (Expression, FacialLandmarks, IdsList, NormalizedRegionOfInterest2D,
-                              SoftBiometrics)
+    from hri_msgs.msg import Expression, FacialLandmarks, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
     from tf2_msgs.msg import TFMessage
 
     from face_perception import head_render, hri_output
@@ -94,7 +108,7 @@ def rendered_face() -> np.ndarray:
 
 
 @needs_interfaces
-def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rendered_face):
+def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rendered_face):  # noqa: F811
     node, probe = ros_graph({"hri.enabled": True, "tracking.max_missed_frames": 1, "detection.backend": "blazeface"})
     info_pub = probe.node.create_publisher(CameraInfo, "/camera/camera_info", DEFAULT_QOS)
     tracked: list[IdsList] = []
@@ -196,7 +210,7 @@ def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rend
 
 
 @needs_interfaces
-def test_without_camera_info_no_frames_and_nan_positions(ros_graph, rendered_face, capfd):
+def test_without_camera_info_no_frames_and_nan_positions(ros_graph, rendered_face, capfd):  # noqa: F811
     node, probe = ros_graph({"hri.enabled": True, "detection.backend": "blazeface"})
     tf = TfListener(probe.node)
     landmarks: list = []
@@ -251,7 +265,7 @@ rclpy.shutdown()
 
 
 @needs_interfaces
-def test_face_frames_need_tf2_msgs_only_when_on(model_parameters):
+def test_face_frames_need_tf2_msgs_only_when_on(model_parameters):  # noqa: F811
     script = _WITHOUT_TF2_MSGS.format(parameters={**model_parameters, "hri.enabled": True})
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                           cwd=REPO_ROOT)

@@ -1,17 +1,31 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """ROS4HRI (REP-155) output in a real rclpy graph, and the node without hri_msgs."""
 from __future__ import annotations
 
+from pathlib import Path
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
-from conftest import REPO_ROOT, make_face_frame
+from conftest import make_face_frame, REPO_ROOT
 from face_perception.demo_frames import background
 from face_perception.perception_node import NODE_NAME
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
@@ -31,7 +45,8 @@ def face_topics(node, face_id: str) -> list[str]:
 
 
 @needs_hri_msgs
-def test_hri_topics_follow_a_tracked_face_and_go_when_its_track_ends(ros_graph, model_dir: Path, astronaut_bgr):
+def test_hri_topics_follow_a_tracked_face_and_go_when_its_track_ends(ros_graph, model_dir: Path,  # noqa: F811
+                                                                     astronaut_bgr):
     node, probe = ros_graph({
         "hri.enabled": True,
         "classification.age_model": str(model_dir / "age.tflite"),
@@ -108,7 +123,7 @@ def test_hri_topics_follow_a_tracked_face_and_go_when_its_track_ends(ros_graph, 
 
 
 @needs_hri_msgs
-def test_two_faces_get_two_ids_and_their_own_topics(ros_graph):
+def test_two_faces_get_two_ids_and_their_own_topics(ros_graph):  # noqa: F811
     node, probe = ros_graph({"hri.enabled": True})
     tracked: list[IdsList] = []
     probe.node.create_subscription(IdsList, "/humans/faces/tracked", tracked.append, 10)
@@ -143,16 +158,18 @@ faces = node._pipeline.process(load_demo_image()).faces
 node.destroy_node()
 print("FACES", len(faces), "HRI_MSGS_IMPORTED", any(m.startswith("hri_msgs.") for m in sys.modules))
 try:
-    PerceptionNode(parameter_overrides=[Parameter(k, value=v) for k, v in {{**parameters, "hri.enabled": True}}.items()])
+    PerceptionNode(parameter_overrides=[
+        Parameter(k, value=v) for k, v in {{**parameters, "hri.enabled": True}}.items()])
 except StartupError as error:
     print("REFUSED", error)
 rclpy.shutdown()
 """
 
 
-def test_without_hri_msgs_the_node_runs_unless_hri_is_enabled(model_parameters):
+def test_without_hri_msgs_the_node_runs_unless_hri_is_enabled(model_parameters):  # noqa: F811
     script = _WITHOUT_HRI_MSGS.format(parameters=model_parameters)
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                               cwd=REPO_ROOT)
     assert completed.returncode == 0, completed.stderr
     assert "FACES 1 HRI_MSGS_IMPORTED False" in completed.stdout
     refused = completed.stdout.split("REFUSED", 1)[1]

@@ -1,3 +1,17 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """sensor_msgs/Image field conversion: every encoding round-trips; bad input fails clearly."""
 from __future__ import annotations
 
@@ -8,11 +22,11 @@ import numpy as np
 import pytest
 
 from face_perception.image_conversion import (
-    SUPPORTED_ENCODINGS,
-    ImageConversionError,
     array_to_image_fields,
     decode_compressed,
     image_fields_to_array,
+    ImageConversionError,
+    SUPPORTED_ENCODINGS,
     to_bgr,
     to_gray,
 )
@@ -112,19 +126,19 @@ def test_decode_compressed_jpeg_and_png(astronaut_bgr: np.ndarray) -> None:
     assert np.abs(decoded.astype(int) - astronaut_bgr).mean() < 3
 
 
-GOOD = dict(height=2, width=3, encoding="mono16", step=6, data=bytes(12), is_bigendian=0)
+GOOD = {"height": 2, "width": 3, "encoding": "mono16", "step": 6, "data": bytes(12), "is_bigendian": 0}
 
 
 @pytest.mark.parametrize(
     "changes, expected",
     [
-        (dict(encoding="yuv422"), "yuv422"),
-        (dict(encoding="32FC1"), "unsupported image encoding '32FC1'"),
-        (dict(data=b""), "empty"),
-        (dict(step=5), "step 5"),
-        (dict(data=bytes(11)), "11 bytes"),
-        (dict(height=0), "empty"),
-        (dict(width=0, step=0), "empty"),
+        ({"encoding": "yuv422"}, "yuv422"),
+        ({"encoding": "32FC1"}, "unsupported image encoding '32FC1'"),
+        ({"data": b""}, "empty"),
+        ({"step": 5}, "step 5"),
+        ({"data": bytes(11)}, "11 bytes"),
+        ({"height": 0}, "empty"),
+        ({"width": 0, "step": 0}, "empty"),
     ],
 )
 def test_bad_fields_raise_one_clear_error(changes: dict, expected: str) -> None:

@@ -1,19 +1,35 @@
-"""Several cameras on one robot: the graph description (pure Python), and two perception
-nodes in namespaces with the REP-155 aggregator in a real rclpy graph."""
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Several cameras on one robot: the graph description (pure Python), and two perception
+nodes in namespaces with the REP-155 aggregator in a real rclpy graph.
+"""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
+import threading
 
+from face_perception_msgs.msg import FaceAttributesArray
 import pytest
 import rclpy
-import yaml
-from face_perception_msgs.msg import FaceAttributesArray
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
+import yaml
 
 from conftest import make_face_frame
 from face_perception import bringup
@@ -77,7 +93,8 @@ def test_cameras_file_starts_one_node_per_camera_with_one_params_file_and_their_
     assert ('tracked_topics:=["/robot/front/humans/faces/tracked", "/robot/rear/humans/faces/tracked"]'
             in commands["/robot/hri_aggregator"])
     # Without hri.enabled anywhere there is no aggregator.
-    plain = write_cameras(tmp_path / "plain.yaml", [{"name": "a", "image_topic": "x"}, {"name": "b", "image_topic": "y"}])
+    plain = write_cameras(tmp_path / "plain.yaml",
+                          [{"name": "a", "image_topic": "x"}, {"name": "b", "image_topic": "y"}])
     assert [spec.name for spec in describe_graph({"cameras_file": plain}, ROOT).nodes] == ["face_perception"] * 2
 
 
@@ -164,7 +181,7 @@ class TwoCameraGraph:
 
 
 @pytest.fixture
-def two_cameras(model_parameters):
+def two_cameras(model_parameters):  # noqa: F811
     context = rclpy.Context()
     rclpy.init(context=context)
     graphs = []
@@ -211,12 +228,13 @@ def test_two_namespaced_nodes_publish_each_cameras_faces_on_its_own_topics(two_c
     assert graph.attributes["root"] == []
 
 
-def test_default_namespace_topic_names_are_unchanged(model_parameters):
+def test_default_namespace_topic_names_are_unchanged(model_parameters):  # noqa: F811
     context = rclpy.Context()
     rclpy.init(context=context)
     try:
         node = PerceptionNode(context=context, parameter_overrides=[
-            Parameter(name, value=value) for name, value in {**model_parameters, "hri.enabled": IdsList is not None}.items()])
+            Parameter(name, value=value)
+            for name, value in {**model_parameters, "hri.enabled": IdsList is not None}.items()])
         published = {name for name, _ in node.get_publisher_names_and_types_by_node("face_perception", "/")}
         subscribed = {name for name, _ in node.get_subscriber_names_and_types_by_node("face_perception", "/")}
         node.destroy_node()

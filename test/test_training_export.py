@@ -1,3 +1,17 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Export -> LiteRT matches Keras, dynamic batch works, cards validate; shipped models load."""
 from __future__ import annotations
 
@@ -7,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from face_perception.model_card import ModelCardError, load_model_card
+from face_perception.model_card import load_model_card, ModelCardError
 from training.age import bin_labels
 from training.export import export_tflite, interleaved_latency_ms, run_from_shipped_card, write_model_card
 from training.litert import LiteRTClassifier

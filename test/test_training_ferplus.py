@@ -1,3 +1,17 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """FER+ votes -> the node's 7 classes, on vote rows the test writes; attaching them to FER-2013 rows."""
 from __future__ import annotations
 
@@ -8,7 +22,7 @@ import pytest
 
 from training.dataset import Dataset, Split
 from training.fer2013 import EMOTION_LABELS, read_fer2013_csv
-from training.ferplus import VOTE_COLUMNS, attach_ferplus, read_votes, votes_to_targets
+from training.ferplus import attach_ferplus, read_votes, VOTE_COLUMNS, votes_to_targets
 
 LABELS = list(EMOTION_LABELS)  # angry, disgust, fear, happy, sad, surprise, neutral
 
@@ -61,7 +75,7 @@ def test_class_order_follows_the_labels_given() -> None:
 
 
 def write_csvs(tmp_path: Path) -> tuple[Path, Path]:
-    """A FER-2013 CSV of 5 faces and FER+ votes for 4 of them, rows out of order."""
+    """Return a FER-2013 CSV of 5 faces and FER+ votes for 4 of them, rows out of order."""
     rng = np.random.default_rng(1)
     lines = ["emotion,pixels,Usage"]
     usages = ["Training", "PublicTest", "Training", "PrivateTest", "Training"]

@@ -1,4 +1,19 @@
-"""Training through the node's framing: re-detection, the same cut as the node's, LFW split by
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Training through the node's framing: re-detection, the same cut as the node's, LFW split by
 person, robot-view augmentation, a framed training run and the end-to-end evaluation.
 
 Reads a few hundred real faces of ../shared/data (CI has it; users of the package do not: then
@@ -9,10 +24,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 import subprocess
 import sys
 import tarfile
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -40,7 +55,7 @@ def utk_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def lfw_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real LFW tar in the shipped layout with every photo of LFW_PEOPLE people."""
+    """Return a real LFW tar in the shipped layout with every photo of LFW_PEOPLE people."""
     path = tmp_path_factory.mktemp("lfw") / "lfw_small.tar"
     with tarfile.open(DEFAULT_LFW) as source:
         rows = list(csv.DictReader(io.TextIOWrapper(source.extractfile("lfw/labels.csv"), encoding="utf-8")))
@@ -61,7 +76,7 @@ def lfw_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_training_cuts_the_face_the_node_cuts(utk_folder: Path) -> None:
     """The training face of an image is the node's face of that image padded into a frame."""
     from face_perception.blazeface import BlazeFaceDetector
-    from training.framed import PAD_FRACTION, SOURCE_SIDE, framed_dataset
+    from training.framed import framed_dataset, PAD_FRACTION, SOURCE_SIDE
     from training.utkface import read_utkface
 
     sources = read_utkface(utk_folder, seed=1, side=SOURCE_SIDE, color="rgb")
@@ -164,7 +179,7 @@ def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path
 def test_end_to_end_reads_pasted_faces_through_the_pipeline(utk_folder: Path) -> None:
     from face_perception.classification import resolve_model_path
     from training.end_to_end import run_end_to_end, summarise
-    from training.framed import SOURCE_SIDE, framed_dataset
+    from training.framed import framed_dataset, SOURCE_SIDE
     from training.utkface import read_utkface
 
     dataset = framed_dataset(read_utkface(utk_folder, seed=1, side=SOURCE_SIDE, color="rgb"),

@@ -1,10 +1,24 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Loaders on tiny files the tests write: FER CSV and folders, UTKFace names and tar, IMDB-WIKI .mat."""
 from __future__ import annotations
 
 import gzip
 import io
-import tarfile
 from pathlib import Path
+import tarfile
 
 import cv2
 import numpy as np
@@ -162,6 +176,7 @@ def test_imdb_wiki_mat_filtering(tmp_path: Path) -> None:
     meta = np.zeros((1, 1), dtype=[(f, "O") for f in
                                    ("dob", "photo_taken", "full_path", "gender", "name",
                                     "face_location", "face_score", "second_face_score")])
+
     def cells(values):  # a MATLAB cell row: (1, n) object array, one array per cell
         out = np.empty((1, n), dtype=object)
         for i, value in enumerate(values):

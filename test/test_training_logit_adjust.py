@@ -1,3 +1,17 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Prior correction folded into the class conv's bias (training.logit_adjust)."""
 from __future__ import annotations
 
@@ -25,8 +39,10 @@ def test_the_folded_bias_gives_exactly_the_adjusted_probabilities() -> None:
 
 
 def test_tau_is_chosen_for_accuracy_and_the_six_emotions_together() -> None:
-    """A model that calls every uncertain face neutral: a moderate tau fixes the rare classes
-    without giving up much accuracy, and tau 0 is not chosen."""
+    """
+    A model that calls every uncertain face neutral: a moderate tau fixes the rare classes
+    without giving up much accuracy, and tau 0 is not chosen.
+    """
     rng = np.random.default_rng(1)
     y = np.repeat(np.arange(7), [40, 10, 10, 120, 60, 50, 150])
     probs = np.full((len(y), 7), 0.05)

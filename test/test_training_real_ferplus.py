@@ -1,4 +1,19 @@
-"""A 2-epoch soft-target run on ~1,300 real FER+ faces must beat chance on 300 held-out faces,
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A 2-epoch soft-target run on ~1,300 real FER+ faces must beat chance on 300 held-out faces,
 and a 2-epoch run distilled from a real teacher must learn to agree with it.
 
 Needs ../shared/data/fer2013.csv.gz and ferplus_votes.csv (CI has them; users of the package do
@@ -25,8 +40,10 @@ TEACHER = Path(__file__).resolve().parents[1] / "face_perception" / "models" / "
 
 @pytest.fixture(scope="module")
 def small_fer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A small FER-2013 CSV and its FER+ votes: our own train / validation / held-out splits of
-    real training faces; the votes follow their faces to the new CSV's row numbers."""
+    """
+    Return a small FER-2013 CSV and its FER+ votes: our own train / validation / held-out splits of
+    real training faces; the votes follow their faces to the new CSV's row numbers.
+    """
     tmp_path = tmp_path_factory.mktemp("fer_small")
     frame = pd.read_csv(DEFAULT_FER2013, nrows=ROWS)
     votes = pd.read_csv(DEFAULT_FERPLUS_VOTES)
@@ -46,8 +63,8 @@ def small_fer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def _held_out(csv: Path, votes_csv: Path) -> tuple[np.ndarray, np.ndarray]:
     """Normalised held-out faces that have a FER+ majority label, and those labels."""
-    from training.ferplus import attach_ferplus
     from training.fer2013 import read_fer2013_csv
+    from training.ferplus import attach_ferplus
     from training.preprocess import normalize
 
     held = attach_ferplus(read_fer2013_csv(csv), votes_csv).splits["test"]
@@ -84,9 +101,11 @@ def test_two_epochs_of_vote_distributions_beat_chance(small_fer: tuple[Path, Pat
 @pytest.mark.skipif(not TEACHER.is_file(), reason=f"no teacher model at {TEACHER}")
 def test_a_student_distilled_from_a_real_teacher_learns_to_agree_with_it(
         small_fer: tuple[Path, Path], tmp_path: Path) -> None:
-    """Targets made only of the teacher's outputs (alpha 1): after 2 epochs the student's answers
+    """
+    Targets made only of the teacher's outputs (alpha 1): after 2 epochs the student's answers
     on held-out faces match the teacher's more often than always naming the teacher's most
-    frequent answer would; run.json records the teacher."""
+    frequent answer would; run.json records the teacher.
+    """
     import json
 
     import keras

@@ -1,4 +1,19 @@
-"""A camera in a process of its own, the node as ``face-perception-bringup`` starts it, and
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A camera in a process of its own, the node as ``face-perception-bringup`` starts it, and
 real DDS between them (issue 16): 640x480 at 15 Hz for 20 s.
 
 - the camera with the environment the README recommends (its one line): >= 95% of the
@@ -13,17 +28,17 @@ This process only reads /diagnostics.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
+from diagnostic_msgs.msg import DiagnosticArray
 import pytest
 import rclpy
-import yaml
-from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import SingleThreadedExecutor
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_FILE = ROOT / "config" / "perception.yaml"
@@ -35,7 +50,7 @@ DDS_VARIABLES = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FIL
 
 
 def environment(**extra: str) -> dict[str, str]:
-    """This run's domain, Fast DDS as it comes (nothing of ours), plus ``extra``."""
+    """Return this run's domain, Fast DDS as it comes (nothing of ours), plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if k not in DDS_VARIABLES}
     return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
@@ -112,8 +127,10 @@ def graph(tmp_path):
 
 
 def params_file(directory: Path, **overrides) -> Path:
-    """config/perception.yaml with README's settings for a live camera on a small CPU
-    ("Speed on a small CPU"): the 2 cores are shared with training runs here."""
+    """
+    config/perception.yaml with README's settings for a live camera on a small CPU
+    ("Speed on a small CPU"): the 2 cores are shared with training runs here.
+    """
     params = yaml.safe_load(PARAMS_FILE.read_text())
     node = params["/**/face_perception"]["ros__parameters"]  # one key for every namespace (multi-camera)
     node["detection"].update(redetect_interval=3, background=True)
@@ -124,7 +141,7 @@ def params_file(directory: Path, **overrides) -> Path:
 
 
 def start_node(processes: Processes, **overrides) -> subprocess.Popen:
-    """The node as a user starts it, with no DDS variables: bringup picks our transport."""
+    """Return the node as a user starts it, with no DDS variables: bringup picks our transport."""
     return processes.start("bringup", [sys.executable, "-m", "face_perception.bringup",
                                        f"params_file:={params_file(processes.log_dir, **overrides)}"], environment())
 
@@ -160,7 +177,8 @@ def test_a_camera_with_the_readme_environment_gets_every_frame_through(graph):
     camera = start_image_camera(processes, environment(FASTRTPS_DEFAULT_PROFILES_FILE=str(LARGE_IMAGES_PROFILE)))
     values = finish(processes, probe, camera)
     assert "[bringup] DDS transport: " in processes.log("bringup")
-    assert "fastdds_large_images.xml" in processes.log("bringup").split("[bringup] DDS transport: ", 1)[1].splitlines()[0]
+    transport_line = processes.log("bringup").split("[bringup] DDS transport: ", 1)[1].splitlines()[0]
+    assert "fastdds_large_images.xml" in transport_line
     assert int(values["camera_info_received"]) >= FRAMES * 0.99, describe(values)
     assert int(values["frames_received"]) >= FRAMES * 0.99, describe(values)
     assert int(values["frames_processed"]) >= FRAMES * 0.95, describe(values)

@@ -1,4 +1,19 @@
-"""Age as a distribution over age bins (UTKFace ages 0-116): bins, soft targets, estimates.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Age as a distribution over age bins (UTKFace ages 0-116): bins, soft targets, estimates.
 
 The age model is a classifier over ``AGE_BIN_EDGES`` whose expectation over the bin centres is
 the estimate in years (the card carries the centres). Training targets are a Gaussian around the
@@ -23,13 +38,13 @@ SIGMA_PER_YEAR = 0.05
 
 
 def bin_labels(edges: Sequence[int] = AGE_BIN_EDGES) -> list[str]:
-    """"0-2", "3-5", ..., "90+" (the last bin is open-ended)."""
+    """Return the bin names "0-2", "3-5", ..., "90+" (the last bin is open-ended)."""
     names = [f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-2], edges[1:-1])]
     return names + [f"{edges[-2]}+"]
 
 
 def bin_index(ages: np.ndarray, edges: Sequence[int] = AGE_BIN_EDGES) -> np.ndarray:
-    """The bin of each age (years); ages beyond the last edge fall in the last bin."""
+    """Return the bin of each age (years); ages beyond the last edge fall in the last bin."""
     ages = np.asarray(ages, dtype=np.float64)
     if (ages < 0).any():
         raise ValueError("ages must be >= 0")
@@ -48,8 +63,10 @@ def bin_centers(ages: np.ndarray, edges: Sequence[int] = AGE_BIN_EDGES) -> list[
 
 
 def soft_targets(ages: np.ndarray, edges: Sequence[int] = AGE_BIN_EDGES) -> np.ndarray:
-    """[N, bins] probabilities: a Gaussian around each age (sigma grows with age), integrated over
-    the bins and renormalised over [0, last edge)."""
+    """
+    [N, bins] probabilities: a Gaussian around each age (sigma grows with age), integrated over
+    the bins and renormalised over [0, last edge).
+    """
     ages = np.asarray(ages, dtype=np.float64)[:, None]
     sigma = SIGMA_BASE_YEARS + SIGMA_PER_YEAR * ages
     # Integer ages stand for a year of life: centre each on the middle of that year.

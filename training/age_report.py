@@ -1,5 +1,21 @@
-"""Age evaluation: mean absolute error in years, by age band, band accuracy and confusion,
-against the constant baselines (the training set's mean and median age)."""
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Age evaluation: mean absolute error in years, by age band, band accuracy and confusion,
+against the constant baselines (the training set's mean and median age).
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -47,7 +63,7 @@ def age_report(probs: np.ndarray, probs_tta: np.ndarray, centers: Sequence[float
 
 
 def age_markdown(report: dict[str, Any]) -> str:
-    """The age section of docs/evaluation/age.md."""
+    """Return the age section of docs/evaluation/age.md."""
     rows = [("ours", "ours"), ("ours, flip TTA", "ours_flip_tta"),
             (f"baseline: training mean age ({report['train_mean_age']:.1f})", "baseline_mean_age"),
             (f"baseline: training median age ({report['train_median_age']:.0f})", "baseline_median_age")]

@@ -1,4 +1,19 @@
-"""Training-time augmentation: random shift, zoom, rotation and horizontal flip.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Training-time augmentation: random shift, zoom, rotation and horizontal flip.
 
 Two interchangeable forms: OpenCV in the data loader (default; fast on CPU and GPU backends)
 and Keras layers in the training graph. Neither is part of the exported model.
@@ -6,13 +21,14 @@ and Keras layers in the training graph. Neither is part of the exported model.
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import layers
+import numpy as np
 
 
 def build_augmentation(shift: float = 0.1, zoom: float = 0.1, rotation_degrees: float = 10.0,
                        flip: bool = True, photometric: float = 0.0, seed: int = 0) -> keras.Sequential:
-    """Random shifts, zoom, rotation and horizontal flip; identity at inference time.
+    """
+    Random shifts, zoom, rotation and horizontal flip; identity at inference time.
 
     ``photometric`` > 0 adds random contrast and brightness of that strength (on the normalised
     [-1, 1] image): other cameras and lighting than the training set's, e.g. lab-posed photos.
@@ -34,7 +50,8 @@ def build_augmentation(shift: float = 0.1, zoom: float = 0.1, rotation_degrees: 
 
 def random_affine_batch(images: np.ndarray, rng: np.random.Generator, shift: float = 0.1,
                         zoom: float = 0.1, rotation_degrees: float = 10.0, flip: bool = True) -> np.ndarray:
-    """Host-side augmentation of uint8 [N, H, W] grey or [N, H, W, 3] colour faces with OpenCV
+    """
+    Host-side augmentation of uint8 [N, H, W] grey or [N, H, W, 3] colour faces with OpenCV
     (cheap on any machine); every channel of a face gets the same transform.
 
     Keras' image-transform layers are very slow on the JAX GPU backend, so the default

@@ -1,6 +1,21 @@
-"""Compare trained models on the VALIDATION split (choices are made here, never on test).
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
 
-    python -m training.compare --task emotion build/runs/emotion_ferplus_soft/model.keras \\
+r"""
+Compare trained models on the VALIDATION split (choices are made here, never on test).
+
+    python -m training.compare --task emotion build/runs/emotion_ferplus_soft/model.keras \
         face_perception/models/emotion.keras
 
 Prints a Markdown table: one row per model, one accuracy column per label view
@@ -11,11 +26,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
+import sys
 from typing import Any, Sequence
-
-import numpy as np
 
 from training.label_views import label_views, select
 from training.metrics import classification_report
@@ -23,7 +36,7 @@ from training.preprocess import normalize
 
 
 def _provenance(model_path: Path) -> dict[str, Any]:
-    """What run.json (beside a run's model) or the card (beside a shipped model) says of training."""
+    """Return what run.json (beside a run's model) or the card (beside a shipped model) says of training."""
     for record in (model_path.with_name("run.json"), model_path.with_suffix(".card.json")):
         if record.is_file():
             data = json.loads(record.read_text())
@@ -35,7 +48,7 @@ def _provenance(model_path: Path) -> dict[str, Any]:
 
 
 def model_framing(model_path: Path) -> dict[str, Any] | None:
-    """The framing a trained model's run (run.json beside it) or shipped card was cut with."""
+    """Return the framing a trained model's run (run.json beside it) or shipped card was cut with."""
     for record in (model_path.with_name("run.json"), model_path.with_suffix(".card.json")):
         if record.is_file():
             return json.loads(record.read_text())["input"].get("framing")
@@ -84,7 +97,8 @@ def markdown_table(view_names: Sequence[str], rows: Sequence[dict[str, Any]]) ->
         targets = str(row.get("targets", "?")) + (" + teacher" if row.get("teacher") else "")
         cells = [f"`{row['model']}`", targets, str(row.get("epochs", "?")),
                  str(row.get("minutes", "?")), str(row["parameters"])]
-        cells += [f"{100 * row[v]:.2f}%" for v in view_names] + [f"{100 * row[v + ', flip TTA']:.2f}%" for v in view_names]
+        cells += [f"{100 * row[v]:.2f}%" for v in view_names]
+        cells += [f"{100 * row[v + ', flip TTA']:.2f}%" for v in view_names]
         cells += [f"{100 * row[v + ' mean class recall']:.2f}%" for v in view_names]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -1,4 +1,19 @@
-"""Knowledge distillation: a larger teacher's soft outputs blended into the student's targets.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Knowledge distillation: a larger teacher's soft outputs blended into the student's targets.
 
 Offline form: the teacher (training-only, never shipped: one model, or an ensemble of several
 whose probabilities are averaged) scores every training face once, averaged over the face and
@@ -20,13 +35,14 @@ import numpy as np
 from training.paths import run_provenance
 from training.preprocess import normalize
 
-
 CHANNEL_NAMES = {1: "grey", 3: "rgb"}
 
 
 def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 1):
-    """The teacher .keras model, checked against the student's input size, colour (1 channel grey,
-    3 rgb: its probabilities must come from the faces the student sees) and classes."""
+    """
+    Return the teacher .keras model, checked against the student's input size, colour (1 channel grey,
+    3 rgb: its probabilities must come from the faces the student sees) and classes.
+    """
     import keras
 
     if not path.is_file():
@@ -35,7 +51,8 @@ def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 
     side, taken, classes = teacher.input_shape[1], teacher.input_shape[-1], teacher.output_shape[-1]
     if taken != channels:
         raise SystemExit(f"--teacher {path}: takes {CHANNEL_NAMES.get(taken, taken)} faces, the student "
-                         f"{CHANNEL_NAMES.get(channels, channels)} (--color): the teacher must read the same-colour faces")
+                         f"{CHANNEL_NAMES.get(channels, channels)} (--color): "
+                         "the teacher must read the same-colour faces")
     if side != input_side or classes != num_classes:
         raise SystemExit(f"--teacher {path}: takes {side}x{side} faces and gives {classes} classes, "
                          f"the student {input_side}x{input_side} and {num_classes}")
@@ -43,8 +60,10 @@ def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 
 
 
 def teacher_probabilities(teachers: Sequence, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Probabilities [N, classes] of the teacher ensemble for uint8 faces [N, H, W]: the mean
-    over its members, each the mean of face and mirror."""
+    """
+    Probabilities [N, classes] of the teacher ensemble for uint8 faces [N, H, W]: the mean
+    over its members, each the mean of face and mirror.
+    """
     from training.evaluate import flip_tta
 
     x = normalize(images)
@@ -64,7 +83,7 @@ def blend_targets(targets: np.ndarray, teacher: np.ndarray, alpha: float) -> np.
 
 def teacher_record(paths: Sequence[Path], teachers: Sequence, alpha: float, train_targets: np.ndarray,
                    teacher_probs: np.ndarray) -> dict[str, Any]:
-    """What the student's run.json and card say about its teacher (each member's provenance)."""
+    """Return what the student's run.json and card say about its teacher (each member's provenance)."""
     keys = ("arch", "targets", "training_command", "epochs_run", "best_val_accuracy", "training_minutes",
             "trained_on")
     members = [{**run_provenance(path, keys), "parameters": int(teacher.count_params())}

@@ -1,4 +1,19 @@
-"""End-to-end accuracy: data set faces pasted whole into camera frames and read by the node's
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+End-to-end accuracy: data set faces pasted whole into camera frames and read by the node's
 real pipeline (detector -> framing -> model), next to the same models on the data set's crops.
 
 Every face of a split is pasted, whole (head, hair, chin and the data set's own background),
@@ -16,11 +31,11 @@ where none is found counts as a missed face.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 import json
+from pathlib import Path
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -69,8 +84,10 @@ class PastedFace:
 
 def paste_face(source_rgb: np.ndarray, keypoints: np.ndarray, face_px: int, background: np.ndarray,
                rng: np.random.Generator) -> PastedFace:
-    """``source_rgb`` scaled so its face is ``face_px`` wide, pasted at a random place of a copy
-    of ``background``, then the whole frame's light, blur and JPEG varied (seeded by ``rng``)."""
+    """
+    ``source_rgb`` scaled so its face is ``face_px`` wide, pasted at a random place of a copy
+    of ``background``, then the whole frame's light, blur and JPEG varied (seeded by ``rng``).
+    """
     import cv2
 
     eye_distance = float(np.hypot(*(keypoints[1] - keypoints[0])))
@@ -102,8 +119,7 @@ def paste_face(source_rgb: np.ndarray, keypoints: np.ndarray, face_px: int, back
 
 
 def nearest_face(faces: Sequence, centre: tuple[float, float], face_px: float):
-    """The face result whose box centre is nearest ``centre``, if within half a face width
-    (at least 8 px); None otherwise."""
+    """Return the face whose box centre is nearest ``centre``, if within half a face width (>= 8 px), else None."""
     best, best_distance = None, max(8.0, 0.5 * face_px)
     for face in faces:
         x, y, w, h = face.box
@@ -114,7 +130,7 @@ def nearest_face(faces: Sequence, centre: tuple[float, float], face_px: float):
 
 
 def _label_index(task: str, face, labels: Sequence[str]) -> int:
-    """The face's answer for ``task`` as an index into the data set's ``labels``."""
+    """Return the face's answer for ``task`` as an index into the data set's ``labels``."""
     if task == "emotion":
         return labels.index(face.emotion)
     # "unknown" (below gender_min_confidence) still has a more likely gender: score that.
@@ -124,10 +140,12 @@ def _label_index(task: str, face, labels: Sequence[str]) -> int:
 
 def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int, models: dict[str, str],
                    seed: int = 0, limit: int = 0, paper: str = "", task: str = "gender") -> dict[str, Any]:
-    """Every face of ``task_split`` (needs extra 'source' and 'keypoints') through the real
+    """
+    Every face of ``task_split`` (needs extra 'source' and 'keypoints') through the real
     pipeline; per face: found or not, the answer's index in ``labels`` (gender, emotion) and
     the age in years. ``paper``: also keep the node's box crops (grey 64x64, margin 0.1: the
-    paper's models' input) for the paper's model of that task."""
+    paper's models' input) for the paper's model of that task.
+    """
     from face_perception.parameters import PipelineConfig
     from face_perception.pipeline import FacePerceptionPipeline
 
@@ -154,8 +172,9 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
         answer[i] = -1 if task == "age" else _label_index(task, face, labels)
         age[i] = face.age
         if paper:
-            from face_perception.preprocessing import crop_faces
             import cv2
+
+            from face_perception.preprocessing import crop_faces
 
             gray = cv2.cvtColor(pasted.frame, cv2.COLOR_BGR2GRAY)
             paper_crops.append(cv2.resize(crop_faces(gray, [face.box], 0.1)[0], (64, 64),
@@ -167,9 +186,11 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
 
 
 def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Sequence[str]) -> dict[str, Any]:
-    """The model on the data set's own faces, no detector: cut by its card's framing from the
+    """
+    Return the model on the data set's own faces, no detector: cut by its card's framing from the
     keypoints found when the data set was re-detected, or (a card without framing) the whole
-    image resized, as such models were trained."""
+    image resized, as such models were trained.
+    """
     import cv2
 
     from face_perception.classification import FaceClassifier
@@ -195,8 +216,7 @@ def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Seq
 
 
 def summarise(task: str, split, labels: Sequence[str], outcome: dict[str, Any]) -> dict[str, Any]:
-    """Detection rate and, over the found faces, accuracy per label view (and mean class recall
-    for emotion) or age MAE."""
+    """Return the detection rate and, on found faces, accuracy per view (+ emotion's mean class recall) or age MAE."""
     found = outcome["found"]
     n = len(found)
     result: dict[str, Any] = {"faces": int(n), "detected": float(found.mean()) if n else 0.0,
@@ -222,7 +242,7 @@ def summarise(task: str, split, labels: Sequence[str], outcome: dict[str, Any]) 
 
 
 def markdown_report(report: dict[str, Any]) -> str:
-    """The report's results as a Markdown table: one row per setting, one column per number."""
+    """Return the report's results as a Markdown table: one row per setting, one column per number."""
     results = report["results"]
     columns: list[str] = []
     for summary in results.values():
@@ -284,7 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = np.linspace(0, len(split) - 1, args.limit).round().astype(np.int64)
         split = Split(split.images[rows], split.labels[rows], {k: v[rows] for k, v in split.extra.items()})
     report: dict[str, Any] = {"task": args.task, "split": args.split, "models": models, "limit": args.limit,
-                              "command": "python -m training.end_to_end " + " ".join(sys.argv[1:] if argv is None else argv),
+                              "command": "python -m training.end_to_end "
+                                         + " ".join(sys.argv[1:] if argv is None else argv),
                               "results": {}}
     summary = summarise(args.task, split, labels, crop_outcome(split, models[args.task], args.task, len(split), labels))
     report["results"]["crop (no detector)"] = summary

@@ -1,4 +1,19 @@
-"""Evaluate a shipped model on its test split, side by side with the paper's published model.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Evaluate a shipped model on its test split, side by side with the paper's published model.
 
     python -m training.evaluate --task emotion
 
@@ -10,10 +25,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 import platform
 import sys
 import time
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -23,6 +38,7 @@ from training.label_views import label_views, select
 from training.metrics import classification_report
 from training.paths import DEFAULT_ANCHOR_DIR, EVAL_DIR, MODELS_DIR
 from training.preprocess import normalize
+
 
 def test_split_inputs(dataset: Dataset, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
     part = dataset.splits[split]
@@ -152,7 +168,7 @@ def markdown_report(report: dict[str, Any]) -> str:
 
 def _model_result(probs: np.ndarray, probs_tta: np.ndarray, views: dict, confusion_views: list[str],
                   labels: Sequence[str], task: str, who: str, out_dir: Path, png_stem: str) -> dict[str, Any]:
-    """Reports for every label view, and confusion PNGs (first view: ``png_stem``.png)."""
+    """Report for every label view, and confusion PNGs (first view: ``png_stem``.png)."""
     subsets = {}
     for view_name, view in views.items():
         y_view, p_view, t_view = select(view, probs, probs_tta)
@@ -172,7 +188,7 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
     import keras
 
     from face_perception.model_card import load_model_card
-    from training.anchor import ANCHOR_SIDE, anchor_path, anchor_predict
+    from training.anchor import anchor_path, anchor_predict, ANCHOR_SIDE
     from training.guided_backprop import guided_backprop, save_figure
     from training.litert import LiteRTClassifier
     from training.tasks import load_task_data
@@ -259,7 +275,7 @@ def evaluate_age(model_path: Path, data: Path | None, out_dir: Path, command: st
     import keras
 
     from face_perception.model_card import load_model_card
-    from training.age_report import BAND_NAMES, age_markdown, age_report
+    from training.age_report import age_markdown, age_report, BAND_NAMES
     from training.litert import LiteRTClassifier
     from training.tasks import load_task_data
 

@@ -1,4 +1,19 @@
-"""Export a trained Keras model to LiteRT (.tflite) and write its model card.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Export a trained Keras model to LiteRT (.tflite) and write its model card.
 
     python -m training.export --task emotion     # build/runs/emotion -> face_perception/models/
 
@@ -12,12 +27,12 @@ float32 models faster than their int8 twins, and the node's speed is what int8 i
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timezone
 import json
+from pathlib import Path
 import shutil
 import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -27,7 +42,8 @@ from training.paths import MODELS_DIR, RUNS_DIR, trained_run
 
 def export_tflite(model, path: Path | str, quantize: bool = False,
                   representative_data: Iterable[np.ndarray] | np.ndarray | None = None) -> Path:
-    """Convert ``model`` to a .tflite file with a dynamic batch dimension.
+    """
+    Convert ``model`` to a .tflite file with a dynamic batch dimension.
 
     Input stays float32 [batch, H, W, C] and output float32 probabilities, also when
     ``quantize`` is set (int8 weights and activations inside, calibrated on
@@ -80,7 +96,7 @@ def interleaved_latency_ms(paths: dict[str, Path], x: np.ndarray, repeats: int =
 
 
 def run_from_shipped_card(card: dict[str, Any]) -> dict[str, Any]:
-    """The run record of the shipped model, rebuilt from its card (to re-export the same weights)."""
+    """Return the run record of the shipped model, rebuilt from its card (to re-export the same weights)."""
     return {
         "arch": card["architecture"], "dataset": card["dataset"],
         "input": {"normalization": card["input"]["normalization"], "color": card["input"].get("color", "gray")},
@@ -102,7 +118,8 @@ def run_from_shipped_card(card: dict[str, Any]) -> dict[str, Any]:
 def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], input_height: int,
                      input_width: int, scale: float, offset: float, extra: dict[str, Any],
                      color: str = "gray", framing: dict[str, Any] | None = None) -> Path:
-    """Write ``<task>.card.json``; validated with face_perception.model_card before it is written.
+    """
+    Write ``<task>.card.json``; validated with face_perception.model_card before it is written.
 
     ``color``: "gray" (one input channel) or "rgb" (three, in the order R, G, B); ``framing``:
     the face framing the model was trained on (face_perception.framing), None = the box crop.
@@ -129,8 +146,10 @@ def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], inpu
 
 
 def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
-    """A function .tflite path -> test metrics for the card, plus ``_loss`` (lower is better),
-    ``_tolerance`` (how much more loss int8 may have) and a ``_headline`` for the log."""
+    """
+    Return a function .tflite path -> test metrics for the card, plus ``_loss`` (lower is better),
+    ``_tolerance`` (how much more loss int8 may have) and a ``_headline`` for the log.
+    """
     from training.evaluate import evaluate_tflite
     from training.label_views import label_views, select
 
@@ -162,8 +181,8 @@ def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
         primary_name, primary = next(iter(by_view.items()))
         metrics = dict(primary)
         metrics["labels_used"] = primary_name
-        metrics["by_labels"] = {name: {k: r[k] for k in ("accuracy", "mean_recall", "macro_f1", "flip_tta_accuracy", "samples",
-                                                        "per_class_recall")}
+        metrics["by_labels"] = {name: {k: r[k] for k in ("accuracy", "mean_recall", "macro_f1", "flip_tta_accuracy",
+                                                         "samples", "per_class_recall")}
                                 for name, r in by_view.items()}
         return {**metrics, "_loss": -primary["accuracy"], "_tolerance": 0.01,
                 "_headline": f"accuracy {primary['accuracy']:.4f} ({primary_name})",

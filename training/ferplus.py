@@ -1,4 +1,19 @@
-"""FER+ (Barsoum et al. 2016): ten crowd votes per FER-2013 face, as targets for the node's 7 classes.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+FER+ (Barsoum et al. 2016): ten crowd votes per FER-2013 face, as targets for the node's 7 classes.
 
 ``ferplus_votes.csv`` has one row per FER-2013 face (``fer2013_row`` = 0-based data row of the
 FER-2013 CSV) with vote counts ``neutral, happiness, surprise, sadness, anger, disgust, fear,
@@ -34,7 +49,7 @@ TARGET_RULE = ("FER+ votes: single votes removed as outliers; contempt votes dro
 
 
 def read_votes(path: Path | str) -> pd.DataFrame:
-    """The votes CSV, checked: every vote column present, non-negative counts, unique rows."""
+    """Return the votes CSV, checked: every vote column present, non-negative counts, unique rows."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"FER+ votes not found: {path}")
@@ -51,7 +66,8 @@ def read_votes(path: Path | str) -> pd.DataFrame:
 
 
 def votes_to_targets(votes: np.ndarray, labels: list[str] | tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Vote counts [N, 10] (VOTE_COLUMNS order) -> (soft targets [N, len(labels)], majority [N]).
+    """
+    Vote counts [N, 10] (VOTE_COLUMNS order) -> (soft targets [N, len(labels)], majority [N]).
 
     Rows without a soft target are all zero; rows without a majority label are -1.
     """
@@ -80,7 +96,8 @@ def votes_to_targets(votes: np.ndarray, labels: list[str] | tuple[str, ...]) -> 
 
 
 def attach_ferplus(dataset: Dataset, votes_path: Path | str) -> Dataset:
-    """FER-2013 with FER+ targets: every split gets ``extra['ferplus_soft']`` and
+    """
+    FER-2013 with FER+ targets: every split gets ``extra['ferplus_soft']`` and
     ``extra['ferplus_majority']``; faces without a FER+ row have a zero soft target and -1.
 
     Needs the FER-2013 splits to carry ``extra['row']`` (the CSV data row of each face).

@@ -1,4 +1,19 @@
-"""Training faces cut the node's way: the node's detector re-detects every dataset image and
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Training faces cut the node's way: the node's detector re-detects every dataset image and
 ``face_perception.framing`` (the node's own function) cuts the face from it.
 
 Each source image is padded (half its side of black on every edge, so a tight dataset chip
@@ -29,7 +44,7 @@ KEYPOINTS_VERSION = "v1"
 
 
 def node_detector():
-    """The node's BlazeFace detector, built from the node's parameter defaults."""
+    """Return the node's BlazeFace detector, built from the node's parameter defaults."""
     from face_perception.detectors import create_detector
     from face_perception.parameters import PipelineConfig
 
@@ -37,8 +52,7 @@ def node_detector():
 
 
 def detect_keypoints(images_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(keypoints float32 [N, 6, 2] in source pixels, found bool [N]) for RGB uint8 images;
-    not-found rows are NaN."""
+    """(keypoints float32 [N, 6, 2] in source pixels, found bool [N]) for RGB uint8 images; not-found rows are NaN."""
     import cv2
 
     detector = node_detector()
@@ -84,8 +98,7 @@ def fill_missing(keypoints: np.ndarray, found: np.ndarray, side: int) -> np.ndar
 
 
 def cut_faces(sources: np.ndarray, keypoints: np.ndarray, framing, side: int, color: str) -> np.ndarray:
-    """Every source face cut by ``framing`` at ``side``: grey uint8 [N, side, side] or RGB
-    [N, side, side, 3]."""
+    """Every source face cut by ``framing`` at ``side``: grey uint8 [N, side, side] or RGB [N, side, side, 3]."""
     import cv2
 
     channels = () if color == "gray" else (3,)
@@ -106,9 +119,11 @@ def _enlarge(images: np.ndarray) -> np.ndarray:
 
 def framed_dataset(sources: Dataset, framing_entry: Mapping[str, Any], side: int, color: str,
                    cache_dir: Path | None = CACHE_DIR) -> Dataset:
-    """``sources`` (RGB uint8 images of any one size) re-detected and cut by the framing the
+    """
+    Return ``sources`` (RGB uint8 images of any one size) re-detected and cut by the framing the
     card entry names. Each split keeps ``extra['source']`` (RGB at SOURCE_SIDE) and
-    ``extra['keypoints']`` for framing augmentation; ``info['framing']`` records the counts."""
+    ``extra['keypoints']`` for framing augmentation; ``info['framing']`` records the counts.
+    """
     from face_perception.framing import framing_from_card
 
     framing = framing_from_card(framing_entry, 0.0, "training framing")
@@ -132,8 +147,10 @@ def framed_dataset(sources: Dataset, framing_entry: Mapping[str, Any], side: int
 
 
 def join(first: Dataset, second: Dataset, set_names: tuple[str, str]) -> Dataset:
-    """Two data sets with the same labels, split by split; ``extra['source_set']`` says which
-    (0 = first, 1 = second) and ``info['sets']`` records each one's provenance."""
+    """
+    Two data sets with the same labels, split by split; ``extra['source_set']`` says which
+    (0 = first, 1 = second) and ``info['sets']`` records each one's provenance.
+    """
     if first.labels != second.labels:
         raise ValueError(f"cannot join {first.name} {first.labels} and {second.name} {second.labels}")
     splits = {}

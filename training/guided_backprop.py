@@ -1,4 +1,19 @@
-"""Guided back-propagation (the paper's visualisation): which pixels raise a class score.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Guided back-propagation (the paper's visualisation): which pixels raise a class score.
 
     python -m training.guided_backprop --model face_perception/models/emotion.keras \
         --image face.png --class happy --out gbp.png
@@ -6,16 +21,18 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+import sys
 from typing import Sequence
 
 import numpy as np
 
 
 def guided_backprop(model, image: np.ndarray, class_index: int) -> np.ndarray:
-    """Gradient of the class probability w.r.t. a model-ready image [H, W, C], where every ReLU
-    passes gradient back only where both its input and the incoming gradient are positive."""
+    """
+    Gradient of the class probability w.r.t. a model-ready image [H, W, C], where every ReLU
+    passes gradient back only where both its input and the incoming gradient are positive.
+    """
     import keras
     import tensorflow as tf
 

@@ -1,4 +1,19 @@
-"""IMDB-WIKI metadata (``imdb.mat`` / ``wiki.mat``) with the seed paper's gender filtering.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+IMDB-WIKI metadata (``imdb.mat`` / ``wiki.mat``) with the seed paper's gender filtering.
 
 Keeps faces whose gender is known, that have a detected face with a score above a threshold
 and no second face. IMDB-WIKI codes gender 1 = male, 0 = female; we return UTKFace's order

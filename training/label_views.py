@@ -1,4 +1,19 @@
-"""Which labels each reported test number is computed against ("views" of a test split).
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Which labels each reported test number is computed against ("views" of a test split).
 
 Emotion with FER+ votes: the FER+ majority labels (faces with a majority; the FER+ papers'
 protocol) first, then the original FER-2013 labels of every face (the 2017 paper's comparison),
@@ -52,7 +67,7 @@ def label_views(task: str, split: Split, labels: list[str] | None = None) -> dic
 
 
 def select(view: View, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The view's labels and the given per-face arrays, restricted to the view's faces."""
+    """Return the view's labels and the given per-face arrays, restricted to the view's faces."""
     mask, labels = view
     if mask is None:
         return (labels, *arrays)

@@ -1,4 +1,19 @@
-"""LFW gender loader (``lfw_gender_112px.tar``): adults in the wild, split by person.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+LFW gender loader (``lfw_gender_112px.tar``): adults in the wild, split by person.
 
 The tar holds ``lfw/<Person>/<Person>_<NNNN>.jpg`` (112x112 colour) and ``lfw/labels.csv``
 (``path,person,gender``). Many people have several photos, so the seeded split is over
@@ -8,8 +23,8 @@ from __future__ import annotations
 
 import csv
 import io
-import tarfile
 from pathlib import Path
+import tarfile
 from typing import Sequence
 
 import numpy as np
@@ -25,8 +40,10 @@ NO_AGE = -1
 
 
 def read_lfw(path: Path | str, seed: int, fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> Dataset:
-    """Colour uint8 [N, 112, 112, 3] faces (R, G, B), gender labels as UTKFace's (0 male,
-    1 female), split by person with a seeded permutation of the sorted names."""
+    """
+    Colour uint8 [N, 112, 112, 3] faces (R, G, B), gender labels as UTKFace's (0 male,
+    1 female), split by person with a seeded permutation of the sorted names.
+    """
     import cv2
 
     path = Path(path)

@@ -1,4 +1,19 @@
-"""Prior correction folded into the model: the class conv's bias minus tau * log(training prior).
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Prior correction folded into the model: the class conv's bias minus tau * log(training prior).
 
 A model trained on FER+ also learns FER's class frequencies (neutral and happy are two thirds of
 the faces, disgust under 1%), so on a set where every expression is about equally common (a
@@ -18,11 +33,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 import shlex
 import shutil
 import sys
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -33,7 +48,7 @@ CRITERION = "mean of FER+ majority accuracy and the six emotions' mean class rec
 
 
 def adjusted_probabilities(probs: np.ndarray, prior: np.ndarray, tau: float) -> np.ndarray:
-    """probs / prior^tau, renormalised per row (what the adjusted model outputs)."""
+    """Return probs / prior^tau, renormalised per row (what the adjusted model outputs)."""
     scaled = probs / np.power(prior, tau)
     return scaled / scaled.sum(axis=1, keepdims=True)
 
@@ -48,7 +63,8 @@ def fold_into_model(model, prior: np.ndarray, tau: float) -> None:
 
 
 def learnt_prior(model, train_images: np.ndarray) -> np.ndarray:
-    """The class frequencies the model has learnt: its mean probabilities over the training faces.
+    """
+    Return the class frequencies the model has learnt: its mean probabilities over the training faces.
 
     Read from the model rather than the labels because a distilled student learns blended
     targets (labels and teachers), whose prior is neither the labels' nor a teacher's.

@@ -1,4 +1,19 @@
-"""The paper's CNNs: mini-Xception and the sequential fully-convolutional baseline.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The paper's CNNs: mini-Xception and the sequential fully-convolutional baseline.
 
 Arriaga et al., "Real-time Convolutional Neural Networks for Emotion and Gender
 Classification": no dense layers, the last convolution has one channel per class and global
@@ -16,7 +31,8 @@ def build_mini_xception(input_shape: tuple[int, int, int] = (48, 48, 1), num_cla
                         stem_filters: int = 8, block_filters: Sequence[int] = (16, 32, 64, 128),
                         l2: float = 0.01, dropout: float = 0.0, bn_momentum: float = 0.99,
                         name: str = "mini_xception") -> keras.Model:
-    """mini-Xception: two 3x3 conv + BN + ReLU, residual blocks of depthwise separable convs
+    """
+    mini-Xception: two 3x3 conv + BN + ReLU, residual blocks of depthwise separable convs
     with 1x1 strided shortcuts, a last conv to the classes, global average pooling, softmax.
 
     The defaults are the paper's (about 60k parameters for 7 classes); ``stem_filters`` and
@@ -56,8 +72,10 @@ def build_mini_xception(input_shape: tuple[int, int, int] = (48, 48, 1), num_cla
 def build_simple_cnn(input_shape: tuple[int, int, int] = (48, 48, 1), num_classes: int = 7,
                      filters: Sequence[int] = (16, 32, 64, 128, 256), dropout: float = 0.5,
                      name: str = "simple_cnn") -> keras.Model:
-    """The paper's sequential fully-convolutional baseline: stages of two conv + BN (+ReLU),
-    average pooling and dropout, ending in a conv to the classes and global average pooling."""
+    """
+    Return the paper's sequential fully-convolutional baseline: stages of two conv + BN (+ReLU),
+    average pooling and dropout, ending in a conv to the classes and global average pooling.
+    """
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     for s, width in enumerate(filters, start=1):
@@ -77,9 +95,9 @@ def build_simple_cnn(input_shape: tuple[int, int, int] = (48, 48, 1), num_classe
 # Named architectures the training CLI accepts; "wide" stays under 100k parameters. "teacher"
 # (about 0.76M parameters, 3x the training cost) is for distillation only and is never shipped.
 ARCHITECTURES = {
-    "mini_xception": dict(stem_filters=8, block_filters=(16, 32, 64, 128)),
-    "mini_xception_wide": dict(stem_filters=16, block_filters=(24, 48, 96, 144)),
-    "mini_xception_teacher": dict(stem_filters=32, block_filters=(64, 128, 256, 512)),
+    "mini_xception": {"stem_filters": 8, "block_filters": (16, 32, 64, 128)},
+    "mini_xception_wide": {"stem_filters": 16, "block_filters": (24, 48, 96, 144)},
+    "mini_xception_teacher": {"stem_filters": 32, "block_filters": (64, 128, 256, 512)},
 }
 
 

@@ -1,3 +1,17 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Where things live, relative to the repository root (so CLIs work from any checkout)."""
 from __future__ import annotations
 
@@ -20,8 +34,10 @@ EVAL_DIR = REPO_ROOT / "docs" / "evaluation"
 
 
 def trained_run(run_dir: Path | None, task: str) -> tuple[Path, Path, dict]:
-    """(model.keras, run.json, its record) of a training run (default build/runs/<task>); stops
-    with one line naming the missing file."""
+    """
+    (model.keras, run.json, its record) of a training run (default build/runs/<task>); stops
+    with one line naming the missing file.
+    """
     import json
 
     run_dir = run_dir or RUNS_DIR / task
@@ -33,8 +49,10 @@ def trained_run(run_dir: Path | None, task: str) -> tuple[Path, Path, dict]:
 
 
 def run_provenance(model_path: Path, keys: tuple[str, ...]) -> dict:
-    """``{"model": path}`` plus ``keys`` from the run.json beside a trained model, when there is one
-    (what a later run records about a model it starts from or learns from)."""
+    """
+    ``{"model": path}`` plus ``keys`` from the run.json beside a trained model, when there is one
+    (what a later run records about a model it starts from or learns from).
+    """
     import json
 
     record = model_path.with_name("run.json")

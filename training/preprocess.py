@@ -1,3 +1,17 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Pixel preprocessing shared by training, evaluation, export and the model card."""
 from __future__ import annotations
 
@@ -20,7 +34,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 
 def model_color(model) -> str:
-    """A Keras model's input colour from its channels: "rgb" for 3, "gray" for 1."""
+    """Return a Keras model's input colour from its channels: "rgb" for 3, "gray" for 1."""
     channels = int(model.input_shape[-1])
     if channels not in (1, 3):
         raise ValueError(f"model {model.name} takes {channels}-channel images; only 1 (gray) or 3 (rgb) are known")
@@ -28,8 +42,7 @@ def model_color(model) -> str:
 
 
 def resize_batch(images: np.ndarray, side: int) -> np.ndarray:
-    """Resize uint8 [N, H, W] grey or [N, H, W, 3] colour images to side x side (area filter
-    when shrinking)."""
+    """Resize uint8 [N, H, W] grey or [N, H, W, 3] colour images to side x side (area filter when shrinking)."""
     if images.shape[1:3] == (side, side):
         return images
     import cv2
@@ -39,7 +52,6 @@ def resize_batch(images: np.ndarray, side: int) -> np.ndarray:
 
 
 def normalize(images: np.ndarray, scale: float = SCALE, offset: float = OFFSET) -> np.ndarray:
-    """uint8 [N, H, W] grey -> float32 [N, H, W, 1] model input; [N, H, W, 3] colour keeps its
-    three channels."""
+    """uint8 [N, H, W] grey -> float32 [N, H, W, 1] model input; [N, H, W, 3] colour keeps its three channels."""
     x = images.astype(np.float32) * np.float32(scale) + np.float32(offset)
     return x[..., None] if x.ndim == 3 else x

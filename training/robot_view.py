@@ -1,4 +1,19 @@
-"""Augmentation for the robot's view of a face, applied while cutting it from its source image.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Augmentation for the robot's view of a face, applied while cutting it from its source image.
 
 Each training face is cut anew every time it is drawn, by the node's framing function with a
 random framing jitter (scale, shift, roll: what detector boxes and keypoints do from frame to
@@ -70,8 +85,10 @@ def robot_view_face(source: np.ndarray, keypoints: np.ndarray, framing: EyesMout
 
 
 class FramedBatches(keras.utils.PyDataset):
-    """Shuffled batches of faces cut afresh from their sources with :func:`robot_view_face`;
-    reproducible from (seed, epoch, batch)."""
+    """
+    Shuffled batches of faces cut afresh from their sources with :func:`robot_view_face`;
+    reproducible from (seed, epoch, batch).
+    """
 
     def __init__(self, sources: np.ndarray, keypoints: np.ndarray, targets: np.ndarray, batch_size: int,
                  seed: int, framing: EyesMouthFraming, side: int, color: str, view: RobotView = RobotView(),

@@ -1,3 +1,17 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Per-task defaults: which data set, labels and input size each shipped model uses."""
 from __future__ import annotations
 
@@ -35,8 +49,8 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
                    cache_dir: Path | None = CACHE_DIR, votes: Path | str | None = None,
                    color: str = "gray", framing: Mapping[str, Any] | None = None,
                    lfw: Path | str | None = None) -> Dataset:
-    """Grey uint8 images [N, side, side] (``color="rgb"``: [N, side, side, 3], R, G, B) with
-    integer labels for ``task``.
+    """
+    Grey uint8 images [N, side, side] (``color="rgb"``: [N, side, side, 3], R, G, B) with integer labels for ``task``.
 
     Emotion: FER-2013 with the original labels; with FER+ votes (``votes``, or by default
     ../shared/data/ferplus_votes.csv when ``data`` is the default FER-2013 file) each split also
@@ -44,7 +58,8 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
 
     ``framing`` (a card's ``input.framing``): the faces are re-detected with the node's
     detector and cut by the node's framing function (training.framed) instead of resizing the
-    data set's image (FER-2013's grey faces are replicated into R, G, B); gender then joins LFW (``lfw``, default ../shared/data) to UTKFace, with
+    data set's image (FER-2013's grey faces are replicated into R, G, B); gender then joins LFW
+    (``lfw``, default ../shared/data) to UTKFace, with
     ``extra['source_set']`` (0 UTKFace, 1 LFW).
     """
     if framing is not None:
@@ -81,7 +96,7 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
 
 def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: Path | None, color: str,
                       framing: Mapping[str, Any], lfw: Path | str | None, votes: Path | str | None) -> Dataset:
-    from training.framed import SOURCE_SIDE, framed_dataset, join
+    from training.framed import framed_dataset, join, SOURCE_SIDE
     from training.utkface import load_utkface_gender
 
     check_color(task, color)
@@ -110,7 +125,7 @@ def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: 
 
 
 def _as_age(dataset: Dataset) -> Dataset:
-    """UTKFace with the age bin (training.age) as label; the gender stays in ``extra``."""
+    """Load UTKFace with the age bin (training.age) as label; the gender stays in ``extra``."""
     from training.age import AGE_BIN_EDGES, bin_index, bin_labels
 
     splits = {name: Split(split.images, bin_index(split.extra["age"]), {**split.extra, "gender": split.labels})

@@ -1,4 +1,19 @@
-"""Train a face classifier (emotion on FER-2013, gender on UTKFace) and save the float model.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Train a face classifier (emotion on FER-2013, gender on UTKFace) and save the float model.
 
     python -m training.train --task emotion --epochs 80
     python -m training.train --task gender --epochs 20
@@ -9,24 +24,24 @@ augmentation layers), ``history.csv`` and ``run.json`` (provenance for the model
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timezone
 import json
 import math
 import os
+from pathlib import Path
 import platform
 import shlex
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from face_perception.framing import EyesMouthFraming
-from training.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR, run_provenance
-from training.preprocess import OFFSET, SCALE, normalize
-from training.tasks import COLORS, TASKS, check_color, load_task_data
+from training.paths import CACHE_DIR, REPO_ROOT, run_provenance, RUNS_DIR
+from training.preprocess import normalize, OFFSET, SCALE
+from training.tasks import check_color, COLORS, load_task_data, TASKS
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -86,7 +101,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--framing-center", type=float, default=None,
                    help="with --framing eyes_mouth: crop centre between eyes (0) and mouth (1)")
     p.add_argument("--lfw", type=Path, default=None,
-                   help="with --framing and --task gender: LFW gender tar (default ../shared/data/lfw_gender_112px.tar)")
+                   help="with --framing and --task gender: LFW gender tar"
+                        " (default ../shared/data/lfw_gender_112px.tar)")
     p.add_argument("--photometric", type=float, default=0.0,
                    help="with --augment layers: strength of random contrast and brightness (0 = off)")
     p.add_argument("--patience", type=int, default=50, help="early stopping on validation accuracy")
@@ -113,7 +129,7 @@ TARGETS = ("auto", "original", "ferplus_soft", "ferplus_majority")
 
 
 def resolve_targets(task: str, requested: str, has_ferplus: bool) -> str:
-    """The target kind a run trains on (recorded in run.json and the card)."""
+    """Return the target kind a run trains on (recorded in run.json and the card)."""
     if task == "age":
         return "age_distribution"
     if task == "gender" or requested == "original" or (requested == "auto" and not has_ferplus):
@@ -145,8 +161,10 @@ def training_targets(split, kind: str, num_classes: int, mix_original: float = 0
 
 
 def validation_set(split, kind: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row indices, one-hot labels) the checkpoint is chosen on: FER+ majority labels for FER+
-    runs, the age bin for age (the age callback scores years), the labels otherwise."""
+    """
+    (row indices, one-hot labels) the checkpoint is chosen on: FER+ majority labels for FER+
+    runs, the age bin for age (the age callback scores years), the labels otherwise.
+    """
     eye = np.eye(num_classes, dtype=np.float32)
     if kind.startswith("ferplus") or (kind == "original" and "ferplus_majority" in split.extra):
         keep = np.flatnonzero(split.extra["ferplus_majority"] >= 0)
@@ -210,8 +228,10 @@ def make_callbacks(args: argparse.Namespace, core, out: Path, start: float,
             print(f" - val_age_mae {mae:.3f} years", flush=True)
 
     class SaveBestCore(keras.callbacks.Callback):
-        """Save the exportable core model (no augmentation layers) on each validation best:
-        highest val_accuracy, or lowest val_age_mae for age."""
+        """
+        Save the exportable core model (no augmentation layers) on each validation best:
+        highest val_accuracy, or lowest val_age_mae for age.
+        """
 
         def __init__(self, monitor: str = "val_accuracy", sign: float = 1.0) -> None:
             super().__init__()
@@ -326,7 +346,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         core.set_weights(keras.models.load_model(args.init_weights, compile=False).get_weights())
     inputs = keras.Input(shape=shape, name="image")
     if args.augment == "layers":
-        trainer = keras.Model(inputs, core(build_augmentation(photometric=args.photometric, seed=args.seed)(inputs)), name=f"{core.name}_train")
+        augmentation = build_augmentation(photometric=args.photometric, seed=args.seed)
+        trainer = keras.Model(inputs, core(augmentation(inputs)), name=f"{core.name}_train")
     else:
         trainer = core
     weights = class_weights(train_labels, num_classes, args.class_weight)
@@ -399,7 +420,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _training_argv(argv: Sequence[str]) -> list[str]:
-    """The arguments of the training itself (without --record-interrupted and its value)."""
+    """Return the arguments of the training itself (without --record-interrupted and its value)."""
     kept, skip = [], False
     for item in argv:
         if skip:
@@ -437,7 +458,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _earlier_run(init_weights: Path) -> dict[str, Any]:
-    """What the run that produced ``--init-weights`` recorded (command, epochs, minutes), if known."""
+    """Return what the run that produced ``--init-weights`` recorded (command, epochs, minutes), if known."""
     return run_provenance(init_weights, ("training_command", "epochs_run", "best_epoch", "training_minutes",
                                          "trained_on", "continued_from"))
 

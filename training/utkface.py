@@ -1,4 +1,19 @@
-"""UTKFace gender loader: labels come from file names ``<age>_<gender>_<race>_<date>.jpg.chip.jpg``.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+UTKFace gender loader: labels come from file names ``<age>_<gender>_<race>_<date>.jpg.chip.jpg``.
 
 Faces are decoded to grey, or to colour (R, G, B) for rgb models.
 
@@ -7,10 +22,10 @@ makes a seeded split by file.
 """
 from __future__ import annotations
 
-import re
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+import re
+import tarfile
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -70,8 +85,10 @@ COLORS = ("gray", "rgb")
 
 def read_utkface(path: Path | str, seed: int, fractions: Sequence[float] = (0.8, 0.1, 0.1),
                  side: int = 48, color: str = "gray") -> Dataset:
-    """Decode every well-named face to ``side`` x ``side`` and split by file: grey uint8
-    [N, side, side], or with ``color="rgb"`` uint8 [N, side, side, 3] in the order R, G, B."""
+    """
+    Decode every well-named face to ``side`` x ``side`` and split by file: grey uint8
+    [N, side, side], or with ``color="rgb"`` uint8 [N, side, side, 3] in the order R, G, B.
+    """
     import cv2
 
     if color not in COLORS:

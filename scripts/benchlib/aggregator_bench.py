@@ -1,4 +1,19 @@
-"""The REP-155 aggregator (issue 19): what merging the cameras' face lists costs.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The REP-155 aggregator (issue 19): what merging the cameras' face lists costs.
 
 The real ``hri_aggregator_node`` runs as a subprocess; this process plays N cameras, each
 publishing its hri_msgs/IdsList at 15 Hz on ``/camN/humans/faces/tracked`` (stamped when
@@ -12,14 +27,14 @@ quarter of it, the expiry timer's period).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from benchlib.common import REPO_ROOT, percentile, progress
+from benchlib.common import percentile, progress, REPO_ROOT
 
 RATE_HZ = 15.0
 SOURCE_TIMEOUT_S = 1.0
@@ -27,10 +42,10 @@ FACES_PER_CAMERA = 3
 
 
 def run_aggregator_benchmark(cameras: int, seconds: float, log_dir: Path) -> dict[str, Any]:
-    import psutil
-    import rclpy
     from builtin_interfaces.msg import Time
     from hri_msgs.msg import IdsList
+    import psutil
+    import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
     from face_perception.hri_output import STATE_QOS

@@ -1,4 +1,19 @@
-"""The seed paper's demo path (Arriaga et al., face_classification video demo), for comparison.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The seed paper's demo path (Arriaga et al., face_classification video demo), for comparison.
 
 Per frame: BGR -> grey, Haar ``detectMultiScale(scaleFactor=1.1, minNeighbors=5,
 minSize=(30, 30))`` on the full frame, then for every face its own crop (the demo's offsets:
@@ -8,17 +23,16 @@ whose memory is reported as ours.
 """
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
+import json
 from pathlib import Path
+import time
 from typing import Any, Sequence
 
 import cv2
 import numpy as np
 
-from benchlib.common import SHARED_ANCHOR_DIR, publish_stage
-
+from benchlib.common import publish_stage, SHARED_ANCHOR_DIR
 from training.anchor import anchor_path  # the training side owns the paper models' file names
 
 # The anchor models' output orders (the paper's repo: FER-2013 order; gender [woman, man]).
@@ -40,8 +54,10 @@ class KerasModelSpec:
     offset: float
 
 
-def resolve_baseline_models(ours_models: dict[str, str], anchor_dir: Path = SHARED_ANCHOR_DIR) -> dict[str, KerasModelSpec]:
-    """The paper's published models when present, else our models' .keras twins, else a stand-in.
+def resolve_baseline_models(ours_models: dict[str, str],
+                            anchor_dir: Path = SHARED_ANCHOR_DIR) -> dict[str, KerasModelSpec]:
+    """
+    Return the paper's published models when present, else our models' .keras twins, else a stand-in.
 
     ``ours_models``: task -> the .tflite path our side uses ('' = shipped), for the .keras twin.
     """
@@ -77,7 +93,7 @@ def load_keras_model(spec: KerasModelSpec):
 
 
 def apply_offsets(box: Sequence[int], offsets: tuple[int, int], width: int, height: int) -> tuple[int, int, int, int]:
-    """The demo's crop, clipped to the image (the demo relies on numpy's slicing instead)."""
+    """Return the demo's crop, clipped to the image (the demo relies on numpy's slicing instead)."""
     x, y, w, h = box
     x_off, y_off = offsets
     return max(0, x - x_off), min(width, x + w + x_off), max(0, y - y_off), min(height, y + h + y_off)
@@ -149,7 +165,7 @@ class PaperBaseline:
         }
 
     def face_result(self, index: int, box: Sequence[int], probabilities: dict[str, np.ndarray]):
-        """The node's FaceResult for one baseline face, so both sides publish the same messages."""
+        """Return the node's FaceResult for one baseline face, so both sides publish the same messages."""
         from face_perception.pipeline import FaceResult
 
         gender_labels = self.specs["gender"].labels
@@ -166,8 +182,10 @@ class PaperBaseline:
         )
 
 
-def classification_call_styles(baseline: PaperBaseline, lite_classifiers: dict[str, Any], reps: int) -> dict[str, float]:
-    """ms per face (both models) for one 64x64 face through each way of calling the model.
+def classification_call_styles(baseline: PaperBaseline, lite_classifiers: dict[str, Any],
+                               reps: int) -> dict[str, float]:
+    """
+    Measure ms per face (both models) for one 64x64 face through each way of calling the model.
 
     Says how much of the classification ratio is Keras' predict() overhead rather than the
     runtime: predict (the paper), a direct eager call, a traced tf.function, and LiteRT.

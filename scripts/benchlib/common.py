@@ -1,11 +1,25 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Frames, statistics and the publish stage shared by the baseline and our pipeline."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
+from pathlib import Path
 import resource
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -42,7 +56,8 @@ def frame_configs(sizes: Iterable[tuple[int, int]] = FRAME_SIZES,
 
 
 def frame_message(config: FrameConfig, index: int):
-    """Frame ``index`` of the demo sequence as a real sensor_msgs/Image (bgr8).
+    """
+    Frame ``index`` of the demo sequence as a real sensor_msgs/Image (bgr8).
 
     Built on demand, one at a time, so stored frames never inflate the measured RSS.
     """
@@ -56,7 +71,8 @@ def frame_message(config: FrameConfig, index: int):
 
 
 def publish_stage(faces: Sequence, bgr: np.ndarray, header, emotion_labels: Sequence[str], draw: bool) -> int:
-    """What the node does after the pipeline: build and serialise its output messages.
+    """
+    Mirror what the node does after the pipeline: build and serialise its output messages.
 
     Returns the serialised bytes (so the work cannot be optimised away). ``draw`` adds the
     annotated image, which the node builds only when /faces/annotated_image has a subscriber.
@@ -102,7 +118,7 @@ def summarize(records: list[dict[str, float]]) -> dict[str, float]:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size (Linux ru_maxrss is in KiB)."""
+    """Return this process's peak resident set size (Linux ru_maxrss is in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -1,4 +1,19 @@
-"""The graph across processes, as a robot runs it: a camera process, the perception node
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The graph across processes, as a robot runs it: a camera process, the perception node
 started by ``face-perception-bringup``, and listener processes that count every message.
 
 Used for the DDS transport table (``python scripts/benchmark.py --dds-table``) and the
@@ -17,20 +32,20 @@ cross-process soak (``--cross-soak-minutes``), both in docs/benchmark.md (issue 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass, field
 import json
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script (the listener processes)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib.common import REPO_ROOT, progress  # noqa: E402
+from benchlib.common import progress, REPO_ROOT  # noqa: E402
 
 LARGE_IMAGES_PROFILE = REPO_ROOT / "config" / "fastdds_large_images.xml"
 DDS_VARIABLES = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE", "FASTDDS_BUILTIN_TRANSPORTS",
@@ -122,10 +137,9 @@ def run_setup(setup: Setup, log_dir: Path, domain_id: int, settle_s: float = 4.0
         if setup.camera_in_bringup:
             bringup_args.append("image_source:=demo")
         bringup = start("bringup", [sys.executable, "-m", "face_perception.bringup", *bringup_args], setup.bringup_env)
-        camera = bringup
         if not setup.camera_in_bringup:
-            camera = start("camera", [sys.executable, "-m", "face_perception.image_source_node", "--ros-args",
-                                      "-r", "__node:=image_source", "--params-file", str(params)],
+            start("camera", [sys.executable, "-m", "face_perception.image_source_node", "--ros-args",
+                             "-r", "__node:=image_source", "--params-file", str(params)],
                   setup.camera_env)
         expected_s = setup.frames / setup.rate_hz
         deadline = time.monotonic() + expected_s + 120.0
@@ -165,7 +179,7 @@ def read_counts(path: Path) -> dict[str, Any]:
 
 
 def table_setups() -> list[Setup]:
-    """The rows of issue 16's table, measured again (plus the switch that turns ours off)."""
+    """Return the rows of issue 16's table, measured again (plus the switch that turns ours off)."""
     off = ("dds_large_images:=false",)
     small_cpu = {"detection": {"redetect_interval": 3, "background": True}}  # README "Speed on a small CPU"
     return [
@@ -185,17 +199,19 @@ def table_setups() -> list[Setup]:
 
 
 def soak_setup(minutes: float, rate_hz: float) -> Setup:
-    """The cross-process soak: a camera of its own with Fast DDS defaults (a driver whose
+    """
+    Return the cross-process soak: a camera of its own with Fast DDS defaults (a driver whose
     environment lacks the README's line), the node as bringup starts it, one listener with a
     reliable /faces/attributes subscription and the annotated image (the pairing that
-    stalled before), one with a best-effort subscription; listeners on Fast DDS defaults."""
+    stalled before), one with a best-effort subscription; listeners on Fast DDS defaults.
+    """
     return Setup(f"soak_{minutes:g}min", rate_hz, int(round(minutes * 60 * rate_hz)), camera_in_bringup=False,
                  listeners=(Listener(reliable_attributes=True, viewer=True), Listener(best_effort_attributes=True)),
                  sample_s=30.0)
 
 
 def summary_row(result: dict[str, Any]) -> dict[str, Any]:
-    """The numbers of one setup: frames the node received, its loss values, levels seen."""
+    """Return the numbers of one setup: frames the node received, its loss values, levels seen."""
     finals = [listener["final"] for listener in result["listeners"]]
     diag = next((f for f in finals if f.get("last_values")), {})
     values = diag.get("last_values", {})
@@ -250,7 +266,8 @@ def print_soak(result: dict[str, Any]) -> None:
     for a, b in zip(first, second):
         values = a.get("last_values", {})
         print(f"{a['t_s']:6.0f} | {a.get('attributes_reliable', 0)} | {a.get('annotated_images', 0)} | "
-              f"{b.get('attributes_best_effort', 0)} | {values.get('frames_received')} / {values.get('frames_processed')}")
+              f"{b.get('attributes_best_effort', 0)} | {values.get('frames_received')} / "
+              f"{values.get('frames_processed')}")
     print_rows([result["summary"]])
 
 
@@ -258,8 +275,8 @@ def jpeg_cost() -> None:
     """Per-frame cost of use_compressed: JPEG encode (driver) and the node's decode, 640x480."""
     import statistics
 
-    import cv2
     from builtin_interfaces.msg import Time
+    import cv2
     from sensor_msgs.msg import CompressedImage
 
     from face_perception.demo_frames import demo_frame
@@ -290,10 +307,10 @@ def jpeg_cost() -> None:
 
 # --- the listener process ------------------------------------------------------------------
 def listen(options: argparse.Namespace) -> int:
-    import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from face_perception_msgs.msg import FaceAttributesArray
-    from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+    import rclpy
+    from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
     stopping = False

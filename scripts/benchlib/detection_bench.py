@@ -1,4 +1,19 @@
-"""Detection backends compared (issue 9): accuracy on labelled sets and time per frame.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Detection backends compared (issue 9): accuracy on labelled sets and time per frame.
 
 Every backend variant sees the same frames, interleaved frame by frame (so machine load hits
 all alike); ratios to Haar at the defaults come from the same run. A face counts as found
@@ -13,11 +28,11 @@ import numpy as np
 
 from benchlib.common import progress
 from benchlib.detection_set import (
-    SIZE_BINS,
     anchor_photo,
     face_free_frames,
     match,
     size_bin,
+    SIZE_BINS,
     synthetic_frames,
 )
 
@@ -131,8 +146,10 @@ def _iou(a, b) -> float:
 
 
 def timing_results(detectors: dict[str, Any], repeats: int) -> dict[str, Any]:
-    """ms per 640x480 demo frame (astronaut heads, as in the ROS runs): full detection, and
-    region-only detection around each face's known box (what runs between full detections)."""
+    """
+    Measure ms per 640x480 demo frame (astronaut heads, as in the ROS runs): full detection, and
+    region-only detection around each face's known box (what runs between full detections).
+    """
     from face_perception.demo_frames import demo_frame, face_layout
 
     results: dict[str, Any] = {name: {} for name in detectors}
@@ -146,7 +163,8 @@ def timing_results(detectors: dict[str, Any], repeats: int) -> dict[str, Any]:
                 found, ms = _timed(detector, frame)
                 full_times[name].append(ms)
                 # Regions around the boxes the detector itself found, as the tracker would.
-                boxes = [d.box for d in found] or [(cx - s / 2, cy - s / 2, s, s) for cx, cy, s in face_layout(faces, 640, 480)]
+                boxes = [d.box for d in found] or [(cx - s / 2, cy - s / 2, s, s)
+                                                   for cx, cy, s in face_layout(faces, 640, 480)]
                 in_regions, ms = _timed(detector, frame, boxes)
                 region_times[name].append(ms)
                 regions_found[name] = len(in_regions)
@@ -226,7 +244,8 @@ def print_detection(report: dict[str, Any]) -> None:
               + f"{r['region_ms_median']:9.1f} ms")
     print("\n   precision by face size (true / all detections; a false one binned by its own size),"
           " false faces per frame")
-    print(f"{'backend':28s}" + "".join(f"{b:>9s}" for b in bins) + f"{'FP/face-free frame':>20s}{'FP/synthetic frame':>20s}"
+    print(f"{'backend':28s}" + "".join(f"{b:>9s}" for b in bins)
+          + f"{'FP/face-free frame':>20s}{'FP/synthetic frame':>20s}"
           f"{'ms median':>11s}{'ms p90':>8s}")
     for name, r in synthetic.items():
         cells = []

@@ -1,4 +1,19 @@
-"""Labelled detection sets, generated at benchmark time (never stored in the repository).
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Labelled detection sets, generated at benchmark time (never stored in the repository).
 
 * ``synthetic_frames``: the robot-distance set. Real faces (UTKFace aligned crops from
   ``../shared/data/utkface_100px.tar``) pasted at known boxes of 16-160 px into real
@@ -16,11 +31,11 @@ present.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 import json
 import math
-import tarfile
-from dataclasses import dataclass
 from pathlib import Path
+import tarfile
 from typing import Sequence
 
 import cv2
@@ -139,7 +154,7 @@ def _paste_face(frame: np.ndarray, crop: np.ndarray, centre: tuple[float, float]
 
 
 def _lighting(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A global gain and a left-right or top-bottom light gradient."""
+    """Return a global gain and a left-right or top-bottom light gradient."""
     height, width = frame.shape[:2]
     gain = rng.uniform(0.55, 1.3)
     ramp = np.linspace(1.0 - rng.uniform(0, 0.35), 1.0, width if rng.random() < 0.5 else height, dtype=np.float32)

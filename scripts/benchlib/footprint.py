@@ -1,4 +1,19 @@
-"""Disk footprint of a runtime-only install (what the node needs, no TensorFlow).
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Disk footprint of a runtime-only install (what the node needs, no TensorFlow).
 
 Two ways, both reported when available:
 
@@ -14,9 +29,9 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import os
+from pathlib import Path
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from benchlib.common import REPO_ROOT
@@ -134,13 +149,15 @@ def du_mb(path: Path) -> float:
 
 
 def venv_footprint(venv: Path) -> dict[str, Any]:
-    """du of a real runtime-only venv, with its largest site-packages entries and lib/ files."""
+    """Measure the du of a real runtime-only venv, with its largest site-packages entries and lib/ files."""
     site = next(iter((venv / "lib").glob("python3*/site-packages")), None)
     entries: dict[str, float] = {}
     if site is not None:
         for child in site.iterdir():
-            entries[f"site-packages/{child.name}"] = du_mb(child) if child.is_dir() else os.lstat(child).st_blocks * 512 / 2**20
-    entries["lib/*.so (ROS C libraries)"] = sum(os.lstat(p).st_blocks * 512 for p in (venv / "lib").glob("*.so*")) / 2**20
+            entries[f"site-packages/{child.name}"] = (du_mb(child) if child.is_dir()
+                                                      else os.lstat(child).st_blocks * 512 / 2**20)
+    entries["lib/*.so (ROS C libraries)"] = sum(
+        os.lstat(p).st_blocks * 512 for p in (venv / "lib").glob("*.so*")) / 2**20
     for other in ("share", "include", "bin"):
         if (venv / other).is_dir():
             entries[other] = du_mb(venv / other)

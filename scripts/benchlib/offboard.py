@@ -1,4 +1,19 @@
-"""The node on another computer (issue 19), measured on this machine over loopback.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The node on another computer (issue 19), measured on this machine over loopback.
 
 1. Codec cost per frame (this process, no DDS): what ``use_compressed`` costs the node (the
    JPEG decode in ``ros_messages.compressed_msg_to_bgr``) and the camera side (the encode),
@@ -15,11 +30,11 @@
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
+import time
 from typing import Any
 
-from benchlib.common import FrameConfig, frame_message, percentile
+from benchlib.common import frame_message, FrameConfig, percentile
 
 OFFBOARD_RATE_HZ = 15.0
 OFFBOARD_SIZES = ((640, 480), (1280, 720))
@@ -55,10 +70,9 @@ def write_udp_loopback_profile(directory: Path) -> Path:
 
 
 def codec_costs(frames: int, quick: bool) -> dict[str, Any]:
-    """ms per frame of raw conversion, JPEG encode and decode, and bytes per frame."""
-    from face_perception import ros_messages
-
+    """Measure ms per frame of raw conversion, JPEG encode and decode, and bytes per frame."""
     from benchlib.ros_graph import jpeg_message
+    from face_perception import ros_messages
 
     results: dict[str, Any] = {}
     repeats = 1 if quick else 3
@@ -116,7 +130,8 @@ def print_offboard(report: dict[str, Any]) -> None:
           " dec = the node's\n   use_compressed decode; dec/raw = decode time / raw conversion time (same run)")
     if not report["runs"]:
         return
-    print(f"\n== Off-board input: ROS graph at {OFFBOARD_RATE_HZ:g} Hz (latency = /faces/attributes receipt - image stamp)"
+    print(f"\n== Off-board input: ROS graph at {OFFBOARD_RATE_HZ:g} Hz"
+          " (latency = /faces/attributes receipt - image stamp)"
           " ==")
     header = ("arrived", "outputs", "p50 ms", "p95 ms", "+p50 ms", "node CPU")
     print(f"{'transport':14s}{'input':16s}{'frames':>10s}" + "".join(f"{h:>10s}" for h in header))
@@ -139,9 +154,11 @@ TRANSPORT_TOPIC = "/offboard_benchmark/image_raw"
 
 
 def transport_worker(seconds: float, log_dir: Path) -> dict[str, Any]:
-    """Frames at 15 Hz to a receiver process that does what the node does before its pipeline
+    """
+    Frames at 15 Hz to a receiver process that does what the node does before its pipeline
     (raw: the numpy conversion; use_compressed: the JPEG decode): frames that arrive, and the
-    latency from the stamp (set before the encode) to a decoded frame, per input and size."""
+    latency from the stamp (set before the encode) to a decoded frame, per input and size.
+    """
     import json
     import signal
     import subprocess
@@ -222,7 +239,7 @@ def _publish_at(node, raw_pub, jpeg_pub, frames: list, count: int, quality: int,
 
 
 def receiver_main(out: Path) -> int:
-    """The receiving computer: each frame made ready for the pipeline as the node does."""
+    """Return the receiving computer: each frame made ready for the pipeline as the node does."""
     import json
 
     import rclpy
@@ -274,4 +291,3 @@ def print_transport(report: dict[str, Any]) -> None:
               f"{row['latency_p95_ms']:>11.1f}{ratio:>11.1f}{row['decode_p50_ms']:>11.2f}")
     print("   ratio p50 = p50 latency / the shared-memory raw run's at the same size (same run); JPEG latency"
           " includes the encode\n   (after the stamp) and the decode")
-

@@ -1,4 +1,19 @@
-"""Recall of the fast-detection options against full-resolution Haar at scaleFactor 1.1.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Recall of the fast-detection options against full-resolution Haar at scaleFactor 1.1.
 
 The reference is our own detector with ``detection.max_width = 0`` (full resolution) and
 ``scale_factor = 1.1``, every other parameter at its default, so each option differs from
@@ -7,8 +22,8 @@ reference box with IoU >= MATCH_IOU (greedy one-to-one matching).
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
+import time
 from typing import Any, Iterable, Sequence
 
 import cv2
@@ -141,12 +156,12 @@ def photo_recall(paths: Iterable[Path]) -> dict[str, dict[str, Any]]:
     return results
 
 
-def sequence_recall(configs: Sequence[FrameConfig], frames: int, emotion_model: str, gender_model: str) -> dict[str, Any]:
+def sequence_recall(configs: Sequence[FrameConfig], frames: int, emotion_model: str,
+                    gender_model: str) -> dict[str, Any]:
     """Demo sequences: per frame, reference boxes vs each option; pipeline for redetect options."""
+    from benchlib.ours import variant_config
     from face_perception.demo_frames import demo_frame
     from face_perception.pipeline import FacePerceptionPipeline
-
-    from benchlib.ours import variant_config
 
     reference_detector = detector(REFERENCE)
     results = {}

@@ -1,20 +1,35 @@
-"""The real ROS graph: this process publishes camera images, the node (a subprocess started
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The real ROS graph: this process publishes camera images, the node (a subprocess started
 as ``python -m face_perception.perception_node``) processes them, and this process receives
 /faces/attributes. Latency is receipt time minus the image's header stamp (set when it was
 published); drops come from the node's own /diagnostics counters.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import os
+from pathlib import Path
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from benchlib.common import REPO_ROOT, FrameConfig, frame_message, percentile, progress
+from benchlib.common import frame_message, FrameConfig, percentile, progress, REPO_ROOT
 
 IMAGE_TOPIC = "/benchmark/image_raw"
 # Distinct frames cycled through by the publisher (pre-built so publishing costs little).
@@ -107,9 +122,9 @@ class Driver:
     """Publisher and subscribers in this process, spun by a background executor."""
 
     def __init__(self) -> None:
-        import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from face_perception_msgs.msg import FaceAttributesArray
+        import rclpy
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import qos_profile_sensor_data
         from sensor_msgs.msg import Image
@@ -176,7 +191,7 @@ class Driver:
         raise RuntimeError(f"perception node did not connect within {timeout:.0f} s; log: {node.log_path}")
 
     def diagnostics_after(self, count: int, timeout: float) -> dict[str, str]:
-        """The first /diagnostics values published after ``count`` earlier ones."""
+        """Return the first /diagnostics values published after ``count`` earlier ones."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
@@ -187,8 +202,10 @@ class Driver:
             return dict(self.diagnostics)
 
     def publish_stamped(self, message, jpeg_quality: int = 0) -> int:
-        """Stamp ``message`` with the current time and publish it (as a JPEG CompressedImage
-        when ``jpeg_quality`` > 0, encoded after the stamp); returns the stamp in ns."""
+        """
+        Stamp ``message`` with the current time and publish it (as a JPEG CompressedImage
+        when ``jpeg_quality`` > 0, encoded after the stamp); returns the stamp in ns.
+        """
         from builtin_interfaces.msg import Time
 
         now = self.now_ns()
@@ -231,8 +248,10 @@ class Driver:
 
 
 def jpeg_message(image, quality: int, compressed_type=None):
-    """A bgr8 sensor_msgs/Image as the JPEG sensor_msgs/CompressedImage that image_transport's
-    compressed plugin publishes (format "bgr8; jpeg compressed bgr8"), same header."""
+    """
+    Return a bgr8 sensor_msgs/Image as the JPEG sensor_msgs/CompressedImage that image_transport's
+    compressed plugin publishes (format "bgr8; jpeg compressed bgr8"), same header.
+    """
     import cv2
     import numpy as np
 

@@ -1,4 +1,19 @@
-"""Soak run: the perception node (a subprocess) fed a steady camera stream for many minutes.
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Soak run: the perception node (a subprocess) fed a steady camera stream for many minutes.
 
 Every ``sample_s`` seconds: the node's RSS and the inputs published / outputs received so
 far. Per minute: inputs, outputs and the latency p50/p95 of that minute's frames. Memory
@@ -6,11 +21,11 @@ that keeps growing, outputs falling behind inputs, or a latency that drifts up s
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
+import time
 from typing import Any
 
-from benchlib.common import FrameConfig, frame_message, percentile, progress
+from benchlib.common import frame_message, FrameConfig, percentile, progress
 from benchlib.ros_graph import DISTINCT_FRAMES, Driver, start_node
 
 
@@ -69,7 +84,7 @@ def run_soak(minutes: float, rate_hz: float, config: FrameConfig, sample_s: floa
 
 
 def per_minute(stamps: list[tuple[float, int]], received: dict[int, tuple[int, int]]) -> list[dict[str, Any]]:
-    """Inputs, outputs and latency p50/p95 of the frames published in each minute."""
+    """Return the inputs, outputs and latency p50/p95 of the frames published in each minute."""
     minutes: dict[int, list[tuple[int, tuple[int, int] | None]]] = {}
     for elapsed, stamp in stamps:
         minutes.setdefault(int(elapsed // 60), []).append((stamp, received.get(stamp)))
