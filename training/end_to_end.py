@@ -303,7 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.limit and args.limit < len(split):  # evenly spaced faces: every set and age keeps its share
         rows = np.linspace(0, len(split) - 1, args.limit).round().astype(np.int64)
         split = Split(split.images[rows], split.labels[rows], {k: v[rows] for k, v in split.extra.items()})
-    report: dict[str, Any] = {"task": args.task, "split": args.split, "models": models, "limit": args.limit,
+    from training.paths import REPO_ROOT
+
+    shown = {task: os.path.relpath(path, REPO_ROOT) for task, path in models.items()}
+    report: dict[str, Any] = {"task": args.task, "split": args.split, "models": shown, "limit": args.limit,
                               "command": "python -m training.end_to_end "
                                          + " ".join(sys.argv[1:] if argv is None else argv),
                               "results": {}}
