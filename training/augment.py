@@ -93,12 +93,15 @@ class AugmentedBatches(keras.utils.PyDataset):
         from training.preprocess import normalize
 
         idx = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        batch = self.images[idx]
-        if self.augment:
-            batch = random_affine_batch(batch, np.random.default_rng([self.seed, self.epoch, index]))
+        batch = self._faces(idx, np.random.default_rng([self.seed, self.epoch, index]))
         if self.sample_weights is None:
             return normalize(batch), self.targets[idx]
         return normalize(batch), self.targets[idx], self.sample_weights[idx]
+
+    def _faces(self, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Return the uint8 faces of one batch (subclasses cut them another way)."""
+        batch = self.images[idx]
+        return random_affine_batch(batch, rng) if self.augment else batch
 
     def on_epoch_end(self) -> None:
         self.epoch += 1

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 
 from face_perception.framing import EyesMouthFraming, FramingJitter
+from training.augment import AugmentedBatches
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def robot_view_face(source: np.ndarray, keypoints: np.ndarray, framing: EyesMout
     return face
 
 
-class FramedBatches(keras.utils.PyDataset):
+class FramedBatches(AugmentedBatches):
     """
     Shuffled batches of faces cut afresh from their sources with :func:`robot_view_face`;
     reproducible from (seed, epoch, batch).
@@ -93,33 +93,12 @@ class FramedBatches(keras.utils.PyDataset):
     def __init__(self, sources: np.ndarray, keypoints: np.ndarray, targets: np.ndarray, batch_size: int,
                  seed: int, framing: EyesMouthFraming, side: int, color: str, view: RobotView = RobotView(),
                  sample_weights: np.ndarray | None = None, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.sources, self.keypoints, self.targets = sources, keypoints, targets
-        self.batch_size, self.seed, self.framing, self.side, self.color = batch_size, seed, framing, side, color
-        self.view, self.sample_weights = view, sample_weights
-        self.epoch = 0
-        self.order = self._permutation()
+        super().__init__(sources, targets, batch_size, seed, augment=False, sample_weights=sample_weights, **kwargs)
+        self.keypoints, self.framing, self.side, self.color, self.view = keypoints, framing, side, color, view
 
-    def _permutation(self) -> np.ndarray:
-        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.sources))
-
-    def __len__(self) -> int:
-        return int(np.ceil(len(self.sources) / self.batch_size))
-
-    def __getitem__(self, index: int):
+    def _faces(self, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         import cv2
 
-        from training.preprocess import normalize
-
         cv2.setNumThreads(1)
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        idx = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        faces = np.stack([robot_view_face(self.sources[i], self.keypoints[i], self.framing, self.side, self.color,
-                                          rng, self.view) for i in idx])
-        if self.sample_weights is None:
-            return normalize(faces), self.targets[idx]
-        return normalize(faces), self.targets[idx], self.sample_weights[idx]
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self.order = self._permutation()
+        return np.stack([robot_view_face(self.images[i], self.keypoints[i], self.framing, self.side, self.color,
+                                         rng, self.view) for i in idx])
