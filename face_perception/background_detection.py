@@ -99,6 +99,8 @@ class BackgroundDetector:
 def merge_new_faces(current: Sequence[Detection], predicted_boxes: Sequence[Sequence[float]],
                     earlier_full_frame: Sequence[Detection]) -> list[Detection]:
     """
+    Return ``current`` plus earlier full-frame faces that match no current or tracked face.
+
     Return ``current`` plus the faces of an earlier full-frame detection that match none of the
     current frame's faces or tracked (predicted) boxes: faces the region search cannot know.
     """

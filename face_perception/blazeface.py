@@ -134,6 +134,8 @@ def decode_boxes(raw_boxes: np.ndarray, anchors: np.ndarray, input_size: int) ->
 
 def decode_keypoints(raw_boxes: np.ndarray, anchors: np.ndarray, input_size: int) -> np.ndarray:
     """
+    Decode the Nx12 keypoints of the model input from the regressors.
+
     Nx12 keypoints (x, y of each of the six, in KEYPOINT_NAMES order) in [0, 1] of the model
     input, from the regressors' columns 4..15 (offsets from the anchor centre, input pixels).
     """
@@ -161,6 +163,8 @@ def _iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 def non_maximum_suppression(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = NMS_IOU_THRESHOLD,
                             weighted: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """
+    Merge overlapping candidate boxes into one box per face, best first.
+
     One box per face from overlapping candidates (x0, y0, x1, y1 boxes, optionally followed
     by more columns such as keypoints, averaged alike), best first.
 
@@ -274,6 +278,8 @@ class BlazeFaceDetector:
     # --- the detector interface ------------------------------------------------------------
     def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
         """
+        Return the frame as RGB uint8 at source resolution.
+
         Return the frame as RGB uint8 at source resolution (grey is replicated to three channels);
         ``gray`` is not needed: the model reads colour.
         """
@@ -350,6 +356,8 @@ def tile_boxes(width: int, height: int, tiles: int) -> list[tuple[int, int, int,
 
 def _to_detection(face: np.ndarray, score: float, width: int, height: int) -> Detection | None:
     """
+    Return a clipped source-pixel Detection with its keypoints, or None outside the frame.
+
     Return a clipped, integer source-pixel Detection with its keypoints (not clipped: a keypoint
     may lie just outside the frame); None if nothing of the box is in the frame.
     """

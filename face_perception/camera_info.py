@@ -37,6 +37,8 @@ HISTORY_S = 30.0
 
 def nominal_intrinsics(width: int, height: int, horizontal_fov_deg: float) -> tuple[float, ...]:
     """
+    Return the row-major K of an ideal pinhole camera with this field of view.
+
     Row-major K of an ideal pinhole camera with this field of view, centred, square
     pixels: for sources without a calibration (files, the demo sequence).
     """
@@ -86,6 +88,8 @@ class CameraInfoMonitor:
 
     def k_matrix(self) -> tuple[tuple[float, float, float], ...] | None:
         """
+        Return the newest intrinsics K as three rows, or None without a calibration.
+
         Return the newest intrinsics K as three rows, or None without a calibrated CameraInfo
         (no message yet, or K all zero: REP-104's 'uncalibrated camera').
         """

@@ -129,6 +129,8 @@ def _is_parameter_value(value: Any) -> bool:
 
 def _node_key_pattern(key: str) -> re.Pattern:
     """
+    Return a parameter file's node key as a pattern matching node names the way rcl does.
+
     Return a parameter file's node key as rcl matches it: no leading '/' means the root, ``*``
     is one namespace token or name, ``**`` any number of tokens.
     """
@@ -140,6 +142,8 @@ def _node_key_pattern(key: str) -> re.Pattern:
 
 def node_parameter(params_file: str, node_fqn: str, name: str) -> Any:
     """
+    Return the value a parameter file gives ``name`` for the node ``node_fqn``.
+
     Return the value a parameter file gives ``name`` for the node ``node_fqn`` (None: none), the
     later of several matching node keys winning; for the launch-time choice of helper nodes.
     """

@@ -55,6 +55,8 @@ NO_MODEL = "none"
 
 def resolve_optional_model_path(configured: str, task: str) -> Path | None:
     """
+    Resolve the path of a model the node can run without, None for no model.
+
     Like :func:`resolve_model_path` for a model the node can run without: ``"none"`` gives
     None, and so does ``""`` while the package ships no ``models/<task>.tflite``.
     """
@@ -147,6 +149,8 @@ class FaceClassifier:
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """
+        Return the class probabilities for a preprocessed batch.
+
         Class probabilities [N, num_labels] for a preprocessed batch [N, H, W, C] (N may be 0);
         C is the card's channel count (1 grey, 3 rgb).
         """

@@ -33,6 +33,8 @@ class FaceDetector(Protocol):
 
     def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
         """
+        Return the frame as this detector reads it.
+
         Return the frame as this detector reads it (once per frame, shared by full and region
         detection). ``image``: BGR or grey uint8; ``gray``: its grey version if known.
         """
@@ -40,6 +42,8 @@ class FaceDetector(Protocol):
     def detect_prepared(self, frame: PreparedFrame,
                         search_boxes: Sequence[Sequence[float]] | None = None) -> list[Detection]:
         """
+        Detect faces in the whole frame or only around tracked faces.
+
         Faces in the whole frame, or (``search_boxes``: tracked faces' source pixel
         boxes) only in the regions around them, for faces of about their size.
         """

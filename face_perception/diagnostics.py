@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+Health of the image stream for /diagnostics, without ROS.
+
 Health of the image stream for /diagnostics, without ROS: counters, a recent window,
 staleness, frames lost on the way (counted against the camera's camera_info, else
 estimated from stamps) and per-cause log throttling.
@@ -191,6 +193,8 @@ class StreamHealth:
 
     def _loss(self, now: float) -> FrameLoss | None:
         """
+        Return images received against camera_info received over the recent window.
+
         Images received against camera_info received over the recent window (None
         without camera_info). The window starts at the first image, so a camera_info
         subscription that matched before the image one does not count as loss.
@@ -267,6 +271,8 @@ class PerCauseThrottle:
 
     def admit(self, reason: str, now: float) -> int | None:
         """
+        Return how many lines of this cause were held back, or None to hold this one back.
+
         None: hold this line back. Otherwise log it; the number is how many of its cause
         were held back since it was last logged.
         """

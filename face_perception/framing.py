@@ -65,6 +65,8 @@ class FaceFraming(Protocol):
     def cut(self, image: np.ndarray, detection: Detection, width: int, height: int,
             box_prior: np.ndarray | None = None) -> np.ndarray:
         """
+        Return the face of ``detection`` in ``image``, resized to the model's input.
+
         Return the face of ``detection`` in ``image`` (grey HxW or BGR(A)), resized to the model's
         input. ``box_prior``: the detector's keypoint layout for a detection without keypoints.
         """
@@ -93,6 +95,8 @@ class BoxFraming:
 @dataclass(frozen=True)
 class FramingJitter:
     """
+    A random change of the framing for training.
+
     A random change of the framing for training: scale factor, shift (fractions of the
     crop side, along the levelled face axes) and extra roll in degrees.
     """
@@ -121,6 +125,8 @@ class EyesMouthFraming:
     def source_square(self, keypoints: np.ndarray, jitter: FramingJitter = NO_JITTER
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """
+        Return the crop's centre and axes in source pixels.
+
         (centre, x axis, y axis) of the crop in source pixels: the axes are the crop's
         half sides as vectors (x: towards the image-right eye, y: towards the chin).
         """
@@ -229,6 +235,8 @@ _PARAMETER_RANGES = {
 
 def framing_from_card(entry: Mapping[str, Any] | None, default_margin: float, where: str) -> FaceFraming:
     """
+    Return the framing a card's ``input.framing`` asks for.
+
     Return the framing a card's ``input.framing`` asks for; a card without one keeps the box
     framing with the node's ``classification.crop_margin`` (the cut before framings existed).
     Raises FramingError naming ``where`` (the card file) for anything the node cannot produce.

@@ -77,6 +77,8 @@ class CameraModelError(ValueError):
 @dataclass(frozen=True)
 class CameraModel:
     """
+    A camera's intrinsics, distortion and image size.
+
     A camera's intrinsics: 3x3 ``K``, distortion coefficients ``d`` and their model
     (sensor_msgs/CameraInfo's ``distortion_model``), and the image size they are for.
     """
@@ -119,6 +121,8 @@ class CameraModel:
 @dataclass(frozen=True)
 class HeadPose:
     """
+    The face frame in the camera frame.
+
     The face frame in the camera frame: ``rotation`` (3x3, its columns are the face's x,
     y, z axes in camera coordinates) and ``translation`` (metres, the eyes' midpoint).
     """
@@ -201,6 +205,8 @@ def rotation_angle_deg(a: np.ndarray, b: np.ndarray) -> float:
 
 def face_rotation(yaw_deg: float, pitch_deg: float = 0.0, roll_deg: float = 0.0) -> np.ndarray:
     """
+    Return the face frame's axes in camera coordinates for a given yaw, pitch and roll.
+
     Return the face frame's axes in camera coordinates for a face looking at the camera, then
     turned by yaw (to the person's left, about its z), pitch (down, about its y) and roll
     (about its x). For tests and measurements.
@@ -234,6 +240,8 @@ def project(points: np.ndarray, rotation: np.ndarray, translation: np.ndarray, k
 @dataclass(frozen=True)
 class OneEuroParameters:
     """
+    One-Euro filter settings.
+
     One-Euro filter settings: cutoff (Hz) of a still signal, how fast the cutoff rises
     with speed (``beta``, per unit of the signal's speed), and the speed's own cutoff.
     """
@@ -311,6 +319,8 @@ class HeadPoseTracker:
     def update_frame(self, faces: Iterable[tuple[str, Sequence[Sequence[float]] | None]],
                      live_track_ids: Sequence[str], camera: CameraModel, time_s: float) -> dict[str, HeadPose]:
         """
+        Update the tracks' smoothed head poses with one frame.
+
         One frame: (track id, keypoints or None) of the faces seen, the ids of every live
         track. Returns track id -> smoothed pose for the live tracks that have one; a track
         missed in this frame, or whose keypoints gave no plausible pose, keeps its last.

@@ -105,6 +105,8 @@ def astronaut_head() -> TexturedHead:
 def render_head(rotation: np.ndarray, translation: np.ndarray, k: np.ndarray, width: int = 640, height: int = 480,
                 head: TexturedHead | None = None) -> np.ndarray:
     """
+    Render the head with its face frame at a pose in the camera frame, as a BGR image.
+
     Return the head with its face frame at (``rotation``, ``translation``) in the camera frame,
     where ``translation`` places the eye midpoint (the face frame origin), as a BGR image.
     """

@@ -118,6 +118,8 @@ ALIGNED_FRAMING = EyesMouthFraming(size=3.0, center=0.33, eye_mouth_ratio=1.0)
 
 def random_id_tag() -> str:
     """
+    Return three random lowercase letters that start every id of this run.
+
     Three random lowercase letters: start every id of this run with a letter (ROS names
     cannot start with a digit) and tell this run's ids from an earlier run's.
     """
@@ -126,6 +128,8 @@ def random_id_tag() -> str:
 
 def namespace_id_prefix(namespace: str) -> str:
     """
+    Return the start of every id of a node in ``namespace``.
+
     Start of every id of a node in ``namespace``: "" in the root namespace (ids as they
     always were), ``front_`` in ``/front``, ``robot_front_`` in ``/robot/front``. Namespaces
     are unique per camera, so the ids of two cameras never collide, whatever their tags.
@@ -165,6 +169,8 @@ def normalized_roi(face: "FaceResult", image_size: tuple[int, int], header: Head
 
 def soft_biometrics(face: "FaceResult", header: Header) -> SoftBiometrics:
     """
+    Return the SoftBiometrics of a face: age in whole years and gender.
+
     Age rounded to whole years (the field is uint8): 0 with confidence 0 without an age
     model. Gender "unknown" (below gender_min_confidence) is UNDEFINED; its confidence is
     still the probability of the more likely gender, as in FaceAttributes.
@@ -192,6 +198,8 @@ def expression(face: "FaceResult", emotion_labels: Sequence[str], header: Header
 
 def facial_landmarks(face: "FaceResult", image_size: tuple[int, int], header: Header) -> FacialLandmarks | None:
     """
+    Return the face's keypoints at their REP-155 indices, normalised by the image size.
+
     Return the face's keypoints at their REP-155 indices, normalised by the image size, with the
     detection confidence as ``c`` (0 for the other indices, and for a keypoint outside the
     image, which BlazeFace places for an ear turned away); None without keypoints.
@@ -266,6 +274,8 @@ class HriFaceOutput:
     def publish(self, result: "FrameResult", header: Header, bgr: np.ndarray, emotion_labels: Sequence[str],
                 poses: "Mapping[str, HeadPose] | None" = None) -> None:
         """
+        Return this frame's messages.
+
         Return this frame's messages; ``poses``: track id -> head pose of the live tracks that
         have one (also tracks missed in this frame: a frame stays while its face is tracked).
         """

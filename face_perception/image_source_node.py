@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+Publish camera-like images from a file, folder, camera or the demo sequence.
+
 Publish camera-like images from a video file, an image folder or file, a camera, or
 the embedded demo sequence, so the graph runs without a camera driver.
 

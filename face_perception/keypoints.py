@@ -51,6 +51,8 @@ class RegionKeypointFinder:
     def add_keypoints(self, image: np.ndarray, detections: Sequence[Detection], remeasure_below: float = 0.0
                       ) -> list[Detection]:
         """
+        Return ``detections`` with keypoints measured where they lack them or are coarse.
+
         Return ``detections`` with keypoints measured in ``image`` (grey or BGR(A) uint8) where
         they lacked them, or where the face is narrower than ``remeasure_below`` pixels (a
         small face's keypoints from a whole-frame pass are coarse), and BlazeFace finds the

@@ -37,6 +37,8 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class ParameterSpec:
     """
+    One parameter, with its bounds and special values.
+
     One parameter. ``min``/``max`` bound numbers (inclusive); ``special`` lists values
     allowed outside that range with their own meaning (such as 0 = "off").
     """

@@ -318,6 +318,8 @@ class PerceptionNode(Node):
 
     def _face_poses(self, result, header, image_shape) -> dict:
         """
+        Return track id -> smoothed head pose of the live tracks that have one.
+
         Track id -> smoothed head pose of the live tracks that have one; {} (logged once per
         reason) without a usable camera_info for these images.
         """
@@ -435,6 +437,8 @@ def _check_node_value(spec: ParameterSpec, value) -> None:
 
 def _hri_output(node: Node, face_frames: bool):
     """
+    Return the REP-155 publisher.
+
     Return the REP-155 publisher; hri_msgs is imported only here, when hri.enabled is true, and
     tf2_msgs only with ``face_frames`` (head_pose.enabled too).
     """

@@ -119,6 +119,8 @@ def gray_from_image(image: np.ndarray) -> np.ndarray:
 def build_batches(image: np.ndarray, gray: np.ndarray, detections: Sequence[Detection], margin: float,
                   specs: Sequence[InputSpec], box_prior: np.ndarray | None = None) -> dict[InputSpec, np.ndarray]:
     """
+    Build one model batch per distinct input spec for ``detections``.
+
     One model batch per distinct input spec, for ``detections``, each cut by its spec's
     framing (``margin``: the box framing's, for specs whose card names none; ``box_prior``: the
     detector's keypoint layout, for detections without keypoints).
@@ -336,6 +338,8 @@ class FacePerceptionPipeline:
     def _with_keypoints(self, image: np.ndarray, detections: list[Detection], specs: Sequence[InputSpec]
                         ) -> tuple[list[Detection], list[Detection]]:
         """
+        Return the detections for the models and for the outputs, with measured keypoints.
+
         (for the models, for the outputs): detections with measured keypoints where a model
         is framed on them and the detector gives none (Haar with ``detection.haar_keypoints:
         blazeface``), and, with :attr:`measure_keypoints`, every face's for the outputs.

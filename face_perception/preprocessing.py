@@ -41,6 +41,8 @@ __all__ = ["InputSpec", "build_batch", "crop_box_with_margin", "crop_faces", "fr
 @dataclass(frozen=True)
 class InputSpec:
     """
+    What a model needs from a crop, from its card.
+
     What a model needs from a crop (from its card): size, colour, ``pixel * scale + offset``
     and the framing that cuts the face; ``framing`` None = the card names none, and the node's
     box framing with ``classification.crop_margin`` applies (cards from before framings).
@@ -90,6 +92,8 @@ def _check_layout(image: np.ndarray) -> None:
 def frame_faces(image: np.ndarray, detections: Sequence[Detection], spec: InputSpec, crop_margin: float,
                 box_prior: np.ndarray | None = None) -> list[np.ndarray]:
     """
+    Cut every detection's face by the spec's framing at the model's input size.
+
     Every detection's face cut by the spec's framing at the model's input size, in the
     image's layout (grey, or BGR(A)). ``box_prior``: the detector's keypoint layout in its box,
     for detections without keypoints; ``crop_margin``: for specs whose card names no framing.

@@ -116,6 +116,8 @@ def check_emotion_labels(labels: Sequence[str]) -> None:
 
 def face_attributes(face, emotion_labels: Sequence[str], position: Sequence[float] | None = None) -> FaceAttributes:
     """
+    Convert one pipeline FaceResult to a FaceAttributes message.
+
     One pipeline FaceResult as a FaceAttributes message (emotion_labels: the card's order;
     ``position``: the face's x, y, z in metres in the camera frame, NaN when None).
     """
@@ -157,6 +159,8 @@ def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:
 
 def detection_array(faces: Iterable, header: Header, emotion_labels: Sequence[str]) -> Detection2DArray:
     """
+    Build the vision_msgs detections: one per face, with a hypothesis per class.
+
     vision_msgs detections: one per face, one hypothesis per gender and emotion class and,
     with an age model, per age band.
 

@@ -42,6 +42,8 @@ HRI_FACES_NAMESPACE = "/humans/faces"
 
 def resolve(topic: str, namespace: str) -> str:
     """
+    Resolve ``topic`` as ROS does for a node in ``namespace``.
+
     ``topic`` as ROS resolves it for a node in ``namespace`` ("" or "/" = the root);
     no remapping, no ``~`` (the package uses neither for these names).
     """
