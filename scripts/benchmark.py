@@ -14,6 +14,8 @@
 # limitations under the License.
 
 """
+Benchmark of issue 5.
+
 Benchmark of issue 5: the seed paper's demo path vs our pipeline, the real ROS graph,
 detection recall of the fast-detection options, and the runtime footprint.
 

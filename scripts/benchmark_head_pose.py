@@ -14,6 +14,8 @@
 # limitations under the License.
 
 """
+Per-frame cost of issue 17's work at 1 and 5 faces.
+
 Per-frame cost of issue 17's work (keypoints for every face, head pose, landmarks, face
 frames, aligned faces) at 1 and 5 faces, as a ratio to the frame's work without it,
 measured in the same run, frame by frame interleaved so machine load hits both alike.

@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+A camera process for the tests, publishing compressed images and camera_info.
+
 A camera process for the tests: JPEG ``sensor_msgs/CompressedImage`` on
 ``<topic>/compressed`` and ``sensor_msgs/CameraInfo`` beside it, same header, as
 image_transport's compressed camera publishers send them. Waits for a subscriber of the

@@ -202,6 +202,8 @@ def test_node_publishes_age_and_age_band_hypotheses_and_checks_live_age_model_ch
 
 def test_shipped_age_model_reads_the_astronaut_as_an_adult(pipeline_config: PipelineConfig, astronaut_bgr) -> None:
     """
+    Check the shipped age model reads a real adult's photo as an adult.
+
     The shipped model on a real photo of an adult (Eileen Collins in her thirties): an adult
     estimate with most of its mass in the adult bands (it reads her younger, about 25).
     """

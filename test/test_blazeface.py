@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+The BlazeFace backend.
+
 The BlazeFace backend: our anchors, decoder and NMS on built tensors; the real model on
 real photos; the backend switch in the pipeline.
 """

@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+camera_info against images and the DDS transport our start-up paths choose.
+
 camera_info against images (frames lost on the way) and the DDS transport our start-up
 paths choose, driven without ROS (time and environment passed in). The cross-process
 runs with real DDS are in test_transport_across_processes.py.

@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+Colour ("rgb") model input on the node side.
+
 Colour ("rgb") model input on the node side: cards, crops in R, G, B order, the pipeline
 with an rgb model beside grey ones, and the refusal of a model whose channels its card denies.
 """

@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+Several cameras on one robot.
+
 Several cameras on one robot: the graph description (pure Python), and two perception
 nodes in namespaces with the REP-155 aggregator in a real rclpy graph.
 """

@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+Faults a robot meets, through the real node.
+
 Faults a robot meets, through the real node: bad and oversized frames, a camera that
 stops, lost frames, typos in parameters, unusable ROS arguments (issue 10, section 3).
 """

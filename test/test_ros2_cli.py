@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+The package driven by the real ROS 2 tools, as a user does.
+
 The package driven by the real ROS 2 tools, as a user does: `ros2 launch`, `ros2 topic`,
 `ros2 param`, each a subprocess with a timeout.
 

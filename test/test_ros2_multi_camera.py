@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+A two-camera robot from one real `ros2 launch` command and a cameras file.
+
 A two-camera robot from one real `ros2 launch` command and a cameras file: one perception
 node per camera in its namespace, one shared parameter file plus per-camera overrides, and
 with hri.enabled one /humans/faces/tracked list holding both cameras' faces.

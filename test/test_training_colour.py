@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+Colour ("rgb") training.
+
 Colour ("rgb") training: UTKFace decoded in colour, its own cache, augmentation and
 normalisation of [N, H, W, 3], the grey-only refusals, and a tiny real rgb gender model trained,
 exported and run by the pipeline on a real photo.

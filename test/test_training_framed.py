@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+Training through the node's framing.
+
 Training through the node's framing: re-detection, the same cut as the node's, LFW split by
 person, robot-view augmentation, a framed training run and the end-to-end evaluation.
 

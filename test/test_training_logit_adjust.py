@@ -40,6 +40,8 @@ def test_the_folded_bias_gives_exactly_the_adjusted_probabilities() -> None:
 
 def test_tau_is_chosen_for_accuracy_and_the_six_emotions_together() -> None:
     """
+    Check a moderate tau is chosen for a model that calls uncertain faces neutral.
+
     A model that calls every uncertain face neutral: a moderate tau fixes the rare classes
     without giving up much accuracy, and tau 0 is not chosen.
     """

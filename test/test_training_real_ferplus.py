@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+Short training runs on real FER+ faces.
+
 A 2-epoch soft-target run on ~1,300 real FER+ faces must beat chance on 300 held-out faces,
 and a 2-epoch run distilled from a real teacher must learn to agree with it.
 
@@ -41,6 +43,8 @@ TEACHER = Path(__file__).resolve().parents[1] / "face_perception" / "models" / "
 @pytest.fixture(scope="module")
 def small_fer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """
+    Return a small FER-2013 CSV and its FER+ votes.
+
     Return a small FER-2013 CSV and its FER+ votes: our own train / validation / held-out splits of
     real training faces; the votes follow their faces to the new CSV's row numbers.
     """
@@ -102,6 +106,8 @@ def test_two_epochs_of_vote_distributions_beat_chance(small_fer: tuple[Path, Pat
 def test_a_student_distilled_from_a_real_teacher_learns_to_agree_with_it(
         small_fer: tuple[Path, Path], tmp_path: Path) -> None:
     """
+    Check a student distilled from a real teacher learns to agree with it.
+
     Targets made only of the teacher's outputs (alpha 1): after 2 epochs the student's answers
     on held-out faces match the teacher's more often than always naming the teacher's most
     frequent answer would; run.json records the teacher.

@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+A camera in a process of its own, the node and real DDS between them.
+
 A camera in a process of its own, the node as ``face-perception-bringup`` starts it, and
 real DDS between them (issue 16): 640x480 at 15 Hz for 20 s.
 
@@ -128,6 +130,8 @@ def graph(tmp_path):
 
 def params_file(directory: Path, **overrides) -> Path:
     """
+    Write a parameter file: config/perception.yaml with README's settings for a small CPU.
+
     config/perception.yaml with README's settings for a live camera on a small CPU
     ("Speed on a small CPU"): the 2 cores are shared with training runs here.
     """

@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+The graph across processes, as a robot runs it.
+
 The graph across processes, as a robot runs it: a camera process, the perception node
 started by ``face-perception-bringup``, and listener processes that count every message.
 
@@ -200,6 +202,8 @@ def table_setups() -> list[Setup]:
 
 def soak_setup(minutes: float, rate_hz: float) -> Setup:
     """
+    Return the cross-process soak: a camera, the node and two listeners.
+
     Return the cross-process soak: a camera of its own with Fast DDS defaults (a driver whose
     environment lacks the README's line), the node as bringup starts it, one listener with a
     reliable /faces/attributes subscription and the annotated image (the pairing that

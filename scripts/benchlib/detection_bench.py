@@ -147,6 +147,8 @@ def _iou(a, b) -> float:
 
 def timing_results(detectors: dict[str, Any], repeats: int) -> dict[str, Any]:
     """
+    Measure ms per 640x480 demo frame of full and of region-only detection.
+
     Measure ms per 640x480 demo frame (astronaut heads, as in the ROS runs): full detection, and
     region-only detection around each face's known box (what runs between full detections).
     """

@@ -155,6 +155,8 @@ TRANSPORT_TOPIC = "/offboard_benchmark/image_raw"
 
 def transport_worker(seconds: float, log_dir: Path) -> dict[str, Any]:
     """
+    Send frames at 15 Hz to a receiver process and measure what arrives and its latency.
+
     Frames at 15 Hz to a receiver process that does what the node does before its pipeline
     (raw: the numpy conversion; use_compressed: the JPEG decode): frames that arrive, and the
     latency from the stamp (set before the encode) to a decoded frame, per input and size.

@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+The real ROS graph: camera images in, /faces/attributes out, through the node.
+
 The real ROS graph: this process publishes camera images, the node (a subprocess started
 as ``python -m face_perception.perception_node``) processes them, and this process receives
 /faces/attributes. Latency is receipt time minus the image's header stamp (set when it was
@@ -203,6 +205,8 @@ class Driver:
 
     def publish_stamped(self, message, jpeg_quality: int = 0) -> int:
         """
+        Stamp ``message`` with the current time and publish it.
+
         Stamp ``message`` with the current time and publish it (as a JPEG CompressedImage
         when ``jpeg_quality`` > 0, encoded after the stamp); returns the stamp in ns.
         """
@@ -249,6 +253,8 @@ class Driver:
 
 def jpeg_message(image, quality: int, compressed_type=None):
     """
+    Return a bgr8 sensor_msgs/Image as a JPEG sensor_msgs/CompressedImage.
+
     Return a bgr8 sensor_msgs/Image as the JPEG sensor_msgs/CompressedImage that image_transport's
     compressed plugin publishes (format "bgr8; jpeg compressed bgr8"), same header.
     """
