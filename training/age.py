@@ -64,6 +64,8 @@ def bin_centers(ages: np.ndarray, edges: Sequence[int] = AGE_BIN_EDGES) -> list[
 
 def soft_targets(ages: np.ndarray, edges: Sequence[int] = AGE_BIN_EDGES) -> np.ndarray:
     """
+    Return [N, bins] soft age targets.
+
     [N, bins] probabilities: a Gaussian around each age (sigma grows with age), integrated over
     the bins and renormalised over [0, last edge).
     """

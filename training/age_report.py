@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+Age evaluation.
+
 Age evaluation: mean absolute error in years, by age band, band accuracy and confusion,
 against the constant baselines (the training set's mean and median age).
 """

@@ -51,6 +51,8 @@ def build_augmentation(shift: float = 0.1, zoom: float = 0.1, rotation_degrees: 
 def random_affine_batch(images: np.ndarray, rng: np.random.Generator, shift: float = 0.1,
                         zoom: float = 0.1, rotation_degrees: float = 10.0, flip: bool = True) -> np.ndarray:
     """
+    Augment uint8 grey or colour faces on the host with OpenCV.
+
     Host-side augmentation of uint8 [N, H, W] grey or [N, H, W, 3] colour faces with OpenCV
     (cheap on any machine); every channel of a face gets the same transform.
 

@@ -40,6 +40,8 @@ CHANNEL_NAMES = {1: "grey", 3: "rgb"}
 
 def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 1):
     """
+    Return the teacher .keras model, checked against the student.
+
     Return the teacher .keras model, checked against the student's input size, colour (1 channel grey,
     3 rgb: its probabilities must come from the faces the student sees) and classes.
     """
@@ -61,6 +63,8 @@ def load_teacher(path: Path, input_side: int, num_classes: int, channels: int = 
 
 def teacher_probabilities(teachers: Sequence, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """
+    Return the teacher ensemble's probabilities [N, classes] for uint8 faces.
+
     Probabilities [N, classes] of the teacher ensemble for uint8 faces [N, H, W]: the mean
     over its members, each the mean of face and mirror.
     """

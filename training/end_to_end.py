@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+End-to-end accuracy.
+
 End-to-end accuracy: data set faces pasted whole into camera frames and read by the node's
 real pipeline (detector -> framing -> model), next to the same models on the data set's crops.
 
@@ -86,6 +88,8 @@ class PastedFace:
 def paste_face(source_rgb: np.ndarray, keypoints: np.ndarray, face_px: int, background: np.ndarray,
                rng: np.random.Generator) -> PastedFace:
     """
+    Paste ``source_rgb`` into a copy of ``background`` and vary the frame.
+
     ``source_rgb`` scaled so its face is ``face_px`` wide, pasted at a random place of a copy
     of ``background``, then the whole frame's light, blur and JPEG varied (seeded by ``rng``).
     """
@@ -142,6 +146,8 @@ def _label_index(task: str, face, labels: Sequence[str]) -> int:
 def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int, models: dict[str, str],
                    seed: int = 0, limit: int = 0, paper: str = "", task: str = "gender") -> dict[str, Any]:
     """
+    Run every face of ``task_split`` through the real pipeline.
+
     Every face of ``task_split`` (needs extra 'source' and 'keypoints') through the real
     pipeline; per face: found or not, the answer's index in ``labels`` (gender, emotion) and
     the age in years. ``paper``: also keep the node's box crops (grey 64x64, margin 0.1: the
@@ -188,6 +194,8 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
 
 def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Sequence[str]) -> dict[str, Any]:
     """
+    Return the model's outcome on the data set's own faces, no detector.
+
     Return the model on the data set's own faces, no detector: cut by its card's framing from the
     keypoints found when the data set was re-detected, or (a card without framing) the whole
     image resized, as such models were trained.

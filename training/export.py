@@ -147,6 +147,8 @@ def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], inpu
 
 def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
     """
+    Return a function .tflite path -> test metrics for the card.
+
     Return a function .tflite path -> test metrics for the card, plus ``_loss`` (lower is better),
     ``_tolerance`` (how much more loss int8 may have) and a ``_headline`` for the log.
     """

@@ -97,6 +97,8 @@ def votes_to_targets(votes: np.ndarray, labels: list[str] | tuple[str, ...]) -> 
 
 def attach_ferplus(dataset: Dataset, votes_path: Path | str) -> Dataset:
     """
+    Attach FER+ targets to FER-2013.
+
     FER-2013 with FER+ targets: every split gets ``extra['ferplus_soft']`` and
     ``extra['ferplus_majority']``; faces without a FER+ row have a zero soft target and -1.
 

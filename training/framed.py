@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+Training faces cut the node's way.
+
 Training faces cut the node's way: the node's detector re-detects every dataset image and
 ``face_perception.framing`` (the node's own function) cuts the face from it.
 
@@ -120,6 +122,8 @@ def _enlarge(images: np.ndarray) -> np.ndarray:
 def framed_dataset(sources: Dataset, framing_entry: Mapping[str, Any], side: int, color: str,
                    cache_dir: Path | None = CACHE_DIR) -> Dataset:
     """
+    Return ``sources`` re-detected and cut by the framing the card entry names.
+
     Return ``sources`` (RGB uint8 images of any one size) re-detected and cut by the framing the
     card entry names. Each split keeps ``extra['source']`` (RGB at SOURCE_SIDE) and
     ``extra['keypoints']`` for framing augmentation; ``info['framing']`` records the counts.
@@ -148,6 +152,8 @@ def framed_dataset(sources: Dataset, framing_entry: Mapping[str, Any], side: int
 
 def join(first: Dataset, second: Dataset, set_names: tuple[str, str]) -> Dataset:
     """
+    Join two data sets with the same labels, split by split.
+
     Two data sets with the same labels, split by split; ``extra['source_set']`` says which
     (0 = first, 1 = second) and ``info['sets']`` records each one's provenance.
     """

@@ -30,6 +30,8 @@ import numpy as np
 
 def guided_backprop(model, image: np.ndarray, class_index: int) -> np.ndarray:
     """
+    Return the guided-backprop gradient of the class probability w.r.t. an image.
+
     Gradient of the class probability w.r.t. a model-ready image [H, W, C], where every ReLU
     passes gradient back only where both its input and the incoming gradient are positive.
     """

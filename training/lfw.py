@@ -41,6 +41,8 @@ NO_AGE = -1
 
 def read_lfw(path: Path | str, seed: int, fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> Dataset:
     """
+    Read LFW faces in colour with gender labels, split by person.
+
     Colour uint8 [N, 112, 112, 3] faces (R, G, B), gender labels as UTKFace's (0 male,
     1 female), split by person with a seeded permutation of the sorted names.
     """

@@ -32,6 +32,8 @@ def build_mini_xception(input_shape: tuple[int, int, int] = (48, 48, 1), num_cla
                         l2: float = 0.01, dropout: float = 0.0, bn_momentum: float = 0.99,
                         name: str = "mini_xception") -> keras.Model:
     """
+    Build mini-Xception.
+
     mini-Xception: two 3x3 conv + BN + ReLU, residual blocks of depthwise separable convs
     with 1x1 strided shortcuts, a last conv to the classes, global average pooling, softmax.
 
@@ -73,6 +75,8 @@ def build_simple_cnn(input_shape: tuple[int, int, int] = (48, 48, 1), num_classe
                      filters: Sequence[int] = (16, 32, 64, 128, 256), dropout: float = 0.5,
                      name: str = "simple_cnn") -> keras.Model:
     """
+    Return the paper's sequential fully-convolutional baseline.
+
     Return the paper's sequential fully-convolutional baseline: stages of two conv + BN (+ReLU),
     average pooling and dropout, ending in a conv to the classes and global average pooling.
     """

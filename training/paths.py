@@ -35,6 +35,8 @@ EVAL_DIR = REPO_ROOT / "docs" / "evaluation"
 
 def trained_run(run_dir: Path | None, task: str) -> tuple[Path, Path, dict]:
     """
+    Return (model.keras, run.json, its record) of a training run.
+
     (model.keras, run.json, its record) of a training run (default build/runs/<task>); stops
     with one line naming the missing file.
     """
@@ -50,6 +52,8 @@ def trained_run(run_dir: Path | None, task: str) -> tuple[Path, Path, dict]:
 
 def run_provenance(model_path: Path, keys: tuple[str, ...]) -> dict:
     """
+    Return the provenance of a trained model from the run.json beside it.
+
     ``{"model": path}`` plus ``keys`` from the run.json beside a trained model, when there is one
     (what a later run records about a model it starts from or learns from).
     """

@@ -86,6 +86,8 @@ def robot_view_face(source: np.ndarray, keypoints: np.ndarray, framing: EyesMout
 
 class FramedBatches(AugmentedBatches):
     """
+    Shuffled batches of faces cut afresh from their sources.
+
     Shuffled batches of faces cut afresh from their sources with :func:`robot_view_face`;
     reproducible from (seed, epoch, batch).
     """

@@ -162,6 +162,8 @@ def training_targets(split, kind: str, num_classes: int, mix_original: float = 0
 
 def validation_set(split, kind: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """
+    Return the rows and one-hot labels the checkpoint is chosen on.
+
     (row indices, one-hot labels) the checkpoint is chosen on: FER+ majority labels for FER+
     runs, the age bin for age (the age callback scores years), the labels otherwise.
     """
@@ -229,6 +231,8 @@ def make_callbacks(args: argparse.Namespace, core, out: Path, start: float,
 
     class SaveBestCore(keras.callbacks.Callback):
         """
+        Save the exportable core model on each validation best.
+
         Save the exportable core model (no augmentation layers) on each validation best:
         highest val_accuracy, or lowest val_age_mae for age.
         """

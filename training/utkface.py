@@ -86,6 +86,8 @@ COLORS = ("gray", "rgb")
 def read_utkface(path: Path | str, seed: int, fractions: Sequence[float] = (0.8, 0.1, 0.1),
                  side: int = 48, color: str = "gray") -> Dataset:
     """
+    Decode every well-named face to ``side`` x ``side`` and split by file.
+
     Decode every well-named face to ``side`` x ``side`` and split by file: grey uint8
     [N, side, side], or with ``color="rgb"`` uint8 [N, side, side, 3] in the order R, G, B.
     """
