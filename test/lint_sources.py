@@ -28,11 +28,6 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_OUTPUTS = frozenset({"build", "install", "log", "out"})
 HIDDEN_SOURCES = frozenset({".ci"})
-# NOT YET FIXED: 93 docstrings whose summary runs over two or more lines (D205 1 blank line
-# after the summary line, D400/D415 the first line ends with a period), to be reworded by hand
-# to a one-line summary; skipped by test_pep257.py and in setup.cfg's [flake8] until then.
-# Every other finding of both linters is fixed.
-PENDING_DOCSTRING_CODES = ("D205", "D400", "D415")
 
 
 def is_build_output(path: Path) -> bool:
