@@ -59,6 +59,17 @@ def astronaut_gray(astronaut_bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY)
 
 
+def copy_utkface_sample(tar_path: Path, folder: Path, count: int) -> Path:
+    """Copy ``count`` real UTKFace files, every k-th of the tar (all ages, both genders), into ``folder``."""
+    import tarfile
+
+    with tarfile.open(tar_path) as tar:
+        members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".jpg")]
+        for member in members[:: max(1, len(members) // count)][:count]:
+            (folder / Path(member.name).name).write_bytes(tar.extractfile(member).read())
+    return folder
+
+
 def make_face_frame(faces: list[tuple[float, float, float]], width: int = 640, height: int = 480,
                     seed: int = 0) -> np.ndarray:
     """Return a BGR frame with the astronaut's head pasted at each (centre_x, centre_y, face_size)."""

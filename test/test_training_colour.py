@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ASTRONAUT_FACE, REPO_ROOT
+from conftest import ASTRONAUT_FACE, copy_utkface_sample, REPO_ROOT
 from training.paths import DEFAULT_UTKFACE
 
 needs_utkface = pytest.mark.skipif(not DEFAULT_UTKFACE.is_file(), reason=f"UTKFace not found at {DEFAULT_UTKFACE}")
@@ -44,12 +44,7 @@ SAMPLE_FACES = 600
 @pytest.fixture(scope="module")
 def utk_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a folder of SAMPLE_FACES real UTKFace files, every k-th of the tar (all ages, both genders)."""
-    folder = tmp_path_factory.mktemp("utkface_sample")
-    with tarfile.open(DEFAULT_UTKFACE) as tar:
-        members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".jpg")]
-        for member in members[:: max(1, len(members) // SAMPLE_FACES)][:SAMPLE_FACES]:
-            (folder / Path(member.name).name).write_bytes(tar.extractfile(member).read())
-    return folder
+    return copy_utkface_sample(DEFAULT_UTKFACE, tmp_path_factory.mktemp("utkface_sample"), SAMPLE_FACES)
 
 
 @needs_utkface

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import copy_utkface_sample, REPO_ROOT
 from face_perception.framing import EyesMouthFraming
 from training.paths import DEFAULT_LFW, DEFAULT_UTKFACE
 
@@ -47,12 +47,7 @@ LFW_PEOPLE = 120
 
 @pytest.fixture(scope="module")
 def utk_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("utk")
-    with tarfile.open(DEFAULT_UTKFACE) as tar:
-        members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".jpg")]
-        for member in members[:: len(members) // UTK_FACES][:UTK_FACES]:
-            (folder / Path(member.name).name).write_bytes(tar.extractfile(member).read())
-    return folder
+    return copy_utkface_sample(DEFAULT_UTKFACE, tmp_path_factory.mktemp("utk"), UTK_FACES)
 
 
 @pytest.fixture(scope="module")
