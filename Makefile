@@ -16,7 +16,7 @@ setup-dev:
 
 ## Set up (runtime only) and run the whole graph on the embedded demo sequence.
 demo: setup
-	$(PYTHON) -m face_perception.demo --output out/demo
+	$(PYTHON) -m face_perception.bringup.demo --output out/demo
 
 ## Set up (with test dependencies) and run every test.
 test: setup-dev

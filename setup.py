@@ -38,11 +38,11 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "perception_node = face_perception.perception_node:main",
-            "image_source_node = face_perception.image_source_node:main",
-            "hri_aggregator_node = face_perception.hri_aggregator_node:main",
-            "face-perception-bringup = face_perception.bringup:main",
-            "face-perception-demo = face_perception.demo:main",
+            "perception_node = face_perception.ros.perception_node:main",
+            "image_source_node = face_perception.ros.image_source_node:main",
+            "hri_aggregator_node = face_perception.ros.hri_aggregator_node:main",
+            "face-perception-bringup = face_perception.bringup.bringup:main",
+            "face-perception-demo = face_perception.bringup.demo:main",
         ],
     },
 )

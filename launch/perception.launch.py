@@ -20,7 +20,7 @@ Start face_perception: the perception node, optionally an image source and RViz.
     ros2 launch face_perception perception.launch.py namespace:=front image_topic:=image_raw
     ros2 launch face_perception perception.launch.py cameras_file:=/path/to/cameras.yaml
 
-The node list comes from face_perception.graph.describe_graph, the same function the
+The node list comes from face_perception.bringup.graph.describe_graph, the same function the
 pip-only ``face-perception-bringup`` uses, so both start the same graph.
 """
 import os
@@ -31,8 +31,8 @@ from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from face_perception.dds_transport import choose_transport, large_images_profile, parse_switch
-from face_perception.graph import check_params_file, describe_graph, LAUNCH_ARGUMENTS, PACKAGE_NAME
+from face_perception.bringup.dds_transport import choose_transport, large_images_profile, parse_switch
+from face_perception.bringup.graph import check_params_file, describe_graph, LAUNCH_ARGUMENTS, PACKAGE_NAME
 
 
 def _start_nodes(context, *args, **kwargs):

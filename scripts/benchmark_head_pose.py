@@ -29,7 +29,7 @@ measured in the same run, frame by frame interleaved so machine load hits both a
 
 Then each new step alone, per face. Messages are built, not published (the DDS cost is the
 same per byte for both). Frames: 640x480, the astronaut's head pasted 1 or 5 times
-(face_perception.demo_frames), f = 600 px.
+(face_perception.ros.demo_frames), f = 600 px.
 
 Usage: python scripts/benchmark_head_pose.py [--frames N] [--repeats N]
 """
@@ -46,12 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from std_msgs.msg import Header  # noqa: E402
 
-from face_perception import head_pose as hp  # noqa: E402
-from face_perception import hri_output, ros_messages  # noqa: E402
-from face_perception.demo_frames import demo_frame  # noqa: E402
-from face_perception.face_frames import face_transforms  # noqa: E402
+from face_perception.attributes import head_pose as hp  # noqa: E402
+from face_perception.attributes.pipeline import FacePerceptionPipeline  # noqa: E402
 from face_perception.parameters import PipelineConfig  # noqa: E402
-from face_perception.pipeline import FacePerceptionPipeline  # noqa: E402
+from face_perception.ros import hri_output, ros_messages  # noqa: E402
+from face_perception.ros.demo_frames import demo_frame  # noqa: E402
+from face_perception.ros.face_frames import face_transforms  # noqa: E402
 
 K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
 CAMERA = hp.CameraModel.from_values(K.ravel(), [], "", 640, 480)
@@ -122,7 +122,7 @@ def run(backend: str, num_faces: int, frames: int) -> None:
 
 def components(repeats: int) -> None:
     """Time each new step alone: median of ``repeats`` calls on one face (steadier than frames under load)."""
-    from face_perception.keypoints import RegionKeypointFinder
+    from face_perception.detection.keypoints import RegionKeypointFinder
 
     config = PipelineConfig.from_mapping({})
     pipeline = FacePerceptionPipeline(config)

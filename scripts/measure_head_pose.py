@@ -22,7 +22,7 @@ Head pose error, measured on what we can make here (we have no head-pose data se
    random 4 mm, the whole face scaled by a random 6%): the solver and the mean-face model
    against faces that are not the mean face.
 2. rendered: the astronaut photo wrapped onto a 3-D head of our own shape
-   (face_perception.head_render), rendered at known yaw/pitch/roll, 0.8 m, 640x480 with
+   (face_perception.bringup.head_render), rendered at known yaw/pitch/roll, 0.8 m, 640x480 with
    f = 600 px; BlazeFace (the node's detector) finds the keypoints on each render. Errors
    are given raw and after removing the frontal render's bias (a person's "straight ahead"
    is defined by their own face, which the mean face does not know).
@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from face_perception import head_pose as hp  # noqa: E402
+from face_perception.attributes import head_pose as hp  # noqa: E402
 
 K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
 CAMERA = hp.CameraModel.from_values(K.ravel(), [], "", 640, 480)
@@ -80,8 +80,8 @@ def synthetic(trials: int, rng: np.random.Generator) -> None:
 
 
 def rendered(quick: bool) -> None:
-    from face_perception.blazeface import BlazeFaceDetector
-    from face_perception.head_render import render_head
+    from face_perception.detection.blazeface import BlazeFaceDetector
+    from face_perception.bringup.head_render import render_head
 
     detector = BlazeFaceDetector("full_range", 0.5, 2.0)
     yaws = (-40, -20, 0, 20, 40) if quick else (-50, -40, -30, -20, -10, 0, 10, 20, 30, 40, 50)
@@ -130,8 +130,8 @@ def rendered(quick: bool) -> None:
 def smoothing(quick: bool, rng: np.random.Generator) -> None:
     import cv2
 
-    from face_perception.blazeface import BlazeFaceDetector
-    from face_perception.head_render import render_head
+    from face_perception.detection.blazeface import BlazeFaceDetector
+    from face_perception.bringup.head_render import render_head
 
     detector = BlazeFaceDetector("full_range", 0.5, 2.0)
     parameters = hp.OneEuroParameters(min_cutoff=1.0, beta=2.0, d_cutoff=1.0)  # the node's defaults

@@ -143,6 +143,6 @@ cp "$ROOT/package.xml" "$SHARE/"
 cp -r "$ROOT/launch" "$ROOT/config" "$SHARE/"
 cp "$ROOT/resource/face_perception" "$VENV/share/ament_index/resource_index/packages/face_perception"
 # Check from outside the source tree, where only the installed package can be found.
-(cd / && python -c "import face_perception.perception_node, face_perception_msgs.msg, vision_msgs.msg") \
+(cd / && python -c "import face_perception.ros.perception_node, face_perception_msgs.msg, vision_msgs.msg") \
   || { echo "setup_env.sh: face_perception is not importable after install" >&2; exit 1; }
 log "ready: $VENV"

@@ -34,9 +34,9 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage
 from std_msgs.msg import Header
 
-from face_perception.camera_info import default_camera_info_topic, nominal_intrinsics
-from face_perception.demo_frames import demo_frame
-from face_perception.ros_messages import camera_info_msg
+from face_perception.ros.camera_info import default_camera_info_topic, nominal_intrinsics
+from face_perception.ros.demo_frames import demo_frame
+from face_perception.ros.ros_messages import camera_info_msg
 
 
 def main() -> int:

@@ -34,8 +34,8 @@ os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(REPO_ROOT / "config" / "fastd
 if str(REPO_ROOT) not in sys.path:  # `training` is a top-level folder, not an installed package
     sys.path.insert(0, str(REPO_ROOT))
 
-from face_perception.demo_frames import background, load_demo_image, paste_head  # noqa: E402
 from face_perception.parameters import PipelineConfig  # noqa: E402
+from face_perception.ros.demo_frames import background, load_demo_image, paste_head  # noqa: E402
 
 # Where Haar finds the astronaut's face in the 512x512 photo (x, y, w, h), +-5 px.
 ASTRONAUT_FACE = (177, 67, 93, 93)

@@ -26,15 +26,15 @@ from pathlib import Path
 import pytest
 from sensor_msgs.msg import CameraInfo
 
-from face_perception import bringup
-from face_perception.camera_info import (
+from face_perception.bringup import bringup
+from face_perception.bringup.dds_transport import choose_transport, large_images_profile, parse_switch
+from face_perception.ros.camera_info import (
     camera_info_topic,
     CameraInfoMonitor,
     default_camera_info_topic,
     nominal_intrinsics,
 )
-from face_perception.dds_transport import choose_transport, large_images_profile, parse_switch
-from face_perception.diagnostics import ERROR, LOSS_WARN_FRACTION, OK, StreamHealth, WARN
+from face_perception.ros.diagnostics import ERROR, LOSS_WARN_FRACTION, OK, StreamHealth, WARN
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = large_images_profile(ROOT)

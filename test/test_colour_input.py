@@ -31,12 +31,12 @@ import numpy as np
 import pytest
 
 from conftest import ASTRONAUT_FACE, GENDER_LABELS
-from face_perception.classification import card_path_for, FaceClassifier, ModelLoadError
-from face_perception.detection import Detection
-from face_perception.model_card import ModelCardError, parse_model_card
+from face_perception.attributes.classification import card_path_for, FaceClassifier, ModelLoadError
+from face_perception.attributes.model_card import ModelCardError, parse_model_card
+from face_perception.attributes.pipeline import build_batches, FacePerceptionPipeline
+from face_perception.attributes.preprocessing import InputSpec, preprocess_faces
+from face_perception.detection.detection import Detection
 from face_perception.parameters import PipelineConfig
-from face_perception.pipeline import build_batches, FacePerceptionPipeline
-from face_perception.preprocessing import InputSpec, preprocess_faces
 
 RGB_SIZE = 48
 
@@ -174,7 +174,7 @@ def test_a_model_whose_channels_its_card_denies_is_refused_in_one_line(
 def test_the_node_refuses_to_start_with_such_a_model(model_dir: Path, rgb_model: Path, tmp_path: Path) -> None:
     model = _with_card_colour(rgb_model, tmp_path / "m", "gray")
     process = subprocess.run(
-        [sys.executable, "-m", "face_perception.perception_node", "--ros-args",
+        [sys.executable, "-m", "face_perception.ros.perception_node", "--ros-args",
          "-p", f"classification.emotion_model:={model_dir / 'emotion.tflite'}",
          "-p", f"classification.gender_model:={model}", "-p", "classification.age_model:=none"],
         capture_output=True, text=True, timeout=60)

@@ -35,7 +35,7 @@ def test_demo_runs_the_graph_and_writes_annotated_frames(model_dir: Path, tmp_pa
     output = tmp_path / "frames"
     environment = {**os.environ, "ROS_DOMAIN_ID": str(101 + os.getpid() % 50)}
     completed = subprocess.run(
-        [sys.executable, "-m", "face_perception.demo", "--frames", "12", "--rate", "5", "--faces", "2",
+        [sys.executable, "-m", "face_perception.bringup.demo", "--frames", "12", "--rate", "5", "--faces", "2",
          "--params-file", str(params_file), "--output", str(output), "--timeout", "90"],
         capture_output=True, text=True, timeout=150, env=environment, cwd=tmp_path,
     )

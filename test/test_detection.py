@@ -23,7 +23,7 @@ import pytest
 from skimage import data as skimage_data
 
 from conftest import ASTRONAUT_FACE, make_face_frame
-from face_perception.detection import (
+from face_perception.detection.detection import (
     box_iou,
     CascadeLoadError,
     HaarFaceDetector,

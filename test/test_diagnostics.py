@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from face_perception.diagnostics import (
+from face_perception.ros.diagnostics import (
     ERROR,
     MissedFrameEstimator,
     OK,
@@ -27,8 +27,8 @@ from face_perception.diagnostics import (
     StreamHealth,
     WARN,
 )
-from face_perception.image_conversion import check_pixel_count, compressed_image_size, ImageConversionError
-from face_perception.node_main import closest_names, init_error_text
+from face_perception.ros.image_conversion import check_pixel_count, compressed_image_size, ImageConversionError
+from face_perception.ros.node_main import closest_names, init_error_text
 
 PERIOD_NS = 100_000_000  # a 10 Hz camera
 

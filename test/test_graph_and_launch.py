@@ -26,10 +26,10 @@ import sys
 import pytest
 import yaml
 
-from face_perception import bringup
-from face_perception.graph import describe_graph, LAUNCH_ARGUMENTS
+from face_perception.bringup import bringup
+from face_perception.bringup.graph import describe_graph, LAUNCH_ARGUMENTS
 from face_perception.parameters import PARAMETERS
-from face_perception.perception_node import NODE_PARAMETERS
+from face_perception.ros.perception_node import NODE_PARAMETERS
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCH_FILE = ROOT / "launch" / "perception.launch.py"
@@ -68,7 +68,7 @@ def test_launch_file_declares_exactly_the_shared_arguments_and_uses_describe_gra
     imported = {
         alias.name
         for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module == "face_perception.graph"
+        if isinstance(node, ast.ImportFrom) and node.module == "face_perception.bringup.graph"
         for alias in node.names
     }
     assert {"LAUNCH_ARGUMENTS", "describe_graph"} <= imported
@@ -101,7 +101,7 @@ def test_bringup_starts_the_same_nodes_executables_parameters_and_remaps(tmp_pat
 def test_bringup_print_mode_and_argument_errors(capsys):
     assert bringup.main(["image_source:=demo", "--print"]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == 2 and "face_perception.perception_node" in printed[0]
+    assert len(printed) == 2 and "face_perception.ros.perception_node" in printed[0]
     assert bringup.main(["no_such_argument:=1", "--print"]) == 2
     assert "no_such_argument" in capsys.readouterr().err
     assert bringup.main(["image_topic", "--print"]) == 2
@@ -118,7 +118,7 @@ def test_params_yaml_lists_every_parameter_with_its_declared_default():
     expected = {spec.name: spec.default for spec in (*NODE_PARAMETERS, *PARAMETERS)}
     assert perception == expected
     source = flatten(document["/**/image_source"]["ros__parameters"])
-    node_source = (ROOT / "face_perception" / "image_source_node.py").read_text()
+    node_source = (ROOT / "face_perception" / "ros" / "image_source_node.py").read_text()
     declared = set(re.findall(r'_declare\(\s*"([a-z_.]+)"', node_source))
     assert set(source) == declared
 

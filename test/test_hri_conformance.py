@@ -19,7 +19,7 @@ A consumer subscribes with the system-default QoS (reliable, volatile), follows
 ``/humans/faces/tracked``, subscribes to each face's topics, and looks ``face_<id>`` and
 ``gaze_<id>`` up on /tf. There is no tf2_ros on the pip path, so this test reads /tf as a
 plain tf2_msgs/TFMessage topic and composes the transforms itself. The camera images are
-renders of a 3-D head at a known pose (face_perception.head_render), so the frames'
+renders of a 3-D head at a known pose (face_perception.bringup.head_render), so the frames'
 values are checked too, not only their presence.
 """
 from __future__ import annotations
@@ -35,15 +35,15 @@ from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
 
 from conftest import REPO_ROOT
-from face_perception import head_pose as hp
-from face_perception.demo_frames import background
+from face_perception.attributes import head_pose as hp
+from face_perception.ros.demo_frames import background
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
 
 try:  # scripts/setup_env.sh --dev builds both where ../shared/ros2/src holds them (CI does)
     from hri_msgs.msg import Expression, FacialLandmarks, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
     from tf2_msgs.msg import TFMessage
 
-    from face_perception import head_render, hri_output
+    from face_perception.bringup import head_render, hri_output
 except ImportError:
     hri_output = None
 needs_interfaces = pytest.mark.skipif(hri_output is None, reason="hri_msgs or tf2_msgs is not installed")
@@ -249,7 +249,7 @@ import sys
 sys.modules["tf2_msgs"] = None  # any `import tf2_msgs...` now raises ImportError
 import rclpy
 from rclpy.parameter import Parameter
-from face_perception.perception_node import PerceptionNode, StartupError
+from face_perception.ros.perception_node import PerceptionNode, StartupError
 parameters = {parameters!r}
 rclpy.init()
 try:
@@ -277,7 +277,7 @@ def test_face_frames_need_tf2_msgs_only_when_on(model_parameters):  # noqa: F811
 def test_aligned_face_levels_the_eyes(astronaut_bgr):
     if hri_output is None:
         pytest.skip("hri_msgs is not installed")
-    from face_perception.blazeface import BlazeFaceDetector
+    from face_perception.detection.blazeface import BlazeFaceDetector
 
     def eye_angle(keypoints) -> float:
         (rx, ry), (lx, ly) = keypoints[:2]

@@ -26,14 +26,14 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
 from conftest import make_face_frame, REPO_ROOT
-from face_perception.demo_frames import background
-from face_perception.perception_node import NODE_NAME
+from face_perception.ros.demo_frames import background
+from face_perception.ros.perception_node import NODE_NAME
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
 
 try:  # scripts/setup_env.sh --dev builds hri_msgs where ../shared/ros2/src/hri_msgs exists (CI does)
     from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
 
-    from face_perception import hri_output
+    from face_perception.ros import hri_output
 except ImportError:
     hri_output = None
 needs_hri_msgs = pytest.mark.skipif(hri_output is None, reason="hri_msgs is not installed")
@@ -149,8 +149,8 @@ import sys
 sys.modules["hri_msgs"] = None  # any `import hri_msgs...` now raises ImportError
 import rclpy
 from rclpy.parameter import Parameter
-from face_perception.perception_node import PerceptionNode, StartupError
-from face_perception.demo_frames import load_demo_image
+from face_perception.ros.perception_node import PerceptionNode, StartupError
+from face_perception.ros.demo_frames import load_demo_image
 parameters = {parameters!r}
 rclpy.init()
 node = PerceptionNode(parameter_overrides=[Parameter(k, value=v) for k, v in parameters.items()])

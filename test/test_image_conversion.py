@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import pytest
 
-from face_perception.image_conversion import (
+from face_perception.ros.image_conversion import (
     array_to_image_fields,
     decode_compressed,
     image_fields_to_array,

@@ -26,8 +26,8 @@ import rclpy
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
-from face_perception.demo_frames import demo_frame
-from face_perception.image_source_node import open_frame_source, SourceError
+from face_perception.ros.demo_frames import demo_frame
+from face_perception.ros.image_source_node import open_frame_source, SourceError
 
 
 def take(frames, count):
@@ -78,7 +78,7 @@ def test_node_publishes_frames_and_camera_info_with_a_real_header_then_stops(tmp
         infos: list[CameraInfo] = []
         listener.create_subscription(CameraInfo, "/test_camera/camera_info", infos.append, qos_profile_sensor_data)
         process = subprocess.Popen(
-            [sys.executable, "-m", "face_perception.image_source_node", "--ros-args",
+            [sys.executable, "-m", "face_perception.ros.image_source_node", "--ros-args",
              "-p", "topic:=/test_camera/image", "-p", "frame_id:=test_optical_frame", "-p", "rate:=20.0",
              "-p", "max_frames:=5", "-p", "wait_for_subscribers:=true", "-p", "demo.width:=320",
              "-p", "demo.height:=240", "-p", "horizontal_fov_deg:=90.0"],
@@ -112,7 +112,7 @@ def test_node_publishes_frames_and_camera_info_with_a_real_header_then_stops(tmp
 
 def test_node_refuses_a_bad_source_with_exit_code_1():
     completed = subprocess.run(
-        [sys.executable, "-m", "face_perception.image_source_node", "--ros-args", "-p", "source:=/no/such/folder"],
+        [sys.executable, "-m", "face_perception.ros.image_source_node", "--ros-args", "-p", "source:=/no/such/folder"],
         capture_output=True, text=True, timeout=30,
     )
     assert completed.returncode == 1

@@ -34,12 +34,12 @@ from std_msgs.msg import Header
 import yaml
 
 from conftest import make_face_frame
-from face_perception import bringup
-from face_perception.cameras import node_parameter
-from face_perception.graph import describe_graph, normalize_namespace
-from face_perception.hri_aggregation import TrackedListMerger
-from face_perception.node_main import stop_spinning
-from face_perception.perception_node import PerceptionNode
+from face_perception.bringup import bringup
+from face_perception.bringup.cameras import node_parameter
+from face_perception.bringup.graph import describe_graph, normalize_namespace
+from face_perception.ros.hri_aggregation import TrackedListMerger
+from face_perception.ros.node_main import stop_spinning
+from face_perception.ros.perception_node import PerceptionNode
 from test_perception_node import image_message, model_parameters, wait_for  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ PARAMS_FILE = str(ROOT / "config" / "perception.yaml")
 try:
     from hri_msgs.msg import IdsList, NormalizedRegionOfInterest2D
 
-    from face_perception.hri_aggregator_node import HriAggregatorNode
+    from face_perception.ros.hri_aggregator_node import HriAggregatorNode
 except ImportError:
     IdsList = None
 needs_hri_msgs = pytest.mark.skipif(IdsList is None, reason="hri_msgs is not installed")

@@ -35,7 +35,7 @@ import rclpy
 from rclpy.parameter import Parameter
 from std_msgs.msg import Header
 
-from face_perception.perception_node import PerceptionNode
+from face_perception.ros.perception_node import PerceptionNode
 # The node-in-a-graph fixtures and helpers of the node's own tests.
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401
 
@@ -165,7 +165,7 @@ def test_an_8k_frame_is_refused_before_any_copy_and_memory_stays_near_baseline(m
 
 
 def node_process(*ros_arguments: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "face_perception.perception_node", "--ros-args", *ros_arguments],
+    return subprocess.Popen([sys.executable, "-m", "face_perception.ros.perception_node", "--ros-args", *ros_arguments],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

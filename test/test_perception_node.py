@@ -35,9 +35,9 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
-from face_perception import ros_messages
-from face_perception.node_main import stop_spinning
-from face_perception.perception_node import PerceptionNode, StartupError
+from face_perception.ros import ros_messages
+from face_perception.ros.node_main import stop_spinning
+from face_perception.ros.perception_node import PerceptionNode, StartupError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -317,7 +317,7 @@ def test_node_process_exits_with_a_message_naming_the_missing_model(model_parame
         if name != "classification.emotion_model":
             arguments += ["-p", f"{name}:={value}"]
     completed = subprocess.run(
-        [sys.executable, "-m", "face_perception.perception_node", *arguments],
+        [sys.executable, "-m", "face_perception.ros.perception_node", *arguments],
         capture_output=True, text=True, timeout=60, env={**os.environ},
     )
     assert completed.returncode == 1
@@ -330,8 +330,8 @@ def test_node_runtime_never_imports_tensorflow(model_parameters, astronaut_bgr):
     script = (
         "import sys, rclpy\n"
         "from rclpy.parameter import Parameter\n"
-        "from face_perception.perception_node import PerceptionNode\n"
-        "from face_perception.demo_frames import load_demo_image\n"
+        "from face_perception.ros.perception_node import PerceptionNode\n"
+        "from face_perception.ros.demo_frames import load_demo_image\n"
         "rclpy.init()\n"
         f"node = PerceptionNode(parameter_overrides=[Parameter(k, value=v) for k, v in {model_parameters!r}.items()])\n"
         "result = node._pipeline.process(load_demo_image())\n"

@@ -221,7 +221,7 @@ def test_launch_without_a_dds_choice_gives_the_nodes_the_large_images_profile(en
         while time.monotonic() < deadline and node is None:
             time.sleep(0.5)
             node = next((child for child in psutil.Process(process.pid).children(recursive=True)
-                         if "face_perception.perception_node" in " ".join(child.cmdline())
+                         if "face_perception.ros.perception_node" in " ".join(child.cmdline())
                          or child.name() == "perception_node"), None)
         assert node is not None, log_path.read_text()[-3000:]
         profile = node.environ().get("FASTRTPS_DEFAULT_PROFILES_FILE", "")

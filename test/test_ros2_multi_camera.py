@@ -30,7 +30,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 import yaml
 
-from face_perception.node_main import stop_spinning
+from face_perception.ros.node_main import stop_spinning
 from test_ros2_cli import DISCOVERY, environment, LaunchedGraph, PARAM_WAIT, ros2  # noqa: F401 (fixture)
 
 try:

@@ -36,7 +36,7 @@ import numpy as np
 import pytest
 
 from conftest import copy_utkface_sample, REPO_ROOT
-from face_perception.framing import EyesMouthFraming
+from face_perception.attributes.framing import EyesMouthFraming
 from training.paths import DEFAULT_LFW, DEFAULT_UTKFACE
 
 needs_data = pytest.mark.skipif(not (DEFAULT_UTKFACE.is_file() and DEFAULT_LFW.is_file()),
@@ -72,7 +72,7 @@ def lfw_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @needs_data
 def test_training_cuts_the_face_the_node_cuts(utk_folder: Path) -> None:
     """The training face of an image is the node's face of that image padded into a frame."""
-    from face_perception.blazeface import BlazeFaceDetector
+    from face_perception.detection.blazeface import BlazeFaceDetector
     from training.framed import framed_dataset, PAD_FRACTION, SOURCE_SIDE
     from training.utkface import read_utkface
 
@@ -119,7 +119,7 @@ def test_lfw_is_split_by_person(lfw_tar: Path) -> None:
 def test_robot_view_is_seeded_and_changes_the_face() -> None:
     from skimage.data import astronaut
 
-    from face_perception.blazeface import BlazeFaceDetector
+    from face_perception.detection.blazeface import BlazeFaceDetector
     from training.robot_view import robot_view_face
 
     image = astronaut()  # RGB
@@ -174,7 +174,7 @@ def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path
 
 @needs_data
 def test_end_to_end_reads_pasted_faces_through_the_pipeline(utk_folder: Path) -> None:
-    from face_perception.classification import resolve_model_path
+    from face_perception.attributes.classification import resolve_model_path
     from training.end_to_end import run_end_to_end, summarise
     from training.framed import framed_dataset, SOURCE_SIDE
     from training.utkface import read_utkface

@@ -146,13 +146,13 @@ def params_file(directory: Path, **overrides) -> Path:
 
 def start_node(processes: Processes, **overrides) -> subprocess.Popen:
     """Return the node as a user starts it, with no DDS variables: bringup picks our transport."""
-    return processes.start("bringup", [sys.executable, "-m", "face_perception.bringup",
+    return processes.start("bringup", [sys.executable, "-m", "face_perception.bringup.bringup",
                                        f"params_file:={params_file(processes.log_dir, **overrides)}"], environment())
 
 
 def start_image_camera(processes: Processes, env: dict[str, str]) -> subprocess.Popen:
     """image_source_node in its own process: Image + CameraInfo, waiting for the node."""
-    return processes.start("camera", [sys.executable, "-m", "face_perception.image_source_node", "--ros-args",
+    return processes.start("camera", [sys.executable, "-m", "face_perception.ros.image_source_node", "--ros-args",
                                       "-p", "source:=demo", "-p", f"rate:={RATE_HZ}", "-p", f"max_frames:={FRAMES}",
                                       "-p", "wait_for_subscribers:=true"], env)
 

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.stats import norm
 
 # The node's bands (age_confidence, /faces/detections), so reports and the node agree.
-from face_perception.age import AGE_BANDS
+from face_perception.attributes.age import AGE_BANDS
 
 # Bin edges in years; the bands (0-12, 13-17, 18-39, 40-59, 60+) are unions of bins.
 AGE_BIN_EDGES = (0, 3, 6, 10, 13, 16, 18, 21, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 90, 131)

@@ -154,7 +154,7 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
     paper's models' input) for the paper's model of that task.
     """
     from face_perception.parameters import PipelineConfig
-    from face_perception.pipeline import FacePerceptionPipeline
+    from face_perception.attributes.pipeline import FacePerceptionPipeline
 
     values = {"detection.backend": backend, "tracking.smoothing": 1.0, "tracking.max_missed_frames": 0}
     values.update({f"classification.{task}_model": path for task, path in models.items()})
@@ -181,7 +181,7 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
         if paper:
             import cv2
 
-            from face_perception.preprocessing import crop_faces
+            from face_perception.attributes.preprocessing import crop_faces
 
             gray = cv2.cvtColor(pasted.frame, cv2.COLOR_BGR2GRAY)
             paper_crops.append(cv2.resize(crop_faces(gray, [face.box], 0.1)[0], (64, 64),
@@ -202,8 +202,8 @@ def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Seq
     """
     import cv2
 
-    from face_perception.classification import FaceClassifier
-    from face_perception.preprocessing import build_batch
+    from face_perception.attributes.classification import FaceClassifier
+    from face_perception.attributes.preprocessing import build_batch
 
     classifier = FaceClassifier(model_path, task)
     spec = classifier.input_spec
@@ -217,7 +217,7 @@ def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Seq
     probs = np.concatenate([classifier.predict(build_batch(crops[i:i + 256], spec)) for i in range(0, count, 256)])
     found = np.ones(count, bool)
     if task == "age":
-        from face_perception.age import expected_age
+        from face_perception.attributes.age import expected_age
         ages = np.array([expected_age(p, classifier.card.age_bin_centers) for p in probs])
         return {"found": found, "answer": np.full(count, -1), "age": ages, "seconds": 0.0}
     answer = np.array([labels.index(classifier.labels[int(i)]) for i in probs.argmax(1)])
@@ -292,8 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
 
-    from face_perception.classification import FaceClassifier, resolve_model_path
-    from face_perception.framing import EyesMouthFraming
+    from face_perception.attributes.classification import FaceClassifier, resolve_model_path
+    from face_perception.attributes.framing import EyesMouthFraming
     from training.tasks import load_task_data
 
     models = {task: getattr(args, f"{task}_model") or str(resolve_model_path("", task))

@@ -124,7 +124,7 @@ def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], inpu
     ``color``: "gray" (one input channel) or "rgb" (three, in the order R, G, B); ``framing``:
     the face framing the model was trained on (face_perception.framing), None = the box crop.
     """
-    from face_perception.model_card import parse_model_card
+    from face_perception.attributes.model_card import parse_model_card
 
     card: dict[str, Any] = {
         "schema_version": 1,

@@ -47,7 +47,7 @@ KEYPOINTS_VERSION = "v1"
 
 def node_detector():
     """Return the node's BlazeFace detector, built from the node's parameter defaults."""
-    from face_perception.detectors import create_detector
+    from face_perception.detection.detectors import create_detector
     from face_perception.parameters import PipelineConfig
 
     return create_detector(PipelineConfig.from_mapping(DETECTOR).detection)
@@ -94,7 +94,7 @@ def fill_missing(keypoints: np.ndarray, found: np.ndarray, side: int) -> np.ndar
     if found.any():
         filled[~found] = np.median(keypoints[found], axis=0)
     else:  # nothing found at all: the BlazeFace box prior over the whole image
-        from face_perception.framing import BOX_KEYPOINT_PRIORS
+        from face_perception.attributes.framing import BOX_KEYPOINT_PRIORS
         filled[:] = BOX_KEYPOINT_PRIORS["blazeface"] * side
     return filled
 
@@ -128,7 +128,7 @@ def framed_dataset(sources: Dataset, framing_entry: Mapping[str, Any], side: int
     card entry names. Each split keeps ``extra['source']`` (RGB at SOURCE_SIDE) and
     ``extra['keypoints']`` for framing augmentation; ``info['framing']`` records the counts.
     """
-    from face_perception.framing import framing_from_card
+    from face_perception.attributes.framing import framing_from_card
 
     framing = framing_from_card(framing_entry, 0.0, "training framing")
     splits, counts = {}, {}

@@ -38,7 +38,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from face_perception.framing import EyesMouthFraming
+from face_perception.attributes.framing import EyesMouthFraming
 from training.paths import CACHE_DIR, REPO_ROOT, run_provenance, RUNS_DIR
 from training.preprocess import normalize, OFFSET, SCALE
 from training.tasks import check_color, COLORS, load_task_data, TASKS

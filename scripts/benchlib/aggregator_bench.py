@@ -48,13 +48,13 @@ def run_aggregator_benchmark(cameras: int, seconds: float, log_dir: Path) -> dic
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
-    from face_perception.hri_output import STATE_QOS
-    from face_perception.node_main import stop_spinning
+    from face_perception.ros.hri_output import STATE_QOS
+    from face_perception.ros.node_main import stop_spinning
 
     topics = [f"/cam{index}/humans/faces/tracked" for index in range(cameras)]
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"hri_aggregator_{int(time.time() * 1000)}.log"
-    command = [sys.executable, "-m", "face_perception.hri_aggregator_node", "--ros-args",
+    command = [sys.executable, "-m", "face_perception.ros.hri_aggregator_node", "--ros-args",
                "-p", f"tracked_topics:={topics!r}".replace("'", '"'), "-p", f"source_timeout:={SOURCE_TIMEOUT_S}"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
     rclpy.init()

@@ -61,7 +61,7 @@ def resolve_baseline_models(ours_models: dict[str, str],
 
     ``ours_models``: task -> the .tflite path our side uses ('' = shipped), for the .keras twin.
     """
-    from face_perception.classification import card_path_for, resolve_model_path
+    from face_perception.attributes.classification import card_path_for, resolve_model_path
 
     specs = {}
     for task in ("emotion", "gender"):
@@ -130,7 +130,7 @@ class PaperBaseline:
         return self.models[task].predict(face, verbose=0)[0]
 
     def step(self, message) -> dict[str, float]:
-        from face_perception.ros_messages import image_msg_to_bgr
+        from face_perception.ros.ros_messages import image_msg_to_bgr
 
         start = time.perf_counter()
         bgr = image_msg_to_bgr(message)
@@ -166,7 +166,7 @@ class PaperBaseline:
 
     def face_result(self, index: int, box: Sequence[int], probabilities: dict[str, np.ndarray]):
         """Return the node's FaceResult for one baseline face, so both sides publish the same messages."""
-        from face_perception.pipeline import FaceResult
+        from face_perception.attributes.pipeline import FaceResult
 
         gender_labels = self.specs["gender"].labels
         gender = {label: float(p) for label, p in zip(gender_labels, probabilities["gender"])}

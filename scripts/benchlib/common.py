@@ -63,8 +63,8 @@ def frame_message(config: FrameConfig, index: int):
     """
     from builtin_interfaces.msg import Time
 
-    from face_perception.demo_frames import demo_frame
-    from face_perception.ros_messages import bgr_to_image_msg
+    from face_perception.ros.demo_frames import demo_frame
+    from face_perception.ros.ros_messages import bgr_to_image_msg
 
     bgr = demo_frame(index, config.width, config.height, config.faces)
     return bgr_to_image_msg(bgr, Time(sec=index, nanosec=0), "camera_optical_frame")
@@ -79,8 +79,8 @@ def publish_stage(faces: Sequence, bgr: np.ndarray, header, emotion_labels: Sequ
     """
     from rclpy.serialization import serialize_message
 
-    from face_perception import ros_messages
-    from face_perception.annotation import draw_annotations
+    from face_perception.ros import ros_messages
+    from face_perception.ros.annotation import draw_annotations
 
     messages = [
         ros_messages.face_attributes_array(faces, header, emotion_labels),

@@ -138,9 +138,10 @@ def run_setup(setup: Setup, log_dir: Path, domain_id: int, settle_s: float = 4.0
         bringup_args = [f"params_file:={params}", f"image_topic:={IMAGE_TOPIC}", *setup.bringup_args]
         if setup.camera_in_bringup:
             bringup_args.append("image_source:=demo")
-        bringup = start("bringup", [sys.executable, "-m", "face_perception.bringup", *bringup_args], setup.bringup_env)
+        bringup = start("bringup", [sys.executable, "-m", "face_perception.bringup.bringup", *bringup_args],
+                        setup.bringup_env)
         if not setup.camera_in_bringup:
-            start("camera", [sys.executable, "-m", "face_perception.image_source_node", "--ros-args",
+            start("camera", [sys.executable, "-m", "face_perception.ros.image_source_node", "--ros-args",
                              "-r", "__node:=image_source", "--params-file", str(params)],
                   setup.camera_env)
         expected_s = setup.frames / setup.rate_hz
@@ -283,8 +284,8 @@ def jpeg_cost() -> None:
     import cv2
     from sensor_msgs.msg import CompressedImage
 
-    from face_perception.demo_frames import demo_frame
-    from face_perception.ros_messages import bgr_to_image_msg, compressed_msg_to_bgr, image_msg_to_bgr
+    from face_perception.ros.demo_frames import demo_frame
+    from face_perception.ros.ros_messages import bgr_to_image_msg, compressed_msg_to_bgr, image_msg_to_bgr
 
     frames = [demo_frame(index, 640, 480, 1) for index in range(40)]
 

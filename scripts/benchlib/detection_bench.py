@@ -51,7 +51,7 @@ REGION_FACES = (1, 3, 5, 8)
 
 
 def _detectors() -> dict[str, Any]:
-    from face_perception.detectors import create_detector
+    from face_perception.detection.detectors import create_detector
     from face_perception.parameters import PipelineConfig
 
     return {name: create_detector(PipelineConfig.from_mapping(overrides).detection)
@@ -140,7 +140,7 @@ def synthetic_results(detectors: dict[str, Any], frames: list, face_free: list) 
 
 
 def _iou(a, b) -> float:
-    from face_perception.detection import box_iou
+    from face_perception.detection.detection import box_iou
 
     return box_iou(a, b)
 
@@ -152,7 +152,7 @@ def timing_results(detectors: dict[str, Any], repeats: int) -> dict[str, Any]:
     Measure ms per 640x480 demo frame (astronaut heads, as in the ROS runs): full detection, and
     region-only detection around each face's known box (what runs between full detections).
     """
-    from face_perception.demo_frames import demo_frame, face_layout
+    from face_perception.ros.demo_frames import demo_frame, face_layout
 
     results: dict[str, Any] = {name: {} for name in detectors}
     for faces in REGION_FACES:

@@ -212,7 +212,7 @@ def size_bin(side: float) -> str:
 def match(detections: Sequence[Sequence[float]], truths: Sequence[Sequence[float]],
           min_iou: float = 0.5) -> tuple[list[bool], list[bool]]:
     """Greedy one-to-one matching by IoU: (truth found?, detection true?) flags."""
-    from face_perception.detection import box_iou
+    from face_perception.detection.detection import box_iou
 
     pairs = sorted(((box_iou(d, t), di, ti) for di, d in enumerate(detections) for ti, t in enumerate(truths)),
                    reverse=True)

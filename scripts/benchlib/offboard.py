@@ -72,7 +72,7 @@ def write_udp_loopback_profile(directory: Path) -> Path:
 def codec_costs(frames: int, quick: bool) -> dict[str, Any]:
     """Measure ms per frame of raw conversion, JPEG encode and decode, and bytes per frame."""
     from benchlib.ros_graph import jpeg_message
-    from face_perception import ros_messages
+    from face_perception.ros import ros_messages
 
     results: dict[str, Any] = {}
     repeats = 1 if quick else 3
@@ -248,7 +248,7 @@ def receiver_main(out: Path) -> int:
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CompressedImage, Image
 
-    from face_perception import ros_messages
+    from face_perception.ros import ros_messages
 
     received: dict[int, dict[str, float]] = {}
 

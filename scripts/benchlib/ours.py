@@ -49,13 +49,13 @@ class OursRunner:
 
     @classmethod
     def create(cls, name: str, emotion_model: str, gender_model: str, draw: bool) -> "OursRunner":
-        from face_perception.pipeline import FacePerceptionPipeline
+        from face_perception.attributes.pipeline import FacePerceptionPipeline
 
         return cls(name, FacePerceptionPipeline(variant_config(VARIANTS[name], emotion_model, gender_model)), draw)
 
     def step(self, message) -> dict[str, float]:
         """Image message -> output bytes, as PerceptionNode._process does; ms per stage."""
-        from face_perception.ros_messages import image_msg_to_bgr
+        from face_perception.ros.ros_messages import image_msg_to_bgr
 
         start = time.perf_counter()
         bgr = image_msg_to_bgr(message)

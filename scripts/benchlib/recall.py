@@ -73,7 +73,7 @@ def stateless_detectors() -> dict[str, Any]:
 
 
 def detector(overrides: dict[str, Any]):
-    from face_perception.detection import HaarFaceDetector
+    from face_perception.detection.detection import HaarFaceDetector
     from face_perception.parameters import PipelineConfig
 
     return HaarFaceDetector(PipelineConfig.from_mapping(overrides).detection)
@@ -81,7 +81,7 @@ def detector(overrides: dict[str, Any]):
 
 def match_count(reference: Sequence[Sequence[float]], found: Sequence[Sequence[float]]) -> int:
     """Greedy one-to-one matches (best IoU first) with IoU >= MATCH_IOU."""
-    from face_perception.detection import box_iou
+    from face_perception.detection.detection import box_iou
 
     pairs = sorted(((box_iou(r, f), i, j) for i, r in enumerate(reference) for j, f in enumerate(found)), reverse=True)
     used_r, used_f, matches = set(), set(), 0
@@ -160,8 +160,8 @@ def sequence_recall(configs: Sequence[FrameConfig], frames: int, emotion_model: 
                     gender_model: str) -> dict[str, Any]:
     """Demo sequences: per frame, reference boxes vs each option; pipeline for redetect options."""
     from benchlib.ours import variant_config
-    from face_perception.demo_frames import demo_frame
-    from face_perception.pipeline import FacePerceptionPipeline
+    from face_perception.ros.demo_frames import demo_frame
+    from face_perception.attributes.pipeline import FacePerceptionPipeline
 
     reference_detector = detector(REFERENCE)
     results = {}

@@ -16,7 +16,7 @@
 The real ROS graph: camera images in, /faces/attributes out, through the node.
 
 The real ROS graph: this process publishes camera images, the node (a subprocess started
-as ``python -m face_perception.perception_node``) processes them, and this process receives
+as ``python -m face_perception.ros.perception_node``) processes them, and this process receives
 /faces/attributes. Latency is receipt time minus the image's header stamp (set when it was
 published); drops come from the node's own /diagnostics counters.
 """
@@ -102,7 +102,7 @@ class NodeProcess:
 
 
 def node_command(params: dict[str, Any]) -> list[str]:
-    command = [sys.executable, "-m", "face_perception.perception_node", "--ros-args"]
+    command = [sys.executable, "-m", "face_perception.ros.perception_node", "--ros-args"]
     for name, value in params.items():
         text = str(value).lower() if isinstance(value, bool) else str(value)
         command += ["-p", f"{name}:={text}"]
@@ -246,7 +246,7 @@ class Driver:
             time.sleep(0.05)
 
     def destroy(self) -> None:
-        from face_perception.node_main import stop_spinning
+        from face_perception.ros.node_main import stop_spinning
 
         stop_spinning(self.executor, self.thread, [self.node])
 

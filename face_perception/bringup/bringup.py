@@ -17,7 +17,7 @@ Start the face_perception graph without ``ros2 launch`` (pip-only installs).
 
 Takes the same ``name:=value`` arguments as ``launch/perception.launch.py`` and starts
 the same nodes with the same YAML, one process each, through
-:func:`face_perception.graph.describe_graph`:
+:func:`face_perception.bringup.graph.describe_graph`:
 
     face-perception-bringup image_source:=demo
     face-perception-bringup image_topic:=/camera/color/image_raw params_file:=my.yaml
@@ -36,8 +36,12 @@ import subprocess
 import sys
 import time
 
-from face_perception.dds_transport import choose_transport, large_images_profile, parse_switch
-from face_perception.graph import check_params_file, describe_graph, LAUNCH_ARGUMENTS, NodeSpec, PACKAGE_NAME
+from face_perception.bringup.dds_transport import choose_transport, large_images_profile, parse_switch
+from face_perception.bringup.graph import check_params_file, describe_graph, LAUNCH_ARGUMENTS, NodeSpec, PACKAGE_NAME
+
+
+# The repository root: launch/ and config/ of a source checkout (face_perception/bringup/ is two below).
+SOURCE_TREE = Path(__file__).resolve().parents[2]
 
 
 def package_share_directory() -> Path:
@@ -45,12 +49,12 @@ def package_share_directory() -> Path:
     try:
         from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
     except ImportError:
-        return Path(__file__).resolve().parent.parent
+        return SOURCE_TREE
     try:
         share = Path(get_package_share_directory(PACKAGE_NAME))
     except (PackageNotFoundError, OSError):  # OSError: AMENT_PREFIX_PATH unset (plain venv)
-        return Path(__file__).resolve().parent.parent
-    return share if (share / "config").is_dir() else Path(__file__).resolve().parent.parent
+        return SOURCE_TREE
+    return share if (share / "config").is_dir() else SOURCE_TREE
 
 
 def executable_module(executable: str) -> str:

@@ -26,8 +26,8 @@ from __future__ import annotations
 import threading
 from typing import Sequence
 
-from face_perception.detection import box_iou, Detection, PreparedFrame
-from face_perception.detectors import create_detector
+from face_perception.detection.detection import box_iou, Detection, PreparedFrame
+from face_perception.detection.detectors import create_detector
 from face_perception.parameters import DetectionConfig
 
 # A full-frame face from an older frame is new only if it overlaps no face of the current

@@ -19,7 +19,7 @@ Per frame: ``humans/faces/tracked`` (hri_msgs/IdsList, relative) lists every liv
 each face seen in the frame, ``/humans/faces/<id>/roi``, ``softbiometrics`` and ``expression``,
 ``landmarks`` when the face has keypoints, and ``cropped`` and ``aligned`` while someone
 subscribes to them; with head poses, the ``face_<id>`` and ``gaze_<id>`` frames on /tf
-(face_perception.face_frames). A face's publishers are created when its track appears and
+(face_perception.ros.face_frames). A face's publishers are created when its track appears and
 destroyed when the tracker drops it, so ``ros2 topic list`` shows only live faces. Every
 message carries the camera image's header (so its frame_id).
 
@@ -55,15 +55,15 @@ from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from face_perception import ros_messages
-from face_perception.detection import KEYPOINT_NAMES
-from face_perception.framing import EyesMouthFraming
-from face_perception.topics import HRI_FACES_NAMESPACE, HRI_INSTANCE_TRACKED_TOPIC
+from face_perception.attributes.framing import EyesMouthFraming
+from face_perception.detection.detection import KEYPOINT_NAMES
+from face_perception.ros import ros_messages
+from face_perception.ros.topics import HRI_FACES_NAMESPACE, HRI_INSTANCE_TRACKED_TOPIC
 
 if TYPE_CHECKING:
-    from face_perception.face_frames import FaceFramesPublisher
-    from face_perception.head_pose import HeadPose
-    from face_perception.pipeline import FaceResult, FrameResult
+    from face_perception.attributes.head_pose import HeadPose
+    from face_perception.attributes.pipeline import FaceResult, FrameResult
+    from face_perception.ros.face_frames import FaceFramesPublisher
 
 TRACKED_TOPIC = HRI_INSTANCE_TRACKED_TOPIC
 FACES_NAMESPACE = HRI_FACES_NAMESPACE

@@ -37,10 +37,10 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
 
-from face_perception.diagnostics import PerCauseThrottle
-from face_perception.hri_aggregation import TrackedListMerger
-from face_perception.node_main import run_node, warn_unknown_parameters
-from face_perception.topics import HRI_TRACKED_TOPIC
+from face_perception.ros.diagnostics import PerCauseThrottle
+from face_perception.ros.hri_aggregation import TrackedListMerger
+from face_perception.ros.node_main import run_node, warn_unknown_parameters
+from face_perception.ros.topics import HRI_TRACKED_TOPIC
 
 NODE_NAME = "hri_aggregator"
 # As hri_output.STATE_QOS (reliable, newest only), not imported from there: that module

@@ -26,10 +26,10 @@ from pathlib import Path
 from ai_edge_litert.interpreter import Interpreter
 import numpy as np
 
-from face_perception.model_card import load_model_card, ModelCard, ModelCardError
-from face_perception.preprocessing import InputSpec
+from face_perception.attributes.model_card import load_model_card, ModelCard, ModelCardError
+from face_perception.attributes.preprocessing import InputSpec
 
-MODELS_DIRECTORY = Path(__file__).resolve().parent / "models"
+MODELS_DIRECTORY = Path(__file__).resolve().parents[1] / "models"  # face_perception/models
 MODEL_SUFFIX = ".tflite"
 CARD_SUFFIX = ".card.json"
 

@@ -16,7 +16,7 @@
 Conversion between ROS messages and the pure-Python pipeline's data.
 
 Everything ROS-typed lives here and in the node shell; the pipeline never sees a
-message. Images go through :mod:`face_perception.image_conversion` (numpy only,
+message. Images go through :mod:`face_perception.ros.image_conversion` (numpy only,
 since ROS 2 cv_bridge is not installable from PyPI).
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
-from face_perception.image_conversion import (
+from face_perception.ros.image_conversion import (
     array_to_image_fields,
     decode_compressed,
     image_fields_to_array,

@@ -37,8 +37,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from face_perception.demo_frames import load_demo_image
-from face_perception.head_pose import EYE_DISTANCE_M
+from face_perception.attributes.head_pose import EYE_DISTANCE_M
+from face_perception.ros.demo_frames import load_demo_image
 
 # Head front (face frame, metres): half width, half height, depth, the outline's exponent
 # (2: an ellipsoid), and its centre's height relative to the eyes.
@@ -79,7 +79,7 @@ def surface_depth(y: np.ndarray, z: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=1)
 def astronaut_head() -> TexturedHead:
     """Return the astronaut photo on the head surface (its eyes found by BlazeFace once)."""
-    from face_perception.blazeface import BlazeFaceDetector
+    from face_perception.detection.blazeface import BlazeFaceDetector
 
     photo = load_demo_image()
     faces = BlazeFaceDetector("short_range", 0.5, 2.0).detect(photo)

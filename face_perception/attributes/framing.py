@@ -37,7 +37,7 @@ from typing import Any, Mapping, Protocol, Sequence
 import cv2
 import numpy as np
 
-from face_perception.detection import Detection, KEYPOINT_NAMES
+from face_perception.detection.detection import Detection, KEYPOINT_NAMES
 
 RIGHT_EYE, LEFT_EYE, MOUTH = (KEYPOINT_NAMES.index(name) for name in ("right_eye", "left_eye", "mouth_center"))
 # Mean keypoint layout inside each detector's box, as fractions of the box (x, y), for faces

@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from face_perception.detection import box_iou
+from face_perception.detection.detection import box_iou
 from face_perception.parameters import TrackingConfig
 
 # Weight of the newest displacement in the velocity estimate (the rest is the old estimate).

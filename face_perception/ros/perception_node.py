@@ -13,23 +13,23 @@
 # limitations under the License.
 
 """
-The ROS 2 node: a thin shell over :class:`face_perception.pipeline.FacePerceptionPipeline`.
+The ROS 2 node: a thin shell over :class:`face_perception.attributes.pipeline.FacePerceptionPipeline`.
 
 Subscribes:  image_topic (sensor_msgs/Image, or sensor_msgs/CompressedImage on
              <image_topic>/compressed when use_compressed is true), sensor-data QoS;
              default camera/image_raw, relative: /camera/image_raw in the root namespace;
              camera_info_topic (sensor_msgs/CameraInfo, default: camera_info beside
-             image_topic), to count frames lost on the way (face_perception.camera_info)
+             image_topic), to count frames lost on the way (face_perception.ros.camera_info)
              and, with head_pose.enabled, for the head pose's intrinsics.
 Publishes:   faces/attributes         face_perception_msgs/FaceAttributesArray (every frame)
              faces/annotated_image    sensor_msgs/Image (boxes, ids, labels; same header)
              faces/detections         vision_msgs/Detection2DArray
              /diagnostics             diagnostic_msgs/DiagnosticArray
              /humans/faces/...        ROS4HRI (REP-155) face topics, with hri.enabled
-                                      (face_perception.hri_output)
+                                      (face_perception.ros.hri_output)
              /tf                      face_<id>/gaze_<id> frames, with hri.enabled,
                                       head_pose.enabled and a camera_info
-The faces/ topics are relative (face_perception.topics): /faces/... in the root namespace,
+The faces/ topics are relative (face_perception.ros.topics): /faces/... in the root namespace,
 /front/faces/... with __ns:=/front, so one instance per camera needs no remapping.
 
 Frames are never queued: the subscription keeps only the newest frame, a worker thread
@@ -56,16 +56,16 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
-from face_perception import ros_messages
-from face_perception.annotation import draw_annotations
-from face_perception.camera_info import camera_info_topic, CameraInfoMonitor
-from face_perception.diagnostics import PerCauseThrottle, StreamHealth
-from face_perception.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
-from face_perception.image_conversion import check_pixel_count, compressed_image_size, ImageConversionError
-from face_perception.node_main import run_node, warn_unknown_parameters
+from face_perception.attributes.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
+from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.parameters import ConfigError, PARAMETERS, ParameterSpec, PipelineConfig, validate_value
-from face_perception.pipeline import FacePerceptionPipeline
-from face_perception.topics import (  # noqa: F401 (re-exported: the demo and tests import them from here)
+from face_perception.ros import ros_messages
+from face_perception.ros.annotation import draw_annotations
+from face_perception.ros.camera_info import camera_info_topic, CameraInfoMonitor
+from face_perception.ros.diagnostics import PerCauseThrottle, StreamHealth
+from face_perception.ros.image_conversion import check_pixel_count, compressed_image_size, ImageConversionError
+from face_perception.ros.node_main import run_node, warn_unknown_parameters
+from face_perception.ros.topics import (  # noqa: F401 (re-exported: the demo and tests import them from here)
     ANNOTATED_TOPIC,
     ATTRIBUTES_TOPIC,
     DEFAULT_IMAGE_TOPIC,
@@ -443,7 +443,7 @@ def _hri_output(node: Node, face_frames: bool):
     tf2_msgs only with ``face_frames`` (head_pose.enabled too).
     """
     try:
-        from face_perception.hri_output import HriFaceOutput
+        from face_perception.ros.hri_output import HriFaceOutput
     except ImportError as error:
         raise StartupError(
             f"parameter 'hri.enabled' is true but hri_msgs cannot be imported ({error}); install "
@@ -452,7 +452,7 @@ def _hri_output(node: Node, face_frames: bool):
     frames = None
     if face_frames:
         try:
-            from face_perception.face_frames import FaceFramesPublisher
+            from face_perception.ros.face_frames import FaceFramesPublisher
         except ImportError as error:
             raise StartupError(
                 f"parameters 'hri.enabled' and 'head_pose.enabled' are true but tf2_msgs cannot be imported "

@@ -19,7 +19,7 @@ Camera drivers publish ``camera_info`` beside every image with the same header
 (``image_transport``'s CameraPublisher). It is small, so it arrives when the large images
 do not: the node compares how many of each arrived over the same recent window, and the
 shortfall of images is a count of frames lost on the way (see
-:meth:`face_perception.diagnostics.StreamHealth.report`). The head-pose code reads the
+:meth:`face_perception.ros.diagnostics.StreamHealth.report`). The head-pose code reads the
 intrinsics from the same :class:`CameraInfoMonitor` (:meth:`CameraInfoMonitor.k_matrix`).
 Time is passed in (monotonic seconds) so tests drive it without waiting.
 """

@@ -21,7 +21,7 @@ both turn the same :func:`describe_graph` output into processes, so the nodes,
 executables, namespaces, parameter files and remappings cannot drift apart.
 
 One camera: the perception node in ``namespace`` (default: the root, today's topic names).
-Several: a cameras file (:mod:`face_perception.cameras`) starts one perception node per
+Several: a cameras file (:mod:`face_perception.bringup.cameras`) starts one perception node per
 camera in ``<namespace>/<camera name>``, all with the same parameter file, and, when any of
 them has ``hri.enabled``, ``hri_aggregator_node`` to merge their REP-155 face lists.
 """
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import re
 
-from face_perception.cameras import Camera, camera_overrides, load_cameras_file, node_parameter
-from face_perception.topics import DEFAULT_IMAGE_TOPIC, HRI_INSTANCE_TRACKED_TOPIC, resolve
+from face_perception.bringup.cameras import Camera, camera_overrides, load_cameras_file, node_parameter
+from face_perception.ros.topics import DEFAULT_IMAGE_TOPIC, HRI_INSTANCE_TRACKED_TOPIC, resolve
 
 PACKAGE_NAME = "face_perception"
 PERCEPTION_NODE_NAME = "face_perception"
@@ -69,7 +69,7 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
         "dds_large_images",
         "true",
         "start our nodes with config/fastdds_large_images.xml when no Fast DDS transport is chosen "
-        "(face_perception.dds_transport); false keeps Fast DDS defaults",
+        "(face_perception.bringup.dds_transport); false keeps Fast DDS defaults",
     ),
 )
 

@@ -46,11 +46,11 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
-from face_perception.camera_info import default_camera_info_topic, nominal_intrinsics
-from face_perception.demo_frames import demo_frame
-from face_perception.node_main import run_node, warn_unknown_parameters
-from face_perception.ros_messages import bgr_to_image_msg, camera_info_msg
-from face_perception.topics import DEFAULT_IMAGE_TOPIC
+from face_perception.ros.camera_info import default_camera_info_topic, nominal_intrinsics
+from face_perception.ros.demo_frames import demo_frame
+from face_perception.ros.node_main import run_node, warn_unknown_parameters
+from face_perception.ros.ros_messages import bgr_to_image_msg, camera_info_msg
+from face_perception.ros.topics import DEFAULT_IMAGE_TOPIC
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 

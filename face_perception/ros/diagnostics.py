@@ -31,7 +31,7 @@ import re
 import statistics
 import threading
 
-from face_perception.camera_info import CameraInfoMonitor
+from face_perception.ros.camera_info import CameraInfoMonitor
 
 OK, WARN, ERROR = 0, 1, 2  # diagnostic_msgs/DiagnosticStatus levels
 LEVEL_NAMES = {OK: "OK", WARN: "WARN", ERROR: "ERROR"}

@@ -26,7 +26,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from face_perception.framing import framing_from_card, FramingError
+from face_perception.attributes.framing import framing_from_card, FramingError
 
 CARD_SCHEMA_VERSION = 1
 SUPPORTED_TASKS = ("emotion", "gender", "age")
@@ -59,7 +59,7 @@ class ModelCard:
     raw: Mapping[str, Any]
     # Age cards only: the centre in years of every label's bin, strictly increasing.
     age_bin_centers: tuple[float, ...] | None = None
-    # input.framing (face_perception.framing), validated; None: the card names none (older
+    # input.framing (face_perception.attributes.framing), validated; None: the card names none (older
     # cards), and the node's box framing with classification.crop_margin applies.
     framing: Mapping[str, Any] | None = None
 

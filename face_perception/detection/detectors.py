@@ -24,7 +24,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from face_perception.detection import Detection, HaarFaceDetector, PreparedFrame
+from face_perception.detection.detection import Detection, HaarFaceDetector, PreparedFrame
 from face_perception.parameters import ConfigError, DETECTION_BACKENDS, DetectionConfig
 
 
@@ -58,7 +58,7 @@ def create_detector(config: DetectionConfig) -> FaceDetector:
         return HaarFaceDetector(config)
     if config.backend == "blazeface":
         # Imported here: the Haar-only node never loads LiteRT for detection.
-        from face_perception.blazeface import BlazeFaceDetector
+        from face_perception.detection.blazeface import BlazeFaceDetector
 
         return BlazeFaceDetector(config.blazeface_model, config.blazeface_min_confidence, config.region_scale,
                                  config.blazeface_tiles)

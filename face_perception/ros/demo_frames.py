@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-DEMO_IMAGE_PATH = Path(__file__).resolve().parent / "data" / "astronaut.jpg"
+DEMO_IMAGE_PATH = Path(__file__).resolve().parents[1] / "data" / "astronaut.jpg"  # face_perception/data
 # Head and shoulders around the face (x, y, w, h) in the 512x512 photo; the face
 # itself is about (177, 67, 93, 93), so the face is ~0.44 of the patch width.
 HEAD_REGION = (117, 7, 213, 228)

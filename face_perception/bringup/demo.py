@@ -41,12 +41,12 @@ from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from face_perception import ros_messages
-from face_perception.bringup import package_share_directory
-from face_perception.graph import describe_graph, IMAGE_SOURCE_NODE_NAME
-from face_perception.image_source_node import ImageSourceNode, SourceError
-from face_perception.node_main import stop_spinning
-from face_perception.perception_node import (
+from face_perception.bringup.bringup import package_share_directory
+from face_perception.bringup.graph import describe_graph, IMAGE_SOURCE_NODE_NAME
+from face_perception.ros import ros_messages
+from face_perception.ros.image_source_node import ImageSourceNode, SourceError
+from face_perception.ros.node_main import stop_spinning
+from face_perception.ros.perception_node import (
     ANNOTATED_TOPIC,
     ATTRIBUTES_TOPIC,
     DIAGNOSTICS_TOPIC,

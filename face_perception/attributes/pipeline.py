@@ -29,21 +29,21 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from face_perception import age
-from face_perception.background_detection import BackgroundDetector, merge_new_faces
-from face_perception.classification import (
+from face_perception.attributes import age
+from face_perception.attributes.classification import (
     FaceClassifier,
     ModelLoadError,
     resolve_model_path,
     resolve_optional_model_path,
 )
-from face_perception.detection import Detection, Keypoints, PreparedFrame
-from face_perception.detectors import create_detector
-from face_perception.framing import BOX_KEYPOINT_PRIORS, EyesMouthFraming
-from face_perception.keypoints import RegionKeypointFinder
+from face_perception.attributes.framing import BOX_KEYPOINT_PRIORS, EyesMouthFraming
+from face_perception.attributes.preprocessing import build_batch, frame_faces, InputSpec
+from face_perception.attributes.tracking import FaceTracker, TrackedFace
+from face_perception.detection.background_detection import BackgroundDetector, merge_new_faces
+from face_perception.detection.detection import Detection, Keypoints, PreparedFrame
+from face_perception.detection.detectors import create_detector
+from face_perception.detection.keypoints import RegionKeypointFinder
 from face_perception.parameters import PipelineConfig
-from face_perception.preprocessing import build_batch, frame_faces, InputSpec
-from face_perception.tracking import FaceTracker, TrackedFace
 
 GENDER_LABELS = ("female", "male")
 GENDER_UNKNOWN = "unknown"

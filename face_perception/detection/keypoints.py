@@ -19,7 +19,7 @@ The eyes-and-mouth framing needs the eyes and the mouth. BlazeFace detections ca
 a Haar box gets them from BlazeFace's short-range model run on the square around the box
 (one small inference per face). Where it finds no face there, the detection keeps no
 keypoints and the framing places the Haar box's mean layout
-(:data:`face_perception.framing.BOX_KEYPOINT_PRIORS`) in the box instead.
+(:data:`face_perception.attributes.framing.BOX_KEYPOINT_PRIORS`) in the box instead.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from face_perception.detection import box_iou, Detection
+from face_perception.detection.detection import box_iou, Detection
 
 # The square searched around a box, as a multiple of its side: the short-range model wants
 # a face filling much of its input, with room for a box that sits off the face.
@@ -44,7 +44,7 @@ class RegionKeypointFinder:
     """Adds BlazeFace keypoints to detections that have none (Haar boxes)."""
 
     def __init__(self, num_threads: int = 1) -> None:
-        from face_perception.blazeface import BlazeFaceModelRunner
+        from face_perception.detection.blazeface import BlazeFaceModelRunner
 
         self._runner = BlazeFaceModelRunner("short_range", num_threads)
 
@@ -78,7 +78,7 @@ class RegionKeypointFinder:
                 best, best_iou = face, iou
         if best is None:
             return detection  # a face that had keypoints keeps them
-        from face_perception.blazeface import face_keypoints
+        from face_perception.detection.blazeface import face_keypoints
 
         return dataclasses.replace(detection, keypoints=face_keypoints(best))
 
