@@ -23,12 +23,8 @@ import pytest
 from skimage import data as skimage_data
 
 from conftest import ASTRONAUT_FACE, make_face_frame
-from face_perception.detection.detection import (
-    box_iou,
-    CascadeLoadError,
-    HaarFaceDetector,
-    level_weight_to_confidence,
-)
+from face_perception.detection.detection import box_iou
+from face_perception.detection.haar import CascadeLoadError, HaarFaceDetector, level_weight_to_confidence
 from face_perception.parameters import PipelineConfig
 
 

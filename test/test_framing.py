@@ -35,7 +35,8 @@ from face_perception.attributes.framing import (
 )
 from face_perception.attributes.preprocessing import preprocess_faces
 from face_perception.detection.blazeface import BlazeFaceDetector
-from face_perception.detection.detection import Detection, HaarFaceDetector
+from face_perception.detection.detection import Detection
+from face_perception.detection.haar import HaarFaceDetector
 from face_perception.detection.keypoints import RegionKeypointFinder
 from face_perception.parameters import PipelineConfig
 

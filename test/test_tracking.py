@@ -21,7 +21,7 @@ import pytest
 
 from conftest import make_face_frame
 from face_perception.attributes.tracking import FaceTracker
-from face_perception.detection.detection import HaarFaceDetector
+from face_perception.detection.haar import HaarFaceDetector
 from face_perception.parameters import PipelineConfig
 
 

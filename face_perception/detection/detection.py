@@ -13,45 +13,22 @@
 # limitations under the License.
 
 """
-Face detection with OpenCV's Haar cascade: downscaled, equalised, optionally region-limited.
+What every face detector gives and the interface they share.
 
-Confidence: ``detectMultiScale3(..., outputRejectLevels=True)`` returns for every face the
-level weight of its strongest window, i.e. the summed weak-classifier votes of the cascade's
-last stage (about 0..12 for the default frontal cascade; true faces are mostly above 3,
-stray hits near 0..2). It is mapped to [0, 1] with a logistic curve,
-``confidence = 1 / (1 + exp(-(weight - 2) / 2))``, which is monotonic, so ranking by
-confidence equals ranking by level weight (weight 2 -> 0.5, 6 -> 0.88, 10 -> 0.98). Values
-are comparable only between runs with the same cascade and detection parameters.
+:class:`Detection` (a box, its confidence and maybe keypoints, in source pixels),
+:class:`PreparedFrame` and :class:`FaceDetector`. The pipeline, the tracker's region search and
+the background thread see only :class:`FaceDetector`; ``detection.backend`` picks the
+implementation (:func:`face_perception.detection.detectors.create_detector`): the Haar cascade
+(:mod:`face_perception.detection.haar`) or BlazeFace (:mod:`face_perception.detection.blazeface`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-import math
-from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
-import cv2
 import numpy as np
 
-from face_perception.parameters import DetectionConfig
-
-DEFAULT_CASCADE = "haarcascade_frontalface_default.xml"
-# Logistic mapping of the level weight to [0, 1]; see the module docstring.
-_WEIGHT_CENTER = 2.0
-_WEIGHT_SCALE = 2.0
-# Overlap above which two detections from neighbouring search regions are one face.
-_DUPLICATE_IOU = 0.4
-# Face sizes searched around a tracked face, relative to its side: tracks are updated every
-# frame, so sizes change little between two frames.
-_REGION_MIN_SIZE = 0.75
-_REGION_MAX_SIZE = 1.35
-
 Box = tuple[int, int, int, int]
-
-
-class CascadeLoadError(ValueError):
-    """The Haar cascade file is missing or not a cascade OpenCV can load."""
-
 
 # The six facial keypoints BlazeFace outputs, in its order. "right"/"left" are the person's
 # own sides (their right eye appears on the image's left in a frontal view).
@@ -81,11 +58,6 @@ class Detection:
         return (self.x, self.y, self.w, self.h)
 
 
-def level_weight_to_confidence(weight: float) -> float:
-    """Monotonic map of a cascade level weight to [0, 1] (see module docstring)."""
-    return 1.0 / (1.0 + math.exp(-(weight - _WEIGHT_CENTER) / _WEIGHT_SCALE))
-
-
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     """Intersection over union of two (x, y, w, h) boxes."""
     ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
@@ -93,29 +65,6 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     intersection = ix * iy
     union = a[2] * a[3] + b[2] * b[3] - intersection
     return intersection / union if union > 0 else 0.0
-
-
-def resolve_cascade_path(cascade_file: str) -> Path:
-    """Return the cascade XML to load: the parameter's file, or OpenCV's shipped frontal-face cascade."""
-    if cascade_file:
-        return Path(cascade_file).expanduser()
-    return Path(cv2.data.haarcascades) / DEFAULT_CASCADE
-
-
-def load_cascade(cascade_file: str) -> cv2.CascadeClassifier:
-    path = resolve_cascade_path(cascade_file)
-    if not path.is_file():
-        raise CascadeLoadError(f"Haar cascade file {path} does not exist (parameter detection.cascade_file)")
-    try:
-        cascade = cv2.CascadeClassifier(str(path))
-        loaded = not cascade.empty()
-    except (cv2.error, SystemError):  # a malformed XML surfaces as either
-        loaded = False
-    if not loaded:
-        raise CascadeLoadError(
-            f"Haar cascade file {path} cannot be loaded by OpenCV (parameter detection.cascade_file)"
-        )
-    return cascade
 
 
 @dataclass(frozen=True)
@@ -128,127 +77,25 @@ class PreparedFrame:
     source_height: int
 
 
-class HaarFaceDetector:
-    """Finds frontal faces; boxes and sizes are always in source image pixels."""
-
-    def __init__(self, config: DetectionConfig) -> None:
-        self.config = config
-        self.cascade_path = resolve_cascade_path(config.cascade_file)
-        self._cascade = load_cascade(config.cascade_file)
-        window = self._cascade.getOriginalWindowSize()
-        # OpenCV returns (0, 0) for some new-format cascades; 24 is the frontal cascades' window.
-        self._window = max(int(window[0]), int(window[1])) or 24
+class FaceDetector(Protocol):
+    """Finds faces; boxes in source image pixels, confidence in [0, 1], best first."""
 
     def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
         """
-        Downscale (if wider than ``max_width``) and equalise once per frame.
+        Return the frame as this detector reads it.
 
-        ``image``: grey or BGR uint8; ``gray``: its grey version, if the caller has it.
+        Return the frame as this detector reads it (once per frame, shared by full and region
+        detection). ``image``: BGR or grey uint8; ``gray``: its grey version if known.
         """
-        if gray is None:
-            gray = image if image.ndim == 2 else _bgr_to_gray(image)
-        if gray.ndim != 2 or gray.dtype != np.uint8:
-            raise ValueError(f"detector expects an HxW uint8 grey image, got {gray.shape} {gray.dtype}")
-        height, width = gray.shape
-        max_width = self.config.max_width
-        scale = 1.0
-        image = gray
-        if max_width and width > max_width:
-            scale = max_width / width
-            size = (max_width, max(1, int(round(height * scale))))
-            image = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-        if self.config.equalize_histogram:
-            image = cv2.equalizeHist(image)
-        return PreparedFrame(image, scale, width, height)
 
-    def detect(self, gray: np.ndarray, search_boxes: Sequence[Sequence[float]] | None = None) -> list[Detection]:
+    def detect_prepared(self, frame: PreparedFrame,
+                        search_boxes: Sequence[Sequence[float]] | None = None) -> list[Detection]:
         """
-        Faces in an HxW uint8 grey (or BGR) image.
+        Detect faces in the whole frame or only around tracked faces.
 
-        With ``search_boxes`` (source pixel boxes of tracked faces) only the square regions of
-        ``region_scale`` times each box's side around them are searched, for face sizes near
-        the tracked one; without, the whole frame is. Results are sorted by confidence.
+        Faces in the whole frame, or (``search_boxes``: tracked faces' source pixel
+        boxes) only in the regions around them, for faces of about their size.
         """
-        return self.detect_prepared(self.prepare(gray), search_boxes)
 
-    def detect_prepared(
-        self, frame: PreparedFrame, search_boxes: Sequence[Sequence[float]] | None = None
-    ) -> list[Detection]:
-        min_size = self._min_detector_size(frame.scale, self.config.min_face_size)
-        if search_boxes is None:
-            found = self._run_cascade(frame.image, min_size, None, (0, 0))
-        else:
-            found = []
-            for box in search_boxes:
-                found.extend(self._search_region(frame, box, min_size))
-            found = _drop_duplicates(found)
-        detections = []
-        for (x, y, w, h), weight in found:
-            detection = self._to_source(frame, x, y, w, h, weight)
-            if detection.w >= self.config.min_face_size:
-                detections.append(detection)
-        detections.sort(key=lambda d: d.confidence, reverse=True)
-        return detections
-
-    def _min_detector_size(self, scale: float, min_face_size_source: float) -> int:
-        return max(self._window, int(math.floor(min_face_size_source * scale)))
-
-    def _search_region(
-        self, frame: PreparedFrame, box: Sequence[float], base_min_size: int
-    ) -> list[tuple[Box, float]]:
-        x, y, w, h = (float(v) * frame.scale for v in box)
-        side = max(w, h)
-        half = 0.5 * side * self.config.region_scale
-        cx, cy = x + w / 2, y + h / 2
-        height, width = frame.image.shape
-        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
-        x1, y1 = min(width, int(math.ceil(cx + half))), min(height, int(math.ceil(cy + half)))
-        # Look only for faces of about the tracked size: faster, and no jumps to other scales.
-        min_size = max(base_min_size, int(side * _REGION_MIN_SIZE))
-        max_size = int(math.ceil(side * _REGION_MAX_SIZE))
-        if x1 - x0 < min_size or y1 - y0 < min_size:
-            return []
-        return self._run_cascade(frame.image[y0:y1, x0:x1], min_size, max_size, (x0, y0))
-
-    def _run_cascade(
-        self, image: np.ndarray, min_size: int, max_size: int | None, offset: tuple[int, int]
-    ) -> list[tuple[Box, float]]:
-        if image.shape[0] < min_size or image.shape[1] < min_size:
-            return []
-        max_dims = (max_size, max_size) if max_size else (0, 0)
-        boxes, _levels, weights = self._cascade.detectMultiScale3(
-            image,
-            scaleFactor=self.config.scale_factor,
-            minNeighbors=self.config.min_neighbors,
-            minSize=(min_size, min_size),
-            maxSize=max_dims,
-            outputRejectLevels=True,
-        )
-        weights = np.ravel(weights) if len(boxes) else []
-        return [
-            ((int(bx) + offset[0], int(by) + offset[1], int(bw), int(bh)), float(weight))
-            for (bx, by, bw, bh), weight in zip(boxes, weights)
-        ]
-
-    @staticmethod
-    def _to_source(frame: PreparedFrame, x: int, y: int, w: int, h: int, weight: float) -> Detection:
-        inverse = 1.0 / frame.scale
-        sx, sy = int(round(x * inverse)), int(round(y * inverse))
-        sw = min(int(round(w * inverse)), frame.source_width - sx)
-        sh = min(int(round(h * inverse)), frame.source_height - sy)
-        return Detection(sx, sy, sw, sh, level_weight_to_confidence(weight), weight)
-
-
-def _bgr_to_gray(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
-        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    raise ValueError(f"detector expects an HxW grey or HxWx3 BGR uint8 image, got {image.shape} {image.dtype}")
-
-
-def _drop_duplicates(found: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
-    """Keep the strongest of detections that overlap (same face found from two regions)."""
-    kept: list[tuple[Box, float]] = []
-    for box, weight in sorted(found, key=lambda item: item[1], reverse=True):
-        if all(box_iou(box, other) < _DUPLICATE_IOU for other, _ in kept):
-            kept.append((box, weight))
-    return kept
+    def detect(self, image: np.ndarray, search_boxes: Sequence[Sequence[float]] | None = None) -> list[Detection]:
+        """``detect_prepared(prepare(image), search_boxes)``."""

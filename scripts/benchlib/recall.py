@@ -73,7 +73,7 @@ def stateless_detectors() -> dict[str, Any]:
 
 
 def detector(overrides: dict[str, Any]):
-    from face_perception.detection.detection import HaarFaceDetector
+    from face_perception.detection.haar import HaarFaceDetector
     from face_perception.parameters import PipelineConfig
 
     return HaarFaceDetector(PipelineConfig.from_mapping(overrides).detection)
