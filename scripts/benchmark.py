@@ -215,7 +215,7 @@ def worker_main(options: argparse.Namespace) -> int:
         output["results"] = measure(configs, options, make_runners, frames_for)
         lite = ours_runners(options)["ours:default"].pipeline
         output["call_styles_ms_per_face"] = classification_call_styles(
-            baseline, {"emotion": lite.emotion_classifier, "gender": lite.gender_classifier},
+            baseline, {task: lite.models[task].classifier for task in ("emotion", "gender")},
             reps=3 if options.quick else 30)
     else:
         output["results"] = measure(configs, options, lambda: ours_runners(options), lambda _name: options.frames)

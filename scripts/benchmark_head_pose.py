@@ -57,23 +57,23 @@ K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
 CAMERA = hp.CameraModel.from_values(K.ravel(), [], "", 640, 480)
 
 
-def baseline_messages(result, header, labels) -> None:
-    ros_messages.face_attributes_array(result.faces, header, labels)
+def baseline_messages(result, header) -> None:
+    ros_messages.face_attributes_array(result.faces, header)
     for face in result.faces:
         hri_output.normalized_roi(face, result.image_size, header)
         hri_output.soft_biometrics(face, header)
-        hri_output.expression(face, labels, header)
+        hri_output.expression(face, header)
 
 
-def new_messages(result, header, labels, tracker, stamp_s, bgr, aligned: bool) -> int:
+def new_messages(result, header, tracker, stamp_s, bgr, aligned: bool) -> int:
     poses = tracker.update_frame(((f.track_id, f.keypoints) for f in result.faces), result.live_track_ids,
                                  CAMERA, stamp_s)
-    ros_messages.face_attributes_array(result.faces, header, labels,
+    ros_messages.face_attributes_array(result.faces, header,
                                        {track_id: pose.translation for track_id, pose in poses.items()})
     for face in result.faces:
         hri_output.normalized_roi(face, result.image_size, header)
         hri_output.soft_biometrics(face, header)
-        hri_output.expression(face, labels, header)
+        hri_output.expression(face, header)
         hri_output.facial_landmarks(face, result.image_size, header)
         if aligned and face.keypoints is not None:
             ros_messages.image_msg_with_header(hri_output.aligned_face(bgr, face.keypoints), header)
@@ -91,7 +91,6 @@ def run(backend: str, num_faces: int, frames: int) -> None:
     images = [demo_frame(i, 640, 480, num_faces) for i in range(10)]
     times: dict[str, list[float]] = {name: [] for name in variants}
     posed = []
-    labels = variants["baseline"].emotion_labels
     for index in range(frames + 5):
         image = images[index % len(images)]
         header = Header(frame_id="camera_optical_frame")
@@ -104,9 +103,9 @@ def run(backend: str, num_faces: int, frames: int) -> None:
             start = time.perf_counter()
             result = pipeline.process(image)
             if name == "baseline":
-                baseline_messages(result, header, labels)
+                baseline_messages(result, header)
             else:
-                count = new_messages(result, header, labels, trackers[name], index / 30, image,
+                count = new_messages(result, header, trackers[name], index / 30, image,
                                      name == "new+aligned")
                 if name == "new" and index >= 5:
                     posed.append(count / max(1, len(result.faces)))

@@ -134,17 +134,19 @@ def test_pipeline_age_is_the_expectation_of_the_smoothed_distribution(age_pipeli
     assert not np.allclose(smoothed, raw)  # smoothed over the track, not this frame alone
     assert second.age == pytest.approx(float(np.dot(smoothed, AGE_CENTERS) / smoothed.sum()), abs=1e-4)
     bands = age.band_probabilities(smoothed, AGE_CENTERS)
-    assert second.age_confidence == pytest.approx(bands.max(), abs=1e-6)
-    assert list(second.age_band_probabilities) == [name for name, _, _ in age.AGE_BANDS]
-    assert sum(second.age_band_probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert second.outputs["age"].confidence == pytest.approx(bands.max(), abs=1e-6)
+    assert list(second.outputs["age"].bands()) == [name for name, _, _ in age.AGE_BANDS]
+    assert sum(second.outputs["age"].bands().values()) == pytest.approx(1.0, abs=1e-5)
+    # The raw output is this frame's distribution read the same way.
+    assert second.raw_outputs["age"].value == pytest.approx(float(np.dot(raw, AGE_CENTERS) / raw.sum()), abs=1e-4)
     assert f"age {second.age:.0f}" in " ".join(face_label_lines(second))
 
 
 def test_none_runs_without_age(pipeline_config: PipelineConfig, astronaut_bgr) -> None:
     pipeline = FacePerceptionPipeline(pipeline_config.with_updates({"classification.age_model": "none"}))
-    assert pipeline.age_classifier is None and pipeline.age_model_path is None
+    assert "age" not in pipeline.models and list(pipeline.models) == ["gender", "emotion"]
     face = pipeline.process(astronaut_bgr).faces[0]
-    assert math.isnan(face.age) and face.age_confidence == 0.0 and face.age_band_probabilities == {}
+    assert math.isnan(face.age) and "age" not in face.outputs and "age" not in face.raw_outputs
     assert not any(line.startswith("age") for line in face_label_lines(face))
 
 
@@ -211,7 +213,8 @@ def test_shipped_age_model_reads_the_astronaut_as_an_adult(pipeline_config: Pipe
     if not shipped.is_file():
         pytest.skip(f"{shipped} not shipped")
     pipeline = FacePerceptionPipeline(pipeline_config.with_updates({"classification.age_model": ""}))
-    assert pipeline.age_model_path == shipped
+    assert pipeline.models["age"].model_path == shipped
     face = pipeline.process(astronaut_bgr).faces[0]
     assert 18.0 <= face.age <= 60.0, face.age
-    assert face.age_band_probabilities["18-39"] + face.age_band_probabilities["40-59"] > 0.6
+    bands = face.outputs["age"].bands()
+    assert bands["18-39"] + bands["40-59"] > 0.6

@@ -122,26 +122,27 @@ def test_pipeline_feeds_an_rgb_gender_model_colour_faces(pipeline_config: Pipeli
                                                          astronaut_bgr, astronaut_gray) -> None:
     config = pipeline_config.with_updates({"classification.gender_model": str(rgb_model)})
     pipeline = FacePerceptionPipeline(config)
-    assert pipeline.gender_classifier.card.color == "rgb"
+    assert pipeline.models["gender"].classifier.card.color == "rgb"
     face = pipeline.process(astronaut_bgr).faces[0]
-    gender = pipeline.gender_classifier
+    gender = pipeline.models["gender"].classifier
     expected = gender.predict(preprocess_faces(astronaut_bgr, [face.box], 0.1, gender.input_spec))[0]
-    np.testing.assert_allclose(list(face.gender_probabilities_raw.values()), expected, atol=1e-5)
+    np.testing.assert_allclose(list(face.raw_outputs["gender"].as_dict().values()), expected, atol=1e-5)
     # The colour of the face matters to it: its grey replicated gives another answer.
     replicated = gender.predict(preprocess_faces(astronaut_gray, [face.box], 0.1, gender.input_spec))[0]
     assert np.abs(expected - replicated).max() > 1e-2
     # The grey emotion model is untouched by the rgb model beside it.
     grey_only = FacePerceptionPipeline(pipeline_config).process(astronaut_bgr).faces[0]
-    np.testing.assert_allclose(face.emotion_probabilities_raw, grey_only.emotion_probabilities_raw, atol=1e-6)
+    np.testing.assert_allclose(face.raw_outputs["emotion"].probabilities,
+                               grey_only.raw_outputs["emotion"].probabilities, atol=1e-6)
     # A mono frame: the rgb model sees its grey in all three channels.
     mono = FacePerceptionPipeline(config).process(astronaut_gray).faces[0]
     assert mono.box == face.box
-    np.testing.assert_allclose(list(mono.gender_probabilities_raw.values()), replicated, atol=1e-5)
+    np.testing.assert_allclose(list(mono.raw_outputs["gender"].as_dict().values()), replicated, atol=1e-5)
     # flip TTA mirrors colour batches along the width too.
     flipped = FacePerceptionPipeline(config.with_updates({"classification.flip_tta": True}))
     batch = preprocess_faces(astronaut_bgr, [face.box], 0.1, gender.input_spec)
     tta = 0.5 * (expected + gender.predict(np.ascontiguousarray(batch[:, :, ::-1, :]))[0])
-    np.testing.assert_allclose(list(flipped.process(astronaut_bgr).faces[0].gender_probabilities_raw.values()),
+    np.testing.assert_allclose(list(flipped.process(astronaut_bgr).faces[0].raw_outputs["gender"].as_dict().values()),
                                tta, atol=1e-5)
 
 

@@ -43,7 +43,8 @@ try:  # scripts/setup_env.sh --dev builds both where ../shared/ros2/src holds th
     from hri_msgs.msg import Expression, FacialLandmarks, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
     from tf2_msgs.msg import TFMessage
 
-    from face_perception.bringup import head_render, hri_output
+    from face_perception.bringup import head_render
+    from face_perception.ros import hri_output
 except ImportError:
     hri_output = None
 needs_interfaces = pytest.mark.skipif(hri_output is None, reason="hri_msgs or tf2_msgs is not installed")

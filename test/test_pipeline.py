@@ -44,23 +44,23 @@ def pipeline(pipeline_config: PipelineConfig) -> FacePerceptionPipeline:
 
 def test_one_face_with_probabilities_and_card_labels(pipeline: FacePerceptionPipeline, astronaut_bgr) -> None:
     result = pipeline.process(astronaut_bgr)
-    assert pipeline.emotion_labels == EMOTION_LABELS
-    assert pipeline.gender_labels == GENDER_LABELS
+    assert pipeline.models["emotion"].labels == EMOTION_LABELS
+    assert pipeline.models["gender"].labels == GENDER_LABELS
     assert len(result.faces) == 1
     face = result.faces[0]
     assert np.all(np.abs(np.subtract(face.box, ASTRONAUT_FACE)) <= 5)
     assert face.track_id == "face_1" and face.track_age == 1
     assert 0.0 < face.detection_confidence <= 1.0
-    assert sum(face.emotion_probabilities) == pytest.approx(1.0, abs=1e-5)
-    assert sum(face.emotion_probabilities_raw) == pytest.approx(1.0, abs=1e-5)
+    assert sum(face.outputs["emotion"].probabilities) == pytest.approx(1.0, abs=1e-5)
+    assert sum(face.raw_outputs["emotion"].probabilities) == pytest.approx(1.0, abs=1e-5)
     assert sum(face.gender_probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     assert tuple(face.gender_probabilities) == GENDER_LABELS
-    best = int(np.argmax(face.emotion_probabilities))
+    best = int(np.argmax(face.outputs["emotion"].probabilities))
     assert face.emotion == EMOTION_LABELS[best]
-    assert face.emotion_confidence == pytest.approx(face.emotion_probabilities[best])
+    assert face.outputs["emotion"].confidence == pytest.approx(face.outputs["emotion"].probabilities[best])
     best_gender = max(face.gender_probabilities, key=face.gender_probabilities.get)
-    assert face.gender_confidence == pytest.approx(face.gender_probabilities[best_gender])
-    expected_gender = best_gender if face.gender_confidence >= 0.6 else "unknown"
+    assert face.outputs["gender"].confidence == pytest.approx(face.gender_probabilities[best_gender])
+    expected_gender = best_gender if face.outputs["gender"].confidence >= 0.6 else "unknown"
     assert face.gender == expected_gender
     assert set(result.timings_ms) == {*TIMING_STAGES, "total"} == {"detect", "crop", "classify", "track", "total"}
     assert result.full_detection and result.image_size == (512, 512)
@@ -70,7 +70,8 @@ def test_grey_and_bgr_input_agree(pipeline_config: PipelineConfig, astronaut_bgr
     from_bgr = FacePerceptionPipeline(pipeline_config).process(astronaut_bgr).faces[0]
     from_gray = FacePerceptionPipeline(pipeline_config).process(astronaut_gray).faces[0]
     assert from_bgr.box == from_gray.box
-    np.testing.assert_allclose(from_bgr.emotion_probabilities, from_gray.emotion_probabilities, atol=1e-6)
+    np.testing.assert_allclose(from_bgr.outputs["emotion"].probabilities, from_gray.outputs["emotion"].probabilities,
+                               atol=1e-6)
 
 
 def test_batch_gives_the_same_probabilities_as_one_by_one(pipeline_config: PipelineConfig, astronaut_gray) -> None:
@@ -92,13 +93,14 @@ def test_flip_tta_averages_the_face_and_its_mirror_image(pipeline_config: Pipeli
     flipped = FacePerceptionPipeline(pipeline_config.with_updates({"classification.flip_tta": True}))
     face = flipped.process(astronaut_gray).faces[0]
     assert face.box == plain.box
-    classifier = flipped.emotion_classifier
+    classifier = flipped.models["emotion"].classifier
     batch = preprocess_faces(astronaut_gray, [face.box], 0.1, classifier.input_spec)
     mirror = np.ascontiguousarray(batch[:, :, ::-1, :])
     expected = 0.5 * (classifier.predict(batch)[0] + classifier.predict(mirror)[0])
-    np.testing.assert_allclose(face.emotion_probabilities_raw, expected, atol=1e-5)
+    np.testing.assert_allclose(face.raw_outputs["emotion"].probabilities, expected, atol=1e-5)
     # The mirror image really changes the answer, so the average is not the plain output.
-    assert np.abs(np.subtract(face.emotion_probabilities_raw, plain.emotion_probabilities_raw)).max() > 1e-3
+    difference = np.subtract(face.raw_outputs["emotion"].probabilities, plain.raw_outputs["emotion"].probabilities)
+    assert np.abs(difference).max() > 1e-3
 
 
 def test_pipeline_runs_all_faces_in_one_batch(pipeline: FacePerceptionPipeline) -> None:
@@ -106,25 +108,25 @@ def test_pipeline_runs_all_faces_in_one_batch(pipeline: FacePerceptionPipeline) 
     result = pipeline.process(frame)
     assert len(result.faces) == 4
     # One interpreter call per model, sized for all four faces.
-    assert pipeline.emotion_classifier.batch_size == 4
-    assert pipeline.gender_classifier.batch_size == 4
+    assert pipeline.models["emotion"].classifier.batch_size == 4
+    assert pipeline.models["gender"].classifier.batch_size == 4
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     margin = pipeline.config.classification.crop_margin
     for face in result.faces:
-        single = pipeline.emotion_classifier.predict(
-            preprocess_faces(gray, [face.box], margin, pipeline.emotion_classifier.input_spec))
-        np.testing.assert_allclose(face.emotion_probabilities_raw, single[0], atol=1e-5)
-        single_gender = pipeline.gender_classifier.predict(
-            preprocess_faces(gray, [face.box], margin, pipeline.gender_classifier.input_spec))
-        np.testing.assert_allclose(list(face.gender_probabilities_raw.values()), single_gender[0], atol=1e-5)
+        single = pipeline.models["emotion"].classifier.predict(
+            preprocess_faces(gray, [face.box], margin, pipeline.models["emotion"].classifier.input_spec))
+        np.testing.assert_allclose(face.raw_outputs["emotion"].probabilities, single[0], atol=1e-5)
+        single_gender = pipeline.models["gender"].classifier.predict(
+            preprocess_faces(gray, [face.box], margin, pipeline.models["gender"].classifier.input_spec))
+        np.testing.assert_allclose(list(face.raw_outputs["gender"].as_dict().values()), single_gender[0], atol=1e-5)
     assert len({face.track_id for face in result.faces}) == 4
 
 
 def test_no_faces_means_no_inference(pipeline: FacePerceptionPipeline) -> None:
     result = pipeline.process(cv2.cvtColor(skimage_data.coffee(), cv2.COLOR_RGB2BGR))
     assert result.faces == []
-    assert pipeline.emotion_classifier.batch_size == 0  # the interpreter was never sized or run
-    assert pipeline.emotion_classifier.predict(np.zeros((0, 48, 48, 1), np.float32)).shape == (0, 7)
+    assert pipeline.models["emotion"].classifier.batch_size == 0  # the interpreter was never sized or run
+    assert pipeline.models["emotion"].classifier.predict(np.zeros((0, 48, 48, 1), np.float32)).shape == (0, 7)
 
 
 def test_tracks_persist_and_smooth_over_frames(pipeline_config: PipelineConfig) -> None:
@@ -134,10 +136,10 @@ def test_tracks_persist_and_smooth_over_frames(pipeline_config: PipelineConfig) 
     for step in range(4):
         (face,) = pipeline.process(make_face_frame([(250 + 10 * step, 240, 120 + 3 * step)])).faces
         ids.append(face.track_id)
-        raw = np.array(face.emotion_probabilities_raw)
+        raw = np.array(face.raw_outputs["emotion"].probabilities)
         if previous is not None:
-            np.testing.assert_allclose(face.emotion_probabilities, 0.3 * raw + 0.7 * previous, atol=1e-5)
-        previous = np.array(face.emotion_probabilities)
+            np.testing.assert_allclose(face.outputs["emotion"].probabilities, 0.3 * raw + 0.7 * previous, atol=1e-5)
+        previous = np.array(face.outputs["emotion"].probabilities)
     assert len(set(ids)) == 1
     assert face.track_age == 4
 
@@ -306,8 +308,10 @@ def test_annotation_draws_on_a_copy(pipeline: FacePerceptionPipeline) -> None:
 def test_runtime_modules_do_not_import_tensorflow(pipeline_config: PipelineConfig) -> None:
     script = textwrap.dedent(f"""
         import sys
-        from face_perception import parameters, pipeline, preprocessing, tracking
-        from face_perception.ros import annotation, classification, detection, image_conversion
+        from face_perception import parameters
+        from face_perception.attributes import classification, pipeline, preprocessing, tracking
+        from face_perception.detection import detection, haar
+        from face_perception.ros import annotation, image_conversion
         config = parameters.PipelineConfig.from_mapping({{
             "classification.emotion_model": {pipeline_config.classification.emotion_model!r},
             "classification.gender_model": {pipeline_config.classification.gender_model!r},
@@ -332,12 +336,13 @@ def test_reconfigure_keeps_tracks_and_refuses_bad_models(pipeline_config: Pipeli
                                                          tmp_path: Path) -> None:
     pipeline = FacePerceptionPipeline(pipeline_config)
     first = pipeline.process(astronaut_bgr).faces[0]
-    classifiers = (pipeline.emotion_classifier, pipeline.gender_classifier)
+    classifiers = (pipeline.models["emotion"].classifier, pipeline.models["gender"].classifier)
     pipeline.reconfigure(pipeline_config.with_updates({"tracking.smoothing": 1.0, "detection.max_width": 256}))
     again = pipeline.process(astronaut_bgr).faces[0]
     assert again.track_id == first.track_id and again.track_age == 2
-    assert (pipeline.emotion_classifier, pipeline.gender_classifier) == classifiers  # not reloaded
-    assert again.emotion_probabilities == pytest.approx(again.emotion_probabilities_raw)  # smoothing off
+    assert (pipeline.models["emotion"].classifier, pipeline.models["gender"].classifier) == classifiers  # not reloaded
+    # Smoothing off: the smoothed output is this frame's.
+    assert again.outputs["emotion"].probabilities == pytest.approx(again.raw_outputs["emotion"].probabilities)
     bad = pipeline_config.with_updates({"classification.gender_model": str(tmp_path / "gone.tflite")})
     with pytest.raises(ModelLoadError, match="gone.tflite"):
         pipeline.reconfigure(bad)

@@ -198,16 +198,16 @@ def test_a_tiny_rgb_gender_model_trains_exports_and_runs_in_the_pipeline(utk_sam
     config = PipelineConfig.from_mapping({"classification.gender_model": str(models / "gender.tflite"),
                                           "classification.gender_min_confidence": 0.5})
     pipeline = FacePerceptionPipeline(config)
-    assert pipeline.gender_classifier.card.color == "rgb"
-    assert pipeline.emotion_classifier.card.color == "gray"
+    assert pipeline.models["gender"].classifier.card.color == "rgb"
+    assert pipeline.models["emotion"].classifier.card.color == "gray"
     faces = pipeline.process(astronaut_bgr).faces
     assert len(faces) == 1
     face = faces[0]
     assert face.gender in ("male", "female")
     assert sum(face.gender_probabilities.values()) == pytest.approx(1.0, abs=1e-5)
-    gender = pipeline.gender_classifier
+    gender = pipeline.models["gender"].classifier
     expected = gender.predict(preprocess_faces(astronaut_bgr, [face.box], 0.1, gender.input_spec))[0]
-    np.testing.assert_allclose(list(face.gender_probabilities_raw.values()), expected, atol=1e-5)
+    np.testing.assert_allclose(list(face.raw_outputs["gender"].as_dict().values()), expected, atol=1e-5)
     # The float model on the same colour crop agrees (int8 within its rounding).
     float_model = keras.models.load_model(models / "gender.keras", compile=False)
     float_probs = float_model.predict(preprocess_faces(astronaut_bgr, [face.box], 0.1, gender.input_spec), verbose=0)[0]

@@ -13,21 +13,29 @@
 # limitations under the License.
 
 """
-Face classifiers: a LiteRT ``.tflite`` model plus the model card beside it.
+Face models from their cards: a LiteRT ``.tflite`` model plus the model card beside it.
 
 The card (``<model>.card.json``) gives labels, input size and normalisation; the model's own
 tensor shapes are checked against it on load so a mismatched pair fails at start-up, naming
-the file, rather than producing wrong labels at run time.
+the file, rather than producing wrong labels at run time. :data:`ATTRIBUTES` lists the
+models the node runs; :func:`load_face_models` builds each as a
+:class:`~face_perception.attributes.face_model.FaceModel` that reads as its card says (age
+bins: an expected value; otherwise a class distribution).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping, Sequence
 
 from ai_edge_litert.interpreter import Interpreter
 import numpy as np
 
+from face_perception.attributes import age
+from face_perception.attributes.face_model import ClassDistribution, ExpectedValue
 from face_perception.attributes.model_card import load_model_card, ModelCard, ModelCardError
 from face_perception.attributes.preprocessing import InputSpec
+from face_perception.parameters import ClassificationConfig
 
 MODELS_DIRECTORY = Path(__file__).resolve().parents[1] / "models"  # face_perception/models
 MODEL_SUFFIX = ".tflite"
@@ -169,3 +177,135 @@ class FaceClassifier:
         self._interpreter.set_tensor(self._input["index"], np.ascontiguousarray(batch, dtype=np.float32))
         self._interpreter.invoke()
         return np.array(self._interpreter.get_tensor(self._output["index"]), dtype=np.float32)
+
+
+GENDER_LABELS = ("female", "male")
+# FER-2013 class names; an emotion card's labels must come from these (any order).
+EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+AGE_BAND_NAMES = tuple(name for name, _, _ in age.AGE_BANDS)
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A face model the node runs: its card's task (the output's name) and what the card must say."""
+
+    task: str
+    labels: tuple[str, ...] = ()  # the card's labels must come from these (any order); () = any
+    all_labels: bool = False  # ... and must be all of them
+    labels_name: str = ""  # how an error names ``labels``
+    optional: bool = False  # the node runs without it: "none", or "" while the package ships none
+    min_confidence: str = ""  # the ClassificationConfig field below which its answer reads as unknown
+
+    @property
+    def parameter(self) -> str:
+        return parameter_name(self.task)
+
+    def configured(self, config: ClassificationConfig) -> tuple[str, int]:
+        """Return what loading the model depends on: the parameter's value and the thread count."""
+        return getattr(config, f"{self.task}_model"), config.num_threads
+
+    def model_path(self, config: ClassificationConfig) -> Path | None:
+        """Return the model file to load; None for an optional model the configuration leaves out."""
+        configured = getattr(config, f"{self.task}_model")
+        if self.optional:
+            return resolve_optional_model_path(configured, self.task)
+        return resolve_model_path(configured, self.task)
+
+
+# In the order of the vision_msgs hypotheses (ros_messages.detection_array).
+ATTRIBUTES: tuple[Attribute, ...] = (
+    Attribute("gender", GENDER_LABELS, all_labels=True, min_confidence="gender_min_confidence"),
+    Attribute("emotion", EMOTION_LABELS, labels_name="FER-2013 names"),
+    Attribute("age", optional=True),
+)
+
+
+class CardModel:
+    """A :class:`FaceClassifier` as a FaceModel; the subclass says how its output vector reads."""
+
+    def __init__(self, classifier: FaceClassifier) -> None:
+        self.classifier = classifier
+
+    @property
+    def name(self) -> str:
+        return self.classifier.task
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.classifier.labels
+
+    @property
+    def input_spec(self) -> InputSpec:
+        return self.classifier.input_spec
+
+    @property
+    def model_path(self) -> Path:
+        return self.classifier.model_path
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return self.classifier.predict(batch)
+
+
+class ClassifierModel(CardModel):
+    """A model whose output is a distribution over its card's labels (emotion, gender)."""
+
+    def __init__(self, classifier: FaceClassifier, min_confidence: float = 0.0) -> None:
+        super().__init__(classifier)
+        self.min_confidence = min_confidence
+
+    def read(self, probabilities: Sequence[float]) -> ClassDistribution:
+        return ClassDistribution(self.labels, tuple(float(p) for p in probabilities), self.min_confidence)
+
+
+class BinnedValueModel(CardModel):
+    """A model whose output is a distribution over its card's age bins: read as years and age bands."""
+
+    def read(self, probabilities: Sequence[float]) -> ExpectedValue:
+        # The expectation of the (smoothed) distribution, not a smoothed expectation.
+        centers = self.classifier.card.age_bin_centers
+        bands = age.band_probabilities(probabilities, centers)
+        return ExpectedValue(age.expected_age(probabilities, centers), AGE_BAND_NAMES, tuple(float(b) for b in bands))
+
+
+def load_classifier(attribute: Attribute, model_path: Path, num_threads: int) -> FaceClassifier:
+    """Load a model and its card, refusing a card whose labels the attribute does not allow."""
+    classifier = FaceClassifier(model_path, attribute.task, num_threads)
+    labels, allowed = set(classifier.labels), set(attribute.labels)
+    where = f"model card {classifier.card_path}: {attribute.task} labels"
+    if allowed and attribute.all_labels and labels != allowed:
+        raise ModelLoadError(
+            f"{where} {classifier.labels} must be {attribute.labels} in some order (parameter {attribute.parameter})")
+    if allowed and not labels <= allowed:
+        raise ModelLoadError(f"{where} {sorted(labels - allowed)} are not {attribute.labels_name} {attribute.labels} "
+                             f"(parameter {attribute.parameter})")
+    return classifier
+
+
+def card_model(attribute: Attribute, classifier: FaceClassifier, config: ClassificationConfig) -> CardModel:
+    """Return the FaceModel a loaded classifier is: its card's age bins make it a binned value."""
+    if classifier.card.age_bin_centers is not None:  # parse_model_card requires them of age cards
+        return BinnedValueModel(classifier)
+    min_confidence = float(getattr(config, attribute.min_confidence)) if attribute.min_confidence else 0.0
+    return ClassifierModel(classifier, min_confidence)
+
+
+def load_face_models(config: ClassificationConfig, previous: Mapping[str, CardModel] | None = None,
+                     previous_config: ClassificationConfig | None = None) -> dict[str, CardModel]:
+    """
+    Build the configured face models by name, in :data:`ATTRIBUTES` order.
+
+    An optional model the configuration leaves out is absent. A model of ``previous`` (built
+    from ``previous_config``) keeps its loaded interpreter while its file and thread count
+    stay the same; only how it reads (``min_confidence``) follows the new configuration.
+    """
+    models = {}
+    for attribute in ATTRIBUTES:
+        if previous_config is not None and attribute.configured(config) == attribute.configured(previous_config):
+            kept = (previous or {}).get(attribute.task)
+            if kept is not None:
+                models[attribute.task] = card_model(attribute, kept.classifier, config)
+            continue
+        path = attribute.model_path(config)
+        if path is not None:
+            models[attribute.task] = card_model(attribute, load_classifier(attribute, path, config.num_threads), config)
+    return models

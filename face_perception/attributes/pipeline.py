@@ -13,8 +13,11 @@
 # limitations under the License.
 
 """
-The whole per-frame pipeline: detect -> crop -> classify (one batch per model) -> track.
+The whole per-frame pipeline: detect -> crop -> run every face model (one batch each) -> track.
 
+The face models are the configured :data:`~face_perception.attributes.classification.ATTRIBUTES`,
+all run alike (:class:`~face_perception.attributes.face_model.FaceModel`): each output is
+smoothed per track by the model's name and read into a :class:`FaceResult`'s ``outputs``.
 No ROS here: the node converts messages to arrays, calls :meth:`FacePerceptionPipeline.process`
 and turns the :class:`FrameResult` back into messages.
 """
@@ -22,20 +25,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import math
-from pathlib import Path
 import time
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
 
-from face_perception.attributes import age
-from face_perception.attributes.classification import (
-    FaceClassifier,
-    ModelLoadError,
-    resolve_model_path,
-    resolve_optional_model_path,
-)
+from face_perception.attributes.classification import load_face_models
+from face_perception.attributes.face_model import FaceModel, FaceOutput
 from face_perception.attributes.framing import BOX_KEYPOINT_PRIORS, EyesMouthFraming
 from face_perception.attributes.preprocessing import build_batch, frame_faces, InputSpec
 from face_perception.attributes.tracking import FaceTracker, TrackedFace
@@ -45,10 +42,6 @@ from face_perception.detection.detectors import create_detector
 from face_perception.detection.keypoints import RegionKeypointFinder
 from face_perception.parameters import PipelineConfig
 
-GENDER_LABELS = ("female", "male")
-GENDER_UNKNOWN = "unknown"
-# FER-2013 class names; an emotion card's labels must come from these (any order).
-EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 TIMING_STAGES = ("detect", "crop", "classify", "track")
 # A face narrower than this in BlazeFace's whole-frame input (FULL_RANGE_INPUT_PX wide) has its
 # keypoints measured again in its box before an eyes_mouth framing cuts it.
@@ -61,31 +54,39 @@ class FaceResult:
     """
     One face in one frame.
 
-    Gender probabilities are a dict label -> probability; emotion probabilities are a tuple
-    in the emotion card's label order (:attr:`FacePerceptionPipeline.emotion_labels`).
+    ``outputs``: model name -> its output smoothed over the track; ``raw_outputs``: the same
+    from this frame alone. A model the node runs without (age) has no entry.
     """
 
     track_id: str
     box: tuple[int, int, int, int]  # x, y, w, h in source pixels, without the crop margin
     detection_confidence: float
     track_age: int  # consecutive frames this track has been matched
-    gender: str  # "female", "male" or "unknown"
-    gender_confidence: float  # smoothed probability of the more likely gender
-    gender_probabilities: dict[str, float]  # smoothed over the track
-    gender_probabilities_raw: dict[str, float]  # this frame alone
-    emotion: str
-    emotion_confidence: float
-    emotion_probabilities: tuple[float, ...]  # smoothed over the track, card label order
-    emotion_probabilities_raw: tuple[float, ...]  # this frame alone
-    # Years: expectation of the age distribution smoothed over the track; NaN without an
-    # age model. Confidence: mass of the most likely band in age.AGE_BANDS (0 without one).
-    age: float = math.nan
-    age_confidence: float = 0.0
-    # Band name (age.AGE_BANDS) -> smoothed probability; empty without an age model.
-    age_band_probabilities: dict[str, float] = field(default_factory=dict)
+    outputs: Mapping[str, FaceOutput]
+    raw_outputs: Mapping[str, FaceOutput]
     # The detection's facial keypoints (detection.KEYPOINT_NAMES, source pixels), or None
     # when the detector measured none (Haar, unless the BlazeFace pass in its box found them).
     keypoints: Keypoints | None = None
+
+    # Read-only shortcuts for the answers most callers want.
+    @property
+    def gender(self) -> str:
+        """Return "female", "male" or "unknown" (below classification.gender_min_confidence)."""
+        return self.outputs["gender"].label
+
+    @property
+    def gender_probabilities(self) -> dict[str, float]:
+        """Return label -> probability smoothed over the track, in the card's order."""
+        return self.outputs["gender"].as_dict()
+
+    @property
+    def emotion(self) -> str:
+        return self.outputs["emotion"].label
+
+    @property
+    def age(self) -> float:
+        """Return the years of the age distribution smoothed over the track; NaN without an age model."""
+        return self.outputs["age"].value if "age" in self.outputs else math.nan
 
 
 @dataclass(frozen=True)
@@ -138,34 +139,11 @@ def build_batches(image: np.ndarray, gray: np.ndarray, detections: Sequence[Dete
     return batches
 
 
-def _load_classifier(configured_path: str, task: str, num_threads: int) -> FaceClassifier:
-    classifier = FaceClassifier(resolve_model_path(configured_path, task), task, num_threads)
-    labels = set(classifier.labels)
-    if task == "gender" and labels != set(GENDER_LABELS):
-        raise ModelLoadError(
-            f"model card {classifier.card_path}: gender labels {classifier.labels} must be "
-            f"{GENDER_LABELS} in some order (parameter classification.gender_model)"
-        )
-    if task == "emotion" and not labels <= set(EMOTION_LABELS):
-        raise ModelLoadError(
-            f"model card {classifier.card_path}: emotion labels {sorted(labels - set(EMOTION_LABELS))} "
-            f"are not FER-2013 names {EMOTION_LABELS} (parameter classification.emotion_model)"
-        )
-    if task == "age" and classifier.card.age_bin_centers is None:  # parse_model_card requires them
-        raise ModelLoadError(f"model card {classifier.card_path}: no age_bins (parameter classification.age_model)")
-    return classifier
-
-
-def _load_age_classifier(configured_path: str, num_threads: int) -> FaceClassifier | None:
-    path = resolve_optional_model_path(configured_path, "age")
-    return None if path is None else _load_classifier(str(path), "age", num_threads)
-
-
-def _predict(classifier: FaceClassifier, batch: np.ndarray, flip_tta: bool) -> np.ndarray:
+def _predict(model: FaceModel, batch: np.ndarray, flip_tta: bool) -> np.ndarray:
     """Return probabilities per face; with ``flip_tta``, the mean of each face and its mirror (one model call)."""
     if not flip_tta or len(batch) == 0:
-        return classifier.predict(batch)
-    probabilities = classifier.predict(np.concatenate([batch, batch[:, :, ::-1, :]]))
+        return model.predict(batch)
+    probabilities = model.predict(np.concatenate([batch, batch[:, :, ::-1, :]]))
     return 0.5 * (probabilities[: len(batch)] + probabilities[len(batch):])
 
 
@@ -175,10 +153,8 @@ class FacePerceptionPipeline:
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
         self.detector = create_detector(config.detection)
-        classification = config.classification
-        self.emotion_classifier = _load_classifier(classification.emotion_model, "emotion", classification.num_threads)
-        self.gender_classifier = _load_classifier(classification.gender_model, "gender", classification.num_threads)
-        self.age_classifier = _load_age_classifier(classification.age_model, classification.num_threads)
+        # Name (card task) -> model, every one run on every face alike.
+        self.models: dict[str, FaceModel] = load_face_models(config.classification)
         self.tracker = FaceTracker(config.tracking)
         self._background = BackgroundDetector(config.detection) if config.detection.background else None
         self._keypoint_finder: RegionKeypointFinder | None = None
@@ -187,33 +163,6 @@ class FacePerceptionPipeline:
         self.measure_keypoints = False
         self._frame_index = 0
         self._frames_since_full_detection = 0
-
-    # --- labels and configuration ---------------------------------------------------------
-    @property
-    def emotion_labels(self) -> tuple[str, ...]:
-        """Emotion labels in the emotion model's output order (from its card)."""
-        return self.emotion_classifier.labels
-
-    @property
-    def gender_labels(self) -> tuple[str, ...]:
-        """Gender labels in the gender model's output order (from its card)."""
-        return self.gender_classifier.labels
-
-    def labels(self) -> dict[str, tuple[str, ...]]:
-        return {"emotion": self.emotion_labels, "gender": self.gender_labels}
-
-    @property
-    def emotion_model_path(self) -> Path:
-        return self.emotion_classifier.model_path
-
-    @property
-    def gender_model_path(self) -> Path:
-        return self.gender_classifier.model_path
-
-    @property
-    def age_model_path(self) -> Path | None:
-        """Return the age model in use; None when running without one."""
-        return None if self.age_classifier is None else self.age_classifier.model_path
 
     def reconfigure(self, config: PipelineConfig) -> None:
         """
@@ -226,20 +175,11 @@ class FacePerceptionPipeline:
         if config.detection != self.config.detection:
             detector = create_detector(config.detection)
             background = BackgroundDetector(config.detection) if config.detection.background else None
-        old, new = self.config.classification, config.classification
-        emotion, gender = self.emotion_classifier, self.gender_classifier
-        if (new.emotion_model, new.num_threads) != (old.emotion_model, old.num_threads):
-            emotion = _load_classifier(new.emotion_model, "emotion", new.num_threads)
-        if (new.gender_model, new.num_threads) != (old.gender_model, old.num_threads):
-            gender = _load_classifier(new.gender_model, "gender", new.num_threads)
-        age_classifier = self.age_classifier
-        if (new.age_model, new.num_threads) != (old.age_model, old.num_threads):
-            age_classifier = _load_age_classifier(new.age_model, new.num_threads)
+        models = load_face_models(config.classification, self.models, self.config.classification)
         if background is not self._background and self._background is not None:
             self._background.close()
         self._background = background
-        self.detector, self.emotion_classifier, self.gender_classifier = detector, emotion, gender
-        self.age_classifier = age_classifier
+        self.detector, self.models = detector, models
         self.tracker.config = config.tracking
         self.config = config
 
@@ -270,10 +210,8 @@ class FacePerceptionPipeline:
             detections = self.detector.detect_prepared(prepared, search_boxes)
             self._frames_since_full_detection = 1 if full else self._frames_since_full_detection + 1
         detections = self._keep_largest(detections)
-        emotion_spec = self.emotion_classifier.input_spec
-        gender_spec = self.gender_classifier.input_spec
-        age_spec = None if self.age_classifier is None else self.age_classifier.input_spec
-        specs = [s for s in (emotion_spec, gender_spec, age_spec) if s is not None]
+        models = list(self.models.values())
+        specs = [model.input_spec for model in models]
         detections, measured = self._with_keypoints(image, detections, specs)
         mark = _lap(timings, "detect", start)
 
@@ -281,19 +219,12 @@ class FacePerceptionPipeline:
         # Models share one batch unless their cards ask for different inputs.
         batches = build_batches(image, gray, detections, self.config.classification.crop_margin, specs,
                                 BOX_KEYPOINT_PRIORS[self.config.detection.backend])
-        emotion_batch, gender_batch = batches[emotion_spec], batches[gender_spec]
-        age_batch = None if age_spec is None else batches[age_spec]
         mark = _lap(timings, "crop", mark)
 
         flip = self.config.classification.flip_tta
-        emotion_probs = _predict(self.emotion_classifier, emotion_batch, flip)
-        gender_probs = _predict(self.gender_classifier, gender_batch, flip)
-        observations = [{"emotion": e, "gender": g} for e, g in zip(emotion_probs, gender_probs)]
-        if self.age_classifier is not None:
-            # The age distribution is smoothed over the track like the others; the
-            # expectation is taken afterwards, in _face_result.
-            for observation, a in zip(observations, _predict(self.age_classifier, age_batch, flip)):
-                observation["age"] = a
+        vectors = {model.name: _predict(model, batches[spec], flip) for model, spec in zip(models, specs)}
+        # Every output is smoothed over the track by name; it is read (e.g. the expected age) afterwards.
+        observations = [{name: values[i] for name, values in vectors.items()} for i in range(len(detections))]
         mark = _lap(timings, "classify", mark)
 
         tracked = self.tracker.update(boxes, observations)
@@ -364,45 +295,15 @@ class FacePerceptionPipeline:
         return sorted(largest, key=lambda d: d.confidence, reverse=True)
 
     def _face_result(self, detection: Detection, tracked: TrackedFace, keypoints: Keypoints | None) -> FaceResult:
-        gender_labels, emotion_labels = self.gender_labels, self.emotion_labels
-        gender = tracked.smoothed["gender"]
-        emotion = tracked.smoothed["emotion"]
-        gender_index = int(np.argmax(gender))
-        emotion_index = int(np.argmax(emotion))
-        gender_confidence = float(gender[gender_index])
-        gender_label = gender_labels[gender_index]
-        age_years, age_confidence, age_bands = math.nan, 0.0, {}
-        age_distribution = tracked.smoothed.get("age")
-        if self.age_classifier is not None and age_distribution is not None:
-            centers = self.age_classifier.card.age_bin_centers
-            age_years = age.expected_age(age_distribution, centers)
-            bands = age.band_probabilities(age_distribution, centers)
-            age_confidence = float(bands.max())
-            age_bands = _as_dict([name for name, _, _ in age.AGE_BANDS], bands)
-        if gender_confidence < self.config.classification.gender_min_confidence:
-            gender_label = GENDER_UNKNOWN
         return FaceResult(
             track_id=tracked.track_id,
             box=detection.box,
             detection_confidence=detection.confidence,
             track_age=tracked.age,
-            gender=gender_label,
-            gender_confidence=gender_confidence,
-            gender_probabilities=_as_dict(gender_labels, gender),
-            gender_probabilities_raw=_as_dict(gender_labels, tracked.raw["gender"]),
-            emotion=emotion_labels[emotion_index],
-            emotion_confidence=float(emotion[emotion_index]),
-            emotion_probabilities=tuple(float(p) for p in emotion),
-            emotion_probabilities_raw=tuple(float(p) for p in tracked.raw["emotion"]),
-            age=age_years,
-            age_confidence=age_confidence,
-            age_band_probabilities=age_bands,
+            outputs={name: model.read(tracked.smoothed[name]) for name, model in self.models.items()},
+            raw_outputs={name: model.read(tracked.raw[name]) for name, model in self.models.items()},
             keypoints=keypoints,
         )
-
-
-def _as_dict(labels: Sequence[str], values: np.ndarray) -> dict[str, float]:
-    return {label: float(value) for label, value in zip(labels, values)}
 
 
 def _lap(timings: dict[str, float], stage: str, since: float) -> float:

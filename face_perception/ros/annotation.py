@@ -21,6 +21,8 @@ from typing import Sequence, TYPE_CHECKING
 import cv2
 import numpy as np
 
+from face_perception.attributes.face_model import ExpectedValue
+
 if TYPE_CHECKING:  # only for type hints; keeps this module free of the model runtime
     from face_perception.attributes.pipeline import FaceResult
 
@@ -39,13 +41,14 @@ def _font_scale(image_width: int, image_height: int, box_width: int) -> float:
 
 
 def face_label_lines(face: "FaceResult") -> list[str]:
-    lines = [
-        face.track_id,
-        f"{face.gender} {face.gender_confidence:.2f}",
-        f"{face.emotion} {face.emotion_confidence:.2f}",
-    ]
-    if math.isfinite(face.age):  # NaN: the node runs without an age model
-        lines.append(f"age {face.age:.0f} ({face.age_confidence:.2f})")
+    """Return the track id, then a line per model output: its answer and confidence."""
+    lines = [face.track_id]
+    for name, output in face.outputs.items():
+        if isinstance(output, ExpectedValue):
+            if math.isfinite(output.value):  # NaN: a distribution without mass
+                lines.append(f"{name} {output.value:.0f} ({output.confidence:.2f})")
+        else:
+            lines.append(f"{output.label} {output.confidence:.2f}")
     return lines
 
 

@@ -175,24 +175,26 @@ def soft_biometrics(face: "FaceResult", header: Header) -> SoftBiometrics:
     model. Gender "unknown" (below gender_min_confidence) is UNDEFINED; its confidence is
     still the probability of the more likely gender, as in FaceAttributes.
     """
-    has_age = math.isfinite(face.age)
+    age, gender = face.outputs.get("age"), face.outputs["gender"]
+    has_age = age is not None and math.isfinite(age.value)
     return SoftBiometrics(
         header=header,
-        age=int(np.clip(round(face.age), 0, 255)) if has_age else 0,
-        age_confidence=float(face.age_confidence) if has_age else 0.0,
-        gender=GENDERS.get(face.gender, SoftBiometrics.UNDEFINED),
-        gender_confidence=float(face.gender_confidence),
+        age=int(np.clip(round(age.value), 0, 255)) if has_age else 0,
+        age_confidence=float(age.confidence) if has_age else 0.0,
+        gender=GENDERS.get(gender.label, SoftBiometrics.UNDEFINED),
+        gender_confidence=float(gender.confidence),
     )
 
 
-def expression(face: "FaceResult", emotion_labels: Sequence[str], header: Header) -> Expression:
-    valence, arousal = valence_arousal(face.emotion_probabilities, emotion_labels)
+def expression(face: "FaceResult", header: Header) -> Expression:
+    emotion = face.outputs["emotion"]
+    valence, arousal = valence_arousal(emotion.probabilities, emotion.labels)
     return Expression(
         header=header,
-        expression=EXPRESSIONS[face.emotion],
+        expression=EXPRESSIONS[emotion.label],
         valence=valence,
         arousal=arousal,
-        confidence=float(face.emotion_confidence),
+        confidence=float(emotion.confidence),
     )
 
 
@@ -271,7 +273,7 @@ class HriFaceOutput:
     def face_id(self, track_id: str) -> str:
         return rep155_id(track_id, self.id_tag)
 
-    def publish(self, result: "FrameResult", header: Header, bgr: np.ndarray, emotion_labels: Sequence[str],
+    def publish(self, result: "FrameResult", header: Header, bgr: np.ndarray,
                 poses: "Mapping[str, HeadPose] | None" = None) -> None:
         """
         Return this frame's messages.
@@ -286,7 +288,7 @@ class HriFaceOutput:
             publishers = self._faces[self.face_id(face.track_id)]  # a face's track is always live
             publishers.roi.publish(normalized_roi(face, result.image_size, header))
             publishers.softbiometrics.publish(soft_biometrics(face, header))
-            publishers.expression.publish(expression(face, emotion_labels, header))
+            publishers.expression.publish(expression(face, header))
             landmarks = facial_landmarks(face, result.image_size, header)
             if landmarks is not None:
                 publishers.landmarks.publish(landmarks)

@@ -56,6 +56,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
+from face_perception.attributes.classification import ATTRIBUTES
 from face_perception.attributes.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
 from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.parameters import ConfigError, PARAMETERS, ParameterSpec, PipelineConfig, validate_value
@@ -234,9 +235,7 @@ class PerceptionNode(Node):
         self.get_logger().info(
             f"watching {topic} ({'CompressedImage' if values['use_compressed'] else 'Image'}), "
             f"lost frames counted against {info_subscription.topic_name}; "
-            f"emotion model {self._pipeline.emotion_classifier.model_path}, "
-            f"gender model {self._pipeline.gender_classifier.model_path}, "
-            f"age model {self._pipeline.age_model_path or 'none (FaceAttributes.age is NaN)'}"
+            f"{_models_line(self._pipeline)}"
             + (f"; REP-155 face ids start with '{self._hri.id_tag}'" if self._hri else "")
         )
 
@@ -292,18 +291,16 @@ class PerceptionNode(Node):
             self._pipeline.measure_keypoints = self._hri is not None or (
                 self._head_poses is not None and self._camera is not None)
             result = self._pipeline.process(bgr)
-            emotion_labels = self._pipeline.emotion_labels
         header = message.header
         poses = self._face_poses(result, header, bgr.shape)
         positions = {track_id: pose.translation for track_id, pose in poses.items()}
-        self._attributes_pub.publish(ros_messages.face_attributes_array(result.faces, header, emotion_labels,
-                                                                        positions))
-        self._detections_pub.publish(ros_messages.detection_array(result.faces, header, emotion_labels))
+        self._attributes_pub.publish(ros_messages.face_attributes_array(result.faces, header, positions))
+        self._detections_pub.publish(ros_messages.detection_array(result.faces, header))
         if self._publish_annotated and self._annotated_pub.get_subscription_count() > 0:
             annotated = draw_annotations(bgr, result.faces)
             self._annotated_pub.publish(ros_messages.image_msg_with_header(annotated, header))
         if self._hri is not None:
-            self._hri.publish(result, header, bgr, emotion_labels, poses)
+            self._hri.publish(result, header, bgr, poses)
         self._health.add_processed(time.monotonic(), (time.perf_counter() - received_at) * 1000.0, len(result.faces))
 
     # --- head pose ---------------------------------------------------------------------
@@ -386,7 +383,7 @@ class PerceptionNode(Node):
                 # Builds every new part before swapping any, so a bad model path is
                 # refused and the node keeps running on the old configuration.
                 self._pipeline.reconfigure(config)
-                ros_messages.check_emotion_labels(self._pipeline.emotion_labels)
+                ros_messages.check_emotion_labels(self._pipeline.models["emotion"].labels)
             except (ConfigError, ValueError, OSError) as error:
                 self._pipeline.reconfigure(previous)
                 return SetParametersResult(successful=False, reason=str(error))
@@ -474,8 +471,14 @@ def _one_euro(values: dict) -> OneEuroParameters:
 def build_pipeline(config: PipelineConfig) -> FacePerceptionPipeline:
     """Return the pipeline for a config, refusing emotion models whose classes the message lacks."""
     pipeline = FacePerceptionPipeline(config)
-    ros_messages.check_emotion_labels(pipeline.emotion_labels)
+    ros_messages.check_emotion_labels(pipeline.models["emotion"].labels)
     return pipeline
+
+
+def _models_line(pipeline: FacePerceptionPipeline) -> str:
+    """Return the start-up log's account of the face models: each one's file, or none."""
+    return ", ".join(f"{attribute.task} model {model.model_path if model else 'none'}"
+                     for attribute in ATTRIBUTES for model in [pipeline.models.get(attribute.task)])
 
 
 def main(args: list[str] | None = None) -> int:

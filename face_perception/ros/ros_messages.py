@@ -17,7 +17,8 @@ Conversion between ROS messages and the pure-Python pipeline's data.
 
 Everything ROS-typed lives here and in the node shell; the pipeline never sees a
 message. Images go through :mod:`face_perception.ros.image_conversion` (numpy only,
-since ROS 2 cv_bridge is not installable from PyPI).
+since ROS 2 cv_bridge is not installable from PyPI); a face's model outputs
+(:mod:`face_perception.attributes.face_model`) become the messages' explicit fields here.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
+from face_perception.attributes.face_model import ClassDistribution, ExpectedValue, FaceOutput
 from face_perception.ros.image_conversion import (
     array_to_image_fields,
     decode_compressed,
@@ -97,12 +99,13 @@ def image_msg_with_header(bgr: np.ndarray, header: Header) -> Image:
     return bgr_to_image_msg(bgr, header.stamp, header.frame_id)
 
 
-def reorder_emotions(probabilities: Sequence[float], labels: Sequence[str]) -> list[float]:
-    """Probabilities given in the model card's label order, in the message's fixed order."""
-    by_label = dict(zip(labels, probabilities))
+def reorder_emotions(emotion: ClassDistribution) -> list[float]:
+    """Return an emotion distribution's probabilities (in its card's label order) in the message's fixed order."""
+    by_label = emotion.as_dict()
     missing = [label for label in MESSAGE_EMOTION_ORDER if label not in by_label]
-    if missing or len(labels) != len(probabilities):
-        raise ValueError(f"emotion probabilities for labels {list(labels)} cannot fill {list(MESSAGE_EMOTION_ORDER)}")
+    if missing or len(emotion.labels) != len(emotion.probabilities):
+        raise ValueError(f"emotion probabilities for labels {list(emotion.labels)} cannot fill "
+                         f"{list(MESSAGE_EMOTION_ORDER)}")
     return [float(by_label[label]) for label in MESSAGE_EMOTION_ORDER]
 
 
@@ -114,40 +117,42 @@ def check_emotion_labels(labels: Sequence[str]) -> None:
         )
 
 
-def face_attributes(face, emotion_labels: Sequence[str], position: Sequence[float] | None = None) -> FaceAttributes:
+def face_attributes(face, position: Sequence[float] | None = None) -> FaceAttributes:
     """
     Convert one pipeline FaceResult to a FaceAttributes message.
 
-    One pipeline FaceResult as a FaceAttributes message (emotion_labels: the card's order;
-    ``position``: the face's x, y, z in metres in the camera frame, NaN when None).
+    The message's explicit fields from the face's outputs by name (age NaN with confidence 0
+    without an age model); ``position``: the face's x, y, z in metres in the camera frame,
+    NaN when None.
     """
+    gender, emotion, age = face.outputs["gender"], face.outputs["emotion"], face.outputs.get("age")
     x, y, w, h = face.box
     message = FaceAttributes()
     message.track_id = face.track_id
     message.bbox = RegionOfInterest(x_offset=int(x), y_offset=int(y), width=int(w), height=int(h), do_rectify=False)
     message.detection_confidence = float(face.detection_confidence)
-    message.gender = face.gender
-    message.gender_confidence = float(face.gender_confidence)
-    message.gender_female_probability = float(face.gender_probabilities["female"])
-    message.gender_female_probability_raw = float(face.gender_probabilities_raw["female"])
-    message.emotion = face.emotion
-    message.emotion_confidence = float(face.emotion_confidence)
-    message.emotion_probabilities = reorder_emotions(face.emotion_probabilities, emotion_labels)
-    message.emotion_probabilities_raw = reorder_emotions(face.emotion_probabilities_raw, emotion_labels)
-    message.age = float(face.age)
-    message.age_confidence = float(face.age_confidence)
+    message.gender = gender.label
+    message.gender_confidence = float(gender.confidence)
+    message.gender_female_probability = float(gender.as_dict()["female"])
+    message.gender_female_probability_raw = float(face.raw_outputs["gender"].as_dict()["female"])
+    message.emotion = emotion.label
+    message.emotion_confidence = float(emotion.confidence)
+    message.emotion_probabilities = reorder_emotions(emotion)
+    message.emotion_probabilities_raw = reorder_emotions(face.raw_outputs["emotion"])
+    message.age = math.nan if age is None else float(age.value)
+    message.age_confidence = 0.0 if age is None else float(age.confidence)
     message.track_age = int(face.track_age)
     x, y, z = (math.nan,) * 3 if position is None else (float(v) for v in position)
     message.position = Point(x=x, y=y, z=z)
     return message
 
 
-def face_attributes_array(faces: Iterable, header: Header, emotion_labels: Sequence[str],
+def face_attributes_array(faces: Iterable, header: Header,
                           positions: Mapping[str, Sequence[float]] | None = None) -> FaceAttributesArray:
     """``positions``: track id -> the face's position in the camera frame (NaN for the others)."""
     positions = positions or {}
     return FaceAttributesArray(header=header, faces=[
-        face_attributes(face, emotion_labels, positions.get(face.track_id)) for face in faces])
+        face_attributes(face, positions.get(face.track_id)) for face in faces])
 
 
 def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:
@@ -157,12 +162,21 @@ def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:
     return hypothesis
 
 
-def detection_array(faces: Iterable, header: Header, emotion_labels: Sequence[str]) -> Detection2DArray:
+def output_scores(name: str, output: FaceOutput) -> dict[str, float]:
+    """Return class -> smoothed probability of one output: a distribution's classes, an expected value's bands."""
+    if isinstance(output, ExpectedValue):
+        return output.bands()
+    if name == "emotion":  # in the message's fixed order, as FaceAttributes.emotion_probabilities
+        return dict(zip(MESSAGE_EMOTION_ORDER, reorder_emotions(output)))
+    return output.as_dict()
+
+
+def detection_array(faces: Iterable, header: Header) -> Detection2DArray:
     """
-    Build the vision_msgs detections: one per face, with a hypothesis per class.
+    Build the vision_msgs detections: one per face, with a hypothesis per class of every output.
 
     vision_msgs detections: one per face, one hypothesis per gender and emotion class and,
-    with an age model, per age band.
+    with an age model, per age band (every model's output, in the pipeline's model order).
 
     class_id is '<attribute>/<label>' (e.g. 'gender/female', 'emotion/happy', 'age/18-39')
     with the smoothed probability as score, so generic vision_msgs consumers can rank classes.
@@ -177,12 +191,8 @@ def detection_array(faces: Iterable, header: Header, emotion_labels: Sequence[st
         bbox.center.position.y = float(y + h / 2.0)
         bbox.size_x = float(w)
         bbox.size_y = float(h)
-        results = [_hypothesis(f"gender/{label}", p) for label, p in face.gender_probabilities.items()]
-        results += [
-            _hypothesis(f"emotion/{label}", p)
-            for label, p in zip(MESSAGE_EMOTION_ORDER, reorder_emotions(face.emotion_probabilities, emotion_labels))
-        ]
-        results += [_hypothesis(f"age/{band}", p) for band, p in face.age_band_probabilities.items()]
+        results = [_hypothesis(f"{name}/{label}", score)
+                   for name, output in face.outputs.items() for label, score in output_scores(name, output).items()]
         detections.append(Detection2D(header=header, results=results, bbox=bbox, id=face.track_id))
     return Detection2DArray(header=header, detections=detections)
 

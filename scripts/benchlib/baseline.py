@@ -109,10 +109,6 @@ class PaperBaseline:
         self.cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
         self.draw = draw
 
-    @property
-    def emotion_labels(self) -> tuple[str, ...]:
-        return self.specs["emotion"].labels
-
     def detect(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
         boxes = self.cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(30, 30),
                                               flags=cv2.CASCADE_SCALE_IMAGE)
@@ -151,7 +147,7 @@ class PaperBaseline:
             classify_s += t2 - t1
             faces.append(self.face_result(index, box, probabilities))
         classified = time.perf_counter()
-        publish_stage(faces, bgr, message.header, self.emotion_labels, self.draw)
+        publish_stage(faces, bgr, message.header, self.draw)
         end = time.perf_counter()
         return {
             "convert": (converted - start) * 1000.0,
@@ -166,20 +162,14 @@ class PaperBaseline:
 
     def face_result(self, index: int, box: Sequence[int], probabilities: dict[str, np.ndarray]):
         """Return the node's FaceResult for one baseline face, so both sides publish the same messages."""
+        from face_perception.attributes.face_model import ClassDistribution
         from face_perception.attributes.pipeline import FaceResult
 
-        gender_labels = self.specs["gender"].labels
-        gender = {label: float(p) for label, p in zip(gender_labels, probabilities["gender"])}
-        emotion = tuple(float(p) for p in probabilities["emotion"])
-        best_gender = max(gender, key=gender.get)
-        best_emotion = int(np.argmax(emotion))
-        return FaceResult(
-            track_id=f"b{index}", box=tuple(box), detection_confidence=1.0, track_age=1,
-            gender=best_gender, gender_confidence=gender[best_gender], gender_probabilities=gender,
-            gender_probabilities_raw=gender, emotion=self.emotion_labels[best_emotion],
-            emotion_confidence=emotion[best_emotion], emotion_probabilities=emotion,
-            emotion_probabilities_raw=emotion,
-        )
+        # The demo has no tracking and no "unknown" gender: the raw answer, always given.
+        outputs = {task: ClassDistribution(self.specs[task].labels, tuple(float(p) for p in probabilities[task]))
+                   for task in ("gender", "emotion")}
+        return FaceResult(track_id=f"b{index}", box=tuple(box), detection_confidence=1.0, track_age=1,
+                          outputs=outputs, raw_outputs=outputs)
 
 
 def classification_call_styles(baseline: PaperBaseline, lite_classifiers: dict[str, Any],

@@ -70,7 +70,7 @@ def frame_message(config: FrameConfig, index: int):
     return bgr_to_image_msg(bgr, Time(sec=index, nanosec=0), "camera_optical_frame")
 
 
-def publish_stage(faces: Sequence, bgr: np.ndarray, header, emotion_labels: Sequence[str], draw: bool) -> int:
+def publish_stage(faces: Sequence, bgr: np.ndarray, header, draw: bool) -> int:
     """
     Mirror what the node does after the pipeline: build and serialise its output messages.
 
@@ -83,8 +83,8 @@ def publish_stage(faces: Sequence, bgr: np.ndarray, header, emotion_labels: Sequ
     from face_perception.ros.annotation import draw_annotations
 
     messages = [
-        ros_messages.face_attributes_array(faces, header, emotion_labels),
-        ros_messages.detection_array(faces, header, emotion_labels),
+        ros_messages.face_attributes_array(faces, header),
+        ros_messages.detection_array(faces, header),
     ]
     if draw:
         messages.append(ros_messages.image_msg_with_header(draw_annotations(bgr, faces), header))

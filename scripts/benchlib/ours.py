@@ -62,7 +62,7 @@ class OursRunner:
         converted = time.perf_counter()
         result = self.pipeline.process(bgr)
         processed = time.perf_counter()
-        publish_stage(result.faces, bgr, message.header, self.pipeline.emotion_labels, self.draw)
+        publish_stage(result.faces, bgr, message.header, self.draw)
         end = time.perf_counter()
         record = {stage: result.timings_ms[stage] for stage in ("detect", "crop", "classify", "track")}
         record.update(
