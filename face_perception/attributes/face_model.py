@@ -92,6 +92,10 @@ class FaceModel(Protocol):
         """Return the name of the model's output: its card's task (``emotion``, ``gender``, ``age``)."""
 
     @property
+    def labels(self) -> tuple[str, ...]:
+        """Return the card's labels: what each of a probability vector's K entries stands for (class or bin)."""
+
+    @property
     def input_spec(self) -> InputSpec:
         """Return the faces the model takes (size, colour, normalisation, framing), from its card."""
 
