@@ -290,6 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=0, help="N evenly spaced faces of the split only (0 = all)")
     p.add_argument("--paper", action="store_true", help="also the paper's model of the task on the node's boxes")
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--card", action="store_true",
+                   help="also record the results in the evaluated model's card (metrics.end_to_end); use on the "
+                        "test split for a shipped model")
     args = p.parse_args(argv)
 
     from face_perception.classification import FaceClassifier, resolve_model_path
@@ -344,7 +347,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")
         args.json.with_suffix(".md").write_text(markdown_report(report))
+    if args.card:
+        path = record_in_card(models[args.task], report)
+        print(f"recorded in {path}", flush=True)
     return 0
+
+
+def record_in_card(model_path: str, report: dict[str, Any]) -> Path:
+    """Write the report's results into the model's card as ``metrics.end_to_end`` (the card re-validated)."""
+    from face_perception.classification import card_path_for
+    from face_perception.model_card import parse_model_card
+
+    path = card_path_for(model_path)
+    card = json.loads(path.read_text(encoding="utf-8"))
+    results = {setting: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()
+                         if k != "seconds"} for setting, summary in report["results"].items()}
+    card.setdefault("metrics", {})["end_to_end"] = {
+        "command": report["command"], "split": report["split"], "limit": report["limit"],
+        "method": "test faces pasted whole into 640x480 photos at each face width, read by the node's pipeline "
+                  "(detector -> framing -> model); accuracies over the faces found; 'crop (no detector)' is the "
+                  "model on the data set's faces cut by its framing; 'paper ...' is the paper's model on the "
+                  "node's boxes", "results": results}
+    parse_model_card(card, path)
+    path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 if __name__ == "__main__":
