@@ -188,3 +188,23 @@ def test_end_to_end_reads_pasted_faces_through_the_pipeline(utk_folder: Path) ->
     assert summary["faces"] == 20 and summary["detected"] >= 0.9
     assert 0.5 < summary["all"] <= 1.0  # a real model on real faces: better than chance
     assert set(np.unique(outcome["answer"][outcome["found"]])) <= {0, 1}
+
+
+def test_end_to_end_results_are_recorded_in_the_models_card(tmp_path: Path) -> None:
+    import shutil
+
+    from face_perception.classification import FaceClassifier, resolve_model_path
+    from training.end_to_end import record_in_card
+
+    shipped = resolve_model_path("", "emotion")
+    model = tmp_path / "emotion.tflite"
+    shutil.copyfile(shipped, model)
+    shutil.copyfile(shipped.with_name("emotion.card.json"), tmp_path / "emotion.card.json")
+    report = {"command": "python -m training.end_to_end --task emotion", "split": "test", "limit": 3,
+              "results": {"blazeface 96px": {"faces": 3, "detected": 2 / 3, "seconds": 1.5}}}
+    record_in_card(str(model), report)
+    card = json.loads((tmp_path / "emotion.card.json").read_text())
+    recorded = card["metrics"]["end_to_end"]
+    assert recorded["results"] == {"blazeface 96px": {"faces": 3, "detected": 0.6667}}
+    assert recorded["split"] == "test" and "test" in card["metrics"]  # the crop figures stay
+    assert FaceClassifier(model, "emotion").labels  # the card still loads in the node
