@@ -193,7 +193,7 @@ def test_end_to_end_reads_pasted_faces_through_the_pipeline(utk_folder: Path) ->
 def test_end_to_end_results_are_recorded_in_the_models_card(tmp_path: Path) -> None:
     import shutil
 
-    from face_perception.classification import FaceClassifier, resolve_model_path
+    from face_perception.attributes.classification import FaceClassifier, resolve_model_path
     from training.end_to_end import record_in_card
 
     shipped = resolve_model_path("", "emotion")

@@ -83,6 +83,6 @@ def expected_age(probabilities: np.ndarray, centers: Sequence[float]) -> np.ndar
 
 
 def band_index(ages: np.ndarray) -> np.ndarray:
-    """Band (AGE_BANDS) of each age in years: face_perception.age.band_index for arrays."""
+    """Band (AGE_BANDS) of each age in years: face_perception.attributes.age.band_index for arrays."""
     ages = np.asarray(ages, dtype=np.float64)
     return np.searchsorted(np.array([end for _, _, end in AGE_BANDS[:-1]]), ages, side="right").astype(np.int64)

@@ -363,8 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def record_in_card(model_path: str, report: dict[str, Any]) -> Path:
     """Write the report's results into the model's card as ``metrics.end_to_end`` (the card re-validated)."""
-    from face_perception.classification import card_path_for
-    from face_perception.model_card import parse_model_card
+    from face_perception.attributes.classification import card_path_for
+    from face_perception.attributes.model_card import parse_model_card
 
     path = card_path_for(model_path)
     card = json.loads(path.read_text(encoding="utf-8"))

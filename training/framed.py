@@ -16,7 +16,7 @@
 Training faces cut the node's way.
 
 Training faces cut the node's way: the node's detector re-detects every dataset image and
-``face_perception.framing`` (the node's own function) cuts the face from it.
+``face_perception.attributes.framing`` (the node's own function) cuts the face from it.
 
 Each source image is padded (half its side of black on every edge, so a tight dataset chip
 looks like a face in a larger picture) and searched by the node's BlazeFace detector with its
