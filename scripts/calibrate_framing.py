@@ -44,22 +44,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 SETS = ("fer2013", "utkface", "lfw")
 
 
-def sources(name: str, split: str) -> np.ndarray:
-    """RGB uint8 sources of a split at training.framed.SOURCE_SIDE, exactly as training re-detects them."""
-    from training import tasks
-    from training.framed import _enlarge, SOURCE_SIDE
+def redetected(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(keypoints [N, 6, 2], found [N]) of a split, from training's own framed loader and keypoint cache."""
+    from face_perception.attributes.framing import EyesMouthFraming
+    from training.tasks import load_task_data
 
-    if name == "fer2013":
-        grey = tasks.load_task_data("emotion", side=48).splits[split].images
-        return _enlarge(np.repeat(grey[..., None], 3, axis=3))
-    if name == "utkface":
-        from training.utkface import load_utkface_gender
-        data = load_utkface_gender(tasks.DEFAULT_UTKFACE, seed=tasks.UTKFACE_SPLIT_SEED,
-                                   fractions=tasks.UTKFACE_FRACTIONS, side=SOURCE_SIDE, color="rgb")
-        return _enlarge(data.splits[split].images)
-    from training.lfw import load_lfw_gender
-    data = load_lfw_gender(tasks.DEFAULT_LFW, seed=tasks.UTKFACE_SPLIT_SEED, fractions=tasks.UTKFACE_FRACTIONS)
-    return _enlarge(data.splits[split].images)
+    # The framed loader re-detects the sources the way training does; the framing it cuts
+    # with does not change the keypoints. UTKFace alone is the age task's data; LFW is the
+    # gender task's second set.
+    task = {"fer2013": "emotion", "utkface": "age", "lfw": "gender"}[name]
+    data = load_task_data(task, framing=EyesMouthFraming().describe()).splits[split]
+    rows = np.flatnonzero(data.extra["source_set"] == 1) if name == "lfw" else np.arange(len(data))
+    return data.extra["keypoints"][rows], data.extra["face_found"][rows]
 
 
 def chip_framing(keypoints: np.ndarray, side: float, eye_mouth_ratio: float) -> dict[str, np.ndarray]:
@@ -85,14 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from face_perception.attributes.framing import EyesMouthFraming
-    from training.framed import cached_keypoints, SOURCE_SIDE
+    from training.framed import SOURCE_SIDE
 
-    images = sources(args.set, args.split)
-    if args.limit and args.limit < len(images):
-        images = images[np.linspace(0, len(images) - 1, args.limit).round().astype(int)]
-    keypoints, found = cached_keypoints(images)
+    keypoints, found = redetected(args.set, args.split)
+    if args.limit and args.limit < len(found):
+        rows = np.linspace(0, len(found) - 1, args.limit).round().astype(int)
+        keypoints, found = keypoints[rows], found[rows]
     measured = chip_framing(keypoints[found].astype(np.float64), SOURCE_SIDE, EyesMouthFraming().eye_mouth_ratio)
-    summary = {"set": args.set, "split": args.split, "chips": int(len(images)), "faces_found": int(found.sum())}
+    summary = {"set": args.set, "split": args.split, "chips": int(len(found)), "faces_found": int(found.sum())}
     for key, values in measured.items():
         q1, median, q3 = np.percentile(values, [25, 50, 75])
         summary[key] = {"median": round(float(median), 3), "q1": round(float(q1), 3), "q3": round(float(q3), 3)}
