@@ -36,6 +36,9 @@ if str(REPO_ROOT) not in sys.path:  # `training` is a top-level folder, not an i
 
 from face_perception.parameters import PipelineConfig  # noqa: E402
 from face_perception.ros.demo_frames import background, load_demo_image, paste_head  # noqa: E402
+# The training package fixes TensorFlow's CPU settings (oneDNN off) before anything loads
+# TensorFlow, in this process as in a user's (training/tensorflow_runtime.py).
+import training  # noqa: E402, F401, I100
 
 # Where Haar finds the astronaut's face in the 512x512 photo (x, y, w, h), +-5 px.
 ASTRONAUT_FACE = (177, 67, 93, 93)
@@ -45,6 +48,20 @@ GENDER_LABELS = ("male", "female")
 # Age bins of the test age model and their centres in years (age card's age_bins).
 AGE_LABELS = ("0-5", "6-12", "13-17", "18-29", "30-39", "40-59", "60-79", "80+")
 AGE_CENTERS = (3.0, 9.0, 15.0, 24.0, 35.0, 50.0, 70.0, 88.0)
+
+
+def pytest_report_header(config) -> list[str]:
+    """Print what the run is on: CPU, its AVX-512 flags, TensorFlow and the oneDNN settings in force."""
+    from training import tensorflow_runtime
+
+    settings = tensorflow_runtime.describe()
+    try:
+        in_use = "on" if tensorflow_runtime.onednn_in_use() else "off"
+    except ImportError as error:  # no TensorFlow: the training tests are skipped or fail on their own
+        in_use = f"unknown ({error})"
+    return [f"cpu: {settings['cpu']}; avx512: {settings['avx512']}",
+            f"tensorflow {settings['tensorflow']}; oneDNN kernels {in_use}; TF_ENABLE_ONEDNN_OPTS="
+            f"{settings['TF_ENABLE_ONEDNN_OPTS']}; ONEDNN_MAX_CPU_ISA={settings['ONEDNN_MAX_CPU_ISA']}"]
 
 
 @pytest.fixture(scope="session")

@@ -151,8 +151,7 @@ def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path
                "--lfw", str(lfw_tar), "--framing", "eyes_mouth", "--augment", "robot", "--epochs", "3",
                "--arch", "mini_xception", "--batch-size", "32", "--threads", "1", "--no-cache",
                "--verbose", "0", "--out", str(out)]
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
-                            env={**__import__("os").environ, "TF_ENABLE_ONEDNN_OPTS": "0"})
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     run = json.loads((out / "run.json").read_text())
     assert run["input"]["framing"] == EyesMouthFraming().describe()
@@ -164,7 +163,7 @@ def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path
     # A run stopped from outside keeps model.keras and history.csv; its record is written afterwards.
     (out / "run.json").unlink()
     result = subprocess.run(command + ["--record-interrupted", "2.5"], cwd=REPO_ROOT, capture_output=True,
-                            text=True, timeout=600, env={**__import__("os").environ, "TF_ENABLE_ONEDNN_OPTS": "0"})
+                            text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     record = json.loads((out / "run.json").read_text())
     assert record["interrupted"]["stopped_after_epoch"] == 1 and record["training_minutes"] == 2.5

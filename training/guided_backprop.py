@@ -21,19 +21,21 @@ Guided back-propagation (the paper's visualisation): which pixels raise a class 
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 from pathlib import Path
 import sys
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 
-def guided_backprop(model, image: np.ndarray, class_index: int) -> np.ndarray:
+@contextmanager
+def guided_relu_patched(model) -> Iterator[None]:
     """
-    Return the guided-backprop gradient of the class probability w.r.t. an image.
+    Within the block, every ReLU of the model back-propagates the guided way.
 
-    Gradient of the class probability w.r.t. a model-ready image [H, W, C], where every ReLU
-    passes gradient back only where both its input and the incoming gradient are positive.
+    A guided ReLU passes gradient back only where both its input and the incoming gradient
+    are positive; the model's activations are restored on leaving the block.
     """
     import keras
     import tensorflow as tf
@@ -48,14 +50,27 @@ def guided_backprop(model, image: np.ndarray, class_index: int) -> np.ndarray:
     for layer in patched:
         layer.activation = guided_relu
     try:
-        x = tf.convert_to_tensor(image[None].astype(np.float32))
+        yield
+    finally:
+        for layer in patched:
+            layer.activation = keras.activations.relu
+
+
+def guided_backprop(model, image: np.ndarray, class_index: int) -> np.ndarray:
+    """Return the guided-backprop gradient of the class probability w.r.t. a model-ready image [H, W, C]."""
+    import tensorflow as tf
+
+    # In a graph only the gradient w.r.t. the image is computed. Eager mode also computes every
+    # conv's filter gradient: the oneDNN kernel that crashed (training/tensorflow_runtime.py).
+    @tf.function
+    def input_gradient(x):
         with tf.GradientTape() as tape:
             tape.watch(x)
             score = model(x, training=False)[:, class_index]
-        return tape.gradient(score, x).numpy()[0]
-    finally:
-        for layer in patched:  # leave the model as it was
-            layer.activation = keras.activations.relu
+        return tape.gradient(score, x)
+
+    with guided_relu_patched(model):  # traced inside the block, so the graph holds the guided ReLUs
+        return input_gradient(tf.convert_to_tensor(image[None].astype(np.float32))).numpy()[0]
 
 
 def to_picture(gradient: np.ndarray) -> np.ndarray:
