@@ -54,7 +54,8 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
 
     Emotion: FER-2013 with the original labels; with FER+ votes (``votes``, or by default
     ../shared/data/ferplus_votes.csv when ``data`` is the default FER-2013 file) each split also
-    carries the FER+ targets (training.ferplus). Age: UTKFace with the age bin as label and the age in ``extra['age']``.
+    carries the FER+ targets (training.loaders.ferplus). Age: UTKFace with the age bin as label and the age in
+    ``extra['age']``.
 
     ``framing`` (a card's ``input.framing``): the faces are re-detected with the node's
     detector and cut by the node's framing function (training.framed) instead of resizing the
@@ -76,15 +77,15 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
         if found != color:
             raise SystemExit(f"{path} holds {found} faces, not {color} (--color)")
     elif task == "emotion":
-        from training.fer2013 import load_fer2013
+        from training.loaders.fer2013 import load_fer2013
         dataset = load_fer2013(path, cache_dir=cache_dir)
         # The votes name rows of the full FER-2013 CSV: attach them by default only to that file.
         votes_path = Path(votes) if votes is not None else DEFAULT_FERPLUS_VOTES
         if votes is not None or (data is None and votes_path.is_file()):
-            from training.ferplus import attach_ferplus
+            from training.loaders.ferplus import attach_ferplus
             dataset = attach_ferplus(dataset, votes_path)
     else:
-        from training.utkface import load_utkface_gender
+        from training.loaders.utkface import load_utkface_gender
         dataset = load_utkface_gender(path, seed=UTKFACE_SPLIT_SEED, fractions=UTKFACE_FRACTIONS,
                                       side=max(side, 48), cache_dir=cache_dir, color=color)
         if task == "age":
@@ -97,7 +98,7 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
 def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: Path | None, color: str,
                       framing: Mapping[str, Any], lfw: Path | str | None, votes: Path | str | None) -> Dataset:
     from training.framed import framed_dataset, join, SOURCE_SIDE
-    from training.utkface import load_utkface_gender
+    from training.loaders.utkface import load_utkface_gender
 
     check_color(task, color)
     path = Path(data) if data is not None else DEFAULT_DATA[task]
@@ -113,7 +114,7 @@ def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: 
     dataset = framed_dataset(sources, framing, side, color, cache_dir)
     if task == "age":
         return _as_age(dataset)
-    from training.lfw import load_lfw_gender
+    from training.loaders.lfw import load_lfw_gender
 
     lfw_path = Path(lfw) if lfw is not None else DEFAULT_LFW
     lfw_set = framed_dataset(load_lfw_gender(lfw_path, seed=UTKFACE_SPLIT_SEED, fractions=UTKFACE_FRACTIONS,

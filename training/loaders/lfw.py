@@ -31,8 +31,8 @@ import numpy as np
 
 from training.cache import cached
 from training.dataset import Dataset, Split
+from training.loaders.utkface import GENDER_LABELS, split_indices
 from training.paths import CACHE_DIR
-from training.utkface import GENDER_LABELS, split_indices
 
 LABELS_MEMBER = "lfw/labels.csv"
 # No ages in LFW: the age field of its faces (kept so splits can be joined with UTKFace's).
