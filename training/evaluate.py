@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from training.dataset import Dataset
-from training.label_views import label_views, select
+from training.label_views import label_views, POSED_VIEW, select
 from training.metrics import classification_report
 from training.paths import DEFAULT_ANCHOR_DIR, EVAL_DIR, MODELS_DIR
 from training.preprocess import normalize
@@ -203,7 +203,9 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
     x, y = normalize(test.images, card.scale, card.offset), test.labels
     views = label_views(task, test, dataset.labels)
     # Confusion matrices for every label set of emotion, for every face of gender.
-    confusion_views = list(views)[:2] if task == "emotion" else list(views)[:1]
+    # With several emotion sets: the union, FER+ and each in-the-wild set.
+    confusion_views = ([v for v in views if v != POSED_VIEW][:2 + len(dataset.info.get("source_set", [""])) - 1]
+                       if task == "emotion" else list(views)[:1])
 
     ours = LiteRTClassifier(model_path)
     probs, probs_tta = ours.predict(x), flip_tta(ours.predict, x)

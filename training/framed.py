@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -150,21 +150,28 @@ def framed_dataset(sources: Dataset, framing_entry: Mapping[str, Any], side: int
     return Dataset(sources.name, sources.labels, splits, info)
 
 
-def join(first: Dataset, second: Dataset, set_names: tuple[str, str]) -> Dataset:
+def join(datasets: Sequence[Dataset], set_names: Sequence[str], codes: Sequence[int] | None = None) -> Dataset:
     """
-    Join two data sets with the same labels, split by split.
+    Join data sets with the same labels, split by split.
 
-    Two data sets with the same labels, split by split; ``extra['source_set']`` says which
-    (0 = first, 1 = second) and ``info['sets']`` records each one's provenance.
+    ``extra['source_set']`` says which set each face came from (its index in ``datasets``, or
+    its entry of ``codes`` where a task numbers its sets once for all runs);
+    extras that not every set has are dropped; ``info['sets']`` records each one's provenance.
     """
-    if first.labels != second.labels:
-        raise ValueError(f"cannot join {first.name} {first.labels} and {second.name} {second.labels}")
+    if len(datasets) != len(set_names) or not datasets:
+        raise ValueError(f"{len(datasets)} data sets but names {list(set_names)}")
+    first = datasets[0]
+    for other in datasets[1:]:
+        if other.labels != first.labels:
+            raise ValueError(f"cannot join {first.name} {first.labels} and {other.name} {other.labels}")
     splits = {}
     for name in first.splits:
-        a, b = first.splits[name], second.splits[name]
-        keys = set(a.extra) & set(b.extra)
-        extra = {k: np.concatenate([a.extra[k], b.extra[k]]) for k in keys}
-        extra["source_set"] = np.concatenate([np.zeros(len(a), np.int64), np.ones(len(b), np.int64)])
-        splits[name] = Split(np.concatenate([a.images, b.images]), np.concatenate([a.labels, b.labels]), extra)
-    info = {"sets": {set_names[0]: first.info, set_names[1]: second.info}, "source_set": list(set_names)}
-    return Dataset(f"{first.name} + {second.name}", first.labels, splits, info)
+        parts = [d.splits[name] for d in datasets]
+        keys = set.intersection(*(set(part.extra) for part in parts))
+        extra = {k: np.concatenate([part.extra[k] for part in parts]) for k in keys}
+        extra["source_set"] = np.concatenate([np.full(len(part), i if codes is None else codes[i], np.int64)
+                                              for i, part in enumerate(parts)])
+        splits[name] = Split(np.concatenate([part.images for part in parts]),
+                             np.concatenate([part.labels for part in parts]), extra)
+    info = {"sets": {n: d.info for n, d in zip(set_names, datasets)}, "source_set": list(set_names)}
+    return Dataset(" + ".join(d.name for d in datasets), first.labels, splits, info)

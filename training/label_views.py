@@ -15,8 +15,9 @@
 """
 Which labels each reported test number is computed against ("views" of a test split).
 
-Emotion with FER+ votes: the FER+ majority labels (faces with a majority; the FER+ papers'
-protocol) first, then the original FER-2013 labels of every face (the 2017 paper's comparison),
+Emotion with FER+ votes: with RAF-DB joined (framed training), the union of both sets first
+(the headline), each set on its own labels next; then the FER+ majority labels (faces with a
+majority; the FER+ papers' protocol), then the original FER-2013 labels of every face (the 2017 paper's comparison),
 then the FER+ majority faces of the six emotions without neutral (scored by mean class recall,
 a stand-in for balanced, lab-posed sets).
 Gender: every face, adults and children, and each age band (a care home meets the elderly most);
@@ -34,18 +35,33 @@ View = tuple["np.ndarray | None", np.ndarray]  # (mask over the split or None = 
 
 
 POSED_VIEW = "FER+ majority, 6 emotions (no neutral)"
+# Emotion with several data sets: every face with a label (FER+ majority or the set's own).
+UNION_VIEW = "all sets (FER+ majority, RAF-DB labels)"
 
 
 def label_views(task: str, split: Split, labels: list[str] | None = None) -> dict[str, View]:
     """``labels``: the task's class names (needed to find neutral for the emotion views)."""
     if task == "emotion" and "ferplus_majority" in split.extra:
         majority = split.extra["ferplus_majority"]
-        views: dict[str, View] = {"FER+ majority labels": (majority >= 0, majority),
-                                  "FER-2013 original labels": (None, split.labels)}
+        views: dict[str, View] = {}
+        fer = np.ones(len(split), bool)
+        if "source_set" in split.extra:  # FER-2013 joined with in-the-wild sets: the union first, then each set
+            from training.tasks import EMOTION_SET_NAMES, EMOTION_SETS
+
+            views[UNION_VIEW] = (majority >= 0, majority)
+            codes = split.extra["source_set"]
+            fer = codes == EMOTION_SETS.index("fer2013")
+            views["FER+ majority labels"] = (fer & (majority >= 0), majority)
+            for code in np.unique(codes[~fer]):
+                views[f"{EMOTION_SET_NAMES[EMOTION_SETS[code]]} labels"] = (codes == code, majority)
+            views["FER-2013 original labels"] = (fer, split.labels)
+        else:
+            views["FER+ majority labels"] = (majority >= 0, majority)
+            views["FER-2013 original labels"] = (None, split.labels)
         # Lab-posed expression sets have no neutral and about as many faces per class: the mean
         # recall over this view's six classes is our stand-in for them (the model still may say neutral).
         if "neutral" in labels:
-            views[POSED_VIEW] = ((majority >= 0) & (majority != labels.index("neutral")), majority)
+            views[POSED_VIEW] = (fer & (majority >= 0) & (majority != labels.index("neutral")), majority)
         return views
     if "source_set" in split.extra:  # UTKFace + LFW (gender with framing): each set on its own
         utk = split.extra["source_set"] == 0

@@ -24,9 +24,10 @@ from the class conv's bias does exactly that inside the model, at no cost per fa
 
     python -m training.logit_adjust --task emotion --run build/runs/emotion
 
-Scores each tau on the VALIDATION split and keeps the best mean of two numbers the issue cares
-about: accuracy on the primary labels (FER+ majority) and mean class recall on the six emotions
-without neutral (our stand-in for balanced, lab-posed sets). Writes ``<run>_adjusted/``
+Scores each tau on the VALIDATION split and keeps the best mean of two numbers: accuracy on the
+primary labels (FER+ majority) and mean class recall on the six emotions without neutral (our
+stand-in for balanced, lab-posed sets); with RAF-DB joined, the union's accuracy and its mean
+class recall over all seven classes. Writes ``<run>_adjusted/``
 (model.keras, run.json with the adjustment) for ``training.export --run``.
 """
 from __future__ import annotations
@@ -45,6 +46,8 @@ from training.paths import trained_run
 
 TAUS = (0.0, 0.25, 0.5, 0.75, 1.0)
 CRITERION = "mean of FER+ majority accuracy and the six emotions' mean class recall (validation)"
+# With several emotion sets joined: every class of every set counts (fear and disgust included).
+UNION_CRITERION = "mean of the union's accuracy and its mean class recall over the seven classes (validation)"
 
 
 def adjusted_probabilities(probs: np.ndarray, prior: np.ndarray, tau: float) -> np.ndarray:
@@ -78,12 +81,13 @@ def learnt_prior(model, train_images: np.ndarray) -> np.ndarray:
 def choose_tau(probs: np.ndarray, views: dict, prior: np.ndarray,
                taus: Sequence[float] = TAUS) -> tuple[float, list[dict[str, float]]]:
     """Score each tau on validation probabilities; the best by CRITERION (ties: smaller tau)."""
-    from training.label_views import POSED_VIEW, select
+    from training.label_views import POSED_VIEW, select, UNION_VIEW
     from training.metrics import classification_report
 
     primary = next(iter(views))
     if POSED_VIEW not in views:
         raise SystemExit("logit adjustment is for emotion with FER+ votes (needs the posed-set view)")
+    joined = primary == UNION_VIEW
     num_classes = probs.shape[1]
     rows = []
     for tau in taus:
@@ -93,9 +97,10 @@ def choose_tau(probs: np.ndarray, views: dict, prior: np.ndarray,
             y, p = select(views[name], adjusted)
             scores[name] = classification_report(y, p.argmax(1), [str(c) for c in range(num_classes)])
         accuracy, posed_recall = scores[primary]["accuracy"], scores[POSED_VIEW]["mean_recall"]
+        class_recall = scores[primary]["mean_recall"]
         rows.append({"tau": float(tau), "accuracy": accuracy, "posed_mean_recall": posed_recall,
-                     "mean_class_recall": scores[primary]["mean_recall"],
-                     "score": 0.5 * (accuracy + posed_recall)})
+                     "mean_class_recall": class_recall,
+                     "score": 0.5 * (accuracy + (class_recall if joined else posed_recall))})
     best = max(rows, key=lambda r: (round(r["score"], 6), -r["tau"]))
     return best["tau"], rows
 
@@ -120,15 +125,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"{run_dir} is already adjusted (tau {run['logit_adjustment']['tau']})")
     model = keras.models.load_model(model_path, compile=False)
     dataset = load_task_data(args.task, args.data, side=int(model.input_shape[1]),
-                             framing=run["input"].get("framing"))
+                             framing=run["input"].get("framing"),
+                             emotion_sets=run.get("hyperparameters", {}).get("sets"))
     prior = learnt_prior(model, dataset.splits["train"].images)
     validation = dataset.splits["validation"]
     probs = model.predict(normalize(validation.images), batch_size=256, verbose=0)
     tau, rows = choose_tau(probs, label_views(args.task, validation, dataset.labels), prior, args.taus)
     for row in rows:
         mark = "  <- chosen" if row["tau"] == tau else ""
-        print(f"tau {row['tau']:.2f}: FER+ majority accuracy {100 * row['accuracy']:.2f}%, six emotions' mean "
-              f"recall {100 * row['posed_mean_recall']:.2f}%, score {100 * row['score']:.2f}{mark}")
+        print(f"tau {row['tau']:.2f}: accuracy {100 * row['accuracy']:.2f}%, mean class recall "
+              f"{100 * row['mean_class_recall']:.2f}%, six emotions' mean recall (FER+) "
+              f"{100 * row['posed_mean_recall']:.2f}%, score {100 * row['score']:.2f}{mark}")
 
     fold_into_model(model, prior, tau)
     check = model.predict(normalize(validation.images[:256]), batch_size=256, verbose=0)
@@ -143,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run["logit_adjustment"] = {
         "tau": tau, "prior": {label: float(v) for label, v in zip(dataset.labels, prior)},
         "prior_source": "the model's mean probabilities over the training faces",
-        "criterion": CRITERION, "validation": rows, "adjusted_from": str(model_path),
+        "criterion": UNION_CRITERION if "source_set" in validation.extra else CRITERION,
+        "validation": rows, "adjusted_from": str(model_path),
         "command": "python -m training.logit_adjust " + shlex.join(sys.argv[1:] if argv is None else list(argv)),
     }
     (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")

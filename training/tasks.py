@@ -16,12 +16,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from training.dataset import Dataset, Split
-from training.paths import CACHE_DIR, DEFAULT_FER2013, DEFAULT_FERPLUS_VOTES, DEFAULT_LFW, DEFAULT_UTKFACE
+from training.paths import (CACHE_DIR, DEFAULT_FER2013, DEFAULT_FERPLUS_VOTES, DEFAULT_LFW, DEFAULT_RAFDB,
+                            DEFAULT_UTKFACE)
 from training.preprocess import resize_batch
 
 TASKS = ("emotion", "gender", "age")
@@ -30,6 +31,11 @@ DEFAULT_DATA = {"emotion": DEFAULT_FER2013, "gender": DEFAULT_UTKFACE, "age": DE
 UTKFACE_SPLIT_SEED = 1337
 UTKFACE_FRACTIONS = (0.8, 0.1, 0.1)
 
+
+# Emotion data sets read through the node's framing (--framing eyes_mouth), in the order they are
+# joined (extra['source_set'] is the index here). A new set is one more loader in emotion_sources.
+EMOTION_SETS = ("fer2013", "rafdb")
+EMOTION_SET_NAMES = {"fer2013": "FER-2013", "rafdb": "RAF-DB"}
 
 COLORS = ("gray", "rgb")
 # Tasks whose data set has colour faces; FER-2013 (emotion) is grey only.
@@ -48,7 +54,8 @@ def check_color(task: str, color: str) -> None:
 def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
                    cache_dir: Path | None = CACHE_DIR, votes: Path | str | None = None,
                    color: str = "gray", framing: Mapping[str, Any] | None = None,
-                   lfw: Path | str | None = None) -> Dataset:
+                   lfw: Path | str | None = None, emotion_sets: Sequence[str] | None = None,
+                   rafdb: Path | str | None = None) -> Dataset:
     """
     Grey uint8 images [N, side, side] (``color="rgb"``: [N, side, side, 3], R, G, B) with integer labels for ``task``.
 
@@ -61,10 +68,11 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
     detector and cut by the node's framing function (training.framed) instead of resizing the
     data set's image (FER-2013's grey faces are replicated into R, G, B); gender then joins LFW
     (``lfw``, default ../shared/data) to UTKFace, with
-    ``extra['source_set']`` (0 UTKFace, 1 LFW).
+    ``extra['source_set']`` (0 UTKFace, 1 LFW). Framed emotion joins ``emotion_sets`` (default:
+    FER-2013 with FER+ and RAF-DB for the default data, FER-2013 alone for a given ``data``) the same way.
     """
     if framing is not None:
-        return _framed_task_data(task, data, side, cache_dir, color, framing, lfw, votes)
+        return _framed_task_data(task, data, side, cache_dir, color, framing, lfw, votes, emotion_sets, rafdb)
     if task not in TASKS:
         raise ValueError(f"unknown task '{task}'; choose from {TASKS}")
     check_color(task, color)
@@ -96,19 +104,28 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
 
 
 def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: Path | None, color: str,
-                      framing: Mapping[str, Any], lfw: Path | str | None, votes: Path | str | None) -> Dataset:
+                      framing: Mapping[str, Any], lfw: Path | str | None, votes: Path | str | None,
+                      emotion_sets: Sequence[str] | None = None, rafdb: Path | str | None = None) -> Dataset:
     from training.framed import framed_dataset, join, SOURCE_SIDE
     from training.loaders.utkface import load_utkface_gender
 
     check_color(task, color)
     path = Path(data) if data is not None else DEFAULT_DATA[task]
     if task == "emotion":
-        # FER-2013's 48x48 grey faces, with their FER+ targets, as RGB sources to re-detect.
-        grey = load_task_data("emotion", data, side=48, cache_dir=cache_dir, votes=votes)
-        sources = Dataset(grey.name, grey.labels, {
-            name: Split(np.repeat(split.images[..., None], 3, axis=3), split.labels, split.extra)
-            for name, split in grey.splits.items()}, grey.info)
-        return framed_dataset(sources, framing, side, color, cache_dir)
+        asked = tuple(emotion_sets) if emotion_sets else (EMOTION_SETS if data is None else ("fer2013",))
+        unknown = [name for name in asked if name not in EMOTION_SETS]
+        if unknown:
+            raise SystemExit(f"--sets {' '.join(unknown)}: unknown emotion data set; choose from {EMOTION_SETS}")
+        names = [name for name in EMOTION_SETS if name in asked]  # one order, one source_set code per set
+        framed = [framed_dataset(emotion_sources(name, data, cache_dir, votes, rafdb), framing, side, color,
+                                 cache_dir) for name in names]
+        if names == ["fer2013"]:
+            return framed[0]
+        joined = join(framed, [EMOTION_SET_NAMES[name] for name in names],
+                      codes=[EMOTION_SETS.index(name) for name in names])
+        joined.info["framing"] = framed[0].info["framing"] | {"counts": {
+            EMOTION_SET_NAMES[name]: part.info["framing"]["counts"] for name, part in zip(names, framed)}}
+        return joined
     sources = load_utkface_gender(path, seed=UTKFACE_SPLIT_SEED, fractions=UTKFACE_FRACTIONS,
                                   side=SOURCE_SIDE, cache_dir=cache_dir, color="rgb")
     dataset = framed_dataset(sources, framing, side, color, cache_dir)
@@ -119,10 +136,35 @@ def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: 
     lfw_path = Path(lfw) if lfw is not None else DEFAULT_LFW
     lfw_set = framed_dataset(load_lfw_gender(lfw_path, seed=UTKFACE_SPLIT_SEED, fractions=UTKFACE_FRACTIONS,
                                              cache_dir=cache_dir), framing, side, color, cache_dir)
-    joined = join(dataset, lfw_set, ("UTKFace", "LFW"))
+    joined = join([dataset, lfw_set], ("UTKFace", "LFW"))
     joined.info["framing"] = dataset.info["framing"] | {"counts": {
         "UTKFace": dataset.info["framing"]["counts"], "LFW": lfw_set.info["framing"]["counts"]}}
     return joined
+
+
+def emotion_sources(name: str, data: Path | str | None, cache_dir: Path | None, votes: Path | str | None,
+                    rafdb: Path | str | None) -> Dataset:
+    """
+    One emotion data set as RGB source images to re-detect, with FER+-style targets in every split.
+
+    ``extra['ferplus_soft']`` is the target distribution and ``extra['ferplus_majority']`` the
+    label scored: FER+ vote distributions and majorities for FER-2013's faces; RAF-DB's label
+    (the majority of its ~40 annotators) as a one-hot distribution and as the majority.
+    """
+    if name == "fer2013":
+        # FER-2013's 48x48 grey faces, with their FER+ targets, replicated into R, G, B.
+        grey = load_task_data("emotion", data, side=48, cache_dir=cache_dir, votes=votes)
+        return Dataset(grey.name, grey.labels, {
+            split_name: Split(np.repeat(split.images[..., None], 3, axis=3), split.labels, split.extra)
+            for split_name, split in grey.splits.items()}, grey.info)
+    from training.loaders.rafdb import load_rafdb
+
+    dataset = load_rafdb(Path(rafdb) if rafdb is not None else DEFAULT_RAFDB, cache_dir=cache_dir)
+    eye = np.eye(len(dataset.labels), dtype=np.float32)
+    splits = {split_name: Split(split.images, split.labels, {
+        **split.extra, "row": np.full(len(split), -1, np.int64), "ferplus_soft": eye[split.labels],
+        "ferplus_majority": split.labels.copy()}) for split_name, split in dataset.splits.items()}
+    return Dataset(dataset.name, dataset.labels, splits, dataset.info)
 
 
 def _as_age(dataset: Dataset) -> Dataset:

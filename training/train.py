@@ -103,6 +103,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lfw", type=Path, default=None,
                    help="with --framing and --task gender: LFW gender tar"
                         " (default ../shared/data/lfw_gender_112px.tar)")
+    p.add_argument("--sets", nargs="+", default=None, metavar="SET",
+                   help="with --framing and --task emotion: the data sets to join (fer2013 = FER-2013 with FER+ "
+                        "votes, rafdb = RAF-DB basic); default both, or fer2013 alone with --data")
+    p.add_argument("--rafdb", type=Path, default=None,
+                   help="RAF-DB basic tar (default ../shared/data/rafdb_basic_train_100px.tar.gz)")
+    p.add_argument("--set-weight", choices=("none", "balanced", "sqrt"), default="none",
+                   help="with several data sets: weight each set's faces so a small set counts more "
+                        "(balanced = n/(k*n_set), sqrt = its square root), times any --class-weight")
     p.add_argument("--photometric", type=float, default=0.0,
                    help="with --augment layers: strength of random contrast and brightness (0 = off)")
     p.add_argument("--patience", type=int, default=50, help="early stopping on validation accuracy")
@@ -308,7 +316,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("--augment robot cuts faces with the node's framing: give --framing eyes_mouth")
     dataset = load_task_data(args.task, args.data, side=args.input_size,
                              cache_dir=None if args.no_cache else CACHE_DIR, votes=args.votes, color=args.color,
-                             framing=None if framing is None else framing.describe(), lfw=args.lfw)
+                             framing=None if framing is None else framing.describe(), lfw=args.lfw,
+                             emotion_sets=args.sets, rafdb=args.rafdb)
     channels = 3 if args.color == "rgb" else 1
     train_split, val_split = dataset.splits["train"], dataset.splits["validation"]
     num_classes = len(dataset.labels)
@@ -356,6 +365,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         trainer = core
     weights = class_weights(train_labels, num_classes, args.class_weight)
     sample_weights = None if weights is None else np.array([weights[c] for c in train_labels], np.float32)
+    if args.set_weight != "none" and "source_set" in train_split.extra:
+        sets = train_split.extra["source_set"][train_rows]
+        codes = np.unique(sets, return_inverse=True)[1]
+        per_set = class_weights(codes, int(codes.max()) + 1, args.set_weight)
+        set_weights = np.array([per_set[c] for c in codes], np.float32)
+        sample_weights = set_weights if sample_weights is None else sample_weights * set_weights
+        extra_card["set_weights"] = {str(int(code)): round(w, 4) for code, w in
+                                     zip(np.unique(sets), per_set.values())}
     if args.augment == "robot":
         from training.robot_view import FramedBatches
         batches = FramedBatches(train_split.extra["source"][train_rows], train_split.extra["keypoints"][train_rows],
