@@ -24,11 +24,11 @@ import numpy as np
 import pytest
 
 from training.dataset import Dataset, Split
-from training.loaders.fer2013 import EMOTION_LABELS
 from training.framed import join
 from training.label_views import label_views, UNION_VIEW
-from training.paths import DEFAULT_RAFDB
+from training.loaders.fer2013 import EMOTION_LABELS
 from training.loaders.rafdb import read_rafdb, stratified_split
+from training.paths import DEFAULT_RAFDB
 
 
 def write_rafdb_tar(path: Path, labels: list[str], extra_rows: list[str] = (), face: np.ndarray | None = None) -> Path:
@@ -136,5 +136,6 @@ def test_an_unknown_emotion_set_is_refused_with_the_choices() -> None:
     from face_perception.attributes.framing import EyesMouthFraming
     from training.tasks import load_task_data
 
-    with pytest.raises(SystemExit, match=r"--sets affectnet: unknown emotion data set; choose from \('fer2013', 'rafdb'\)"):
+    message = r"--sets affectnet: unknown emotion data set; choose from \('fer2013', 'rafdb'\)"
+    with pytest.raises(SystemExit, match=message):
         load_task_data("emotion", framing=EyesMouthFraming().describe(), emotion_sets=["rafdb", "affectnet"])
