@@ -38,6 +38,28 @@ MOUTH_RIGHT_CORNER, MOUTH_LEFT_CORNER = 61, 291
 NOSE_TIP = 1
 MESH_POINTS = 468
 
+# iBUG 300-W's 68 points (dlib's and REP-155's indices 0..67) from mesh indices: one mesh point,
+# or the mean of two where the 68-point scheme's point lies between them. Checked one by one
+# against the astronaut photo (test/data/astronaut_landmarks.json and test/test_face_mesh.py).
+IBUG68_FROM_MESH: tuple[tuple[int, ...], ...] = (
+    # jaw, from the person's right ear (0) over the chin (8) to the left ear (16)
+    (127,), (234,), (93,), (132, 58), (58, 172), (136,), (150,), (176,), (152,),
+    (400,), (379,), (365,), (397, 288), (361,), (323,), (454,), (356,),
+    # right brow, outside to inside (17-21); left brow, inside to outside (22-26)
+    (70,), (63,), (105,), (66,), (107,), (336,), (296,), (334,), (293,), (300,),
+    # nose bridge from the sellion down (27-30, 30 the tip), nostrils right to left (31-35)
+    (168, 6), (197, 195), (5,), (4,), (75,), (97,), (2,), (326,), (305,),
+    # right eye (36 outer corner, 37-38 upper lid, 39 inner corner, 40-41 lower lid)
+    (33,), (160,), (158,), (133,), (153,), (144,),
+    # left eye (42 inner corner, 43-44 upper lid, 45 outer corner, 46-47 lower lid)
+    (362,), (385,), (387,), (263,), (373,), (380,),
+    # outer lips: right corner (48), upper lip to the left corner (54), lower lip back (55-59)
+    (61,), (39,), (37,), (0,), (267,), (269,), (291,), (321,), (314,), (17,), (84,), (91,),
+    # inner lips: right corner (60), upper (61-63), left corner (64), lower (65-67)
+    (78,), (82,), (13,), (312,), (308,), (317,), (14,), (87,),
+)
+IBUG68_POINTS = 68
+
 
 @dataclass(frozen=True)
 class EyeLandmarks:
@@ -96,6 +118,12 @@ class FaceLandmarks:
                                                       centre + (eye.contour - centre) * factor)
                 for eye in (self.right_eye, self.left_eye)]
         return FaceLandmarks(points, self.score, eyes[0], eyes[1])
+
+
+def ibug68(points: np.ndarray) -> np.ndarray:
+    """Return the 68 iBUG 300-W points (68x2, source pixels) of a face mesh's 468x3 (or x2) points."""
+    points = np.asarray(points, np.float64)[:, :2]
+    return np.array([points[list(indices)].mean(axis=0) for indices in IBUG68_FROM_MESH])
 
 
 class FaceLandmarker(Protocol):
