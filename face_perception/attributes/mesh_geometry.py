@@ -1,0 +1,107 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Head pose from the face mesh: its 2-D points against a 3-D mean face of the same mesh.
+
+The mean face (``face_perception/data/mean_face_mesh.json``, built from LFW by
+``scripts/build_mean_face_mesh.py``) is in the REP-155 face frame, in metres: origin between
+the eyes' centres (63 mm apart), x out of the face, y to the person's left, z up. It also
+holds the eyeballs' centres for the eye gaze (:mod:`face_perception.attributes.gaze`).
+
+The pose is ``cv2.solvePnP`` (SQPnP) of the mesh's inner points (:data:`POSE_POINTS`: the
+face oval's points slide along the silhouette as the head turns, so they are left out),
+after removing the lens distortion, refined by Levenberg-Marquardt.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from face_perception.attributes.head_pose import CameraModel, HeadPose, plausible
+from face_perception.detection.landmarks import LEFT_EYE_INNER, LEFT_EYE_OUTER, RIGHT_EYE_INNER, RIGHT_EYE_OUTER
+
+MEAN_FACE_FILE = "mean_face_mesh.json"
+MEAN_FACE_PATH = Path(__file__).resolve().parent.parent / "data" / MEAN_FACE_FILE
+# The face oval of the mesh (MediaPipe's silhouette ring): these points lie on the visible
+# outline, which is another part of the head at every yaw, so the pose ignores them.
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+# A pose whose points reproject worse than this (RMS, in eye distances) is a wrong fit.
+MAX_REPROJECTION_ERROR = 0.15
+
+
+@dataclass(frozen=True)
+class MeanFaceMesh:
+    """The mesh's 468 points on a mean face (face frame, metres) and its left eyeball (right = mirrored)."""
+
+    points: np.ndarray
+    left_eyeball_centre: np.ndarray
+    eyeball_radius: float
+
+    def eyeball_centre(self, left: bool) -> np.ndarray:
+        """Return the eyeball's centre in the face frame (the right one mirrored across the face's midplane)."""
+        return self.left_eyeball_centre * (np.array([1.0, 1.0, 1.0]) if left else np.array([1.0, -1.0, 1.0]))
+
+
+@lru_cache(maxsize=1)
+def mean_face(path: Path = MEAN_FACE_PATH) -> MeanFaceMesh:
+    """Return the shipped mean face (read once)."""
+    data = json.loads(Path(path).read_text())
+    points = np.asarray(data["points"], np.float64)
+    if points.shape != (468, 3):
+        raise ValueError(f"{path}: expected 468x3 points, got {points.shape}")
+    return MeanFaceMesh(points, np.asarray(data["left_eyeball_centre"], np.float64), float(data["eyeball_radius"]))
+
+
+POSE_POINTS = np.array(sorted(set(range(468)) - set(FACE_OVAL)))
+
+
+def eye_centres(points: np.ndarray) -> np.ndarray:
+    """Return the right and left eyes' centres (midpoints of their corners), 2xD, of mesh points."""
+    points = np.asarray(points, np.float64)
+    return np.array([0.5 * (points[RIGHT_EYE_OUTER] + points[RIGHT_EYE_INNER]),
+                     0.5 * (points[LEFT_EYE_OUTER] + points[LEFT_EYE_INNER])])
+
+
+def estimate_mesh_pose(points: np.ndarray, camera: CameraModel, face: MeanFaceMesh | None = None
+                       ) -> HeadPose | None:
+    """Return the head pose for a face mesh's points (468x2 or x3, pixels), or None when none fits."""
+    face = face or mean_face()
+    image_points = camera.undistort(np.asarray(points, np.float64)[:, :2])[POSE_POINTS]
+    object_points = face.points[POSE_POINTS]
+    if not np.all(np.isfinite(image_points)):
+        return None
+    try:
+        ok, rvec, tvec = cv2.solvePnP(object_points, image_points, camera.k, None, flags=cv2.SOLVEPNP_SQPNP)
+        if ok:
+            rvec, tvec = cv2.solvePnPRefineLM(object_points, image_points, camera.k, None, rvec, tvec)
+    except cv2.error:  # degenerate points: OpenCV asserts
+        return None
+    if not ok:
+        return None
+    rotation, _ = cv2.Rodrigues(rvec)
+    translation = tvec.ravel()
+    projected, _ = cv2.projectPoints(object_points, rvec, tvec, camera.k, None)
+    eyes = eye_centres(camera.undistort(np.asarray(points, np.float64)[:, :2]))
+    scale = max(float(np.linalg.norm(eyes[1] - eyes[0])), 1e-6)
+    error = float(np.sqrt(np.mean(np.sum((projected.reshape(-1, 2) - image_points) ** 2, axis=1)))) / scale
+    if not plausible(rotation, translation) or error > MAX_REPROJECTION_ERROR:
+        return None
+    return HeadPose(rotation, translation, error)
