@@ -60,17 +60,19 @@ OUTPUT = ROOT / "face_perception" / "data" / mg.MEAN_FACE_FILE
 EYEBALL_RADIUS_M = 0.010
 # The iris plane lies this far behind the lid margins resting on the cornea.
 IRIS_BEHIND_LIDS_M = 0.0015
+# LFW's photographers' distance to the face, for the focal length of the eyeball fit.
+ASSUMED_DISTANCE_M = 2.0
 # Mesh points on the middle of the left eye's upper and lower lid margins.
 LEFT_LID_MIDDLES = (386, 374)
 # LFW crops are small: they are padded and enlarged so the face is about 200 px wide.
 UPSCALE = 3
 
 
-def lfw_faces(archive: Path, count: int):
+def archive_faces(archive: Path, count: int, skip: set[str] = frozenset()):
     """Yield (name, BGR image) of the archive's first images, in archive order (a gzip stream reads forward)."""
     with tarfile.open(archive) as tar:
         for member in tar:
-            if not member.name.endswith(".jpg"):
+            if not member.name.endswith(".jpg") or member.name in skip:
                 continue
             data = np.frombuffer(tar.extractfile(member).read(), np.uint8)
             image = cv2.imdecode(data, cv2.IMREAD_COLOR)
@@ -115,11 +117,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faces", type=int, default=400)
     parser.add_argument("--lfw", type=Path, default=ROOT.parent / "shared" / "data" / "lfw_gender_112px.tar")
+    parser.add_argument("--fairface", type=Path,
+                        default=ROOT.parent / "shared" / "data" / "fairface_val_1k_224px.tar.gz")
     args = parser.parse_args()
     detector = BlazeFaceDetector("short_range", 0.5, 2.0)
     mesher = FaceMeshLandmarker(irises=True)
     shapes, observations = [], []
-    for name, image in lfw_faces(args.lfw, args.faces):
+    for name, image in archive_faces(args.lfw, args.faces):
         image = cv2.resize(image, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
         faces = detector.detect(image)
         if not faces:
@@ -129,7 +133,7 @@ def main() -> int:
         if landmarks is None or landmarks.right_eye is None or landmarks.left_eye is None:
             continue
         shapes.append(face_frame_points(landmarks.points))
-        observations.append((image.shape, landmarks))
+    sharp = list(sharp_faces(args.fairface, detector, mesher, args.faces))
     print(f"{len(shapes)} faces with a mesh and irises")
     unrotated = np.mean(shapes, axis=0)
     mean = procrustes_mean(shapes)
@@ -140,7 +144,7 @@ def main() -> int:
     mean = (mean - 0.5 * (eyes[0] + eyes[1])) * EYE_DISTANCE_M / float(np.linalg.norm(eyes[1] - eyes[0]))
     face = mg.MeanFaceMesh(mean, np.zeros(3), EYEBALL_RADIUS_M)
     depth = float(np.mean(mean[list(LEFT_LID_MIDDLES), 0])) - IRIS_BEHIND_LIDS_M - EYEBALL_RADIUS_M
-    eyeball = fit_eyeball(face, observations, depth)
+    eyeball = fit_eyeball(face, sharp, depth)
     print(f"eyeball centre (person's left eye, face frame, mm): {np.round(1000 * eyeball, 1)}")
     OUTPUT.write_text(json.dumps({
         "how": (f"scripts/build_mean_face_mesh.py: {len(shapes)} LFW faces (lfw_gender_112px.tar, archive order), "
@@ -157,12 +161,30 @@ def main() -> int:
     return 0
 
 
+def sharp_faces(archive: Path, detector, mesher, count: int):
+    """(image shape, landmarks) of FairFace's adults (224 px, eyes sharp enough for the iris model)."""
+    with tarfile.open(archive) as tar:
+        labels = tar.extractfile(next(m for m in tar if m.name.endswith("labels.csv"))).read().decode()
+    children = {"fairface_val/" + line.split(",")[0].rpartition("/")[2] for line in labels.splitlines()[1:]
+                if line.split(",")[1] in ("0-2", "3-9")}
+    for _, image in archive_faces(archive, count, children):
+        faces = detector.detect(image)
+        if not faces:
+            continue
+        landmarks = mesher.measure(image, faces[0])
+        landmarks = mesher.measure(image, faces[0], landmarks) if landmarks is not None else None
+        if landmarks is not None and landmarks.right_eye is not None and landmarks.left_eye is not None:
+            yield image.shape, landmarks
+
+
 def fit_eyeball(face: "mg.MeanFaceMesh", observations, depth: float) -> np.ndarray:
     """Least-squares eyeball centre (left eye; the right one mirrored) from faces looking at the camera."""
     samples = []
     for shape, landmarks in observations:
         height, width = shape[:2]
-        focal = float(max(width, height))  # LFW's camera is unknown: a 53° field of view
+        # LFW's cameras are unknown: news photographers at about 2 m, whose focal length
+        # (pixels) then follows from the eyes' distance in the image.
+        focal = landmarks.eye_distance() * ASSUMED_DISTANCE_M / EYE_DISTANCE_M
         camera = CameraModel.from_values([focal, 0, width / 2, 0, focal, height / 2, 0, 0, 1], [], "", width, height)
         pose = mg.estimate_mesh_pose(landmarks.points, camera, face)
         if pose is not None:
