@@ -50,8 +50,6 @@ from face_perception.attributes import mesh_geometry as mg  # noqa: E402
 from face_perception.attributes.head_pose import CameraModel, EYE_DISTANCE_M  # noqa: E402
 from face_perception.detection.blazeface import BlazeFaceDetector  # noqa: E402
 from face_perception.detection.face_mesh import FaceMeshLandmarker  # noqa: E402
-from face_perception.detection.landmarks import (  # noqa: E402
-    LEFT_EYE_INNER, LEFT_EYE_OUTER, RIGHT_EYE_INNER, RIGHT_EYE_OUTER)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "face_perception" / "data" / mg.MEAN_FACE_FILE
@@ -122,7 +120,7 @@ def main() -> int:
     args = parser.parse_args()
     detector = BlazeFaceDetector("short_range", 0.5, 2.0)
     mesher = FaceMeshLandmarker(irises=True)
-    shapes, observations = [], []
+    shapes = []
     for name, image in archive_faces(args.lfw, args.faces):
         image = cv2.resize(image, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
         faces = detector.detect(image)

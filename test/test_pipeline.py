@@ -62,7 +62,7 @@ def test_one_face_with_probabilities_and_card_labels(pipeline: FacePerceptionPip
     assert face.outputs["gender"].confidence == pytest.approx(face.gender_probabilities[best_gender])
     expected_gender = best_gender if face.outputs["gender"].confidence >= 0.6 else "unknown"
     assert face.gender == expected_gender
-    assert set(result.timings_ms) == {*TIMING_STAGES, "total"} == {"detect", "crop", "classify", "track", "total"}
+    assert set(result.timings_ms) == {*TIMING_STAGES, "total"} == {"detect", "crop", "classify", "track", "mesh", "total"}
     assert result.full_detection and result.image_size == (512, 512)
 
 

@@ -29,11 +29,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import math
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from face_perception.attributes.head_pose import CameraModel, GAZE_IN_FACE, HeadPose
-from face_perception.attributes.mesh_geometry import MeanFaceMesh, mean_face
+from face_perception.attributes.head_pose import (
+    CameraModel,
+    GAZE_IN_FACE,
+    HeadPose,
+    OneEuroFilter,
+    OneEuroParameters,
+)
+from face_perception.attributes.mesh_geometry import mean_face, MeanFaceMesh
 from face_perception.detection.landmarks import EyeLandmarks, FaceLandmarks
 
 # An eye whose ray misses its sphere by more than this fraction of the radius is a bad fit
@@ -118,3 +125,50 @@ def gaze_rotation_in_face(direction_in_camera: np.ndarray, pose: HeadPose) -> np
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     cosine = float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
     return math.degrees(math.acos(float(np.clip(cosine, -1.0, 1.0))))
+
+
+class GazeTracker:
+    """
+    Each track's gaze, smoothed over time (One-Euro, like the head pose; one per image stream).
+
+    The direction is smoothed in the face frame (where the eyes move), then turned by the
+    frame's (smoothed) head pose, so a head turning with still eyes does not lag twice.
+    """
+
+    def __init__(self, parameters: OneEuroParameters = OneEuroParameters()) -> None:
+        self.parameters = parameters
+        self._filters: dict[str, OneEuroFilter] = {}
+        self._last: dict[str, Gaze] = {}
+
+    def set_parameters(self, parameters: OneEuroParameters) -> None:
+        self.parameters = parameters
+        for one_filter in self._filters.values():
+            one_filter.parameters = parameters
+
+    def update_frame(self, faces: Iterable[tuple[str, FaceLandmarks | None]], poses: Mapping[str, HeadPose],
+                     live_track_ids: Sequence[str], camera: CameraModel, time_s: float) -> dict[str, Gaze]:
+        """
+        Return track id -> smoothed gaze of this frame's faces whose irises fit.
+
+        ``faces``: (track id, its landmarks or None) of the faces seen; ``poses``: the tracks'
+        smoothed head poses. A face without a pose, irises or a fit has no gaze this frame.
+        """
+        results: dict[str, Gaze] = {}
+        for track_id, landmarks in faces:
+            pose = poses.get(track_id)
+            if landmarks is None or pose is None:
+                continue
+            gaze = estimate_gaze(landmarks, pose, camera)
+            if gaze is None:
+                continue
+            if track_id not in self._filters:
+                self._filters[track_id] = OneEuroFilter(self.parameters)
+            in_face = self._filters[track_id](pose.rotation.T @ gaze.direction, time_s)
+            direction = pose.rotation @ (in_face / np.linalg.norm(in_face))
+            results[track_id] = self._last[track_id] = Gaze(direction,
+                                                            angle_to_camera_deg(direction, pose.translation))
+        live = set(live_track_ids)
+        for store in (self._filters, self._last):
+            for track_id in set(store) - live:
+                del store[track_id]
+        return results

@@ -34,8 +34,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from face_perception.attributes.head_pose import CameraModel, HeadPose, plausible
-from face_perception.detection.landmarks import LEFT_EYE_INNER, LEFT_EYE_OUTER, RIGHT_EYE_INNER, RIGHT_EYE_OUTER
+from face_perception.attributes.head_pose import CameraModel, from_keypoints, HeadPose, plausible, PoseEstimate
+from face_perception.detection.detection import Keypoints
+from face_perception.detection.landmarks import (
+    FaceLandmarks,
+    LEFT_EYE_INNER,
+    LEFT_EYE_OUTER,
+    RIGHT_EYE_INNER,
+    RIGHT_EYE_OUTER,
+)
 
 MEAN_FACE_FILE = "mean_face_mesh.json"
 MEAN_FACE_PATH = Path(__file__).resolve().parent.parent / "data" / MEAN_FACE_FILE
@@ -105,3 +112,27 @@ def estimate_mesh_pose(points: np.ndarray, camera: CameraModel, face: MeanFaceMe
     if not plausible(rotation, translation) or error > MAX_REPROJECTION_ERROR:
         return None
     return HeadPose(rotation, translation, error)
+
+
+def from_mesh(points: np.ndarray) -> PoseEstimate:
+    """Return the pose estimate of a face mesh's points (pixels)."""
+    points = np.asarray(points, np.float64)
+    return lambda camera: estimate_mesh_pose(points, camera)
+
+
+def best_pose_estimate(landmarks: FaceLandmarks | None, keypoints: Keypoints | None) -> PoseEstimate | None:
+    """
+    Return a face's best pose estimate: its mesh's, falling back to its six keypoints'.
+
+    The mesh's many points give a pose to a few degrees (scripts/measure_head_pose.py); where
+    the face has no mesh, or the mesh's fit fails, its keypoints' pose is still worth having.
+    """
+    estimates = ([from_mesh(landmarks.points)] if landmarks is not None else []) + (
+        [from_keypoints(keypoints)] if keypoints is not None else [])
+    if not estimates:
+        return None
+
+    def first_plausible(camera: CameraModel) -> HeadPose | None:
+        return next((pose for pose in (estimate(camera) for estimate in estimates) if pose is not None), None)
+
+    return first_plausible

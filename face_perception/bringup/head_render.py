@@ -145,14 +145,14 @@ PUPIL_BGR = (25, 20, 20)
 
 
 def gaze_direction_in_face(yaw_deg: float, pitch_deg: float) -> np.ndarray:
-    """Unit gaze in the face frame: straight out of the face, turned to the person's left by yaw, up by pitch."""
+    """Return the unit gaze in the face frame: out of the face, turned to the person's left by yaw, up by pitch."""
     yaw, pitch = np.radians(yaw_deg), np.radians(pitch_deg)
     return np.array([np.cos(pitch) * np.cos(yaw), np.cos(pitch) * np.sin(yaw), np.sin(pitch)])
 
 
 @lru_cache(maxsize=1)
 def _photo_eyes() -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
-    """The photo's eye openings (face-frame (y, z) polygons), iris colour and sclera colour (BGR)."""
+    """Return the photo's eye openings (face-frame (y, z) polygons), iris colour and sclera colour (BGR)."""
     from face_perception.detection.blazeface import BlazeFaceDetector
     from face_perception.detection.face_mesh import FaceMeshLandmarker
 

@@ -100,7 +100,7 @@ class FaceLandmarks:
         return float(np.linalg.norm(left - right))
 
     def translated(self, dx: float, dy: float) -> "FaceLandmarks":
-        """The same landmarks moved by (dx, dy) pixels: a track followed between mesh runs."""
+        """Return the same landmarks moved by (dx, dy) pixels: a track followed between mesh runs."""
         shift = np.array([dx, dy], np.float64)
         points = self.points.copy()
         points[:, :2] += shift
@@ -109,7 +109,7 @@ class FaceLandmarks:
         return FaceLandmarks(points, self.score, eyes[0], eyes[1])
 
     def scaled_about(self, centre: np.ndarray, factor: float) -> "FaceLandmarks":
-        """The same landmarks scaled by ``factor`` about ``centre`` (a face coming nearer)."""
+        """Return the same landmarks scaled by ``factor`` about ``centre`` (a face coming nearer)."""
         centre = np.asarray(centre, np.float64)
         points = self.points.copy()
         points[:, :2] = centre + (points[:, :2] - centre) * factor
