@@ -40,13 +40,21 @@ from face_perception.attributes.head_pose import (
     OneEuroFilter,
     OneEuroParameters,
 )
-from face_perception.attributes.mesh_geometry import mean_face, MeanFaceMesh
-from face_perception.detection.landmarks import EyeLandmarks, FaceLandmarks
+from face_perception.attributes.mesh_geometry import eye_centres, mean_face, MeanFaceMesh
+from face_perception.detection.landmarks import (
+    EyeLandmarks,
+    FaceLandmarks,
+    LEFT_EYE_INNER,
+    LEFT_EYE_OUTER,
+    RIGHT_EYE_INNER,
+    RIGHT_EYE_OUTER,
+)
 
 # An eye whose ray misses its sphere by more than this fraction of the radius is a bad fit
 # (a wrong iris, or a wrong head pose): it gives no direction.
 MAX_MISS_FRACTION = 0.3
-# Two eyes whose directions differ by more than this are not looking at one thing: no gaze.
+# Two eyes whose directions differ by more than this are not looking at one thing: the
+# nearer eye's direction is used alone.
 MAX_EYE_DISAGREEMENT_DEG = 35.0
 
 
@@ -61,10 +69,23 @@ class Gaze:
         return self.angle_to_camera_deg <= threshold_deg
 
 
-def eye_direction(eye: EyeLandmarks, left: bool, pose: HeadPose, camera: CameraModel, face: MeanFaceMesh
-                  ) -> np.ndarray | None:
-    """Return one eye's unit gaze direction in the camera frame, or None where its iris does not fit."""
-    centre = pose.rotation @ face.eyeball_centre(left) + pose.translation
+def eye_direction(eye: EyeLandmarks, left: bool, pose: HeadPose, camera: CameraModel, face: MeanFaceMesh,
+                  corners_midpoint: np.ndarray | None = None) -> np.ndarray | None:
+    """
+    Return one eye's unit gaze direction in the camera frame, or None where its iris does not fit.
+
+    ``corners_midpoint``: the eye's corners' midpoint seen in the image (pixels). The head pose
+    fits a mean face to the whole face, whose eyes may sit a few millimetres off this person's:
+    the eyeball is then placed relative to the eye's own corners (at the depth the pose gives
+    them), since a millimetre is 6 degrees of gaze.
+    """
+    corners_model = face.eye_corners_midpoint(left)
+    corners = pose.rotation @ corners_model + pose.translation
+    if corners_midpoint is not None:
+        seen = camera.undistort(np.asarray(corners_midpoint, np.float64)[np.newaxis])[0]
+        ray = np.linalg.solve(camera.k, np.array([seen[0], seen[1], 1.0]))
+        corners = ray * (corners[2] / ray[2])
+    centre = corners + pose.rotation @ (face.eyeball_centre(left) - corners_model)
     pixel = camera.undistort(eye.iris_centre[np.newaxis])[0]
     ray = np.linalg.solve(camera.k, np.array([pixel[0], pixel[1], 1.0]))
     ray /= np.linalg.norm(ray)
@@ -87,13 +108,18 @@ def estimate_gaze(landmarks: FaceLandmarks, pose: HeadPose, camera: CameraModel,
                   face: MeanFaceMesh | None = None) -> Gaze | None:
     """Return the face's gaze from both irises (or the one that fits), or None without an iris."""
     face = face or mean_face()
-    directions = [d for eye, left in ((landmarks.right_eye, False), (landmarks.left_eye, True)) if eye is not None
-                  for d in [eye_direction(eye, left, pose, camera, face)] if d is not None]
-    if not directions:
+    # (apparent width in pixels, direction) per eye whose iris fits.
+    midpoints = eye_centres(landmarks.points)[:, :2]
+    eyes = [(_eye_width(landmarks, left), d) for eye, left in ((landmarks.right_eye, False), (landmarks.left_eye, True))
+            if eye is not None for d in [eye_direction(eye, left, pose, camera, face, midpoints[int(left)])]
+            if d is not None]
+    if not eyes:
         return None
-    if len(directions) == 2 and _angle_deg(directions[0], directions[1]) > MAX_EYE_DISAGREEMENT_DEG:
-        return None
-    direction = np.mean(directions, axis=0)
+    if len(eyes) == 2 and _angle_deg(eyes[0][1], eyes[1][1]) > MAX_EYE_DISAGREEMENT_DEG:
+        # A turned head shows its far eye foreshortened near the silhouette, where the iris
+        # model is least sure: trust the wider (nearer) eye alone.
+        eyes = [max(eyes, key=lambda item: item[0])]
+    direction = np.mean([d for _, d in eyes], axis=0)
     direction /= np.linalg.norm(direction)
     return Gaze(direction, angle_to_camera_deg(direction, pose.translation))
 
@@ -120,6 +146,12 @@ def gaze_rotation_in_face(direction_in_camera: np.ndarray, pose: HeadPose) -> np
         return np.column_stack([np.cross(y, z), y, z])
     x /= np.linalg.norm(x)
     return np.column_stack([x, np.cross(z, x), z])
+
+
+def _eye_width(landmarks: FaceLandmarks, left: bool) -> float:
+    """Return an eye's corner-to-corner distance in the image (pixels): small when seen from the side."""
+    corners = (LEFT_EYE_INNER, LEFT_EYE_OUTER) if left else (RIGHT_EYE_INNER, RIGHT_EYE_OUTER)
+    return float(np.linalg.norm(landmarks.points[corners[0], :2] - landmarks.points[corners[1], :2]))
 
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:

@@ -66,6 +66,10 @@ class MeanFaceMesh:
         """Return the eyeball's centre in the face frame (the right one mirrored across the face's midplane)."""
         return self.left_eyeball_centre * (np.array([1.0, 1.0, 1.0]) if left else np.array([1.0, -1.0, 1.0]))
 
+    def eye_corners_midpoint(self, left: bool) -> np.ndarray:
+        """Return the eye's corners' midpoint in the face frame."""
+        return eye_centres(self.points)[int(left)]
+
 
 @lru_cache(maxsize=1)
 def mean_face(path: Path = MEAN_FACE_PATH) -> MeanFaceMesh:
