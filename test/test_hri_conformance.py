@@ -202,7 +202,7 @@ def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rend
     true_gaze = TRUE_ROTATION @ head_render.gaze_direction_in_face(EYES_YAW_DEG, 0.0)
     gaze_error = np.degrees(np.arccos(np.clip(gaze[:3, 2] @ true_gaze, -1, 1)))
     head_to_truth = np.degrees(np.arccos(np.clip(face[:3, 0] @ true_gaze, -1, 1)))
-    assert gaze_error < 20.0 and gaze_error < head_to_truth, (gaze_error, head_to_truth)
+    assert gaze_error < 22.0 and gaze_error < head_to_truth, (gaze_error, head_to_truth)
     assert gaze[:3, 0] @ face[:3, 1] < 0  # x toward the person's right
     # The pose itself, against the render's truth (mean-face model and a rendered head: the
     # tolerances are the error scripts/measure_head_pose.py measures, with a margin).
