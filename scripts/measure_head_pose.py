@@ -25,7 +25,9 @@ Head pose error, measured on what we can make here (we have no head-pose data se
    (face_perception.bringup.head_render), rendered at known yaw/pitch/roll, 0.8 m, 640x480 with
    f = 600 px; BlazeFace (the node's detector) finds the keypoints on each render. Errors
    are given raw and after removing the frontal render's bias (a person's "straight ahead"
-   is defined by their own face, which the mean face does not know).
+   is defined by their own face, which the mean face does not know). Three methods on the
+   same renders: the six BlazeFace keypoints, the same without the ears, and the face mesh
+   (its inner points against the mesh's LFW mean face, mesh_geometry.estimate_mesh_pose).
 3. smoothing: a still rendered head with camera noise, and a head turning at 60 deg/s,
    raw vs One-Euro-smoothed (the node's defaults), 30 Hz.
 
@@ -80,25 +82,44 @@ def synthetic(trials: int, rng: np.random.Generator) -> None:
 
 
 def rendered(quick: bool) -> None:
-    from face_perception.detection.blazeface import BlazeFaceDetector
+    from face_perception.attributes.mesh_geometry import estimate_mesh_pose
     from face_perception.bringup.head_render import render_head
+    from face_perception.detection.blazeface import BlazeFaceDetector
+    from face_perception.detection.face_mesh import FaceMeshLandmarker
 
     detector = BlazeFaceDetector("full_range", 0.5, 2.0)
+    mesher = FaceMeshLandmarker(irises=False)
     yaws = (-40, -20, 0, 20, 40) if quick else (-50, -40, -30, -20, -10, 0, 10, 20, 30, 40, 50)
     pitches = (-15, 0, 15) if quick else (-20, -10, 0, 10, 20)
     rolls = (0, 15)
     translation = np.array([0.0, 0.0, 0.8])
     print("2. rendered head, BlazeFace keypoints (deg; distance error %), 0.8 m, "
           f"{len(yaws)}x{len(pitches)}x{len(rolls)} poses")
-    for use, label in ((range(6), "6 points"), (range(4), "4 points (no ears)")):
+    observed = {}
+    for yaw in yaws:
+        for pitch in pitches:
+            for roll in rolls:
+                image = render_head(hp.face_rotation(yaw, pitch, roll), translation, K)
+                faces = detector.detect(image)
+                mesh = mesher.measure(image, faces[0]) if faces else None
+                mesh = mesher.measure(image, faces[0], mesh) if mesh is not None else None  # crop from the mesh
+                observed[(yaw, pitch, roll)] = (faces[0] if faces else None, mesh)
+
+    def keypoint_pose(use):
+        return lambda face, mesh: hp.estimate_head_pose(np.asarray(face.keypoints), CAMERA, use=use) if face else None
+
+    def mesh_pose(face, mesh):
+        return estimate_mesh_pose(mesh.points, CAMERA) if mesh is not None else None
+
+    for method, label in ((keypoint_pose(range(6)), "6 points"), (keypoint_pose(range(4)), "4 points (no ears)"),
+                          (mesh_pose, "face mesh")):
         estimates = {}
         missed = 0
         for yaw in yaws:
             for pitch in pitches:
                 for roll in rolls:
                     truth = hp.face_rotation(yaw, pitch, roll)
-                    faces = detector.detect(render_head(truth, translation, K))
-                    pose = hp.estimate_head_pose(np.asarray(faces[0].keypoints), CAMERA, use=use) if faces else None
+                    pose = method(*observed[(yaw, pitch, roll)])
                     if pose is None:
                         missed += 1
                     else:
@@ -121,24 +142,42 @@ def rendered(quick: bool) -> None:
         if bias is not None:
             print(f"    rotation, bias removed {summary(unbiased)} (frontal bias "
                   f"{hp.rotation_angle_deg(np.eye(3), bias):.1f})")
+        within = [error for (yaw, _, _), error in zip(estimates, unbiased) if abs(yaw) <= 30]
+        if within:
+            print(f"    rotation, bias removed, |yaw| <= 30: {summary(within)}")
         print(f"    yaw error             {summary(yaw_errors)}; pitch error {summary(pitch_errors)}")
         print(f"    distance error        {summary(distance_errors)} (signed mean {np.mean(distance_errors):+.1f}%)")
         print("    mean signed yaw error by true yaw: " + ", ".join(
             f"{yaw:+d}: {np.mean(errors):+.1f}" for yaw, errors in sorted(per_yaw.items())))
 
 
-def smoothing(quick: bool, rng: np.random.Generator) -> None:
+def smoothing(quick: bool, rng: np.random.Generator, use_mesh: bool) -> None:
     import cv2
 
-    from face_perception.detection.blazeface import BlazeFaceDetector
+    from face_perception.attributes.mesh_geometry import estimate_mesh_pose
     from face_perception.bringup.head_render import render_head
+    from face_perception.detection.blazeface import BlazeFaceDetector
+    from face_perception.detection.face_mesh import FaceMeshLandmarker
 
     detector = BlazeFaceDetector("full_range", 0.5, 2.0)
+    mesher = FaceMeshLandmarker(irises=False)
+    previous = {}
+
+    def measure(image):
+        faces = detector.detect(image)
+        if not faces:
+            return None
+        if not use_mesh:
+            return hp.estimate_head_pose(np.asarray(faces[0].keypoints), CAMERA)
+        # As the node: the crop from the track's last mesh.
+        mesh = mesher.measure(image, faces[0], previous.get("mesh"))
+        previous["mesh"] = mesh
+        return estimate_mesh_pose(mesh.points, CAMERA) if mesh is not None else None
     parameters = hp.OneEuroParameters(min_cutoff=1.0, beta=2.0, d_cutoff=1.0)  # the node's defaults
     frames = 30 if quick else 60
     translation = np.array([0.05, 0.0, 1.0])
-    print(f"3. smoothing (One-Euro min_cutoff {parameters.min_cutoff}, beta {parameters.beta}), 30 Hz, "
-          f"{frames} frames")
+    print(f"3. smoothing, {'face mesh' if use_mesh else '6 points'} (One-Euro min_cutoff {parameters.min_cutoff}, "
+          f"beta {parameters.beta}), 30 Hz, {frames} frames")
     # Still head, sensor noise (sigma 4 grey levels) and a 1 px random camera shake.
     still = hp.face_rotation(15, 5, 0)
     base = render_head(still, translation, K)
@@ -148,10 +187,7 @@ def smoothing(quick: bool, rng: np.random.Generator) -> None:
         shift = np.float32([[1, 0, rng.uniform(-1, 1)], [0, 1, rng.uniform(-1, 1)]])
         image = cv2.warpAffine(base, shift, (640, 480), borderMode=cv2.BORDER_REPLICATE)
         image = np.clip(image + rng.normal(0, 4, image.shape), 0, 255).astype(np.uint8)
-        faces = detector.detect(image)
-        if not faces:
-            continue
-        pose = hp.estimate_head_pose(np.asarray(faces[0].keypoints), CAMERA)
+        pose = measure(image)
         if pose is None:
             continue
         smoothed = tracker.update("face_1", pose, frame / 30)
@@ -165,13 +201,13 @@ def smoothing(quick: bool, rng: np.random.Generator) -> None:
           f"smoothed {1000 * np.std(smooth_z[skip:]):.1f} mm")
     # Turning at 60 deg/s from -30 deg.
     tracker = hp.HeadPoseTracker(parameters)
+    previous.clear()
     lags, raw_errors = [], []
     for frame in range(frames):
         yaw = -30 + 60 * frame / 30
         if yaw > 40:
             break
-        faces = detector.detect(render_head(hp.face_rotation(yaw), translation, K))
-        pose = hp.estimate_head_pose(np.asarray(faces[0].keypoints), CAMERA) if faces else None
+        pose = measure(render_head(hp.face_rotation(yaw), translation, K))
         if pose is None:
             continue
         smoothed = tracker.update("face_1", pose, frame / 30)
@@ -191,7 +227,8 @@ def main() -> int:
     start = time.perf_counter()
     synthetic(300 if args.quick else 2000, rng)
     rendered(args.quick)
-    smoothing(args.quick, rng)
+    smoothing(args.quick, rng, use_mesh=False)
+    smoothing(args.quick, rng, use_mesh=True)
     print(f"({time.perf_counter() - start:.0f} s)")
     return 0
 
