@@ -102,6 +102,23 @@ def test_mesh_tracks_skip_small_faces_and_forget_dropped_tracks(astronaut_bgr, l
     assert tracks.update(astronaut_bgr, [("face_1", face)], 9, ["face_1"])["face_1"].measured  # a new start
 
 
+def test_mesh_runs_are_spread_over_the_frames(landmarker):
+    from face_perception.ros.demo_frames import demo_frame
+
+    image = demo_frame(0, 640, 480, 3)
+    faces = BlazeFaceDetector("full_range", 0.5, 2.0).detect(image)
+    assert len(faces) == 3
+    tracks = MeshTracks(PipelineConfig.from_mapping({"face_mesh.interval": 2}).face_mesh, 0.5, lambda _: landmarker)
+    ids = [f"face_{i}" for i in range(3)]
+    runs = []
+    for frame in range(9):
+        meshes = tracks.update(image, list(zip(ids, faces)), frame, ids)
+        assert set(meshes) == set(ids)
+        runs.append(sum(mesh.measured for mesh in meshes.values()))
+    # All three new, then 3 / 2 = 1.5 per frame on average, never all three at once again.
+    assert runs[0] == 3 and max(runs[1:]) <= 2 and sum(runs[1:]) == pytest.approx(8 * 1.5, abs=1)
+
+
 def test_mouth_openness_is_the_lip_gap_over_the_face_size(astronaut_bgr, detector, landmarker):
     points = mesh_of(astronaut_bgr, detector, landmarker).points.copy()
     open_now = mouth_openness(points)

@@ -20,9 +20,10 @@ The mean face (``face_perception/data/mean_face_mesh.json``, built from LFW by
 the eyes' centres (63 mm apart), x out of the face, y to the person's left, z up. It also
 holds the eyeballs' centres for the eye gaze (:mod:`face_perception.attributes.gaze`).
 
-The pose is ``cv2.solvePnP`` (SQPnP) of the mesh's inner points (:data:`POSE_POINTS`: the
-face oval's points slide along the silhouette as the head turns, so they are left out),
-after removing the lens distortion, refined by Levenberg-Marquardt.
+The pose is ``cv2.solvePnP`` (SQPnP, 0.2 ms for 432 points) of the mesh's inner points
+(:data:`POSE_POINTS`: the face oval's points slide along the silhouette as the head turns, so
+they are left out), after removing the lens distortion. A Levenberg-Marquardt refinement
+after it gained 0.3 degrees on the renders for 1.2 ms per face: left out.
 """
 from __future__ import annotations
 
@@ -101,8 +102,6 @@ def estimate_mesh_pose(points: np.ndarray, camera: CameraModel, face: MeanFaceMe
         return None
     try:
         ok, rvec, tvec = cv2.solvePnP(object_points, image_points, camera.k, None, flags=cv2.SOLVEPNP_SQPNP)
-        if ok:
-            rvec, tvec = cv2.solvePnPRefineLM(object_points, image_points, camera.k, None, rvec, tvec)
     except cv2.error:  # degenerate points: OpenCV asserts
         return None
     if not ok:

@@ -17,8 +17,10 @@ Which faces get a face mesh this frame, and each track's mesh between runs.
 
 The mesh runs only where it pays (``face_mesh.*``): on faces at least ``min_face_size`` wide,
 at most every ``interval`` frames per track. In between, the track's last mesh follows its box
-(moved with the box's centre, scaled with its width). A track's mouth openness is smoothed over
-the frames the mesh measured it.
+(moved with the box's centre, scaled with its width). The runs are spread over the frames: a
+frame refreshes faces / interval tracks' meshes on average, the stalest first (a new track
+always gets one), so three faces at interval 2 cost two meshes, then one, not three, then none.
+A track's mouth openness is smoothed over the frames the mesh measured it.
 """
 from __future__ import annotations
 
@@ -62,13 +64,24 @@ class MeshTracks:
         self._landmarker: FaceLandmarker | None = None
         self._landmarker_irises: bool | None = None
         self._states: dict[str, _State] = {}
+        self._credit = 0.0  # mesh refreshes this stream may still spend (see update)
 
     def update(self, image: np.ndarray, faces: Sequence[tuple[str, Detection]], frame: int,
                live_track_ids: Iterable[str]) -> dict[str, TrackMesh]:
         """Return track id -> mesh for this frame's faces that have one; forget dropped tracks."""
         results: dict[str, TrackMesh] = {}
+        due = [track_id for track_id, _ in faces
+               if track_id in self._states and frame - self._states[track_id].frame >= self.config.interval]
+        # The stalest first (sorted is stable: ties keep the faces' order).
+        due.sort(key=lambda track_id: self._states[track_id].frame)
+        # On average len(faces) / interval refreshes per frame: 3 faces at interval 2 take 2, 1, 2, 1...
+        self._credit = min(self._credit + len(faces) / self.config.interval,
+                           float(math.ceil(len(faces) / self.config.interval)))
+        refreshed = set(due[:int(self._credit)])
+        self._credit -= len(refreshed)
         for track_id, detection in faces:
-            mesh = self._one(image, track_id, detection, frame)
+            run = track_id not in self._states or track_id in refreshed
+            mesh = self._one(image, track_id, detection, frame, run)
             if mesh is not None:
                 results[track_id] = mesh
         live = set(live_track_ids)
@@ -76,13 +89,14 @@ class MeshTracks:
             del self._states[track_id]
         return results
 
-    def _one(self, image: np.ndarray, track_id: str, detection: Detection, frame: int) -> TrackMesh | None:
+    def _one(self, image: np.ndarray, track_id: str, detection: Detection, frame: int, run: bool
+             ) -> TrackMesh | None:
         state = self._states.get(track_id)
         if detection.w < self.config.min_face_size:
             self._states.pop(track_id, None)  # too small: the detector's keypoints, no stale mesh
             return None
         carried = None if state is None else _follow_box(state.landmarks, state.box, detection.box)
-        if state is not None and frame - state.frame < self.config.interval:
+        if state is not None and not run:
             state.landmarks, state.box = carried, detection.box
             return TrackMesh(carried, False, state.mouth_open)
         landmarks = self._model().measure(image, detection, carried)
