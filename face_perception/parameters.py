@@ -164,7 +164,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("face_mesh.min_face_size", 48, int,
                   "faces narrower than this (box width, source pixels) get no mesh and keep the detector's "
                   "six keypoints: below it the mesh's crop is upsampled noise", 24, 4096),
-    ParameterSpec("face_mesh.interval", 2, int,
+    ParameterSpec("face_mesh.interval", 3, int,
                   "run the mesh on a track at most every N frames; in between its last mesh follows the "
                   "track's box (N = 1: every frame, the most precise and the most costly)", 1, 30),
     ParameterSpec("face_mesh.irises", True, bool,
