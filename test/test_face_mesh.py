@@ -177,3 +177,14 @@ def test_the_mean_face_is_an_adult_face_in_the_rep155_face_frame():
     nose_tip, chin = face.points[1], face.points[152]
     assert nose_tip[0] > 0.015 and chin[2] < -0.09  # x out of the face, z up
     assert face.left_eyeball_centre[0] < 0 and face.eyeball_radius == pytest.approx(0.010)
+
+
+def test_missing_face_mesh_models_are_refused_at_start_naming_the_parameter(monkeypatch, pipeline_config):
+    from face_perception.attributes.pipeline import FacePerceptionPipeline
+    from face_perception.detection import face_mesh
+    from face_perception.detection.blazeface import BlazeFaceLoadError
+
+    monkeypatch.setattr(face_mesh, "MODEL_PACKAGE", "no_such_package_here")
+    with pytest.raises(BlazeFaceLoadError, match="face_mesh.enabled"):
+        FacePerceptionPipeline(pipeline_config)
+    FacePerceptionPipeline(pipeline_config.with_updates({"face_mesh.enabled": False})).close()

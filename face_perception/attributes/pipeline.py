@@ -172,6 +172,7 @@ class FacePerceptionPipeline:
         self.measure_keypoints = False
         # Set by outputs that read the face mesh (landmarks, head pose, gaze, mouth_open).
         self.measure_landmarks = False
+        _check_face_mesh_files(config)
         self._meshes = MeshTracks(config.face_mesh, config.tracking.smoothing, _face_mesh_landmarker)
         self._frame_index = 0
         self._frames_since_full_detection = 0
@@ -184,6 +185,7 @@ class FacePerceptionPipeline:
         pipeline running on the old configuration.
         """
         detector, background = self.detector, self._background
+        _check_face_mesh_files(config)
         if config.detection != self.config.detection:
             detector = create_detector(config.detection)
             background = BackgroundDetector(config.detection) if config.detection.background else None
@@ -327,6 +329,15 @@ class FacePerceptionPipeline:
             landmarks=None if mesh is None else mesh.landmarks,
             mouth_open=math.nan if mesh is None else mesh.mouth_open,
         )
+
+
+def _check_face_mesh_files(config: PipelineConfig) -> None:
+    """Refuse a configuration whose face mesh models are not installed (at start-up, not on the first face)."""
+    if config.face_mesh.enabled:
+        from face_perception.detection.face_mesh import data_file, IRIS_FILE, MESH_FILE
+
+        for name in (MESH_FILE, IRIS_FILE) if config.face_mesh.irises else (MESH_FILE,):
+            data_file(name)
 
 
 def _face_mesh_landmarker(irises: bool) -> FaceLandmarker:
