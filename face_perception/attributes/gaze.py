@@ -177,6 +177,10 @@ class GazeTracker:
         for one_filter in self._filters.values():
             one_filter.parameters = parameters
 
+    def last(self, track_id: str) -> Gaze | None:
+        """Return the track's latest smoothed gaze (also while it is missed), or None."""
+        return self._last.get(track_id)
+
     def update_frame(self, faces: Iterable[tuple[str, FaceLandmarks | None]], poses: Mapping[str, HeadPose],
                      live_track_ids: Sequence[str], camera: CameraModel, time_s: float) -> dict[str, Gaze]:
         """

@@ -312,8 +312,10 @@ class PerceptionNode(Node):
             annotated = draw_annotations(bgr, result.faces)
             self._annotated_pub.publish(ros_messages.image_msg_with_header(annotated, header))
         if self._hri is not None:
+            # Every live track with a pose: a missed track keeps its last gaze, as its last pose.
+            last_gazes = {track_id: self._gazes.last(track_id) for track_id in poses} if self._gazes else {}
             gaze_frames = {track_id: gaze_rotation_in_face(gaze.direction, poses[track_id])
-                           for track_id, gaze in gazes.items() if track_id in poses}
+                           for track_id, gaze in last_gazes.items() if gaze is not None}
             self._hri.publish(result, header, bgr, poses, gaze_frames)
         self._health.add_processed(time.monotonic(), (time.perf_counter() - received_at) * 1000.0, len(result.faces))
 
