@@ -17,7 +17,7 @@ ROS4HRI (REP-155) face topics, published beside the node's own outputs when hri.
 
 Per frame: ``humans/faces/tracked`` (hri_msgs/IdsList, relative) lists every live track; for
 each face seen in the frame, ``/humans/faces/<id>/roi``, ``softbiometrics`` and ``expression``,
-``landmarks`` when the face has keypoints, and ``cropped`` and ``aligned`` while someone
+``landmarks`` when the face has a mesh or keypoints, and ``cropped`` and ``aligned`` while someone
 subscribes to them; with head poses, the ``face_<id>`` and ``gaze_<id>`` frames on /tf
 (face_perception.ros.face_frames). A face's publishers are created when its track appears and
 destroyed when the tracker drops it, so ``ros2 topic list`` shows only live faces. Every
