@@ -23,7 +23,14 @@ import pytest
 from conftest import REPO_ROOT
 from face_perception.attributes import head_pose as hp
 from face_perception.attributes.gaze import estimate_gaze, gaze_rotation_in_face
-from face_perception.attributes.mesh_geometry import estimate_mesh_pose, mean_face
+from face_perception.attributes.mesh_geometry import (
+    align_mesh_pose,
+    estimate_mesh_pose,
+    from_mesh,
+    mean_face,
+    POSE_POINTS,
+    similarity_rotation,
+)
 from face_perception.attributes.mesh_tracking import MeshTracks
 from face_perception.attributes.mouth import mouth_openness
 from face_perception.bringup import head_render
@@ -129,14 +136,64 @@ def test_mouth_openness_is_the_lip_gap_over_the_face_size(astronaut_bgr, detecto
     assert mouth_openness(points) > open_now
 
 
+@pytest.mark.parametrize("estimate", [align_mesh_pose, estimate_mesh_pose])
 @pytest.mark.parametrize("yaw, pitch, roll", [(0, 0, 0), (20, 0, 0), (-20, 10, 0), (10, -10, 15)])
-def test_mesh_head_pose_on_renders(detector, landmarker, yaw, pitch, roll):
+def test_mesh_head_pose_on_renders(detector, landmarker, yaw, pitch, roll, estimate):
     truth = hp.face_rotation(yaw, pitch, roll)
     image = head_render.render_head(truth, np.array([0.0, 0.0, 0.8]), K)
-    pose = estimate_mesh_pose(mesh_of(image, detector, landmarker).points, CAMERA)
+    pose = estimate(mesh_of(image, detector, landmarker).points, CAMERA)
     # scripts/measure_head_pose.py: median 7 degrees on such renders, the frontal one's 5 included.
     assert hp.rotation_angle_deg(truth, pose.rotation) < 12.0
     assert abs(np.linalg.norm(pose.translation) - 0.8) < 0.12
+
+
+def synthetic_mesh(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
+    """
+    Return the mean face at a pose as the mesh model reports it.
+
+    x, y: the points' pixels; z: their depth along the line of sight to the face (the model
+    sees a crop, not where the crop lies in the image), relative, in x's scale at the face's distance.
+    """
+    camera_points = mean_face().points @ rotation.T + translation
+    sight = camera_points[POSE_POINTS].mean(axis=0)
+    sight /= np.linalg.norm(sight)
+    points = np.empty((len(camera_points), 3))
+    points[:, :2] = hp.project(mean_face().points, rotation, translation, K)
+    depth = camera_points @ sight
+    points[:, 2] = (depth - depth.mean()) * K[0, 0] / np.linalg.norm(translation)
+    return points
+
+
+def test_similarity_rotation_recovers_a_turned_scaled_shifted_shape():
+    rotation = hp.face_rotation(35.0, -12.0, 8.0)
+    model = mean_face().points
+    assert hp.rotation_angle_deg(similarity_rotation(model, 3.7 * model @ rotation.T + [5.0, -2.0, 9.0]),
+                                 rotation) < 1e-6
+
+
+@pytest.mark.parametrize("yaw, pitch, roll", [(0, 0, 0), (45, 0, 0), (-30, 15, 10), (20, -20, -15)])
+@pytest.mark.parametrize("position", [(0.0, 0.0), (0.35, -0.2)])  # centred, and 25 degrees off the axis
+def test_3d_alignment_recovers_the_pose_of_an_exact_mesh(yaw, pitch, roll, position):
+    rotation = hp.face_rotation(yaw, pitch, roll)
+    translation = np.array([*position, 0.8])
+    pose = align_mesh_pose(synthetic_mesh(rotation, translation), CAMERA)
+    # Weak perspective within the face (its depth over its distance) leaves well under a degree;
+    # off the axis the line of sight's turn must be added back (without it: the 25 degrees).
+    assert hp.rotation_angle_deg(rotation, pose.rotation) < 1.0
+    np.testing.assert_allclose(pose.translation, translation, atol=0.02)
+    assert pose.reprojection_error < 0.02  # eye distances
+
+
+def test_mesh_pose_uses_the_depth_when_there_is_one():
+    rotation, translation = hp.face_rotation(25.0, 5.0), np.array([0.1, 0.0, 0.9])
+    points = synthetic_mesh(rotation, translation)
+    flat = points.copy()
+    flat[:, 2] = 0.0  # a wrong depth: the 3-D alignment reads a frontal face, SQPnP of 2-D points does not
+    flat_pose = from_mesh(flat)(CAMERA)
+    assert flat_pose is None or hp.rotation_angle_deg(rotation, flat_pose.rotation) > 15.0
+    assert hp.rotation_angle_deg(rotation, from_mesh(points[:, :2])(CAMERA).rotation) < 1.0
+    assert hp.rotation_angle_deg(rotation, from_mesh(points)(CAMERA).rotation) < 1.0
+    assert align_mesh_pose(points[:, :2], CAMERA) is None
 
 
 def test_turned_eyes_give_the_turned_gaze(detector, landmarker):

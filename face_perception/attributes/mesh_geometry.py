@@ -20,10 +20,20 @@ The mean face (``face_perception/data/mean_face_mesh.json``, built from LFW by
 the eyes' centres (63 mm apart), x out of the face, y to the person's left, z up. It also
 holds the eyeballs' centres for the eye gaze (:mod:`face_perception.attributes.gaze`).
 
-The pose is ``cv2.solvePnP`` (SQPnP, 0.2 ms for 432 points) of the mesh's inner points
-(:data:`POSE_POINTS`: the face oval's points slide along the silhouette as the head turns, so
-they are left out), after removing the lens distortion. A Levenberg-Marquardt refinement
-after it gained 0.3 degrees on the renders for 1.2 ms per face: left out.
+Two ways to the pose from the mesh's inner points (:data:`POSE_POINTS`: the face oval's points
+slide along the silhouette as the head turns, so they are left out), both after removing the
+lens distortion:
+
+- :func:`align_mesh_pose` (the node's): the mesh model gives every point's depth too (z, in the
+  scale of x), so the observed points are a 3-D shape; its rotation is the least-squares
+  similarity (Umeyama) that takes the mean face onto it, turned from the crop's line of sight
+  to the camera's axes, and the translation follows by linear least squares on the points'
+  rays (0.2 ms for 432 points).
+- :func:`estimate_mesh_pose`: ``cv2.solvePnP`` (SQPnP, 0.2 ms) of the 2-D points alone. A
+  Levenberg-Marquardt refinement after it gained 0.3 degrees on the renders for 1.2 ms per
+  face: left out.
+
+Both are measured side by side by ``scripts/measure_head_pose.py``.
 """
 from __future__ import annotations
 
@@ -107,19 +117,106 @@ def estimate_mesh_pose(points: np.ndarray, camera: CameraModel, face: MeanFaceMe
     if not ok:
         return None
     rotation, _ = cv2.Rodrigues(rvec)
-    translation = tvec.ravel()
-    projected, _ = cv2.projectPoints(object_points, rvec, tvec, camera.k, None)
-    eyes = eye_centres(camera.undistort(np.asarray(points, np.float64)[:, :2]))
+    return _checked_pose(rotation, tvec.ravel(), points, camera, face)
+
+
+def _checked_pose(rotation: np.ndarray, translation: np.ndarray, points: np.ndarray, camera: CameraModel,
+                  face: MeanFaceMesh) -> HeadPose | None:
+    """Return the pose with its reprojection error, or None where it is implausible or does not fit the points."""
+    if not (np.all(np.isfinite(rotation)) and np.all(np.isfinite(translation))):
+        return None
+    undistorted = camera.undistort(np.asarray(points, np.float64)[:, :2])
+    rvec, _ = cv2.Rodrigues(rotation)
+    projected, _ = cv2.projectPoints(face.points[POSE_POINTS], rvec, translation, camera.k, None)
+    eyes = eye_centres(undistorted)
     scale = max(float(np.linalg.norm(eyes[1] - eyes[0])), 1e-6)
-    error = float(np.sqrt(np.mean(np.sum((projected.reshape(-1, 2) - image_points) ** 2, axis=1)))) / scale
+    residuals = projected.reshape(-1, 2) - undistorted[POSE_POINTS]
+    error = float(np.sqrt(np.mean(np.sum(residuals ** 2, axis=1)))) / scale
     if not plausible(rotation, translation) or error > MAX_REPROJECTION_ERROR:
         return None
     return HeadPose(rotation, translation, error)
 
 
-def from_mesh(points: np.ndarray) -> PoseEstimate:
-    """Return the pose estimate of a face mesh's points (pixels)."""
+def similarity_rotation(model: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Return the rotation of the least-squares similarity taking Nx3 ``model`` onto ``observed`` (Umeyama)."""
+    model_centred = model - model.mean(axis=0)
+    observed_centred = observed - observed.mean(axis=0)
+    u, _, vt = np.linalg.svd(observed_centred.T @ model_centred)
+    reflection = np.diag([1.0, 1.0, float(np.sign(np.linalg.det(u @ vt)) or 1.0)])
+    return u @ reflection @ vt
+
+
+def line_of_sight_rotation(direction: np.ndarray) -> np.ndarray:
+    """Return the smallest rotation taking the camera's axis (0, 0, 1) onto ``direction``."""
+    direction = np.asarray(direction, np.float64) / np.linalg.norm(direction)
+    axis = np.cross([0.0, 0.0, 1.0], direction)
+    cross = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
+    return np.eye(3) + cross + cross @ cross / (1.0 + direction[2])
+
+
+def translation_for(rotation: np.ndarray, model: np.ndarray, normalised: np.ndarray) -> np.ndarray:
+    """
+    Return the least-squares translation putting the rotated ``model`` points on their rays.
+
+    ``normalised``: Nx2 image points as (x/z, y/z). Each point gives two linear equations,
+    x' (r3.X + tz) = r1.X + tx and the same for y'.
+    """
+    turned = model @ rotation.T
+    count = len(model)
+    a = np.zeros((2 * count, 3))
+    a[0::2, 0] = 1.0
+    a[1::2, 1] = 1.0
+    a[0::2, 2] = -normalised[:, 0]
+    a[1::2, 2] = -normalised[:, 1]
+    b = np.empty(2 * count)
+    b[0::2] = normalised[:, 0] * turned[:, 2] - turned[:, 0]
+    b[1::2] = normalised[:, 1] * turned[:, 2] - turned[:, 1]
+    return np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+def align_mesh_pose(points: np.ndarray, camera: CameraModel, face: MeanFaceMesh | None = None
+                    ) -> HeadPose | None:
+    """
+    Return the head pose from a face mesh's 3-D points (468x3, pixels, z in x's scale), or None.
+
+    The mesh's x and y are image positions; z is the model's relative depth, away from the
+    camera, in the scale of x. The model sees a crop, not where it lies in the image, so its
+    depth is along the line of sight to the face: the image points are first turned to what a
+    camera looking along that line (through the points' centroid) would see; there the 3-D
+    points (normalised units, x/f) are the face's shape as that camera sees it, and the
+    rotation taking the mean face onto them, turned back by the line of sight's rotation, is
+    the head's rotation in the camera frame.
+    """
+    face = face or mean_face()
     points = np.asarray(points, np.float64)
+    if points.ndim != 2 or points.shape[1] < 3:
+        return None
+    undistorted = camera.undistort(points[:, :2])[POSE_POINTS]
+    depth = points[POSE_POINTS, 2]
+    if not (np.all(np.isfinite(undistorted)) and np.all(np.isfinite(depth))):
+        return None
+    k = camera.k
+    normalised_y = (undistorted[:, 1] - k[1, 2]) / k[1, 1]
+    normalised_x = (undistorted[:, 0] - k[0, 2] - k[0, 1] * normalised_y) / k[0, 0]
+    normalised = np.column_stack([normalised_x, normalised_y])
+    # The image a camera turned to look along the line of sight would see (a homography).
+    centroid = normalised.mean(axis=0)
+    sight = line_of_sight_rotation(np.array([centroid[0], centroid[1], 1.0]))
+    rays = np.column_stack([normalised, np.ones(len(normalised))]) @ sight
+    observed = np.column_stack([rays[:, :2] / rays[:, 2:], depth / k[0, 0]])
+    model = face.points[POSE_POINTS]
+    try:
+        rotation = sight @ similarity_rotation(model, observed)
+    except np.linalg.LinAlgError:
+        return None
+    return _checked_pose(rotation, translation_for(rotation, model, normalised), points, camera, face)
+
+
+def from_mesh(points: np.ndarray) -> PoseEstimate:
+    """Return the pose estimate of a face mesh's points (pixels): 3-D alignment, or SQPnP for 2-D points."""
+    points = np.asarray(points, np.float64)
+    if points.ndim == 2 and points.shape[1] >= 3:
+        return lambda camera: align_mesh_pose(points, camera)
     return lambda camera: estimate_mesh_pose(points, camera)
 
 
