@@ -28,6 +28,9 @@ Eye gaze error, measured on what we can make here (we have no gaze data set).
 3. a still rendered head with camera noise and 1 px shake, 30 Hz: gaze jitter raw and
    smoothed (the node's One-Euro defaults).
 
+Each check runs twice, with the mesh head pose from the 3-D alignment of the mesh (the
+node's, mesh_geometry.align_mesh_pose) and from SQPnP of its 2-D points (estimate_mesh_pose).
+
 Usage: python scripts/measure_gaze.py [--quick]
 """
 from __future__ import annotations
@@ -44,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from face_perception.attributes import head_pose as hp  # noqa: E402
 from face_perception.attributes.gaze import estimate_gaze, GazeTracker  # noqa: E402
-from face_perception.attributes.mesh_geometry import estimate_mesh_pose  # noqa: E402
+from face_perception.attributes.mesh_geometry import align_mesh_pose, estimate_mesh_pose  # noqa: E402
 from face_perception.bringup.head_render import gaze_direction_in_face, head_with_eyes, render_head  # noqa: E402
 from face_perception.detection.blazeface import BlazeFaceDetector  # noqa: E402
 from face_perception.detection.face_mesh import FaceMeshLandmarker  # noqa: E402
@@ -55,6 +58,7 @@ CAMERA = hp.CameraModel.from_values(K.ravel(), [], "", 640, 480)
 THRESHOLD_DEG = 15.0
 DETECTOR = BlazeFaceDetector("full_range", 0.5, 2.0)
 MESHER = FaceMeshLandmarker(irises=True)
+POSE_METHODS = {"3-D alignment (the node's)": align_mesh_pose, "SQPnP of the 2-D points": estimate_mesh_pose}
 
 
 def angle(a: np.ndarray, b: np.ndarray) -> float:
@@ -66,7 +70,7 @@ def summary(values) -> str:
     return f"median {np.median(values):5.1f}  p90 {np.percentile(values, 90):5.1f}  max {values.max():5.1f}"
 
 
-def observe(image: np.ndarray, camera: hp.CameraModel, previous=None):
+def observe(image: np.ndarray, camera: hp.CameraModel, previous=None, estimate=align_mesh_pose):
     """(landmarks, pose, gaze) as the node measures them, or Nones."""
     faces = DETECTOR.detect(image)
     if not faces:
@@ -76,11 +80,11 @@ def observe(image: np.ndarray, camera: hp.CameraModel, previous=None):
         landmarks = MESHER.measure(image, faces[0], landmarks)  # the crop from the mesh, as a track's
     if landmarks is None:
         return None, None, None
-    pose = estimate_mesh_pose(landmarks.points, camera)
+    pose = estimate(landmarks.points, camera)
     return landmarks, pose, None if pose is None else estimate_gaze(landmarks, pose, camera)
 
 
-def rendered(quick: bool) -> None:
+def rendered(quick: bool, estimate=align_mesh_pose) -> None:
     heads = ((0, 0), (-20, 0), (20, 0), (0, -10), (0, 10)) if not quick else ((0, 0), (20, 0))
     eyes = [(y, p) for y in (-20, -10, 0, 10, 20) for p in (-10, 0, 10)]
     translation = np.array([0.0, 0.0, 0.6])
@@ -91,7 +95,7 @@ def rendered(quick: bool) -> None:
         rotation = hp.face_rotation(head_yaw, head_pitch)
         for eye_yaw, eye_pitch in eyes:
             image = render_head(rotation, translation, K, head=head_with_eyes(eye_yaw, eye_pitch))
-            _, pose, gaze = observe(image, CAMERA)
+            _, pose, gaze = observe(image, CAMERA, estimate=estimate)
             truth = rotation @ gaze_direction_in_face(eye_yaw, eye_pitch)
             results[(head_yaw, head_pitch, eye_yaw, eye_pitch)] = (truth, pose, gaze)
     missing = sum(1 for _, _, gaze in results.values() if gaze is None)
@@ -124,7 +128,7 @@ def rendered(quick: bool) -> None:
     print(f"  looking_at_camera ({THRESHOLD_DEG:g} deg) agrees with the truth in {agree}/{len(raw)} renders")
 
 
-def astronaut() -> None:
+def astronaut(estimate=align_mesh_pose) -> None:
     photo = load_demo_image()
     height, width = photo.shape[:2]
     print("2. the astronaut photo (she looks at the camera): angle between her gaze and the camera")
@@ -132,12 +136,12 @@ def astronaut() -> None:
         focal = width / 2 / np.tan(np.radians(fov_deg) / 2)
         camera = hp.CameraModel.from_values([focal, 0, width / 2, 0, focal, height / 2, 0, 0, 1], [], "",
                                             width, height)
-        _, pose, gaze = observe(photo, camera)
+        _, pose, gaze = observe(photo, camera, estimate=estimate)
         print(f"  assumed horizontal field of view {fov_deg:4.0f} deg: {gaze.angle_to_camera_deg:5.1f} deg "
               f"(head pose yaw/pitch/roll {', '.join(f'{v:+.1f}' for v in hp.yaw_pitch_roll(pose.rotation))})")
 
 
-def jitter(quick: bool, rng: np.random.Generator) -> None:
+def jitter(quick: bool, rng: np.random.Generator, estimate=align_mesh_pose) -> None:
     frames = 30 if quick else 60
     base = render_head(hp.face_rotation(15, 5), np.array([0.05, 0.0, 0.8]), K, head=head_with_eyes(-10.0, 0.0))
     tracker, poses = GazeTracker(hp.OneEuroParameters(1.0, 2.0, 1.0)), hp.HeadPoseTracker(
@@ -147,7 +151,7 @@ def jitter(quick: bool, rng: np.random.Generator) -> None:
         shift = np.float32([[1, 0, rng.uniform(-1, 1)], [0, 1, rng.uniform(-1, 1)]])
         image = cv2.warpAffine(base, shift, (640, 480), borderMode=cv2.BORDER_REPLICATE)
         image = np.clip(image + rng.normal(0, 4, image.shape), 0, 255).astype(np.uint8)
-        landmarks, pose, gaze = observe(image, CAMERA, previous)
+        landmarks, pose, gaze = observe(image, CAMERA, previous, estimate)
         previous = landmarks
         if gaze is None:
             continue
@@ -173,9 +177,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer poses and frames")
     args = parser.parse_args()
     start = time.perf_counter()
-    rendered(args.quick)
-    astronaut()
-    jitter(args.quick, np.random.default_rng(0))
+    for label, estimate in POSE_METHODS.items():
+        print(f"== head pose: {label}")
+        rendered(args.quick, estimate)
+        astronaut(estimate)
+        jitter(args.quick, np.random.default_rng(0), estimate)
     print(f"({time.perf_counter() - start:.0f} s)")
     return 0
 
