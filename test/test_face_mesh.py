@@ -28,6 +28,8 @@ from face_perception.attributes.mesh_geometry import (
     estimate_mesh_pose,
     from_mesh,
     mean_face,
+    mirror_averaged_pose,
+    mirrored_mean_face,
     POSE_POINTS,
     similarity_rotation,
 )
@@ -147,18 +149,19 @@ def test_mesh_head_pose_on_renders(detector, landmarker, yaw, pitch, roll, estim
     assert abs(np.linalg.norm(pose.translation) - 0.8) < 0.12
 
 
-def synthetic_mesh(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
+def synthetic_mesh(rotation: np.ndarray, translation: np.ndarray, face=None) -> np.ndarray:
     """
     Return the mean face at a pose as the mesh model reports it.
 
     x, y: the points' pixels; z: their depth along the line of sight to the face (the model
     sees a crop, not where the crop lies in the image), relative, in x's scale at the face's distance.
     """
-    camera_points = mean_face().points @ rotation.T + translation
+    model = (face or mean_face()).points
+    camera_points = model @ rotation.T + translation
     sight = camera_points[POSE_POINTS].mean(axis=0)
     sight /= np.linalg.norm(sight)
     points = np.empty((len(camera_points), 3))
-    points[:, :2] = hp.project(mean_face().points, rotation, translation, K)
+    points[:, :2] = hp.project(model, rotation, translation, K)
     depth = camera_points @ sight
     points[:, 2] = (depth - depth.mean()) * K[0, 0] / np.linalg.norm(translation)
     return points
@@ -194,6 +197,35 @@ def test_mesh_pose_uses_the_depth_when_there_is_one():
     assert hp.rotation_angle_deg(rotation, from_mesh(points[:, :2])(CAMERA).rotation) < 1.0
     assert hp.rotation_angle_deg(rotation, from_mesh(points)(CAMERA).rotation) < 1.0
     assert align_mesh_pose(points[:, :2], CAMERA) is None
+
+
+def test_the_mirrored_crop_gives_a_mirror_image_mesh(astronaut_bgr, detector, landmarker):
+    detection = detector.detect(astronaut_bgr)[0]
+    first = landmarker.measure(astronaut_bgr, detection)
+    direct = landmarker.measure(astronaut_bgr, detection, first).points
+    mirrored = landmarker.measure_mirrored(astronaut_bgr, detection, first)
+    scale = np.linalg.norm(direct[263, :2] - direct[33, :2])
+    # Its right eye's outer corner on her left eye's, and the reverse; the nose tip on the nose tip.
+    for index, mirror_index in ((33, 263), (263, 33), (1, 1), (61, 291)):
+        assert np.linalg.norm(mirrored[index, :2] - direct[mirror_index, :2]) < 0.1 * scale, index
+    assert landmarker.measure_mirrored(np.zeros((480, 640, 3), np.uint8), detection) is None
+
+
+def test_mirror_averaged_pose_of_exact_meshes_and_without_a_mirrored_mesh():
+    rotation, translation = hp.face_rotation(30.0, -10.0, 5.0), np.array([0.2, -0.1, 0.9])
+    points = synthetic_mesh(rotation, translation)
+    mirrored = synthetic_mesh(rotation, translation, mirrored_mean_face())
+    # The mirrored mesh alone, against the mirrored mean face, is the same head.
+    assert hp.rotation_angle_deg(rotation, align_mesh_pose(mirrored, CAMERA, mirrored_mean_face()).rotation) < 1.0
+    pose = mirror_averaged_pose(points, mirrored, CAMERA)
+    assert hp.rotation_angle_deg(rotation, pose.rotation) < 1.0
+    np.testing.assert_allclose(pose.translation, translation, atol=0.02)
+    # A mirrored mesh turned 20 degrees away pulls the mean 10 degrees toward it.
+    turned = synthetic_mesh(rotation @ hp.face_rotation(20.0) @ hp.face_rotation(0.0).T, translation,
+                            mirrored_mean_face())
+    assert 8.0 < hp.rotation_angle_deg(rotation, mirror_averaged_pose(points, turned, CAMERA).rotation) < 12.0
+    alone = mirror_averaged_pose(points, None, CAMERA)
+    np.testing.assert_allclose(alone.rotation, align_mesh_pose(points, CAMERA).rotation)
 
 
 def test_turned_eyes_give_the_turned_gaze(detector, landmarker):

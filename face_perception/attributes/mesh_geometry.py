@@ -212,6 +212,33 @@ def align_mesh_pose(points: np.ndarray, camera: CameraModel, face: MeanFaceMesh 
     return _checked_pose(rotation, translation_for(rotation, model, normalised), points, camera, face)
 
 
+@lru_cache(maxsize=1)
+def mirrored_mean_face() -> MeanFaceMesh:
+    """Return the mean face seen in a mirror (y negated, the indices kept): the model of a mirrored mesh."""
+    face = mean_face()
+    return MeanFaceMesh(face.points * np.array([1.0, -1.0, 1.0]), face.left_eyeball_centre, face.eyeball_radius)
+
+
+def mirror_averaged_pose(points: np.ndarray, mirrored_points: np.ndarray | None, camera: CameraModel,
+                         estimate=align_mesh_pose) -> HeadPose | None:
+    """
+    Return the mean of the poses of a mesh and of its mirrored mesh, or the mesh's alone.
+
+    ``mirrored_points``: :meth:`FaceMeshLandmarker.measure_mirrored`'s mesh, whose points lie on
+    the mirrored features; fitted against the mirrored mean face it gives the head's pose
+    directly. The two rotations are averaged (the rotation nearest their sum), as are the
+    translations: the model's left-right biases cancel. Where either has no pose, the other's.
+    """
+    pose = estimate(points, camera)
+    mirrored = None if mirrored_points is None else estimate(mirrored_points, camera, mirrored_mean_face())
+    if pose is None or mirrored is None:
+        return pose or mirrored
+    u, _, vt = np.linalg.svd(pose.rotation + mirrored.rotation)
+    rotation = u @ np.diag([1.0, 1.0, float(np.sign(np.linalg.det(u @ vt)) or 1.0)]) @ vt
+    return HeadPose(rotation, 0.5 * (pose.translation + mirrored.translation),
+                    max(pose.reprojection_error, mirrored.reprojection_error))
+
+
 def from_mesh(points: np.ndarray) -> PoseEstimate:
     """Return the pose estimate of a face mesh's points (pixels): 3-D alignment, or SQPnP for 2-D points."""
     points = np.asarray(points, np.float64)

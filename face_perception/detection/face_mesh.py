@@ -167,6 +167,35 @@ class FaceMeshLandmarker:
         left = self._eye(image, points[LEFT_EYE_INNER, :2], points[LEFT_EYE_OUTER, :2], mirrored=False)
         return FaceLandmarks(points, score, right, left)
 
+    def measure_mirrored(self, image: np.ndarray, detection: Detection, previous: FaceLandmarks | None = None
+                         ) -> np.ndarray | None:
+        """
+        Return the mesh (468x3, source pixels) of the same crop seen in a mirror, mapped back, or None.
+
+        The model runs on the horizontally flipped crop and its points are mapped back to the
+        source image, so the points of this mirror-image face lie on the mirrored features
+        (point 33, the right eye's outer corner, on the left eye's): a second, independent look
+        at the face whose errors are the model's mirrored ones. Its pose is fitted against the
+        mirrored mean face (:func:`face_perception.attributes.mesh_geometry.mirror_averaged_pose`).
+        """
+        if image.dtype != np.uint8 or image.ndim not in (2, 3):
+            raise ValueError(f"face mesh expects an HxW or HxWx3 uint8 image, got {image.shape} {image.dtype}")
+        centre, side, angle = self._crop_from(detection, previous)
+        if not side >= MIN_CROP_PX or not np.all(np.isfinite(centre)):
+            return None
+        flip = np.array([[-1.0, 0.0, MESH_INPUT], [0.0, 1.0, 0.0]])
+        transform = flip @ np.vstack([square_crop_transform(centre, side, angle, MESH_INPUT), [0.0, 0.0, 1.0]])
+        crop = cv2.warpAffine(image, transform, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        raw_points, raw_score = _mesh_outputs(self._mesh.run(_rgb01(crop)))
+        score = 1.0 / (1.0 + math.exp(-float(np.clip(raw_score, -80.0, 80.0))))
+        if score < MIN_PRESENCE or not np.all(np.isfinite(raw_points)):
+            return None
+        points = np.empty((MESH_POINTS, 3), np.float64)
+        points[:, :2] = to_source(raw_points[:, :2], transform)
+        points[:, 2] = raw_points[:, 2] * side / MESH_INPUT
+        return points
+
     @staticmethod
     def _crop_from(detection: Detection, previous: FaceLandmarks | None) -> tuple[np.ndarray, float, float]:
         """Centre, side and angle of the mesh crop: from the last mesh where there is one, else the box."""
