@@ -29,7 +29,9 @@ Head pose error, measured on what we can make here (we have no head-pose data se
    same renders: the six BlazeFace keypoints, the same without the ears, and the face mesh
    (its inner points against the mesh's LFW mean face) two ways: SQPnP of its 2-D points
    (mesh_geometry.estimate_mesh_pose) and the 3-D alignment of its 3-D points
-   (mesh_geometry.align_mesh_pose, the node's), each with its median time per face.
+   (mesh_geometry.align_mesh_pose, the node's), each with its median time per face; and the
+   3-D alignment averaged with that of the mesh of the mirrored crop (a second mesh run,
+   mesh_geometry.mirror_averaged_pose; its time leaves out the second run's 1.7 ms).
 3. smoothing: a still rendered head with camera noise, and a head turning at 60 deg/s,
    raw vs One-Euro-smoothed (the node's defaults), 30 Hz.
 
@@ -84,7 +86,7 @@ def synthetic(trials: int, rng: np.random.Generator) -> None:
 
 
 def rendered(quick: bool) -> None:
-    from face_perception.attributes.mesh_geometry import align_mesh_pose, estimate_mesh_pose
+    from face_perception.attributes.mesh_geometry import align_mesh_pose, estimate_mesh_pose, mirror_averaged_pose
     from face_perception.bringup.head_render import render_head
     from face_perception.detection.blazeface import BlazeFaceDetector
     from face_perception.detection.face_mesh import FaceMeshLandmarker
@@ -104,18 +106,26 @@ def rendered(quick: bool) -> None:
                 image = render_head(hp.face_rotation(yaw, pitch, roll), translation, K)
                 faces = detector.detect(image)
                 mesh = mesher.measure(image, faces[0]) if faces else None
-                mesh = mesher.measure(image, faces[0], mesh) if mesh is not None else None  # crop from the mesh
-                observed[(yaw, pitch, roll)] = (faces[0] if faces else None, mesh)
+                first = mesh
+                mesh = mesher.measure(image, faces[0], first) if first is not None else None  # crop from the mesh
+                mirrored = mesher.measure_mirrored(image, faces[0], first) if mesh is not None else None
+                observed[(yaw, pitch, roll)] = (faces[0] if faces else None, mesh, mirrored)
 
     def keypoint_pose(use):
-        return lambda face, mesh: hp.estimate_head_pose(np.asarray(face.keypoints), CAMERA, use=use) if face else None
+        return lambda face, mesh, mirrored: (hp.estimate_head_pose(np.asarray(face.keypoints), CAMERA, use=use)
+                                             if face else None)
 
     def mesh_pose(estimate):
-        return lambda face, mesh: estimate(mesh.points, CAMERA) if mesh is not None else None
+        return lambda face, mesh, mirrored: estimate(mesh.points, CAMERA) if mesh is not None else None
+
+    def mirror_averaged(face, mesh, mirrored):
+        return mirror_averaged_pose(mesh.points, mirrored, CAMERA) if mesh is not None else None
 
     for method, label in ((keypoint_pose(range(6)), "6 points"), (keypoint_pose(range(4)), "4 points (no ears)"),
                           (mesh_pose(estimate_mesh_pose), "face mesh, SQPnP of the 2-D points"),
-                          (mesh_pose(align_mesh_pose), "face mesh, 3-D alignment (the node's)")):
+                          (mesh_pose(align_mesh_pose), "face mesh, 3-D alignment (the node's)"),
+                          (mirror_averaged, "face mesh, 3-D alignment averaged with the mirrored crop's "
+                                            "(+1 mesh run)")):
         estimates = {}
         missed = 0
         seconds = []
