@@ -38,7 +38,7 @@ from face_perception.attributes.mouth import mouth_openness
 from face_perception.bringup import head_render
 from face_perception.detection.blazeface import BlazeFaceDetector
 from face_perception.detection.detection import Detection
-from face_perception.detection.face_mesh import FaceMeshLandmarker
+from face_perception.detection.face_mesh import FaceMeshLandmarker, MIN_PRESENCE
 from face_perception.detection.landmarks import ibug68, LOWER_LIP_INNER, UPPER_LIP_INNER
 from face_perception.parameters import PipelineConfig
 
@@ -89,6 +89,17 @@ def test_bad_or_tiny_crops_give_no_landmarks(landmarker, astronaut_bgr):
     assert landmarker.measure(astronaut_bgr, Detection(220, 110, 10, 10, 0.9, 0.9)) is None  # 15 px crop
     with pytest.raises(ValueError, match="uint8"):
         landmarker.measure(astronaut_bgr.astype(np.float32), Detection(174, 70, 105, 105, 0.9, 0.9))
+
+
+def test_a_turned_face_the_box_crop_doubts_gets_a_second_look(detector, landmarker):
+    image = head_render.render_head(hp.face_rotation(-50, 20, 15), np.array([0.0, 0.0, 0.8]), K)
+    detection = detector.detect(image)[0]
+    # scripts/measure_head_pose.py's render: the detector's box gives presence 0.06, the crop
+    # from that mesh 0.85.
+    assert landmarker._run_mesh(image, *landmarker._crop_from(detection, None))[1] < MIN_PRESENCE
+    landmarks = landmarker.measure(image, detection)
+    assert landmarks is not None and landmarks.score >= MIN_PRESENCE
+    assert align_mesh_pose(landmarks.points, CAMERA) is not None
 
 
 def test_mesh_tracks_skip_small_faces_and_forget_dropped_tracks(astronaut_bgr, landmarker):

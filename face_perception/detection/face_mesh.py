@@ -143,23 +143,21 @@ class FaceMeshLandmarker:
 
     def measure(self, image: np.ndarray, detection: Detection, previous: FaceLandmarks | None = None
                 ) -> FaceLandmarks | None:
-        """Return the face's landmarks in source pixels, or None where the mesh sees no face."""
-        if image.dtype != np.uint8 or image.ndim not in (2, 3):
-            raise ValueError(f"face mesh expects an HxW or HxWx3 uint8 image, got {image.shape} {image.dtype}")
-        centre, side, angle = self._crop_from(detection, previous)
-        if not side >= MIN_CROP_PX or not np.all(np.isfinite(centre)):
+        """
+        Return the face's landmarks in source pixels, or None where the mesh sees no face.
+
+        Without a ``previous`` mesh the crop is the detector's box, which for a turned head is
+        off the face's centre: where the model then doubts the face (presence under
+        :data:`MIN_PRESENCE`), it gets one more look, at the crop from where that mesh put the
+        face, and the second answer counts.
+        """
+        _check_image(image)
+        mesh = self._run_mesh(image, *self._crop_from(detection, previous))
+        if mesh is not None and mesh[1] < MIN_PRESENCE and previous is None:
+            mesh = self._run_mesh(image, *self._crop_from(detection, FaceLandmarks(*mesh)))
+        if mesh is None or mesh[1] < MIN_PRESENCE:
             return None
-        transform = square_crop_transform(centre, side, angle, MESH_INPUT)
-        crop = cv2.warpAffine(image, transform, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
-        outputs = self._mesh.run(_rgb01(crop))
-        raw_points, raw_score = _mesh_outputs(outputs)
-        score = 1.0 / (1.0 + math.exp(-float(np.clip(raw_score, -80.0, 80.0))))
-        if score < MIN_PRESENCE or not np.all(np.isfinite(raw_points)):
-            return None
-        points = np.empty((MESH_POINTS, 3), np.float64)
-        points[:, :2] = to_source(raw_points[:, :2], transform)
-        points[:, 2] = raw_points[:, 2] * side / MESH_INPUT
+        points, score = mesh
         landmarks = FaceLandmarks(points, score)
         if self._iris is None:
             return landmarks
@@ -178,23 +176,27 @@ class FaceMeshLandmarker:
         at the face whose errors are the model's mirrored ones. Its pose is fitted against the
         mirrored mean face (:func:`face_perception.attributes.mesh_geometry.mirror_averaged_pose`).
         """
-        if image.dtype != np.uint8 or image.ndim not in (2, 3):
-            raise ValueError(f"face mesh expects an HxW or HxWx3 uint8 image, got {image.shape} {image.dtype}")
-        centre, side, angle = self._crop_from(detection, previous)
+        _check_image(image)
+        mesh = self._run_mesh(image, *self._crop_from(detection, previous), mirrored=True)
+        return None if mesh is None or mesh[1] < MIN_PRESENCE else mesh[0]
+
+    def _run_mesh(self, image: np.ndarray, centre: np.ndarray, side: float, angle: float, mirrored: bool = False
+                  ) -> tuple[np.ndarray, float] | None:
+        """(468x3 points in source pixels, presence) of one crop, or None for a crop too small or no answer."""
         if not side >= MIN_CROP_PX or not np.all(np.isfinite(centre)):
             return None
-        flip = np.array([[-1.0, 0.0, MESH_INPUT], [0.0, 1.0, 0.0]])
-        transform = flip @ np.vstack([square_crop_transform(centre, side, angle, MESH_INPUT), [0.0, 0.0, 1.0]])
+        transform = square_crop_transform(centre, side, angle, MESH_INPUT)
+        if mirrored:
+            transform = np.array([[-1.0, 0.0, MESH_INPUT], [0.0, 1.0, 0.0]]) @ np.vstack([transform, [0.0, 0.0, 1.0]])
         crop = cv2.warpAffine(image, transform, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
         raw_points, raw_score = _mesh_outputs(self._mesh.run(_rgb01(crop)))
-        score = 1.0 / (1.0 + math.exp(-float(np.clip(raw_score, -80.0, 80.0))))
-        if score < MIN_PRESENCE or not np.all(np.isfinite(raw_points)):
+        if not np.all(np.isfinite(raw_points)):
             return None
         points = np.empty((MESH_POINTS, 3), np.float64)
         points[:, :2] = to_source(raw_points[:, :2], transform)
         points[:, 2] = raw_points[:, 2] * side / MESH_INPUT
-        return points
+        return points, 1.0 / (1.0 + math.exp(-float(np.clip(raw_score, -80.0, 80.0))))
 
     @staticmethod
     def _crop_from(detection: Detection, previous: FaceLandmarks | None) -> tuple[np.ndarray, float, float]:
@@ -240,6 +242,11 @@ class FaceMeshLandmarker:
         if not (np.all(np.isfinite(contour)) and np.all(np.isfinite(iris))):
             return None
         return EyeLandmarks(to_source(iris[:, :2], transform), to_source(contour[:, :2], transform))
+
+
+def _check_image(image: np.ndarray) -> None:
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise ValueError(f"face mesh expects an HxW or HxWx3 uint8 image, got {image.shape} {image.dtype}")
 
 
 def _mesh_outputs(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
