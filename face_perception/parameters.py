@@ -155,6 +155,22 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "exponential smoothing of the probabilities over a track: weight of the newest "
                   "frame (1.0 = no smoothing)",
                   0.01, 1.0),
+    # --- face mesh ----------------------------------------------------------------------------
+    ParameterSpec("face_mesh.enabled", True, bool,
+                  "measure each tracked face's 468-point face mesh (MediaPipe's face_landmark.tflite, about "
+                  "1.7 ms per face on one core) while an output reads it: REP-155 landmarks (hri.enabled), the "
+                  "head pose (with a camera_info), the eye gaze, FaceAttributes.mouth_open (with a "
+                  "/faces/attributes subscriber); false = the detector's six keypoints only"),
+    ParameterSpec("face_mesh.min_face_size", 48, int,
+                  "faces narrower than this (box width, source pixels) get no mesh and keep the detector's "
+                  "six keypoints: below it the mesh's crop is upsampled noise", 24, 4096),
+    ParameterSpec("face_mesh.interval", 3, int,
+                  "run the mesh on a track at most every N frames; in between its last mesh follows the "
+                  "track's box (N = 1: every frame, the most precise and the most costly)", 1, 30),
+    ParameterSpec("face_mesh.irises", True, bool,
+                  "also run the iris model on both eyes with each mesh (about 1.6 ms per eye): the pupils "
+                  "(REP-155 landmarks 68, 69) and the eye gaze; false = no eye gaze (the gaze frame then "
+                  "follows the head)"),
     # --- whole pipeline ---------------------------------------------------------------------
     ParameterSpec("max_faces", 10, int,
                   "most faces classified per frame (the largest are kept)", 1, 256),
@@ -237,7 +253,16 @@ class TrackingConfig:
     smoothing: float
 
 
-_SECTIONS = {"detection": DetectionConfig, "classification": ClassificationConfig, "tracking": TrackingConfig}
+@dataclass(frozen=True)
+class FaceMeshConfig:
+    enabled: bool
+    min_face_size: int
+    interval: int
+    irises: bool
+
+
+_SECTIONS = {"detection": DetectionConfig, "classification": ClassificationConfig, "tracking": TrackingConfig,
+             "face_mesh": FaceMeshConfig}
 
 
 @dataclass(frozen=True)
@@ -247,6 +272,7 @@ class PipelineConfig:
     detection: DetectionConfig
     classification: ClassificationConfig
     tracking: TrackingConfig
+    face_mesh: FaceMeshConfig
     max_faces: int
 
     @classmethod

@@ -47,6 +47,7 @@ Usage:
     python scripts/benchmark.py --detection                 # detection backends only
     python scripts/benchmark.py --offboard                  # use_compressed / UDP at 15 Hz (issue 19)
     python scripts/benchmark.py --aggregator                # REP-155 list merging (issue 19)
+    python scripts/benchmark.py --mesh                      # face mesh + gaze vs without (issue 27)
 Timings on a shared machine are noisy: read the ratios, which are taken in one process on
 the same frames at the same time.
 """
@@ -126,6 +127,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--offboard", action="store_true",
                         help="off-board input only (issue 19): JPEG codec cost, raw vs use_compressed at 15 Hz "
                              "over shared memory and over UDP on loopback")
+    parser.add_argument("--mesh", action="store_true",
+                        help="only the ROS graph at 30 Hz with 3 faces, face mesh + gaze on and off, BlazeFace and "
+                             "Haar (issue 27)")
     parser.add_argument("--aggregator", action="store_true",
                         help="REP-155 aggregator only (issue 19): latency, CPU and staleness of the merged list")
     parser.add_argument("--worker", choices=("compare", "ours", "ros", "soak", "transport"), help=argparse.SUPPRESS)
@@ -253,6 +257,11 @@ def ros_runs(options: argparse.Namespace) -> list:
 
         return offboard_runs(seconds)
     vga = lambda faces: FrameConfig(640, 480, faces)  # noqa: E731
+    if options.mesh:
+        # Back to back, the same frames with a camera_info: mesh + irises + gaze (the defaults), then without.
+        return [RosRun(f"30Hz {backend} {label}", vga(3), 30.0, seconds,
+                       (("detection.backend", backend), ("face_mesh.enabled", mesh)), camera_info=True)
+                for backend in ("blazeface", "haar") for mesh, label in ((True, "mesh+gaze"), (False, "no mesh"))]
     if options.detection:
         counts = (3,) if options.quick else (1, 3, TARGET_NODE_MAX_FACES, 8)
         return [RosRun(f"30Hz {backend}", vga(n), 30.0, seconds, (("detection.backend", backend),))
@@ -622,6 +631,8 @@ def forward_args(options: argparse.Namespace) -> list[str]:
             "--ros-seconds", str(options.ros_seconds)]
     if options.quick:
         argv.append("--quick")
+    if options.mesh:
+        argv.append("--mesh")
     if options.detection:
         argv.append("--detection")
     if options.offboard:
@@ -666,6 +677,8 @@ def main(argv: list[str] | None = None) -> int:
     check_models(options)
     if options.detection:
         return detection_main(options)
+    if options.mesh:
+        return mesh_main(options)
     if options.offboard:
         return offboard_main(options)
     if options.aggregator:
@@ -739,6 +752,35 @@ def detection_main(options: argparse.Namespace) -> int:
     print_detection(report["detection"])
     if "ros" in report:
         print_ros(report)
+    print(f"\n(total {report['seconds']:.0f} s)")
+    write_json_report(options, report)
+    return 0
+
+
+def mesh_main(options: argparse.Namespace) -> int:
+    """Run ``--mesh``: the node with and without the face mesh and gaze, back to back (issue 27)."""
+    started = time.monotonic()
+    report: dict[str, Any] = {"machine_before": machine_state()}
+    if options.dds == "both":
+        options.dds = "local-only" if options.quick else "large-shm"
+    report["ros"] = run_ros(options)
+    report["machine_after"] = machine_state()
+    report["seconds"] = time.monotonic() - started
+    print(f"face_perception face mesh benchmark ({time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, "
+          f"{os.cpu_count()} CPUs, load {report['machine_before']['load_average'][0]:.1f}; training processes "
+          f"running: {len(report['machine_before']['training_processes'])} at start, "
+          f"{len(report['machine_after']['training_processes'])} at end)")
+    print_ros(report)
+    runs = {run["name"]: run for run in report["ros"]["runs"]}
+    for backend in ("blazeface", "haar"):
+        with_mesh, without = runs.get(f"30Hz {backend} mesh+gaze"), runs.get(f"30Hz {backend} no mesh")
+        if with_mesh and without:
+            fps = with_mesh["output_fps"], without["output_fps"]
+            p95 = with_mesh["latency_p95_ms"], without["latency_p95_ms"]
+            cpu = with_mesh["node_cpu_cores"], without["node_cpu_cores"]
+            print(f"{backend}, 3 faces, 30 Hz, mesh+gaze / no mesh: output fps {fps[0]:.1f} / {fps[1]:.1f}, "
+                  f"latency p95 {p95[0]:.1f} / {p95[1]:.1f} ms (x{ratio(*p95):.2f}), node CPU "
+                  f"{cpu[0]:.2f} / {cpu[1]:.2f} cores (x{ratio(*cpu):.2f})")
     print(f"\n(total {report['seconds']:.0f} s)")
     write_json_report(options, report)
     return 0

@@ -66,7 +66,8 @@ def baseline_messages(result, header) -> None:
 
 
 def new_messages(result, header, tracker, stamp_s, bgr, aligned: bool) -> int:
-    poses = tracker.update_frame(((f.track_id, f.keypoints) for f in result.faces), result.live_track_ids,
+    poses = tracker.update_frame(((f.track_id, None if f.keypoints is None else hp.from_keypoints(f.keypoints))
+                                  for f in result.faces), result.live_track_ids,
                                  CAMERA, stamp_s)
     ros_messages.face_attributes_array(result.faces, header,
                                        {track_id: pose.translation for track_id, pose in poses.items()})

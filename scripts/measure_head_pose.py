@@ -25,7 +25,13 @@ Head pose error, measured on what we can make here (we have no head-pose data se
    (face_perception.bringup.head_render), rendered at known yaw/pitch/roll, 0.8 m, 640x480 with
    f = 600 px; BlazeFace (the node's detector) finds the keypoints on each render. Errors
    are given raw and after removing the frontal render's bias (a person's "straight ahead"
-   is defined by their own face, which the mean face does not know).
+   is defined by their own face, which the mean face does not know). Three methods on the
+   same renders: the six BlazeFace keypoints, the same without the ears, and the face mesh
+   (its inner points against the mesh's LFW mean face) two ways: SQPnP of its 2-D points
+   (mesh_geometry.estimate_mesh_pose) and the 3-D alignment of its 3-D points
+   (mesh_geometry.align_mesh_pose, the node's), each with its median time per face; and the
+   3-D alignment averaged with that of the mesh of the mirrored crop (a second mesh run,
+   mesh_geometry.mirror_averaged_pose; its time leaves out the second run's 1.7 ms).
 3. smoothing: a still rendered head with camera noise, and a head turning at 60 deg/s,
    raw vs One-Euro-smoothed (the node's defaults), 30 Hz.
 
@@ -80,25 +86,56 @@ def synthetic(trials: int, rng: np.random.Generator) -> None:
 
 
 def rendered(quick: bool) -> None:
-    from face_perception.detection.blazeface import BlazeFaceDetector
+    from face_perception.attributes.mesh_geometry import align_mesh_pose, estimate_mesh_pose, mirror_averaged_pose
     from face_perception.bringup.head_render import render_head
+    from face_perception.detection.blazeface import BlazeFaceDetector
+    from face_perception.detection.face_mesh import FaceMeshLandmarker
 
     detector = BlazeFaceDetector("full_range", 0.5, 2.0)
+    mesher = FaceMeshLandmarker(irises=False)
     yaws = (-40, -20, 0, 20, 40) if quick else (-50, -40, -30, -20, -10, 0, 10, 20, 30, 40, 50)
     pitches = (-15, 0, 15) if quick else (-20, -10, 0, 10, 20)
     rolls = (0, 15)
     translation = np.array([0.0, 0.0, 0.8])
     print("2. rendered head, BlazeFace keypoints (deg; distance error %), 0.8 m, "
           f"{len(yaws)}x{len(pitches)}x{len(rolls)} poses")
-    for use, label in ((range(6), "6 points"), (range(4), "4 points (no ears)")):
+    observed = {}
+    for yaw in yaws:
+        for pitch in pitches:
+            for roll in rolls:
+                image = render_head(hp.face_rotation(yaw, pitch, roll), translation, K)
+                faces = detector.detect(image)
+                mesh = mesher.measure(image, faces[0]) if faces else None
+                first = mesh
+                mesh = mesher.measure(image, faces[0], first) if first is not None else None  # crop from the mesh
+                mirrored = mesher.measure_mirrored(image, faces[0], first) if mesh is not None else None
+                observed[(yaw, pitch, roll)] = (faces[0] if faces else None, mesh, mirrored)
+
+    def keypoint_pose(use):
+        return lambda face, mesh, mirrored: (hp.estimate_head_pose(np.asarray(face.keypoints), CAMERA, use=use)
+                                             if face else None)
+
+    def mesh_pose(estimate):
+        return lambda face, mesh, mirrored: estimate(mesh.points, CAMERA) if mesh is not None else None
+
+    def mirror_averaged(face, mesh, mirrored):
+        return mirror_averaged_pose(mesh.points, mirrored, CAMERA) if mesh is not None else None
+
+    for method, label in ((keypoint_pose(range(6)), "6 points"), (keypoint_pose(range(4)), "4 points (no ears)"),
+                          (mesh_pose(estimate_mesh_pose), "face mesh, SQPnP of the 2-D points"),
+                          (mesh_pose(align_mesh_pose), "face mesh, 3-D alignment (the node's)"),
+                          (mirror_averaged, "face mesh, 3-D alignment averaged with the mirrored crop's "
+                                            "(+1 mesh run)")):
         estimates = {}
         missed = 0
+        seconds = []
         for yaw in yaws:
             for pitch in pitches:
                 for roll in rolls:
                     truth = hp.face_rotation(yaw, pitch, roll)
-                    faces = detector.detect(render_head(truth, translation, K))
-                    pose = hp.estimate_head_pose(np.asarray(faces[0].keypoints), CAMERA, use=use) if faces else None
+                    start = time.perf_counter()
+                    pose = method(*observed[(yaw, pitch, roll)])
+                    seconds.append(time.perf_counter() - start)
                     if pose is None:
                         missed += 1
                     else:
@@ -107,6 +144,7 @@ def rendered(quick: bool) -> None:
         bias = None if frontal is None else frontal[0].T @ frontal[1].rotation  # face-frame offset
         raw, unbiased, yaw_errors, pitch_errors, distance_errors = [], [], [], [], []
         per_yaw: dict[int, list[float]] = {}
+        per_pitch: dict[int, list[float]] = {}
         for (yaw, pitch, roll), (truth, pose) in estimates.items():
             raw.append(hp.rotation_angle_deg(truth, pose.rotation))
             corrected = pose.rotation @ bias.T if bias is not None else pose.rotation
@@ -115,30 +153,81 @@ def rendered(quick: bool) -> None:
             yaw_errors.append(est_yaw - yaw)
             pitch_errors.append(est_pitch - pitch)
             per_yaw.setdefault(yaw, []).append(est_yaw - yaw)
+            per_pitch.setdefault(pitch, []).append(est_pitch - pitch)
             distance_errors.append(100 * (np.linalg.norm(pose.translation) / np.linalg.norm(translation) - 1))
-        print(f"  {label}: no face or no pose {missed}")
+        print(f"  {label}: no face or no pose {missed}; {1000 * np.median(seconds):.2f} ms per face (median)")
         print(f"    rotation, raw         {summary(raw)}")
         if bias is not None:
             print(f"    rotation, bias removed {summary(unbiased)} (frontal bias "
                   f"{hp.rotation_angle_deg(np.eye(3), bias):.1f})")
+        within = [error for (yaw, _, _), error in zip(estimates, unbiased) if abs(yaw) <= 30]
+        if within:
+            print(f"    rotation, bias removed, |yaw| <= 30: {summary(within)}")
         print(f"    yaw error             {summary(yaw_errors)}; pitch error {summary(pitch_errors)}")
         print(f"    distance error        {summary(distance_errors)} (signed mean {np.mean(distance_errors):+.1f}%)")
         print("    mean signed yaw error by true yaw: " + ", ".join(
             f"{yaw:+d}: {np.mean(errors):+.1f}" for yaw, errors in sorted(per_yaw.items())))
+        print("    mean signed pitch error by true pitch: " + ", ".join(
+            f"{pitch:+d}: {np.mean(errors):+.1f}" for pitch, errors in sorted(per_pitch.items())))
 
 
-def smoothing(quick: bool, rng: np.random.Generator) -> None:
+def render_geometry() -> None:
+    """Print the rendered head's depth profile against the mean face's, where the mesh finds the photo's features."""
+    from face_perception.attributes.mesh_geometry import mean_face
+    from face_perception.bringup.head_render import astronaut_head, surface_depth
+    from face_perception.detection.blazeface import BlazeFaceDetector
+    from face_perception.detection.face_mesh import FaceMeshLandmarker
+    from face_perception.ros.demo_frames import load_demo_image
+
+    photo = load_demo_image()
+    face = BlazeFaceDetector("short_range", 0.5, 2.0).detect(photo)[0]
+    mesher = FaceMeshLandmarker(irises=False)
+    mesh = mesher.measure(photo, face, mesher.measure(photo, face))
+    # The photo's pixels -> the head surface, as astronaut_head() wraps them.
+    right_eye, left_eye = (np.asarray(p, np.float64) for p in face.keypoints[:2])
+    metres_per_pixel = hp.EYE_DISTANCE_M / float(np.hypot(*(left_eye - right_eye)))
+    y = (mesh.points[:, 0] - 0.5 * (right_eye[0] + left_eye[0])) * metres_per_pixel
+    z = -(mesh.points[:, 1] - 0.5 * (right_eye[1] + left_eye[1])) * metres_per_pixel
+    render = surface_depth(y, z) - astronaut_head().eye_midpoint[0]
+    mean = mean_face().points[:, 0]
+    corners = [33, 133, 263, 362]
+    print("   the rendered head's depth (mm, forward of the eye corners) where the mesh finds the photo's "
+          "features, and the mean face's: " + ", ".join(
+              f"{name} {1000 * (render[i] - render[corners].mean()):+.0f} / "
+              f"{1000 * (mean[i] - mean[corners].mean()):+.0f}"
+              for name, i in (("forehead (10)", 10), ("nose tip (1)", 1), ("mouth (13)", 13), ("chin (152)", 152))))
+
+
+def smoothing(quick: bool, rng: np.random.Generator, mesh_method: str | None) -> None:
+    """Jitter and lag of the smoothed pose: six keypoints (``mesh_method`` None), or a mesh pose ("pnp", "align")."""
     import cv2
 
-    from face_perception.detection.blazeface import BlazeFaceDetector
+    from face_perception.attributes.mesh_geometry import align_mesh_pose, estimate_mesh_pose
     from face_perception.bringup.head_render import render_head
+    from face_perception.detection.blazeface import BlazeFaceDetector
+    from face_perception.detection.face_mesh import FaceMeshLandmarker
 
     detector = BlazeFaceDetector("full_range", 0.5, 2.0)
+    mesher = FaceMeshLandmarker(irises=False)
+    previous = {}
+
+    def measure(image):
+        faces = detector.detect(image)
+        if not faces:
+            return None
+        if mesh_method is None:
+            return hp.estimate_head_pose(np.asarray(faces[0].keypoints), CAMERA)
+        # As the node: the crop from the track's last mesh.
+        mesh = mesher.measure(image, faces[0], previous.get("mesh"))
+        previous["mesh"] = mesh
+        estimate = align_mesh_pose if mesh_method == "align" else estimate_mesh_pose
+        return estimate(mesh.points, CAMERA) if mesh is not None else None
     parameters = hp.OneEuroParameters(min_cutoff=1.0, beta=2.0, d_cutoff=1.0)  # the node's defaults
     frames = 30 if quick else 60
     translation = np.array([0.05, 0.0, 1.0])
-    print(f"3. smoothing (One-Euro min_cutoff {parameters.min_cutoff}, beta {parameters.beta}), 30 Hz, "
-          f"{frames} frames")
+    label = {None: "6 points", "pnp": "face mesh, SQPnP", "align": "face mesh, 3-D alignment"}[mesh_method]
+    print(f"3. smoothing, {label} (One-Euro min_cutoff {parameters.min_cutoff}, "
+          f"beta {parameters.beta}), 30 Hz, {frames} frames")
     # Still head, sensor noise (sigma 4 grey levels) and a 1 px random camera shake.
     still = hp.face_rotation(15, 5, 0)
     base = render_head(still, translation, K)
@@ -148,10 +237,7 @@ def smoothing(quick: bool, rng: np.random.Generator) -> None:
         shift = np.float32([[1, 0, rng.uniform(-1, 1)], [0, 1, rng.uniform(-1, 1)]])
         image = cv2.warpAffine(base, shift, (640, 480), borderMode=cv2.BORDER_REPLICATE)
         image = np.clip(image + rng.normal(0, 4, image.shape), 0, 255).astype(np.uint8)
-        faces = detector.detect(image)
-        if not faces:
-            continue
-        pose = hp.estimate_head_pose(np.asarray(faces[0].keypoints), CAMERA)
+        pose = measure(image)
         if pose is None:
             continue
         smoothed = tracker.update("face_1", pose, frame / 30)
@@ -165,13 +251,13 @@ def smoothing(quick: bool, rng: np.random.Generator) -> None:
           f"smoothed {1000 * np.std(smooth_z[skip:]):.1f} mm")
     # Turning at 60 deg/s from -30 deg.
     tracker = hp.HeadPoseTracker(parameters)
+    previous.clear()
     lags, raw_errors = [], []
     for frame in range(frames):
         yaw = -30 + 60 * frame / 30
         if yaw > 40:
             break
-        faces = detector.detect(render_head(hp.face_rotation(yaw), translation, K))
-        pose = hp.estimate_head_pose(np.asarray(faces[0].keypoints), CAMERA) if faces else None
+        pose = measure(render_head(hp.face_rotation(yaw), translation, K))
         if pose is None:
             continue
         smoothed = tracker.update("face_1", pose, frame / 30)
@@ -191,7 +277,10 @@ def main() -> int:
     start = time.perf_counter()
     synthetic(300 if args.quick else 2000, rng)
     rendered(args.quick)
-    smoothing(args.quick, rng)
+    render_geometry()
+    smoothing(args.quick, rng, None)
+    smoothing(args.quick, rng, "pnp")
+    smoothing(args.quick, rng, "align")
     print(f"({time.perf_counter() - start:.0f} s)")
     return 0
 

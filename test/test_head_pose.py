@@ -128,7 +128,8 @@ def test_tracker_keeps_poses_of_live_tracks_only():
     tracker = hp.HeadPoseTracker(hp.OneEuroParameters())
     rotation, translation = hp.face_rotation(10), np.array([0.0, 0.0, 1.0])
     keypoints = hp.project(hp.MEAN_FACE, rotation, translation, K)
-    poses = tracker.update_frame([("face_1", keypoints), ("face_2", None)], ["face_1", "face_2"], PINHOLE, 0.0)
+    poses = tracker.update_frame([("face_1", hp.from_keypoints(keypoints)), ("face_2", None)], ["face_1", "face_2"],
+                                 PINHOLE, 0.0)
     assert set(poses) == {"face_1"}  # face_2 has no keypoints: no pose
     np.testing.assert_allclose(poses["face_1"].translation, translation, atol=1e-5)
     # face_1 missed in this frame but still tracked: its last pose stays.
@@ -148,7 +149,8 @@ def test_tracker_smooths_jittering_keypoints():
     for frame in range(60):
         noisy = exact + rng.normal(0, 1.0, exact.shape)  # 1 px keypoint noise, eye distance ~32 px
         raw = hp.estimate_head_pose(noisy, PINHOLE)
-        smoothed = tracker.update_frame([("face_1", noisy)], ["face_1"], PINHOLE, frame / 30)["face_1"]
+        smoothed = tracker.update_frame([("face_1", hp.from_keypoints(noisy))], ["face_1"], PINHOLE,
+                                        frame / 30)["face_1"]
         if frame >= 15 and raw is not None:
             raw_errors.append(hp.rotation_angle_deg(rotation, raw.rotation))
             smoothed_errors.append(hp.rotation_angle_deg(rotation, smoothed.rotation))

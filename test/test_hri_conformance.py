@@ -52,9 +52,11 @@ needs_interfaces = pytest.mark.skipif(hri_output is None, reason="hri_msgs or tf
 K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
 WIDTH, HEIGHT = 640, 480
 # The rendered head: turned 25 degrees to the person's left and rolled 12 degrees, 0.8 m in
-# front of the camera, a little right and up.
+# front of the camera, a little right and up; its eyes turned 25 degrees back to the
+# person's right, so they look about at the camera while the head does not.
 TRUE_ROTATION = hp.face_rotation(25.0, 0.0, 12.0)
 TRUE_TRANSLATION = np.array([0.06, -0.03, 0.8])
+EYES_YAW_DEG = -25.0
 DEFAULT_QOS = QoSProfile(depth=10)  # reliable, volatile: what libhri subscribes with
 FACE_TOPICS = ("roi", "cropped", "aligned", "landmarks", "softbiometrics", "expression")
 FACE_TOPIC_TYPES = {"roi": NormalizedRegionOfInterest2D, "cropped": Image, "aligned": Image,
@@ -105,7 +107,8 @@ class TfListener:
 
 @pytest.fixture(scope="module")
 def rendered_face() -> np.ndarray:
-    return head_render.render_head(TRUE_ROTATION, TRUE_TRANSLATION, K, WIDTH, HEIGHT)
+    return head_render.render_head(TRUE_ROTATION, TRUE_TRANSLATION, K, WIDTH, HEIGHT,
+                                   head=head_render.head_with_eyes(EYES_YAW_DEG, 0.0))
 
 
 @needs_interfaces
@@ -153,19 +156,26 @@ def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rend
     assert next(m for m in tracked if m.header == header).ids == [face_id]
     roi = next(m for m in received["roi"] if m.header == header)
 
-    # Landmarks: 70 normalised points; our six have a confidence and lie on the face, in
-    # REP-155's sides (the person's right eye is on the image's left here); the rest c = 0.
+    # Landmarks: all 70 normalised points with a confidence (the face mesh and the irises), in
+    # REP-155's sides (the person's right eye is on the image's left here).
     landmarks = next(m for m in received["landmarks"] if m.header == header)
     assert len(landmarks.landmarks) == 70 and (landmarks.width, landmarks.height) == (WIDTH, HEIGHT)
-    assert all(0.0 <= p.x <= 1.0 and 0.0 <= p.y <= 1.0 and 0.0 <= p.c <= 1.0 for p in landmarks.landmarks)
-    ours = set(hri_output.LANDMARK_INDICES.values())
-    assert all(landmarks.landmarks[i].c == 0.0 for i in range(70) if i not in ours)
-    points = {name: landmarks.landmarks[index] for name, index in hri_output.LANDMARK_INDICES.items()}
-    for name in ("right_eye", "left_eye", "nose_tip", "mouth_center"):
-        assert points[name].c > 0.0
-        assert roi.xmin <= points[name].x <= roi.xmax and roi.ymin <= points[name].y <= roi.ymax, name
-    assert points["right_eye"].x < points["left_eye"].x
-    assert points["right_eye"].y < points["mouth_center"].y and points["left_eye"].y < points["mouth_center"].y
+    assert all(0.0 <= p.x <= 1.0 and 0.0 <= p.y <= 1.0 and 0.0 < p.c <= 1.0 for p in landmarks.landmarks)
+    point = {index: np.array([p.x * WIDTH, p.y * HEIGHT]) for index, p in enumerate(landmarks.landmarks)}
+    grown = 0.15 * (roi.xmax - roi.xmin) * WIDTH  # the jaw and brows may reach a little past the box
+    for index in range(68):
+        assert roi.xmin * WIDTH - grown <= point[index][0] <= roi.xmax * WIDTH + grown, index
+        assert roi.ymin * HEIGHT - grown <= point[index][1] <= roi.ymax * HEIGHT + grown, index
+    F = FacialLandmarks
+    assert point[F.RIGHT_EYE_OUTSIDE][0] < point[F.RIGHT_EYE_INSIDE][0] < point[F.LEFT_EYE_INSIDE][0]
+    assert point[F.LEFT_EYE_INSIDE][0] < point[F.LEFT_EYE_OUTSIDE][0]
+    for pupil, outside, inside in ((F.RIGHT_PUPIL, F.RIGHT_EYE_OUTSIDE, F.RIGHT_EYE_INSIDE),
+                                   (F.LEFT_PUPIL, F.LEFT_EYE_INSIDE, F.LEFT_EYE_OUTSIDE)):
+        assert point[outside][0] < point[pupil][0] < point[inside][0], pupil  # between its corners
+    eyes_y = max(point[i][1] for i in range(36, 48))
+    assert eyes_y < point[F.NOSE][1] < point[F.MOUTH_INNER_TOP_2][1] < point[F.MENTON][1]
+    assert point[F.MOUTH_OUTER_RIGHT][0] < point[F.MOUTH_OUTER_LEFT][0]
+    assert point[F.RIGHT_EAR][0] < point[F.MENTON][0] < point[F.LEFT_EAR][0]
 
     # Images: REP-155's 128x128.
     for topic in ("cropped", "aligned"):
@@ -186,15 +196,29 @@ def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rend
     face = tf.lookup(header.frame_id, f"face_{face_id}", header.stamp)
     gaze = tf.lookup(header.frame_id, f"gaze_{face_id}", header.stamp)
     np.testing.assert_allclose(gaze[:3, 3], face[:3, 3], atol=1e-9)  # collocated
-    np.testing.assert_allclose(gaze[:3, 2], face[:3, 0], atol=1e-6)  # gaze z = face x
+    np.testing.assert_allclose(gaze[:3, :3].T @ gaze[:3, :3], np.eye(3), atol=1e-6)  # a rotation
+    # The gaze frame's z follows the eyes, not the head: toward the eyes' true direction (the
+    # tolerance is the error scripts/measure_gaze.py measures on such renders, with a margin).
+    true_gaze = TRUE_ROTATION @ head_render.gaze_direction_in_face(EYES_YAW_DEG, 0.0)
+    gaze_error = np.degrees(np.arccos(np.clip(gaze[:3, 2] @ true_gaze, -1, 1)))
+    head_to_truth = np.degrees(np.arccos(np.clip(face[:3, 0] @ true_gaze, -1, 1)))
+    assert gaze_error < 22.0 and gaze_error < head_to_truth, (gaze_error, head_to_truth)
+    assert gaze[:3, 0] @ face[:3, 1] < 0  # x toward the person's right
     # The pose itself, against the render's truth (mean-face model and a rendered head: the
     # tolerances are the error scripts/measure_head_pose.py measures, with a margin).
     assert hp.rotation_angle_deg(TRUE_ROTATION, face[:3, :3]) < 20.0
     assert np.linalg.norm(face[:3, 3] - TRUE_TRANSLATION) < 0.2 * TRUE_TRANSLATION[2]
     assert face[:3, 0] @ -face[:3, 3] > 0  # it faces the camera
-    # The same position in our own message.
-    position = probe.attributes_for(header).faces[0].position
+    # The same position and gaze in our own message.
+    attributes = probe.attributes_for(header).faces[0]
+    position = attributes.position
     np.testing.assert_allclose([position.x, position.y, position.z], face[:3, 3], atol=1e-5)
+    direction = attributes.gaze_direction
+    np.testing.assert_allclose([direction.x, direction.y, direction.z], gaze[:3, 2], atol=1e-5)
+    to_camera = -face[:3, 3] / np.linalg.norm(face[:3, 3])
+    assert attributes.gaze_angle_to_camera == pytest.approx(np.degrees(np.arccos(gaze[:3, 2] @ to_camera)), abs=1e-3)
+    assert attributes.looking_at_camera == (attributes.gaze_angle_to_camera <= 15.0)
+    assert 0.0 <= attributes.mouth_open < 0.5
     for topic in FACE_TOPICS:  # every message carries the image's header
         assert all(m.header.frame_id == header.frame_id for m in received[topic])
 

@@ -192,3 +192,34 @@ def test_valence_arousal_is_the_probability_weighted_mean():
     happy, sad = np.array(hri_output.VALENCE_AROUSAL["happy"]), np.array(hri_output.VALENCE_AROUSAL["sad"])
     assert mixed == pytest.approx(tuple((happy + sad) / 2))
     assert set(hri_output.EXPRESSIONS) == set(hri_output.VALENCE_AROUSAL)
+
+
+@needs_hri_msgs
+def test_landmarks_are_all_70_from_the_mesh_or_the_six_keypoints_without_it(astronaut_bgr):
+    import dataclasses
+
+    from std_msgs.msg import Header
+
+    from face_perception.attributes.pipeline import FacePerceptionPipeline
+    from face_perception.parameters import PipelineConfig
+
+    pipeline = FacePerceptionPipeline(PipelineConfig.from_mapping({"detection.backend": "blazeface"}))
+    pipeline.measure_landmarks = True
+    face = pipeline.process(astronaut_bgr).faces[0]
+    assert face.landmarks is not None and face.keypoints is not None
+    size = (astronaut_bgr.shape[1], astronaut_bgr.shape[0])
+    with_mesh = hri_output.facial_landmarks(face, size, Header()).landmarks
+    assert all(p.c == pytest.approx(face.landmarks.score) for p in with_mesh)
+    pupil = with_mesh[69]  # the iris model's left pupil, not BlazeFace's eye keypoint
+    assert (pupil.x * size[0], pupil.y * size[1]) == pytest.approx(tuple(face.landmarks.left_eye.iris_centre))
+    # Without a mesh: the six keypoints at their indices, c = 0 elsewhere.
+    six = hri_output.facial_landmarks(dataclasses.replace(face, landmarks=None), size, Header()).landmarks
+    ours = set(hri_output.LANDMARK_INDICES.values())
+    assert all((p.c > 0) == (i in ours) for i, p in enumerate(six))
+    # A mesh without irises: the pupils are the detector's eye keypoints.
+    no_irises = dataclasses.replace(face.landmarks, right_eye=None, left_eye=None)
+    mixed = hri_output.facial_landmarks(dataclasses.replace(face, landmarks=no_irises), size, Header()).landmarks
+    assert mixed[68].x == pytest.approx(face.keypoints[0][0] / size[0]) and mixed[68].c == face.detection_confidence
+    assert mixed[30].c == pytest.approx(face.landmarks.score)
+    assert hri_output.facial_landmarks(dataclasses.replace(face, landmarks=None, keypoints=None), size,
+                                       Header()) is None

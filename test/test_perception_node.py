@@ -15,6 +15,7 @@
 """The perception node in a real rclpy graph: publish images, receive its outputs."""
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 import subprocess
@@ -272,6 +273,27 @@ def test_invalid_parameter_updates_are_refused_with_the_reason(ros_graph):
     result = node.set_parameters([Parameter("detection.max_width", value=0)])[0]
     assert result.successful
     assert node.get_parameter("detection.max_width").value == 0
+
+
+def test_mouth_and_gaze_fields_follow_the_face_mesh(ros_graph, astronaut_bgr):
+    node, probe = ros_graph({"detection.backend": "blazeface"})
+    header = probe.header()
+    probe.image_pub.publish(image_message(astronaut_bgr, header))
+    assert wait_for(lambda: probe.attributes_for(header) is not None)
+    face = probe.attributes_for(header).faces[0]
+    # The probe subscribes to /faces/attributes, so the mesh ran: she smiles with her teeth apart.
+    assert 0.05 < face.mouth_open < 0.4
+    # No camera_info: no head pose, so no gaze.
+    assert math.isnan(face.gaze_direction.x) and math.isnan(face.gaze_angle_to_camera)
+    assert not face.looking_at_camera
+    assert not node.set_parameters([Parameter("gaze.looking_at_camera_deg", value=0.5)])[0].successful
+    assert node.set_parameters([Parameter("gaze.looking_at_camera_deg", value=20.0)])[0].successful
+    # Without the mesh: NaN, never a stale or made-up value.
+    assert node.set_parameters([Parameter("face_mesh.enabled", value=False)])[0].successful
+    header = probe.header()
+    probe.image_pub.publish(image_message(astronaut_bgr, header))
+    assert wait_for(lambda: probe.attributes_for(header) is not None)
+    assert math.isnan(probe.attributes_for(header).faces[0].mouth_open)
 
 
 def test_detection_backend_switch_at_run_time_keeps_the_track(ros_graph, astronaut_bgr):

@@ -62,7 +62,10 @@ def test_one_face_with_probabilities_and_card_labels(pipeline: FacePerceptionPip
     assert face.outputs["gender"].confidence == pytest.approx(face.gender_probabilities[best_gender])
     expected_gender = best_gender if face.outputs["gender"].confidence >= 0.6 else "unknown"
     assert face.gender == expected_gender
-    assert set(result.timings_ms) == {*TIMING_STAGES, "total"} == {"detect", "crop", "classify", "track", "total"}
+    assert set(result.timings_ms) == {*TIMING_STAGES, "total"} == {"detect", "crop", "classify", "track", "mesh",
+                                                                   "total"}
+    # Nothing read the face mesh: it did not run.
+    assert face.landmarks is None and np.isnan(face.mouth_open)
     assert result.full_detection and result.image_size == (512, 512)
 
 
@@ -221,9 +224,36 @@ def test_gender_below_min_confidence_is_unknown(pipeline_config: PipelineConfig,
     assert face.gender == max(face.gender_probabilities, key=face.gender_probabilities.get)
 
 
+def test_face_mesh_runs_per_track_while_read_and_follows_the_box_in_between(pipeline_config: PipelineConfig,
+                                                                            astronaut_bgr) -> None:
+    pipeline = FacePerceptionPipeline(pipeline_config.with_updates({"face_mesh.interval": 2}))
+    pipeline.measure_landmarks = True
+    first_result = pipeline.process(astronaut_bgr)
+    first = first_result.faces[0]
+    assert first.landmarks is not None and first.landmarks.points.shape == (468, 3)
+    assert first.landmarks.right_eye is not None and 0.0 <= first.mouth_open < 0.5
+    # The next frame, the face moved 6 px right: the mesh is carried with the box, not run.
+    moved = np.roll(astronaut_bgr, 6, axis=1)
+    second = pipeline.process(moved)
+    carried = second.faces[0].landmarks
+    shift = np.array(second.faces[0].box[:2]) - np.array(first.box[:2])
+    np.testing.assert_allclose(carried.points[:, :2], first.landmarks.points[:, :2] + shift, atol=1.5)
+    assert second.timings_ms["mesh"] < first_result.timings_ms["mesh"]
+    # The third frame runs it again, on the moved face.
+    third = pipeline.process(moved).faces[0].landmarks
+    assert np.median(np.abs(third.points[:, 0] - first.landmarks.points[:, 0] - 6.0)) < 1.5
+    # Off, or too small a face: the detector's six keypoints only.
+    for updates in ({"face_mesh.enabled": False}, {"face_mesh.min_face_size": 200}):
+        pipeline.reconfigure(pipeline_config.with_updates(updates))
+        face = pipeline.process(astronaut_bgr).faces[0]
+        assert face.landmarks is None and np.isnan(face.mouth_open), updates
+
+
 @pytest.mark.parametrize(
     "name, value",
     [
+        ("face_mesh.interval", 0),
+        ("face_mesh.min_face_size", 8),
         ("detection.scale_factor", 0.9),
         ("detection.min_neighbors", -1),
         ("detection.max_width", 100),

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import math
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -166,6 +166,17 @@ def estimate_head_pose(keypoints: np.ndarray, camera: CameraModel, model: np.nda
     if not plausible(rotation, translation) or error > MAX_REPROJECTION_ERROR:
         return None
     return HeadPose(rotation, translation, error)
+
+
+# A face's head pose for a camera, from whatever the face has (six keypoints, a face mesh):
+# the tracker calls it once it knows the camera. None: no plausible pose.
+PoseEstimate = Callable[["CameraModel"], "HeadPose | None"]
+
+
+def from_keypoints(keypoints: Sequence[Sequence[float]]) -> PoseEstimate:
+    """Return the pose estimate of a face's six keypoints (pixels)."""
+    points = np.asarray(keypoints, np.float64)
+    return lambda camera: estimate_head_pose(points, camera)
 
 
 def plausible(rotation: np.ndarray, translation: np.ndarray) -> bool:
@@ -316,17 +327,18 @@ class HeadPoseTracker:
         self._last[track_id] = smoothed
         return smoothed
 
-    def update_frame(self, faces: Iterable[tuple[str, Sequence[Sequence[float]] | None]],
+    def update_frame(self, faces: Iterable[tuple[str, PoseEstimate | None]],
                      live_track_ids: Sequence[str], camera: CameraModel, time_s: float) -> dict[str, HeadPose]:
         """
         Update the tracks' smoothed head poses with one frame.
 
-        One frame: (track id, keypoints or None) of the faces seen, the ids of every live
+        One frame: (track id, its pose estimate or None) of the faces seen (:func:`from_keypoints`,
+        :func:`face_perception.attributes.mesh_geometry.from_mesh`), the ids of every live
         track. Returns track id -> smoothed pose for the live tracks that have one; a track
-        missed in this frame, or whose keypoints gave no plausible pose, keeps its last.
+        missed in this frame, or whose estimate gave no plausible pose, keeps its last.
         """
-        for track_id, keypoints in faces:
-            pose = None if keypoints is None else estimate_head_pose(np.asarray(keypoints, np.float64), camera)
+        for track_id, estimate in faces:
+            pose = None if estimate is None else estimate(camera)
             if pose is not None:
                 self.update(track_id, pose, time_s)
         self.keep_only(live_track_ids)

@@ -34,15 +34,17 @@ import numpy as np
 from face_perception.attributes.classification import load_face_models
 from face_perception.attributes.face_model import FaceModel, FaceOutput
 from face_perception.attributes.framing import BOX_KEYPOINT_PRIORS, EyesMouthFraming
+from face_perception.attributes.mesh_tracking import MeshTracks, TrackMesh
 from face_perception.attributes.preprocessing import build_batch, frame_faces, InputSpec
 from face_perception.attributes.tracking import FaceTracker, TrackedFace
 from face_perception.detection.background_detection import BackgroundDetector, merge_new_faces
 from face_perception.detection.detection import Detection, Keypoints, PreparedFrame
 from face_perception.detection.detectors import create_detector
 from face_perception.detection.keypoints import RegionKeypointFinder
+from face_perception.detection.landmarks import FaceLandmarker, FaceLandmarks
 from face_perception.parameters import PipelineConfig
 
-TIMING_STAGES = ("detect", "crop", "classify", "track")
+TIMING_STAGES = ("detect", "crop", "classify", "track", "mesh")
 # A face narrower than this in BlazeFace's whole-frame input (FULL_RANGE_INPUT_PX wide) has its
 # keypoints measured again in its box before an eyes_mouth framing cuts it.
 SMALL_FACE_INPUT_PX = 40
@@ -67,6 +69,13 @@ class FaceResult:
     # The detection's facial keypoints (detection.KEYPOINT_NAMES, source pixels), or None
     # when the detector measured none (Haar, unless the BlazeFace pass in its box found them).
     keypoints: Keypoints | None = None
+    # The face mesh (468 points, and the irises with face_mesh.irises), or None where it did not
+    # run (face_mesh.enabled false, nothing reads it, a face under face_mesh.min_face_size, or
+    # no face in the mesh's crop). Between mesh runs of a track it is the last mesh moved with the box.
+    landmarks: FaceLandmarks | None = None
+    # Inner lips' distance over the face's size, smoothed over the track (mouth.mouth_openness);
+    # NaN without a mesh.
+    mouth_open: float = math.nan
 
     # Read-only shortcuts for the answers most callers want.
     @property
@@ -161,6 +170,10 @@ class FacePerceptionPipeline:
         # Set by outputs that need every face's keypoints (REP-155 landmarks, head pose):
         # Haar faces then get the BlazeFace pass in their box whatever the models' framing.
         self.measure_keypoints = False
+        # Set by outputs that read the face mesh (landmarks, head pose, gaze, mouth_open).
+        self.measure_landmarks = False
+        _check_face_mesh_files(config)
+        self._meshes = MeshTracks(config.face_mesh, config.tracking.smoothing, _face_mesh_landmarker)
         self._frame_index = 0
         self._frames_since_full_detection = 0
 
@@ -172,6 +185,7 @@ class FacePerceptionPipeline:
         pipeline running on the old configuration.
         """
         detector, background = self.detector, self._background
+        _check_face_mesh_files(config)
         if config.detection != self.config.detection:
             detector = create_detector(config.detection)
             background = BackgroundDetector(config.detection) if config.detection.background else None
@@ -181,6 +195,7 @@ class FacePerceptionPipeline:
         self._background = background
         self.detector, self.models = detector, models
         self.tracker.config = config.tracking
+        self._meshes.config, self._meshes.smoothing = config.face_mesh, config.tracking.smoothing
         self.config = config
 
     def close(self) -> None:
@@ -228,13 +243,20 @@ class FacePerceptionPipeline:
         mark = _lap(timings, "classify", mark)
 
         tracked = self.tracker.update(boxes, observations)
+        live = tuple(track.track_id for track in sorted(self.tracker.tracks, key=lambda t: t.serial))
+        mark = _lap(timings, "track", mark)
+
+        meshes: dict[str, TrackMesh] = {}
+        if self.measure_landmarks and self.config.face_mesh.enabled:
+            meshes = self._meshes.update(image, [(t.track_id, measured[i]) for i, t in enumerate(tracked)],
+                                         self._frame_index, live)
         # Oldest track first: a stable order from frame to frame for consumers and displays.
         order = sorted(range(len(tracked)), key=lambda i: tracked[i].serial)
-        faces = [self._face_result(detections[i], tracked[i], measured[i].keypoints) for i in order]
-        _lap(timings, "track", mark)
+        faces = [self._face_result(detections[i], tracked[i], measured[i].keypoints, meshes.get(tracked[i].track_id))
+                 for i in order]
+        _lap(timings, "mesh", mark)
         timings["total"] = (time.perf_counter() - start) * 1000.0
 
-        live = tuple(track.track_id for track in sorted(self.tracker.tracks, key=lambda t: t.serial))
         result = FrameResult(faces, timings, self._frame_index, full, (gray.shape[1], gray.shape[0]), live)
         self._frame_index += 1
         return result
@@ -294,7 +316,8 @@ class FacePerceptionPipeline:
         largest = sorted(detections, key=lambda d: d.w * d.h, reverse=True)[: self.config.max_faces]
         return sorted(largest, key=lambda d: d.confidence, reverse=True)
 
-    def _face_result(self, detection: Detection, tracked: TrackedFace, keypoints: Keypoints | None) -> FaceResult:
+    def _face_result(self, detection: Detection, tracked: TrackedFace, keypoints: Keypoints | None,
+                     mesh: TrackMesh | None) -> FaceResult:
         return FaceResult(
             track_id=tracked.track_id,
             box=detection.box,
@@ -303,7 +326,25 @@ class FacePerceptionPipeline:
             outputs={name: model.read(tracked.smoothed[name]) for name, model in self.models.items()},
             raw_outputs={name: model.read(tracked.raw[name]) for name, model in self.models.items()},
             keypoints=keypoints,
+            landmarks=None if mesh is None else mesh.landmarks,
+            mouth_open=math.nan if mesh is None else mesh.mouth_open,
         )
+
+
+def _check_face_mesh_files(config: PipelineConfig) -> None:
+    """Refuse a configuration whose face mesh models are not installed (at start-up, not on the first face)."""
+    if config.face_mesh.enabled:
+        from face_perception.detection.face_mesh import data_file, IRIS_FILE, MESH_FILE
+
+        for name in (MESH_FILE, IRIS_FILE) if config.face_mesh.irises else (MESH_FILE,):
+            data_file(name)
+
+
+def _face_mesh_landmarker(irises: bool) -> FaceLandmarker:
+    # Imported here: a pipeline that never reads a mesh never loads LiteRT's mesh models.
+    from face_perception.detection.face_mesh import FaceMeshLandmarker
+
+    return FaceMeshLandmarker(irises=irises)
 
 
 def _lap(timings: dict[str, float], stage: str, since: float) -> float:

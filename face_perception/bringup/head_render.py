@@ -130,3 +130,105 @@ def render_head(rotation: np.ndarray, translation: np.ndarray, k: np.ndarray, wi
     if holes.any():
         image = cv2.inpaint(image, holes.astype(np.uint8), 2, cv2.INPAINT_TELEA)
     return image
+
+
+# The eye opening's outline on the mesh (lid margins, corner to corner and back), per eye.
+_RIGHT_EYE_OUTLINE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+_LEFT_EYE_OUTLINE = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+# Rendered eyeballs: a human eye's radius, its visible iris (11.8 mm across) and pupil.
+EYEBALL_RADIUS_M = 0.012
+IRIS_RADIUS_M = 0.0059
+PUPIL_RADIUS_M = 0.002
+# The eyeball's front sits this far in front of the eye socket's surface, under the lids.
+EYEBALL_PROTRUSION_M = 0.002
+PUPIL_BGR = (25, 20, 20)
+
+
+def gaze_direction_in_face(yaw_deg: float, pitch_deg: float) -> np.ndarray:
+    """Return the unit gaze in the face frame: out of the face, turned to the person's left by yaw, up by pitch."""
+    yaw, pitch = np.radians(yaw_deg), np.radians(pitch_deg)
+    return np.array([np.cos(pitch) * np.cos(yaw), np.cos(pitch) * np.sin(yaw), np.sin(pitch)])
+
+
+@lru_cache(maxsize=1)
+def _photo_eyes() -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """Return the photo's eye openings (face-frame (y, z) polygons), iris colour and sclera colour (BGR)."""
+    from face_perception.detection.blazeface import BlazeFaceDetector
+    from face_perception.detection.face_mesh import FaceMeshLandmarker
+
+    photo = load_demo_image()
+    detection = BlazeFaceDetector("short_range", 0.5, 2.0).detect(photo)[0]
+    mesher = FaceMeshLandmarker(irises=True)
+    landmarks = mesher.measure(photo, detection)
+    landmarks = mesher.measure(photo, detection, landmarks)
+    right_eye, left_eye = (np.asarray(p, np.float64) for p in detection.keypoints[:2])
+    eye_mid = 0.5 * (right_eye + left_eye)
+    metres_per_pixel = EYE_DISTANCE_M / float(np.hypot(*(left_eye - right_eye)))
+    openings = tuple((landmarks.points[list(outline), :2] - eye_mid) * metres_per_pixel * np.array([1.0, -1.0])
+                     for outline in (_RIGHT_EYE_OUTLINE, _LEFT_EYE_OUTLINE))
+    iris_pixels, sclera_pixels = [], []
+    for eye, outline in ((landmarks.right_eye, _RIGHT_EYE_OUTLINE), (landmarks.left_eye, _LEFT_EYE_OUTLINE)):
+        mask = np.zeros(photo.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(landmarks.points[list(outline), :2]).astype(np.int32)], 1)
+        iris = np.zeros_like(mask)
+        cv2.circle(iris, tuple(int(round(v)) for v in eye.iris_centre), int(round(eye.iris_radius)), 1, -1)
+        iris_pixels.append(photo[(mask > 0) & (iris > 0)])
+        sclera_pixels.append(photo[(mask > 0) & (iris == 0)])
+    iris_colour = np.median(np.concatenate(iris_pixels), axis=0)
+    # The sclera's brightest half: lashes and lid shadow darken the rest of the opening.
+    sclera = np.concatenate(sclera_pixels)
+    sclera_colour = np.median(sclera[sclera.sum(axis=1) >= np.median(sclera.sum(axis=1))], axis=0)
+    return openings, iris_colour.astype(np.uint8), sclera_colour.astype(np.uint8)
+
+
+def head_with_eyes(gaze_yaw_deg: float, gaze_pitch_deg: float) -> TexturedHead:
+    """
+    Return the astronaut head with rendered eyeballs looking in a known direction (face frame).
+
+    The photo's eyes are cut out of the surface (the openings between the lids, from the face
+    mesh on the photo) and an eyeball is placed behind each opening: a 12 mm sphere with an
+    iris and a pupil of the photo's colours, turned by (yaw to the person's left, pitch up),
+    both eyes parallel (a far target). The eyeball's points are kept where they lie inside
+    the opening seen straight on, so the lids frame them as on a face.
+    """
+    head = astronaut_head()
+    openings, iris_colour, sclera_colour = _photo_eyes()
+    gaze = gaze_direction_in_face(gaze_yaw_deg, gaze_pitch_deg)
+    keep = np.ones(len(head.points), bool)
+    points, colours = [], []
+    # Sphere samples about 0.25 mm apart over the front half.
+    polar, azimuth = np.meshgrid(np.linspace(0.0, np.pi / 2, 80), np.linspace(-np.pi, np.pi, 320))
+    unit = np.column_stack([np.cos(polar).ravel(), (np.sin(polar) * np.cos(azimuth)).ravel(),
+                            (np.sin(polar) * np.sin(azimuth)).ravel()])
+    for opening in openings:
+        inside_surface = _inside(opening, head.points[:, 1:])
+        keep &= ~inside_surface
+        centre_yz = opening.mean(axis=0)
+        front = float(surface_depth(np.array([centre_yz[0]]), np.array([centre_yz[1]]))[0])
+        centre = np.array([front + EYEBALL_PROTRUSION_M - EYEBALL_RADIUS_M, *centre_yz])
+        sphere = centre + EYEBALL_RADIUS_M * unit
+        visible = _inside(opening, sphere[:, 1:])
+        sphere, directions = sphere[visible], unit[visible]
+        # Distance from the gaze axis along the sphere: iris and pupil are caps about it.
+        off_axis = EYEBALL_RADIUS_M * np.sqrt(np.clip(1.0 - (directions @ gaze) ** 2, 0.0, None))
+        facing = directions @ gaze > 0
+        colour = np.where(((off_axis <= IRIS_RADIUS_M) & facing)[:, None], iris_colour, sclera_colour)
+        colour[(off_axis <= PUPIL_RADIUS_M) & facing] = PUPIL_BGR
+        points.append(sphere)
+        colours.append(colour.astype(np.uint8))
+    return TexturedHead(np.vstack([head.points[keep], *points]), np.vstack([head.colours[keep], *colours]),
+                        head.eye_midpoint)
+
+
+def _inside(polygon: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Which of ``points`` (Nx2) lie inside ``polygon`` (Mx2)."""
+    scale = 1e5  # OpenCV's polygon test on integer-like coordinates: metres -> 10 um
+    contour = np.round(polygon * scale).astype(np.int32).reshape(-1, 1, 2)
+    x0, y0, w, h = cv2.boundingRect(contour)
+    mask = np.zeros((h + 2, w + 2), np.uint8)
+    cv2.fillPoly(mask, [contour - np.array([x0 - 1, y0 - 1])], 1)
+    pixels = np.round(points * scale).astype(np.int64) - np.array([x0 - 1, y0 - 1])
+    inside = (pixels[:, 0] >= 0) & (pixels[:, 0] < w + 2) & (pixels[:, 1] >= 0) & (pixels[:, 1] < h + 2)
+    result = np.zeros(len(points), bool)
+    result[inside] = mask[pixels[inside, 1], pixels[inside, 0]] > 0
+    return result

@@ -17,7 +17,7 @@ ROS4HRI (REP-155) face topics, published beside the node's own outputs when hri.
 
 Per frame: ``humans/faces/tracked`` (hri_msgs/IdsList, relative) lists every live track; for
 each face seen in the frame, ``/humans/faces/<id>/roi``, ``softbiometrics`` and ``expression``,
-``landmarks`` when the face has keypoints, and ``cropped`` and ``aligned`` while someone
+``landmarks`` when the face has a mesh or keypoints, and ``cropped`` and ``aligned`` while someone
 subscribes to them; with head poses, the ``face_<id>`` and ``gaze_<id>`` frames on /tf
 (face_perception.ros.face_frames). A face's publishers are created when its track appears and
 destroyed when the tracker drops it, so ``ros2 topic list`` shows only live faces. Every
@@ -57,6 +57,7 @@ from std_msgs.msg import Header
 
 from face_perception.attributes.framing import EyesMouthFraming
 from face_perception.detection.detection import KEYPOINT_NAMES
+from face_perception.detection.landmarks import ibug68
 from face_perception.ros import ros_messages
 from face_perception.ros.topics import HRI_FACES_NAMESPACE, HRI_INSTANCE_TRACKED_TOPIC
 
@@ -200,23 +201,39 @@ def expression(face: "FaceResult", header: Header) -> Expression:
 
 def facial_landmarks(face: "FaceResult", image_size: tuple[int, int], header: Header) -> FacialLandmarks | None:
     """
-    Return the face's keypoints at their REP-155 indices, normalised by the image size.
+    Return the face's landmarks at their REP-155 indices, normalised by the image size.
 
-    Return the face's keypoints at their REP-155 indices, normalised by the image size, with the
-    detection confidence as ``c`` (0 for the other indices, and for a keypoint outside the
-    image, which BlazeFace places for an ear turned away); None without keypoints.
+    With a face mesh: all 70, the 68 iBUG 300-W points mapped from the mesh
+    (:data:`face_perception.detection.landmarks.IBUG68_FROM_MESH`) and the pupils (68, 69) from
+    the iris model, ``c`` = the mesh's face-presence probability; without irises the pupils
+    are the detector's eye keypoints, as below. Without a mesh: the detector's six keypoints
+    at their indices (:data:`LANDMARK_INDICES`) with the detection confidence as ``c``, 0 for
+    the other indices. A point outside the image (BlazeFace places a hidden ear there) is
+    clipped to the edge with ``c`` = 0. None with neither.
     """
-    if face.keypoints is None:
+    if face.keypoints is None and face.landmarks is None:
         return None
     width, height = image_size
     landmarks = [NormalizedPointOfInterest2D(x=0.0, y=0.0, c=0.0) for _ in range(NUM_LANDMARKS)]
-    for name, (x, y) in zip(KEYPOINT_NAMES, face.keypoints):
+
+    def put(index: int, x: float, y: float, confidence: float) -> None:
         inside = 0.0 <= x <= width and 0.0 <= y <= height
-        landmarks[LANDMARK_INDICES[name]] = NormalizedPointOfInterest2D(
-            x=float(np.clip(x / width, 0.0, 1.0)),
-            y=float(np.clip(y / height, 0.0, 1.0)),
-            c=float(face.detection_confidence) if inside else 0.0,
-        )
+        landmarks[index] = NormalizedPointOfInterest2D(x=float(np.clip(x / width, 0.0, 1.0)),
+                                                       y=float(np.clip(y / height, 0.0, 1.0)),
+                                                       c=float(confidence) if inside else 0.0)
+
+    if face.landmarks is None or face.landmarks.right_eye is None or face.landmarks.left_eye is None:
+        for name, (x, y) in zip(KEYPOINT_NAMES, face.keypoints or ()):
+            if face.landmarks is None or LANDMARK_INDICES[name] >= 68:
+                put(LANDMARK_INDICES[name], x, y, face.detection_confidence)
+    if face.landmarks is not None:
+        score = face.landmarks.score
+        for index, (x, y) in enumerate(ibug68(face.landmarks.points)):
+            put(index, x, y, score)
+        for index, eye in ((FacialLandmarks.RIGHT_PUPIL, face.landmarks.right_eye),
+                           (FacialLandmarks.LEFT_PUPIL, face.landmarks.left_eye)):
+            if eye is not None:
+                put(index, *eye.iris_centre, score)
     return FacialLandmarks(header=header, landmarks=landmarks, width=int(width), height=int(height))
 
 
@@ -274,13 +291,17 @@ class HriFaceOutput:
         return rep155_id(track_id, self.id_tag)
 
     def publish(self, result: "FrameResult", header: Header, bgr: np.ndarray,
-                poses: "Mapping[str, HeadPose] | None" = None) -> None:
+                poses: "Mapping[str, HeadPose] | None" = None,
+                gaze_frames: "Mapping[str, np.ndarray] | None" = None) -> None:
         """
         Return this frame's messages.
 
         Return this frame's messages; ``poses``: track id -> head pose of the live tracks that
-        have one (also tracks missed in this frame: a frame stays while its face is tracked).
+        have one (also tracks missed in this frame: a frame stays while its face is tracked);
+        ``gaze_frames``: track id -> the gaze frame's axes in the face frame, for faces whose
+        eyes gave a gaze (the others' gaze frame follows the head).
         """
+        gaze_frames = gaze_frames or {}
         live = [self.face_id(track_id) for track_id in result.live_track_ids]
         self._update_publishers(live)
         self._tracked_pub.publish(IdsList(header=header, ids=live))
@@ -298,8 +319,8 @@ class HriFaceOutput:
                 aligned = aligned_face(bgr, face.keypoints)
                 publishers.aligned.publish(ros_messages.image_msg_with_header(aligned, header))
         if self._frames is not None and poses:
-            self._frames.publish(header, [(self.face_id(track_id), pose) for track_id, pose in poses.items()
-                                          if self.face_id(track_id) in self._faces])
+            self._frames.publish(header, [(self.face_id(track_id), pose, gaze_frames.get(track_id))
+                                          for track_id, pose in poses.items() if self.face_id(track_id) in self._faces])
 
     def close(self) -> None:
         """Destroys every per-face publisher and the tracked list's."""

@@ -57,7 +57,9 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
 from face_perception.attributes.classification import ATTRIBUTES
+from face_perception.attributes.gaze import gaze_rotation_in_face, GazeTracker
 from face_perception.attributes.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
+from face_perception.attributes.mesh_geometry import best_pose_estimate
 from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.parameters import ConfigError, PARAMETERS, ParameterSpec, PipelineConfig, validate_value
 from face_perception.ros import ros_messages
@@ -130,6 +132,10 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
                   "quaternion change per second); higher = less lag when it moves", 0.0, 1000.0),
     ParameterSpec("head_pose.d_cutoff", 1.0, float,
                   "One-Euro: cutoff frequency (Hz) of the speed estimate", 0.01, 100.0),
+    ParameterSpec("gaze.looking_at_camera_deg", 15.0, float,
+                  "FaceAttributes.looking_at_camera is true while the eyes' gaze is at most this many degrees "
+                  "from the line to the camera (the gaze's own error is 5-15 degrees: scripts/measure_gaze.py)",
+                  1.0, 90.0),
 )
 STARTUP_ONLY = {"image_topic", "camera_info_topic", "use_compressed", "diagnostics_period", "hri.enabled",
                 "head_pose.enabled"}
@@ -221,6 +227,8 @@ class PerceptionNode(Node):
         self._camera_logged: set[str] = set()
         self._camera_info_topic = info_subscription.topic_name
         self._head_poses = HeadPoseTracker(_one_euro(values)) if values["head_pose.enabled"] else None
+        self._gazes = GazeTracker(_one_euro(values)) if values["head_pose.enabled"] else None
+        self._looking_threshold_deg = float(values["gaze.looking_at_camera_deg"])
 
         # Newest-frame slot shared with the worker thread.
         self._slot_lock = threading.Condition()
@@ -288,19 +296,27 @@ class PerceptionNode(Node):
             return
         with self._pipeline_lock:
             # Keypoints for every face only where an output reads them (a BlazeFace pass per Haar face).
-            self._pipeline.measure_keypoints = self._hri is not None or (
-                self._head_poses is not None and self._camera is not None)
+            poses_on = self._head_poses is not None and self._camera is not None
+            self._pipeline.measure_keypoints = self._hri is not None or poses_on
+            # The face mesh only while an output reads it: landmarks, pose and gaze, mouth_open.
+            self._pipeline.measure_landmarks = (self._hri is not None or poses_on
+                                                or self._attributes_pub.get_subscription_count() > 0)
             result = self._pipeline.process(bgr)
         header = message.header
-        poses = self._face_poses(result, header, bgr.shape)
+        poses, gazes = self._face_poses(result, header, bgr.shape)
         positions = {track_id: pose.translation for track_id, pose in poses.items()}
-        self._attributes_pub.publish(ros_messages.face_attributes_array(result.faces, header, positions))
+        self._attributes_pub.publish(ros_messages.face_attributes_array(result.faces, header, positions, gazes,
+                                                                        self._looking_threshold_deg))
         self._detections_pub.publish(ros_messages.detection_array(result.faces, header))
         if self._publish_annotated and self._annotated_pub.get_subscription_count() > 0:
             annotated = draw_annotations(bgr, result.faces)
             self._annotated_pub.publish(ros_messages.image_msg_with_header(annotated, header))
         if self._hri is not None:
-            self._hri.publish(result, header, bgr, poses)
+            # Every live track with a pose: a missed track keeps its last gaze, as its last pose.
+            last_gazes = {track_id: self._gazes.last(track_id) for track_id in poses} if self._gazes else {}
+            gaze_frames = {track_id: gaze_rotation_in_face(gaze.direction, poses[track_id])
+                           for track_id, gaze in last_gazes.items() if gaze is not None}
+            self._hri.publish(result, header, bgr, poses, gaze_frames)
         self._health.add_processed(time.monotonic(), (time.perf_counter() - received_at) * 1000.0, len(result.faces))
 
     # --- head pose ---------------------------------------------------------------------
@@ -313,15 +329,16 @@ class PerceptionNode(Node):
             self._camera = None
             self._camera_problem = f"the camera_info is unusable: {error}"
 
-    def _face_poses(self, result, header, image_shape) -> dict:
+    def _face_poses(self, result, header, image_shape) -> tuple[dict, dict]:
         """
-        Return track id -> smoothed head pose of the live tracks that have one.
+        Return (track id -> smoothed head pose, track id -> smoothed gaze).
 
-        Track id -> smoothed head pose of the live tracks that have one; {} (logged once per
-        reason) without a usable camera_info for these images.
+        Poses of the live tracks that have one, from the face mesh where the face has one,
+        else from its six keypoints; gazes of this frame's faces whose irises fit. ({}, {})
+        (logged once per reason) without a usable camera_info for these images.
         """
         if self._head_poses is None:
-            return {}
+            return {}, {}
         camera, problem = self._camera, self._camera_problem
         if camera is not None and camera.width and (camera.width, camera.height) != (image_shape[1], image_shape[0]):
             camera, problem = None, (f"the camera_info is for {camera.width}x{camera.height} images, "
@@ -331,10 +348,13 @@ class PerceptionNode(Node):
                 self._camera_logged.add(problem)
                 self.get_logger().warning(f"no face positions or face frames: {problem} "
                                           f"(topic {self._camera_info_topic})")
-            return {}
+            return {}, {}
         stamp_s = header.stamp.sec + header.stamp.nanosec * 1e-9
-        return self._head_poses.update_frame(((f.track_id, f.keypoints) for f in result.faces),
-                                             result.live_track_ids, camera, stamp_s)
+        poses = self._head_poses.update_frame(((f.track_id, best_pose_estimate(f.landmarks, f.keypoints))
+                                               for f in result.faces), result.live_track_ids, camera, stamp_s)
+        gazes = self._gazes.update_frame(((f.track_id, f.landmarks) for f in result.faces), poses,
+                                         result.live_track_ids, camera, stamp_s)
+        return poses, gazes
 
     # --- parameters --------------------------------------------------------------------
     def set_parameters_atomically(self, parameter_list) -> SetParametersResult:
@@ -399,9 +419,12 @@ class PerceptionNode(Node):
             self._max_image_pixels = int(values["max_image_pixels"])
         if "diagnostics.stale_after" in values:
             self._health.stale_after_s = float(values["diagnostics.stale_after"])
+        if "gaze.looking_at_camera_deg" in values:
+            self._looking_threshold_deg = float(values["gaze.looking_at_camera_deg"])
         if self._head_poses is not None and any(name.startswith("head_pose.") for name in values):
             current = {name: self.get_parameter(name).value for name in _ONE_EURO_PARAMETERS}
             self._head_poses.set_parameters(_one_euro({**current, **values}))
+            self._gazes.set_parameters(_one_euro({**current, **values}))
 
     # --- diagnostics -------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:

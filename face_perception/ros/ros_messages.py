@@ -28,7 +28,7 @@ from typing import Iterable, Mapping, Sequence
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
-from geometry_msgs.msg import Point
+from geometry_msgs.msg import Point, Vector3
 import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
@@ -117,13 +117,15 @@ def check_emotion_labels(labels: Sequence[str]) -> None:
         )
 
 
-def face_attributes(face, position: Sequence[float] | None = None) -> FaceAttributes:
+def face_attributes(face, position: Sequence[float] | None = None, gaze=None,
+                    looking_threshold_deg: float = 15.0) -> FaceAttributes:
     """
     Convert one pipeline FaceResult to a FaceAttributes message.
 
     The message's explicit fields from the face's outputs by name (age NaN with confidence 0
     without an age model); ``position``: the face's x, y, z in metres in the camera frame,
-    NaN when None.
+    NaN when None; ``gaze``: its :class:`~face_perception.attributes.gaze.Gaze` (NaN and not
+    looking when None), looking at the camera within ``looking_threshold_deg``.
     """
     gender, emotion, age = face.outputs["gender"], face.outputs["emotion"], face.outputs.get("age")
     x, y, w, h = face.box
@@ -144,15 +146,22 @@ def face_attributes(face, position: Sequence[float] | None = None) -> FaceAttrib
     message.track_age = int(face.track_age)
     x, y, z = (math.nan,) * 3 if position is None else (float(v) for v in position)
     message.position = Point(x=x, y=y, z=z)
+    gx, gy, gz = (math.nan,) * 3 if gaze is None else (float(v) for v in gaze.direction)
+    message.gaze_direction = Vector3(x=gx, y=gy, z=gz)
+    message.gaze_angle_to_camera = math.nan if gaze is None else float(gaze.angle_to_camera_deg)
+    message.looking_at_camera = gaze is not None and bool(gaze.looking_at_camera(looking_threshold_deg))
+    message.mouth_open = float(face.mouth_open)
     return message
 
 
 def face_attributes_array(faces: Iterable, header: Header,
-                          positions: Mapping[str, Sequence[float]] | None = None) -> FaceAttributesArray:
-    """``positions``: track id -> the face's position in the camera frame (NaN for the others)."""
-    positions = positions or {}
+                          positions: Mapping[str, Sequence[float]] | None = None,
+                          gazes: Mapping | None = None, looking_threshold_deg: float = 15.0) -> FaceAttributesArray:
+    """``positions``/``gazes``: track id -> the face's position / gaze in the camera frame (NaN for the others)."""
+    positions, gazes = positions or {}, gazes or {}
     return FaceAttributesArray(header=header, faces=[
-        face_attributes(face, positions.get(face.track_id)) for face in faces])
+        face_attributes(face, positions.get(face.track_id), gazes.get(face.track_id), looking_threshold_deg)
+        for face in faces])
 
 
 def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:

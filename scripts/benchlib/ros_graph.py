@@ -34,6 +34,7 @@ from typing import Any
 from benchlib.common import frame_message, FrameConfig, percentile, progress, REPO_ROOT
 
 IMAGE_TOPIC = "/benchmark/image_raw"
+CAMERA_INFO_TOPIC = "/benchmark/camera_info"  # the node's default: camera_info beside the image topic
 # Distinct frames cycled through by the publisher (pre-built so publishing costs little).
 DISTINCT_FRAMES = 40
 
@@ -49,6 +50,9 @@ class RosRun:
     # > 0: publish sensor_msgs/CompressedImage JPEGs of this quality on <topic>/compressed,
     # encoded after stamping (as a camera-side image_transport does), for use_compressed.
     jpeg_quality: int = 0
+    # Also publish a sensor_msgs/CameraInfo (nominal 60 degree pinhole) with every image: the
+    # head pose and the eye gaze need one (the face mesh benchmark, issue 27).
+    camera_info: bool = False
 
 
 @dataclass
@@ -137,6 +141,10 @@ class Driver:
         self.image_pub = self.node.create_publisher(Image, IMAGE_TOPIC, qos_profile_sensor_data)
         self.compressed_pub = self.node.create_publisher(CompressedImage, IMAGE_TOPIC + "/compressed",
                                                          qos_profile_sensor_data)
+        from sensor_msgs.msg import CameraInfo
+
+        self.info_pub = self.node.create_publisher(CameraInfo, CAMERA_INFO_TOPIC, qos_profile_sensor_data)
+        self.send_camera_info = False
         self._compressed_type = CompressedImage
         self.lock = threading.Lock()
         self.received: dict[int, tuple[int, int]] = {}  # stamp ns -> (receipt ns, faces)
@@ -214,6 +222,8 @@ class Driver:
 
         now = self.now_ns()
         message.header.stamp = Time(sec=now // 10**9, nanosec=now % 10**9)
+        if self.send_camera_info:
+            self.info_pub.publish(_camera_info(message.header, message.width, message.height))
         if jpeg_quality:
             self.compressed_pub.publish(jpeg_message(message, jpeg_quality, self._compressed_type))
         else:
@@ -251,6 +261,16 @@ class Driver:
         stop_spinning(self.executor, self.thread, [self.node])
 
 
+def _camera_info(header, width: int, height: int):
+    """Return the CameraInfo of a 60 degree pinhole for an image (image_source_node's nominal intrinsics)."""
+    import math
+
+    from face_perception.ros.ros_messages import camera_info_msg
+
+    focal = width / 2 / math.tan(math.radians(30.0))
+    return camera_info_msg(header, width, height, [focal, 0.0, width / 2, 0.0, focal, height / 2, 0.0, 0.0, 1.0])
+
+
 def jpeg_message(image, quality: int, compressed_type=None):
     """
     Return a bgr8 sensor_msgs/Image as a JPEG sensor_msgs/CompressedImage.
@@ -273,6 +293,7 @@ def jpeg_message(image, quality: int, compressed_type=None):
 def measure_run(driver: Driver, node: NodeProcess, run: RosRun, warmup_frames: int) -> dict[str, Any]:
     frames = [frame_message(run.config, index) for index in range(DISTINCT_FRAMES)]
     driver.set_annotated_viewer(run.annotated_viewer)
+    driver.send_camera_info = run.camera_info
     time.sleep(0.5)  # let the (un)subscription reach the node
     warm = driver.publish_sequence(frames, warmup_frames, run.rate_hz, run.jpeg_quality)
     driver.wait_for_outputs(warm, settle=1.0)
