@@ -132,7 +132,7 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
                   "One-Euro: cutoff frequency (Hz) of the speed estimate", 0.01, 100.0),
 )
 STARTUP_ONLY = {"image_topic", "camera_info_topic", "use_compressed", "diagnostics_period", "hri.enabled",
-                "head_pose.enabled"}
+                "head_pose.enabled", "identity.enabled", "identity.database"}
 NODE_PARAMETERS_BY_NAME = {spec.name: spec for spec in NODE_PARAMETERS}
 # Seconds between two log lines for the same cause of bad frames (each cause has its own).
 BAD_FRAME_LOG_INTERVAL_S = 5.0
@@ -190,6 +190,13 @@ class PerceptionNode(Node):
                                     camera_info=self.camera_info)
         self._bad_frame_log = PerCauseThrottle(BAD_FRAME_LOG_INTERVAL_S)
         self._pipeline_lock = threading.Lock()
+        # Identity: one log line when it cannot run (the node runs on without it), services when on.
+        self._identity_logged = ""
+        self._log_identity_problem()
+        if self._config.identity.enabled:
+            from face_perception.ros.identity_services import IdentityServices
+
+            self._identity_services = IdentityServices(self, self._pipeline, self._pipeline_lock)
 
         self._attributes_pub = self.create_publisher(FaceAttributesArray, ATTRIBUTES_TOPIC, 10)
         # Sensor-data QoS like any camera stream: a reliable ~1 MB image stream stalled
@@ -237,6 +244,8 @@ class PerceptionNode(Node):
             f"lost frames counted against {info_subscription.topic_name}; "
             f"{_models_line(self._pipeline)}"
             + (f"; REP-155 face ids start with '{self._hri.id_tag}'" if self._hri else "")
+            + (f"; identity on, persons database {self._pipeline.identity.store.path}"
+               if self._pipeline.identity is not None else "")
         )
 
     # --- input -------------------------------------------------------------------------
@@ -291,6 +300,7 @@ class PerceptionNode(Node):
             self._pipeline.measure_keypoints = self._hri is not None or (
                 self._head_poses is not None and self._camera is not None)
             result = self._pipeline.process(bgr)
+        self._log_identity_problem()
         header = message.header
         poses = self._face_poses(result, header, bgr.shape)
         positions = {track_id: pose.translation for track_id, pose in poses.items()}
@@ -302,6 +312,12 @@ class PerceptionNode(Node):
         if self._hri is not None:
             self._hri.publish(result, header, bgr, poses)
         self._health.add_processed(time.monotonic(), (time.perf_counter() - received_at) * 1000.0, len(result.faces))
+
+    def _log_identity_problem(self) -> None:
+        problem = self._pipeline.identity_problem
+        if problem and problem != self._identity_logged:
+            self._identity_logged = problem
+            self.get_logger().error(f"{problem}; the node runs on without identity")
 
     # --- head pose ---------------------------------------------------------------------
     def _set_camera(self, message: CameraInfo) -> None:

@@ -144,6 +144,9 @@ def face_attributes(face, position: Sequence[float] | None = None) -> FaceAttrib
     message.track_age = int(face.track_age)
     x, y, z = (math.nan,) * 3 if position is None else (float(v) for v in position)
     message.position = Point(x=x, y=y, z=z)
+    if face.person is not None:
+        message.person_id, message.person_name = face.person.person_id, face.person.name
+        message.person_confidence = float(face.person.confidence)
     return message
 
 
