@@ -29,11 +29,9 @@ import cv2
 import dlib
 import numpy as np
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from identity_lfw import LFW_TAR, limit_images, read_bgr, split_people  # noqa: E402
-
-from face_perception.attributes.face_embedding import CHIP_SIZE, dlib_model_path  # noqa: E402
-from face_perception.detection.blazeface import BlazeFaceModelRunner, face_keypoints  # noqa: E402
+from face_perception.attributes.face_embedding import CHIP_SIZE, dlib_model_path
+from face_perception.detection.blazeface import BlazeFaceModelRunner, face_keypoints
+from identity_lfw import LFW_TAR, limit_images, read_bgr, split_people
 
 
 def main() -> int:

@@ -37,15 +37,12 @@ import time
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from identity_lfw import LFW_TAR, limit_images, read_bgr, SPLIT_SEED, split_people  # noqa: E402
-
-from face_perception.attributes.face_embedding import (  # noqa: E402
-    align_chip, CHIP_SIZE, dlib_model_path, DlibFaceEmbedder)
-from face_perception.attributes.framing import BOX_KEYPOINT_PRIORS  # noqa: E402
-from face_perception.detection.detectors import create_detector  # noqa: E402
-from face_perception.detection.keypoints import RegionKeypointFinder  # noqa: E402
-from face_perception.parameters import PipelineConfig  # noqa: E402
+from face_perception.attributes.face_embedding import align_chip, CHIP_SIZE, dlib_model_path, DlibFaceEmbedder
+from face_perception.attributes.framing import BOX_KEYPOINT_PRIORS
+from face_perception.detection.detectors import create_detector
+from face_perception.detection.keypoints import RegionKeypointFinder
+from face_perception.parameters import PipelineConfig
+from identity_lfw import LFW_TAR, limit_images, read_bgr, split_people, SPLIT_SEED
 
 METHODS = ("dlib", "blazeface", "haar")
 
@@ -89,7 +86,7 @@ class Aligners:
 
 def embed_split(tar, people: dict[str, list[str]], aligners: Aligners, embedder: DlibFaceEmbedder
                 ) -> dict[str, dict]:
-    """Method -> {labels, vectors, missed, ms_per_face}."""
+    """Embed every face of ``people`` by every method: method -> {labels, vectors, missed, embed_s}."""
     out = {m: {"labels": [], "vectors": [], "missed": 0, "embed_s": 0.0} for m in METHODS}
     for label, (person, paths) in enumerate(people.items()):
         for path in paths:
@@ -120,7 +117,7 @@ def pair_distances(labels: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray,
 
 
 def threshold_at_far(impostor: np.ndarray, far: float) -> float:
-    """The largest threshold whose false accept rate (impostor distance <= threshold) is <= far."""
+    """Return the largest threshold whose false accept rate (impostor distance <= threshold) is <= far."""
     ordered = np.sort(impostor)
     allowed = int(np.floor(far * len(ordered)))
     return float(ordered[allowed] - 1e-6) if allowed < len(ordered) else float(ordered[-1])

@@ -53,5 +53,5 @@ def read_bgr(tar: tarfile.TarFile, path: str) -> np.ndarray:
 
 
 def limit_images(people: dict[str, list[str]], max_people: int, max_per_person: int) -> dict[str, list[str]]:
-    """The first ``max_people`` people (in the split's seeded order), at most ``max_per_person`` images each."""
+    """Keep the first ``max_people`` people (in the split's seeded order), at most ``max_per_person`` images each."""
     return {p: paths[:max_per_person] for p, paths in list(people.items())[:max_people]}

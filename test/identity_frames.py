@@ -46,7 +46,7 @@ def lfw_photos() -> dict[str, list[np.ndarray]]:
 
 
 def frame_with(photos: list[tuple[np.ndarray, int, int]], width: int = 640, height: int = 480) -> np.ndarray:
-    """A grey-wall frame with each (photo, x, y) pasted at twice its size (a face ~140 px wide)."""
+    """Return a grey-wall frame with each (photo, x, y) pasted at twice its size (a face ~140 px wide)."""
     frame = np.full((height, width, 3), 110, np.uint8)
     for photo, x, y in photos:
         big = cv2.resize(photo, (224, 224), interpolation=cv2.INTER_CUBIC)

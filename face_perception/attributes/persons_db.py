@@ -117,7 +117,7 @@ class PersonStore:
 
     # --- reads -------------------------------------------------------------------------
     def data_version(self) -> int:
-        """A number that changes when another connection (another node, the CLI) commits."""
+        """Return a number that changes when another connection (another node, the CLI) commits."""
         with self._lock:
             try:
                 return int(self._db.execute("PRAGMA data_version").fetchone()[0])

@@ -183,7 +183,7 @@ class FacePerceptionPipeline:
 
     @property
     def identity(self) -> IdentityWorker | None:
-        """The identity worker (persons database services), or None when identity is off."""
+        """Return the identity worker (persons database services), or None when identity is off."""
         return self._identities.worker if self._identities is not None else None
 
     def reconfigure(self, config: PipelineConfig) -> None:
@@ -274,7 +274,7 @@ class FacePerceptionPipeline:
         return result
 
     def _live_identities(self) -> TrackIdentities | None:
-        """The track identities, or None (and the reason in identity_problem) once the worker has failed."""
+        """Return the track identities, or None (and the reason in identity_problem) once the worker has failed."""
         if self._identities is not None and self._identities.worker.problem:
             self.identity_problem = f"identity is off: {self._identities.worker.problem}"
             self._identities.worker.close()
@@ -282,7 +282,7 @@ class FacePerceptionPipeline:
         return self._identities
 
     def person_of_track(self, track_id: str) -> PersonMatch | None:
-        """The person a live track was matched to, if identity is on and has matched it."""
+        """Return the person a live track was matched to, if identity is on and has matched it."""
         return self._identities.persons.get(track_id) if self._identities is not None else None
 
     def wait_for_identity(self, timeout: float = 10.0) -> bool:
@@ -359,7 +359,7 @@ class FacePerceptionPipeline:
 
 
 def _keypoints_or_prior(detection: Detection, prior: np.ndarray) -> Keypoints:
-    """The detection's keypoints, or the detector's mean layout placed in its box."""
+    """Return the detection's keypoints, or the detector's mean layout placed in its box."""
     if detection.keypoints is not None:
         return detection.keypoints
     x, y, w, h = detection.box
