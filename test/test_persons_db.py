@@ -170,3 +170,23 @@ def test_two_processes_write_one_file_at_once(tmp_path):
     persons = {p.person_id: p for p in PersonStore(path, "m").persons()}
     assert set(persons) == written[0] | written[1] and len(persons) == 80
     assert all(p.embeddings == 4 for p in persons.values())
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "face_perception.bringup.persons_cli", *args],
+                          capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+
+
+def test_the_cli_lists_names_and_forgets(tmp_path):
+    path = tmp_path / "p.db"
+    store = PersonStore(path, "dlib_resnet_v1")
+    kept, gone = store.add_person(vector(1), 1.0), store.add_person(vector(2), 2.0, name="Eve")
+    assert run_cli("--database", str(path), "name", kept, "Frank").returncode == 0
+    assert run_cli("--database", str(path), "forget", gone).returncode == 0
+    missing = run_cli("--database", str(path), "forget", gone)
+    assert missing.returncode == 1 and gone in missing.stderr
+    listed = run_cli("--database", str(path), "list")
+    assert listed.returncode == 0 and kept in listed.stdout and "Frank" in listed.stdout and gone not in listed.stdout
+    (tmp_path / "bad.db").write_bytes(b"x" * 5000)
+    broken = run_cli("--database", str(tmp_path / "bad.db"), "list")
+    assert broken.returncode == 1 and "bad.db" in broken.stderr and "Traceback" not in broken.stderr
