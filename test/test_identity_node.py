@@ -31,12 +31,13 @@ import time
 
 from face_perception_msgs.msg import FaceAttributesArray
 from face_perception_msgs.srv import ForgetPerson, ListPersons, NamePerson
+from hri_msgs.msg import IdsList, IdsMatch
 import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import qos_profile_sensor_data, QoSProfile
 from sensor_msgs.msg import Image
-from std_msgs.msg import Header
+from std_msgs.msg import Bool, Header, String
 
 from face_perception.ros import ros_messages
 from face_perception.ros.node_main import stop_spinning
@@ -44,6 +45,7 @@ from identity_frames import frame_with, lfw_photos, needs_lfw
 
 pytestmark = needs_lfw
 FRAME_PERIOD_S = 0.1
+DEFAULT_QOS = QoSProfile(depth=10)  # reliable, volatile: what libhri subscribes with
 
 
 class Camera:
@@ -58,6 +60,20 @@ class Camera:
                         (("name_person", NamePerson), ("forget_person", ForgetPerson),
                          ("list_persons", ListPersons))}
         self._stamp = 0
+        self.hri: dict[str, list] = {"tracked": [], "known": [], "matches": []}
+        for topic, kind, key in (("/humans/persons/tracked", IdsList, "tracked"),
+                                 ("/humans/persons/known", IdsList, "known"),
+                                 ("/humans/candidate_matches", IdsMatch, "matches")):
+            self.node.create_subscription(kind, topic, self.hri[key].append, DEFAULT_QOS)
+
+    def follow_person(self, person_id: str) -> dict[str, list]:
+        """Subscribe to a person's topics as libhri does once the id shows up in /tracked."""
+        received: dict[str, list] = {"face_id": [], "anonymous": []}
+        self.node.create_subscription(String, f"/humans/persons/{person_id}/face_id", received["face_id"].append,
+                                      DEFAULT_QOS)
+        self.node.create_subscription(Bool, f"/humans/persons/{person_id}/anonymous",
+                                      received["anonymous"].append, DEFAULT_QOS)
+        return received
 
     def show(self, frame, seconds: float) -> None:
         """Publish ``frame`` at 10 Hz for ``seconds``."""
@@ -91,7 +107,7 @@ class Camera:
 
 
 def start_node(database: Path, model_dir: Path) -> subprocess.Popen:
-    parameters = {"identity.enabled": "true", "identity.database": str(database),
+    parameters = {"identity.enabled": "true", "identity.database": str(database), "hri.enabled": "true",
                   "classification.emotion_model": str(model_dir / "emotion.tflite"),
                   "classification.gender_model": str(model_dir / "gender.tflite"),
                   "classification.age_model": "none", "publish_annotated_image": "false"}
@@ -127,9 +143,21 @@ def test_a_returning_person_keeps_their_id_across_absence_and_restart(tmp_path, 
     try:
         first = camera.show_until_recognised(frame_with([(photos["A"][0], 100, 120)]))
         person, track = first.person_id, first.track_id
+        # REP-155, the way libhri reads it: the id in /humans/persons/tracked, then its topics.
+        assert any(person in message.ids for message in camera.hri["tracked"])
+        followed = camera.follow_person(person)
+        camera.show(frame_with([(photos["A"][0], 100, 120)]), 2.0)
+        assert followed["face_id"] and followed["face_id"][-1].data  # the REP-155 face id
+        assert followed["anonymous"] and followed["anonymous"][-1].data is True
+        assert any(person in message.ids for message in camera.hri["known"])
+        face_id = followed["face_id"][-1].data
+        assert any(m.id1 == face_id and m.id2 == person and m.id1_type == IdsMatch.FACE
+                   and m.id2_type == IdsMatch.PERSON and m.confidence > 0 for m in camera.hri["matches"])
         # Gone for 5 s (the track is dropped after 5 missed frames), back in another photo and place.
         camera.show(frame_with([]), 5.0)
         assert not camera.received[-1].faces
+        assert followed["face_id"][-1].data == "" and not camera.hri["tracked"][-1].ids
+        assert any(m.id1 == face_id and m.confidence == 0.0 for m in camera.hri["matches"])
         back = camera.show_until_recognised(frame_with([(photos["A"][1], 380, 200)]))
         assert back.person_id == person and back.person_confidence > 0.5
         assert back.track_id == track  # within identity.rejoin_gap: the track continues

@@ -115,6 +115,11 @@ class IdentityWorker:
             self.matcher.reload()
             return found
 
+    def known_person_ids(self) -> list[str]:
+        """Return the ids of every stored person (as of the last match or reload)."""
+        with self._lock:
+            return list(self.matcher.gallery.names)
+
     def persons(self) -> list[StoredPerson]:
         with self._lock:
             return self.store.persons()

@@ -106,6 +106,8 @@ class FrameResult:
     # Every live track, oldest first: the faces of this frame plus tracks missed in recent
     # frames that are not dropped yet (tracking.max_missed_frames).
     live_track_ids: tuple[str, ...] = ()
+    # Identity (identity.enabled): live track id -> its person, for the tracks matched so far.
+    live_persons: Mapping[str, PersonMatch] = field(default_factory=dict)
 
 
 def gray_from_image(image: np.ndarray) -> np.ndarray:
@@ -269,7 +271,8 @@ class FacePerceptionPipeline:
         timings["total"] = (time.perf_counter() - start) * 1000.0
 
         live = tuple(track.track_id for track in sorted(self.tracker.tracks, key=lambda t: t.serial))
-        result = FrameResult(faces, timings, self._frame_index, full, (gray.shape[1], gray.shape[0]), live)
+        persons = {} if identities is None else {t: identities.persons[t] for t in live if t in identities.persons}
+        result = FrameResult(faces, timings, self._frame_index, full, (gray.shape[1], gray.shape[0]), live, persons)
         self._frame_index += 1
         return result
 

@@ -206,6 +206,11 @@ class PerceptionNode(Node):
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
         frames_on = bool(values["hri.enabled"] and values["head_pose.enabled"])
         self._hri = _hri_output(self, frames_on) if values["hri.enabled"] else None
+        self._hri_persons = None
+        if self._hri is not None and self._pipeline.identity is not None:
+            from face_perception.ros.hri_persons import HriPersonOutput
+
+            self._hri_persons = HriPersonOutput(self, self._pipeline.identity.known_person_ids)
 
         message_type = CompressedImage if values["use_compressed"] else Image
         topic = image_topic.rstrip("/") + "/compressed" if values["use_compressed"] else image_topic
@@ -311,6 +316,8 @@ class PerceptionNode(Node):
             self._annotated_pub.publish(ros_messages.image_msg_with_header(annotated, header))
         if self._hri is not None:
             self._hri.publish(result, header, bgr, poses)
+        if self._hri_persons is not None:
+            self._hri_persons.publish(result.live_persons, self._hri.face_id, header)
         self._health.add_processed(time.monotonic(), (time.perf_counter() - received_at) * 1000.0, len(result.faces))
 
     def _log_identity_problem(self) -> None:
@@ -440,6 +447,8 @@ class PerceptionNode(Node):
         self._pipeline.close()
         if self._hri is not None:
             self._hri.close()
+        if self._hri_persons is not None:
+            self._hri_persons.close()
         super().destroy_node()
 
 
