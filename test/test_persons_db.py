@@ -28,7 +28,7 @@ import time
 import numpy as np
 import pytest
 
-from face_perception.attributes.person_matching import match_confidence, PersonMatcher
+from face_perception.attributes.person_matching import match_confidence, PersonGallery, PersonMatcher
 from face_perception.attributes.persons_db import PersonStore, PersonStoreError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +92,19 @@ def test_matcher_matches_within_threshold_and_creates_beyond(tmp_path):
     # Another connection (another node, the CLI) names the person: the matcher sees it.
     PersonStore(tmp_path / "p.db", "m").set_name(first.person_id, "Dana")
     assert matcher.match(near, 4.0).name == "Dana"
+
+
+def test_the_gallery_finds_the_nearest_row_as_it_grows():
+    gallery, rows = PersonGallery(), []
+    rng = np.random.default_rng(5)
+    assert gallery.nearest(vector(1)) is None
+    for k in range(70):  # past several capacity doublings
+        rows.append(rng.normal(size=128).astype(np.float32))
+        gallery.add(f"p{k % 7}", rows[-1])
+        probe = rng.normal(size=128).astype(np.float32)
+        distances = np.linalg.norm(np.array(rows) - probe, axis=1)
+        person, distance = gallery.nearest(probe)
+        assert person == f"p{int(np.argmin(distances)) % 7}" and distance == pytest.approx(distances.min(), rel=1e-4)
 
 
 def test_a_corrupt_file_is_refused_with_its_path(tmp_path):

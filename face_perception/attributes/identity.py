@@ -139,6 +139,8 @@ class IdentityWorker:
                         self._results[track_id] = self.matcher.match(vector, self._clock())
             except PersonStoreError as error:
                 self.problem = str(error)
+            except Exception as error:  # a bug must not end identity silently: off, with the reason logged
+                self.problem = f"identity worker failed: {type(error).__name__}: {error}"
             finally:
                 with self._idle:
                     self._busy -= 1

@@ -53,24 +53,42 @@ class PersonGallery:
 
     def __init__(self) -> None:
         self.person_ids: list[str] = []
-        self.matrix = np.zeros((0, 0), np.float32)
         self.names: dict[str, str] = {}
+        # Rows [0, len(person_ids)) are used; capacity doubles, so adding a row is amortised O(1).
+        self._rows = np.zeros((0, 0), np.float32)
+        self._squared_norms = np.zeros(0, np.float32)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return self._rows[: len(self.person_ids)]
 
     def load(self, person_ids: list[str], matrix: np.ndarray, names: dict[str, str]) -> None:
-        self.person_ids, self.matrix, self.names = list(person_ids), matrix.astype(np.float32), dict(names)
+        self.person_ids, self.names = list(person_ids), dict(names)
+        self._rows = np.array(matrix, np.float32) if self.person_ids else np.zeros((0, 0), np.float32)
+        self._squared_norms = (self._rows * self._rows).sum(axis=1)
 
     def nearest(self, vector: np.ndarray) -> tuple[str, float] | None:
         """Return (person id, distance) of the closest stored descriptor, or None when empty."""
-        if not self.person_ids:
+        count = len(self.person_ids)
+        if count == 0:
             return None
-        # |a - b|^2 = |a|^2 - 2 a.b + |b|^2, one matrix-vector product for every row.
-        squared = (self.matrix * self.matrix).sum(axis=1) - 2.0 * (self.matrix @ vector) + float(vector @ vector)
+        # |a - b|^2 = |a|^2 - 2 a.b + |b|^2: one matrix-vector product over every row.
+        squared = self._squared_norms[:count] - 2.0 * (self._rows[:count] @ vector) + float(vector @ vector)
         index = int(np.argmin(squared))
         return self.person_ids[index], float(np.sqrt(max(float(squared[index]), 0.0)))
 
     def add(self, person_id: str, vector: np.ndarray, name: str = "") -> None:
-        row = vector.astype(np.float32)[None, :]
-        self.matrix = row if self.matrix.size == 0 else np.vstack([self.matrix, row])
+        vector = np.asarray(vector, np.float32)
+        count = len(self.person_ids)
+        if count == len(self._rows) or self._rows.shape[1] != vector.shape[0]:
+            grown = np.zeros((max(16, 2 * count), vector.shape[0]), np.float32)
+            if count:
+                grown[:count] = self._rows[:count]
+            norms = np.zeros(len(grown), np.float32)
+            norms[:count] = self._squared_norms[:count]
+            self._rows, self._squared_norms = grown, norms
+        self._rows[count] = vector
+        self._squared_norms[count] = float(vector @ vector)
         self.person_ids.append(person_id)
         self.names.setdefault(person_id, name)
 
