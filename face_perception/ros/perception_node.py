@@ -29,6 +29,10 @@ Publishes:   faces/attributes         face_perception_msgs/FaceAttributesArray (
                                       (face_perception.ros.hri_output)
              /tf                      face_<id>/gaze_<id> frames, with hri.enabled,
                                       head_pose.enabled and a camera_info
+             /humans/persons/...      REP-155 persons, with hri.enabled and identity.enabled
+                                      (face_perception.ros.hri_persons)
+Services:    identity/{name,forget,list}_person(s), with identity.enabled
+             (face_perception.ros.identity_services)
 The faces/ topics are relative (face_perception.ros.topics): /faces/... in the root namespace,
 /front/faces/... with __ns:=/front, so one instance per camera needs no remapping.
 
