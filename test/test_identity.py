@@ -21,6 +21,8 @@ a corrupt database turns identity off with the reason and the pipeline runs on.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -124,6 +126,33 @@ def test_a_corrupt_database_turns_identity_off_and_the_pipeline_runs(tmp_path, p
     finally:
         pipeline.close()
     assert database.read_bytes() == b"garbage" * 1000  # nothing written over it
+
+
+@needs_lfw
+def test_threshold_changes_apply_live(tmp_path, photos):
+    config = identity_config(tmp_path / "p.db")
+    pipeline = FacePerceptionPipeline(config)
+    try:
+        pipeline.reconfigure(config.with_updates({"identity.match_threshold": 0.3, "identity.refresh_interval": 1.0}))
+        assert pipeline.identity.matcher.threshold == 0.3 and pipeline.identity.config.refresh_interval == 1.0
+    finally:
+        pipeline.close()
+
+
+def test_anonymous_persons_past_retention_are_forgotten_named_ones_kept(tmp_path):
+    from face_perception.attributes.persons_db import PersonStore
+
+    store = PersonStore(tmp_path / "p.db", DlibFaceEmbedder.name)
+    long_ago = time.time() - 3600.0
+    gone = store.add_person(np.ones(128, np.float32), long_ago)
+    named = store.add_person(np.zeros(128, np.float32), long_ago, name="Grace")
+    recent = store.add_person(np.full(128, 0.5, np.float32), time.time())
+    pipeline = FacePerceptionPipeline(identity_config(tmp_path / "p.db", **{"identity.anonymous_retention": 600.0}))
+    try:
+        assert {p.person_id for p in pipeline.identity.persons()} == {named, recent}
+        assert gone not in pipeline.identity.known_person_ids()
+    finally:
+        pipeline.close()
 
 
 def test_identity_is_off_by_default():

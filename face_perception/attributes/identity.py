@@ -56,13 +56,14 @@ class IdentityWorker:
         self.store = PersonStore(config.database, embedder.name, config.max_embeddings_per_person)
         self.matcher = PersonMatcher(self.store, config.match_threshold)
         self.matcher.refresh()
+        self._next_expiry = 0.0
+        self._expire_anonymous()  # also after a long time without faces: at start-up
         self.problem = ""  # set once the database fails: identity then stops, the node runs on
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
         self._results: dict[str, PersonMatch] = {}
         self._lock = threading.Lock()  # guards _results and the matcher (services use it too)
         self._idle = threading.Condition()
         self._busy = 0
-        self._next_expiry = 0.0
         self._thread = threading.Thread(target=self._run, name="face_identity_worker", daemon=True)
         self._thread.start()
 

@@ -66,8 +66,8 @@ class StoredPerson:
 
 
 def new_person_id() -> str:
-    """Return a fresh REP-155-style id: short, random, valid in a ROS topic name."""
-    return "p" + secrets.token_hex(4)
+    """Return a fresh REP-155-style id: short, random (48 bits: no collision in practice), valid in a ROS name."""
+    return "p" + secrets.token_hex(6)
 
 
 class PersonStore:
