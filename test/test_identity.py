@@ -129,6 +129,39 @@ def test_a_corrupt_database_turns_identity_off_and_the_pipeline_runs(tmp_path, p
 
 
 @needs_lfw
+def test_two_cameras_on_one_database_share_persons(tmp_path, photos):
+    head, base = (FacePerceptionPipeline(identity_config(tmp_path / "p.db")) for _ in range(2))
+    try:
+        seen_by_head = settle(head, frame_with([(photos["A"][0], 100, 120)]))[0].person
+        # The other camera, another photo: the person the first camera stored.
+        seen_by_base = settle(base, frame_with([(photos["A"][1], 300, 150)]))[0].person
+        assert seen_by_head.new and not seen_by_base.new
+        assert seen_by_base.person_id == seen_by_head.person_id
+        # A name given through one camera's database connection reaches the other.
+        head.identity.set_name(seen_by_head.person_id, "Colin")
+        base.identity.matcher.refresh()
+        assert base.identity.matcher.gallery.names[seen_by_head.person_id] == "Colin"
+    finally:
+        head.close()
+        base.close()
+
+
+@needs_lfw
+def test_a_name_shows_at_once_and_a_forgotten_person_leaves_the_track(tmp_path, photos):
+    pipeline = FacePerceptionPipeline(identity_config(tmp_path / "p.db"))
+    try:
+        frame = frame_with([(photos["B"][0], 100, 120)])
+        person = settle(pipeline, frame)[0].person.person_id
+        assert pipeline.identity.set_name(person, "Serena")
+        assert pipeline.process(frame).faces[0].person.name == "Serena"
+        assert pipeline.identity.forget(person) and pipeline.identity.persons() == []
+        result = pipeline.process(frame)
+        assert result.faces[0].person is None and result.live_persons == {}
+    finally:
+        pipeline.close()
+
+
+@needs_lfw
 def test_threshold_changes_apply_live(tmp_path, photos):
     config = identity_config(tmp_path / "p.db")
     pipeline = FacePerceptionPipeline(config)

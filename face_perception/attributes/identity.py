@@ -24,6 +24,7 @@ face that returns within ``rejoin_gap`` seconds continue its old track (id and s
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 import queue
 import threading
@@ -171,6 +172,22 @@ class TrackIdentities:
         self.persons: dict[str, PersonMatch] = {}  # live track id -> person
         self._submitted: dict[str, float] = {}  # live track id -> when its last chip was queued
         self._lost: dict[str, _LostTrack] = {}  # person id -> their last track, dropped recently
+
+    def person_of(self, track_id: str) -> PersonMatch | None:
+        """
+        Return the track's person as stored now: a new name shows at once, a forgotten person is gone.
+
+        (Read without the worker's lock: a dict lookup is atomic under the GIL.)
+        """
+        match = self.persons.get(track_id)
+        if match is None:
+            return None
+        names = self.worker.matcher.gallery.names
+        if match.person_id not in names:
+            del self.persons[track_id]
+            return None
+        name = names[match.person_id]
+        return match if name == match.name else dataclasses.replace(match, name=name)
 
     def apply_results(self, tracker: FaceTracker) -> None:
         """

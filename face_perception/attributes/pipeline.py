@@ -271,7 +271,8 @@ class FacePerceptionPipeline:
         timings["total"] = (time.perf_counter() - start) * 1000.0
 
         live = tuple(track.track_id for track in sorted(self.tracker.tracks, key=lambda t: t.serial))
-        persons = {} if identities is None else {t: identities.persons[t] for t in live if t in identities.persons}
+        persons = {} if identities is None else {
+            t: person for t in live for person in [identities.person_of(t)] if person is not None}
         result = FrameResult(faces, timings, self._frame_index, full, (gray.shape[1], gray.shape[0]), live, persons)
         self._frame_index += 1
         return result
@@ -286,7 +287,7 @@ class FacePerceptionPipeline:
 
     def person_of_track(self, track_id: str) -> PersonMatch | None:
         """Return the person a live track was matched to, if identity is on and has matched it."""
-        return self._identities.persons.get(track_id) if self._identities is not None else None
+        return self._identities.person_of(track_id) if self._identities is not None else None
 
     def wait_for_identity(self, timeout: float = 10.0) -> bool:
         """Blocks until the identity worker (if any) has matched every queued face; for tests and offline use."""
@@ -357,7 +358,7 @@ class FacePerceptionPipeline:
             outputs={name: model.read(tracked.smoothed[name]) for name, model in self.models.items()},
             raw_outputs={name: model.read(tracked.raw[name]) for name, model in self.models.items()},
             keypoints=keypoints,
-            person=self._identities.persons.get(tracked.track_id) if self._identities is not None else None,
+            person=self._identities.person_of(tracked.track_id) if self._identities is not None else None,
         )
 
 
