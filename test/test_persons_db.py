@@ -94,6 +94,17 @@ def test_matcher_matches_within_threshold_and_creates_beyond(tmp_path):
     assert matcher.match(near, 4.0).name == "Dana"
 
 
+def test_two_cameras_seeing_a_new_face_at_once_make_one_person(tmp_path):
+    front, rear = PersonStore(tmp_path / "p.db", "m"), PersonStore(tmp_path / "p.db", "m")
+    rear.load_embeddings()  # rear's gallery is current: nobody is stored
+    stored = front.add_person(vector(1), 1.0)  # front stores the face a moment earlier
+    # rear, not knowing yet, would create the same face again: the write transaction finds front's row.
+    person, created, distance = rear.add_person_if_new(vector(1) + 0.01 * vector(2), 1.1, threshold=0.5)
+    assert (person, created) == (stored, False) and distance < 0.5
+    other, created, _ = rear.add_person_if_new(vector(3), 1.2, threshold=0.5)
+    assert created and other != stored and len(front.persons()) == 2
+
+
 def test_the_gallery_finds_the_nearest_row_as_it_grows():
     gallery, rows = PersonGallery(), []
     rng = np.random.default_rng(5)

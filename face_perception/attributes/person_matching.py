@@ -138,7 +138,11 @@ class PersonMatcher:
                 self.store.touch(person_id, now)
             return PersonMatch(person_id, self.gallery.names.get(person_id, ""), distance,
                                match_confidence(distance, self.threshold), False)
-        person_id = self.store.add_person(vector, now)
+        person_id, created, distance = self.store.add_person_if_new(vector, now, self.threshold)
+        if not created:  # another camera stored this person a moment ago
+            self.reload()
+            return PersonMatch(person_id, self.gallery.names.get(person_id, ""), distance,
+                               match_confidence(distance, self.threshold), False)
         self.gallery.add(person_id, vector)
         return PersonMatch(person_id, "", 0.0 if nearest is None else nearest[1],
                            match_confidence(0.0, self.threshold), True)

@@ -79,6 +79,8 @@ class PersonStore:
         self.model = model
         self.max_embeddings_per_person = max_embeddings_per_person
         self._lock = threading.Lock()
+        # The newest descriptor row load_embeddings has read: add_person_if_new checks the later ones.
+        self.last_embedding_id = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             # Created owner-only before SQLite opens it; SQLite gives its -wal/-shm files the same mode.
@@ -130,6 +132,7 @@ class PersonStore:
             rows = db.execute("SELECT person_id, vector FROM embeddings WHERE model=? ORDER BY id",
                               (self.model,)).fetchall()
             names = dict(db.execute("SELECT person_id, COALESCE(name, '') FROM persons").fetchall())
+            self.last_embedding_id = db.execute("SELECT COALESCE(MAX(id), 0) FROM embeddings").fetchone()[0]
             return rows, names
         rows, names = self._run(read)
         vectors = [np.frombuffer(blob, np.float32) for _, blob in rows]
@@ -157,6 +160,30 @@ class PersonStore:
                        (person_id, self.model, _blob(vector), now))
         self._run(write)
         return person_id
+
+    def add_person_if_new(self, vector: np.ndarray, now: float, threshold: float) -> tuple[str, bool, float]:
+        """
+        Store a new person for ``vector``, unless another process stored a match since our last load.
+
+        Return (person id, created, distance). The check and the insert are one write
+        transaction, so two cameras that see a new face at the same moment make one person.
+        """
+        def write(db):
+            rows = db.execute("SELECT person_id, vector FROM embeddings WHERE model=? AND id > ?",
+                              (self.model, self.last_embedding_id)).fetchall()
+            if rows:
+                others = np.stack([np.frombuffer(blob, np.float32) for _, blob in rows])
+                distances = np.linalg.norm(others - np.asarray(vector, np.float32), axis=1)
+                best = int(np.argmin(distances))
+                if distances[best] <= threshold:
+                    db.execute("UPDATE persons SET last_seen=? WHERE person_id=?", (now, rows[best][0]))
+                    return rows[best][0], False, float(distances[best])
+            person_id = new_person_id()
+            db.execute("INSERT INTO persons VALUES (?, ?, ?, ?)", (person_id, None, now, now))
+            db.execute("INSERT INTO embeddings (person_id, model, vector, created) VALUES (?, ?, ?, ?)",
+                       (person_id, self.model, _blob(vector), now))
+            return person_id, True, 0.0
+        return self._run(write)
 
     def add_embedding(self, person_id: str, vector: np.ndarray, now: float) -> bool:
         """Add a descriptor (the oldest beyond the cap are dropped) and mark the person seen; False if unknown."""

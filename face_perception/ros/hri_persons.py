@@ -17,7 +17,8 @@ ROS4HRI (REP-155) person topics, with hri.enabled and identity.enabled.
 
 ``humans/persons/tracked`` (hri_msgs/IdsList, relative like the faces' list: the robot's
 ``/humans/persons/tracked`` in the root namespace) every frame: the persons of the live
-tracks. ``humans/persons/known`` (IdsList) every ``KNOWN_PERIOD_S``: every stored person.
+tracks. ``humans/persons/known`` (IdsList) every ``KNOWN_PERIOD_S`` (on a timer, frames or
+not): every stored person.
 ``/humans/persons/<id>/face_id`` (std_msgs/String, the REP-155 face id; "" once the person's
 face is no longer tracked) and ``/humans/persons/<id>/anonymous`` (std_msgs/Bool) for each
 person tracked in this run, on change and every ``KNOWN_PERIOD_S`` (late subscribers with
@@ -97,7 +98,10 @@ class HriPersonOutput:
                 self._publish_state(publishers)
         if refresh:
             self._next_refresh = self._clock() + KNOWN_PERIOD_S
-            self._known_pub.publish(IdsList(header=header, ids=sorted(self._known_ids())))
+
+    def publish_known(self, header: Header) -> None:
+        """Publish every stored person's id (the node's timer calls it every KNOWN_PERIOD_S)."""
+        self._known_pub.publish(IdsList(header=header, ids=sorted(self._known_ids())))
 
     def close(self) -> None:
         for publishers in self._persons.values():

@@ -58,6 +58,7 @@ import rclpy
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
 from face_perception.attributes.classification import ATTRIBUTES
@@ -212,9 +213,11 @@ class PerceptionNode(Node):
         self._hri = _hri_output(self, frames_on) if values["hri.enabled"] else None
         self._hri_persons = None
         if self._hri is not None and self._pipeline.identity is not None:
-            from face_perception.ros.hri_persons import HriPersonOutput
+            from face_perception.ros.hri_persons import HriPersonOutput, KNOWN_PERIOD_S
 
             self._hri_persons = HriPersonOutput(self, self._pipeline.identity.known_person_ids)
+            self.create_timer(KNOWN_PERIOD_S, lambda: self._hri_persons.publish_known(
+                Header(stamp=self.get_clock().now().to_msg())))
 
         message_type = CompressedImage if values["use_compressed"] else Image
         topic = image_topic.rstrip("/") + "/compressed" if values["use_compressed"] else image_topic
