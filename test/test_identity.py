@@ -188,5 +188,18 @@ def test_anonymous_persons_past_retention_are_forgotten_named_ones_kept(tmp_path
         pipeline.close()
 
 
+def test_the_worker_thread_yields_the_cpu_to_the_frame_thread(tmp_path):
+    import os
+
+    pipeline = FacePerceptionPipeline(identity_config(tmp_path / "p.db"))
+    try:
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert pipeline.identity.wait_idle(5.0)
+        worker = os.getpriority(os.PRIO_PROCESS, pipeline.identity._thread.native_id)
+        assert worker == min(19, ours + 10)
+    finally:
+        pipeline.close()
+
+
 def test_identity_is_off_by_default():
     assert PipelineConfig.defaults().identity.enabled is False
