@@ -43,6 +43,7 @@ setup(
             "hri_aggregator_node = face_perception.ros.hri_aggregator_node:main",
             "face-perception-bringup = face_perception.bringup.bringup:main",
             "face-perception-demo = face_perception.bringup.demo:main",
+            "face-perception-persons = face_perception.bringup.persons_cli:main",
         ],
     },
 )

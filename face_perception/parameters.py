@@ -56,6 +56,8 @@ class ParameterSpec:
 DETECTION_BACKENDS = ("haar", "blazeface")
 BLAZEFACE_MODELS = ("full_range", "short_range")
 HAAR_KEYPOINT_SOURCES = ("blazeface", "box")
+# Chosen on LFW validation people (scripts/evaluate_identity.py, docs/identity.md).
+IDENTITY_MATCH_THRESHOLD = 0.53
 
 PARAMETERS: tuple[ParameterSpec, ...] = (
     # --- detection -------------------------------------------------------------------------
@@ -171,6 +173,32 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "also run the iris model on both eyes with each mesh (about 1.6 ms per eye): the pupils "
                   "(REP-155 landmarks 68, 69) and the eye gaze; false = no eye gaze (the gaze frame then "
                   "follows the head)"),
+    # --- identity (biometric: off by default) ----------------------------------------------
+    ParameterSpec("identity.enabled", False, bool,
+                  "recognise returning people: a face descriptor per track (dlib's ResNet, on a worker "
+                  "thread) matched against the persons database; stores face descriptors (biometric "
+                  "data, no images) in identity.database (read at start-up)"),
+    ParameterSpec("identity.database", "~/.ros/face_perception/persons.db", str,
+                  "SQLite persons file (created owner-only, WAL: several camera nodes may share it); "
+                  "~ is expanded (read at start-up)"),
+    ParameterSpec("identity.match_threshold", IDENTITY_MATCH_THRESHOLD, float,
+                  "largest descriptor distance at which a face is the stored person (chosen on LFW "
+                  "validation people, docs/identity.md); lower = fewer false matches, more new persons",
+                  0.05, 2.0),
+    ParameterSpec("identity.refresh_interval", 3.0, float,
+                  "seconds between two descriptors of the same track (the first comes as the track starts)",
+                  0.2, 3600.0),
+    ParameterSpec("identity.max_embeddings_per_person", 10, int,
+                  "descriptors kept per person (the newest); more describe more poses and lights",
+                  1, 1000),
+    ParameterSpec("identity.anonymous_retention", 86400.0, float,
+                  "seconds an unnamed person is kept after they were last seen; then every row of theirs "
+                  "is deleted (named persons stay until forgotten)",
+                  1.0, 3.2e7),
+    ParameterSpec("identity.rejoin_gap", 10.0, float,
+                  "a face recognised within this many seconds of losing its track continues that track "
+                  "(id and smoothed attributes)",
+                  0.0, 3600.0),
     # --- whole pipeline ---------------------------------------------------------------------
     ParameterSpec("max_faces", 10, int,
                   "most faces classified per frame (the largest are kept)", 1, 256),
@@ -261,8 +289,19 @@ class FaceMeshConfig:
     irises: bool
 
 
+@dataclass(frozen=True)
+class IdentityConfig:
+    enabled: bool
+    database: str
+    match_threshold: float
+    refresh_interval: float
+    max_embeddings_per_person: int
+    anonymous_retention: float
+    rejoin_gap: float
+
+
 _SECTIONS = {"detection": DetectionConfig, "classification": ClassificationConfig, "tracking": TrackingConfig,
-             "face_mesh": FaceMeshConfig}
+             "face_mesh": FaceMeshConfig, "identity": IdentityConfig}
 
 
 @dataclass(frozen=True)
@@ -273,6 +312,7 @@ class PipelineConfig:
     classification: ClassificationConfig
     tracking: TrackingConfig
     face_mesh: FaceMeshConfig
+    identity: IdentityConfig
     max_faces: int
 
     @classmethod

@@ -149,3 +149,24 @@ def test_smoothing_restarts_with_a_new_track() -> None:
     tracker.update([])
     (fresh,) = tracker.update([(100, 100, 80, 80)], [{"gender": np.array([0.0, 1.0])}])
     np.testing.assert_allclose(fresh.smoothed["gender"], [0.0, 1.0])
+
+
+def test_dropped_tracks_are_reported_and_a_new_track_can_continue_one() -> None:
+    tracker = FaceTracker(tracking_config(max_missed_frames=1, smoothing=0.5).tracking)
+    first = tracker.update([(10, 10, 50, 50)], [{"gender": np.array([0.9, 0.1])}])[0]
+    assert tracker.dropped == ()
+    tracker.update([])
+    assert tracker.dropped == ()
+    tracker.update([])
+    assert [t.track_id for t in tracker.dropped] == [first.track_id]
+    earlier = tracker.dropped[0]
+    new = tracker.update([(300, 200, 50, 50)], [{"gender": np.array([0.1, 0.9])}])[0]
+    assert new.track_id != first.track_id
+    tracker.adopt(new.track_id, earlier)
+    # The new face now carries the earlier id, its creation order, and smoothing resumed from it.
+    continued = tracker.update([(302, 200, 50, 50)], [{"gender": np.array([0.1, 0.9])}])[0]
+    assert continued.track_id == first.track_id and continued.serial == first.serial
+    # adopt blended 0.5 * [0.1, 0.9] + 0.5 * [0.9, 0.1] = [0.5, 0.5]; this frame: 0.5 * 0.1 + 0.5 * 0.5.
+    np.testing.assert_allclose(continued.smoothed["gender"], [0.3, 0.7])
+    with pytest.raises(KeyError):
+        tracker.adopt("face_999", earlier)

@@ -32,9 +32,13 @@ import cv2
 import numpy as np
 
 from face_perception.attributes.classification import load_face_models
+from face_perception.attributes.face_embedding import DlibFaceEmbedder, EmbeddingUnavailable
 from face_perception.attributes.face_model import FaceModel, FaceOutput
 from face_perception.attributes.framing import BOX_KEYPOINT_PRIORS, EyesMouthFraming
+from face_perception.attributes.identity import IdentityWorker, TrackIdentities
 from face_perception.attributes.mesh_tracking import MeshTracks, TrackMesh
+from face_perception.attributes.person_matching import PersonMatch
+from face_perception.attributes.persons_db import PersonStoreError
 from face_perception.attributes.preprocessing import build_batch, frame_faces, InputSpec
 from face_perception.attributes.tracking import FaceTracker, TrackedFace
 from face_perception.detection.background_detection import BackgroundDetector, merge_new_faces
@@ -42,7 +46,7 @@ from face_perception.detection.detection import Detection, Keypoints, PreparedFr
 from face_perception.detection.detectors import create_detector
 from face_perception.detection.keypoints import RegionKeypointFinder
 from face_perception.detection.landmarks import FaceLandmarker, FaceLandmarks
-from face_perception.parameters import PipelineConfig
+from face_perception.parameters import IdentityConfig, PipelineConfig
 
 TIMING_STAGES = ("detect", "crop", "classify", "track", "mesh")
 # A face narrower than this in BlazeFace's whole-frame input (FULL_RANGE_INPUT_PX wide) has its
@@ -76,6 +80,8 @@ class FaceResult:
     # Inner lips' distance over the face's size, smoothed over the track (mouth.mouth_openness);
     # NaN without a mesh.
     mouth_open: float = math.nan
+    # Who this is (identity.enabled): the track's person once the identity worker has matched it.
+    person: PersonMatch | None = None
 
     # Read-only shortcuts for the answers most callers want.
     @property
@@ -109,6 +115,8 @@ class FrameResult:
     # Every live track, oldest first: the faces of this frame plus tracks missed in recent
     # frames that are not dropped yet (tracking.max_missed_frames).
     live_track_ids: tuple[str, ...] = ()
+    # Identity (identity.enabled): live track id -> its person, for the tracks matched so far.
+    live_persons: Mapping[str, PersonMatch] = field(default_factory=dict)
 
 
 def gray_from_image(image: np.ndarray) -> np.ndarray:
@@ -176,6 +184,22 @@ class FacePerceptionPipeline:
         self._meshes = MeshTracks(config.face_mesh, config.tracking.smoothing, _face_mesh_landmarker)
         self._frame_index = 0
         self._frames_since_full_detection = 0
+        # Why identity is off although enabled (no model, unusable database); "" otherwise.
+        self.identity_problem = ""
+        self._identities = self._start_identity(config.identity) if config.identity.enabled else None
+
+    def _start_identity(self, config: IdentityConfig) -> TrackIdentities | None:
+        """Start the identity worker; on a missing model or unusable database, say why and run without."""
+        try:
+            return TrackIdentities(IdentityWorker(config, DlibFaceEmbedder()))
+        except (EmbeddingUnavailable, PersonStoreError) as error:
+            self.identity_problem = f"identity is off: {error}"
+            return None
+
+    @property
+    def identity(self) -> IdentityWorker | None:
+        """Return the identity worker (persons database services), or None when identity is off."""
+        return self._identities.worker if self._identities is not None else None
 
     def reconfigure(self, config: PipelineConfig) -> None:
         """
@@ -196,6 +220,8 @@ class FacePerceptionPipeline:
         self.detector, self.models = detector, models
         self.tracker.config = config.tracking
         self._meshes.config, self._meshes.smoothing = config.face_mesh, config.tracking.smoothing
+        if self._identities is not None:
+            self._identities.worker.configure(config.identity)
         self.config = config
 
     def close(self) -> None:
@@ -203,6 +229,9 @@ class FacePerceptionPipeline:
         if self._background is not None:
             self._background.close()
             self._background = None
+        if self._identities is not None:
+            self._identities.worker.close()
+            self._identities = None
 
     # --- per frame --------------------------------------------------------------------------
     def process(self, image: np.ndarray) -> FrameResult:
@@ -242,6 +271,9 @@ class FacePerceptionPipeline:
         observations = [{name: values[i] for name, values in vectors.items()} for i in range(len(detections))]
         mark = _lap(timings, "classify", mark)
 
+        identities = self._live_identities()
+        if identities is not None:
+            identities.apply_results(self.tracker)  # may let a new track continue an earlier one
         tracked = self.tracker.update(boxes, observations)
         live = tuple(track.track_id for track in sorted(self.tracker.tracks, key=lambda t: t.serial))
         mark = _lap(timings, "track", mark)
@@ -250,6 +282,10 @@ class FacePerceptionPipeline:
         if self.measure_landmarks and self.config.face_mesh.enabled:
             meshes = self._meshes.update(image, [(t.track_id, measured[i]) for i, t in enumerate(tracked)],
                                          self._frame_index, live)
+        if identities is not None:
+            prior = BOX_KEYPOINT_PRIORS[self.config.detection.backend]
+            identities.after_tracking(self.tracker, image, [
+                (t.track_id, _keypoints_or_prior(d, prior)) for t, d in zip(tracked, measured)])
         # Oldest track first: a stable order from frame to frame for consumers and displays.
         order = sorted(range(len(tracked)), key=lambda i: tracked[i].serial)
         faces = [self._face_result(detections[i], tracked[i], measured[i].keypoints, meshes.get(tracked[i].track_id))
@@ -257,9 +293,27 @@ class FacePerceptionPipeline:
         _lap(timings, "mesh", mark)
         timings["total"] = (time.perf_counter() - start) * 1000.0
 
-        result = FrameResult(faces, timings, self._frame_index, full, (gray.shape[1], gray.shape[0]), live)
+        persons = {} if identities is None else {
+            t: person for t in live for person in [identities.person_of(t)] if person is not None}
+        result = FrameResult(faces, timings, self._frame_index, full, (gray.shape[1], gray.shape[0]), live, persons)
         self._frame_index += 1
         return result
+
+    def _live_identities(self) -> TrackIdentities | None:
+        """Return the track identities, or None (and the reason in identity_problem) once the worker has failed."""
+        if self._identities is not None and self._identities.worker.problem:
+            self.identity_problem = f"identity is off: {self._identities.worker.problem}"
+            self._identities.worker.close()
+            self._identities = None
+        return self._identities
+
+    def person_of_track(self, track_id: str) -> PersonMatch | None:
+        """Return the person a live track was matched to, if identity is on and has matched it."""
+        return self._identities.person_of(track_id) if self._identities is not None else None
+
+    def wait_for_identity(self, timeout: float = 10.0) -> bool:
+        """Blocks until the identity worker (if any) has matched every queued face; for tests and offline use."""
+        return self._identities is None or self._identities.worker.wait_idle(timeout)
 
     def _detect_with_background(self, prepared: PreparedFrame) -> tuple[list[Detection], bool]:
         """
@@ -303,7 +357,8 @@ class FacePerceptionPipeline:
         # their box: a 48 px face in a 640 px frame is 14 px in the 192 px input.
         remeasure_below = SMALL_FACE_INPUT_PX * max(image.shape[:2]) / FULL_RANGE_INPUT_PX if for_models else 0.0
         coarse = any(d.keypoints is None or d.w < remeasure_below for d in detections)
-        if not (for_models or self.measure_keypoints) or not coarse:
+        every_face = self.measure_keypoints or self._identities is not None
+        if not (for_models or every_face) or not coarse:
             return detections, detections
         if self._keypoint_finder is None:
             self._keypoint_finder = RegionKeypointFinder()
@@ -328,6 +383,7 @@ class FacePerceptionPipeline:
             keypoints=keypoints,
             landmarks=None if mesh is None else mesh.landmarks,
             mouth_open=math.nan if mesh is None else mesh.mouth_open,
+            person=self._identities.person_of(tracked.track_id) if self._identities is not None else None,
         )
 
 
@@ -345,6 +401,14 @@ def _face_mesh_landmarker(irises: bool) -> FaceLandmarker:
     from face_perception.detection.face_mesh import FaceMeshLandmarker
 
     return FaceMeshLandmarker(irises=irises)
+
+
+def _keypoints_or_prior(detection: Detection, prior: np.ndarray) -> Keypoints:
+    """Return the detection's keypoints, or the detector's mean layout placed in its box."""
+    if detection.keypoints is not None:
+        return detection.keypoints
+    x, y, w, h = detection.box
+    return tuple((x + float(px) * w, y + float(py) * h) for px, py in prior)
 
 
 def _lap(timings: dict[str, float], stage: str, since: float) -> float:

@@ -79,6 +79,8 @@ class FaceTracker:
         self._id_prefix = id_prefix
         self._ids = itertools.count(1)  # never reset, so ids are not reused within a run
         self._tracks: list[Track] = []
+        # The tracks the last update() gave up (missed too long), for identity's rejoin.
+        self.dropped: tuple[Track, ...] = ()
 
     @property
     def tracks(self) -> tuple[Track, ...]:
@@ -107,6 +109,7 @@ class FaceTracker:
         matched_tracks = set(assignment.values())
 
         survivors = []
+        dropped = []
         for index, track in enumerate(self._tracks):
             if index in matched_tracks:
                 survivors.append(track)
@@ -115,6 +118,9 @@ class FaceTracker:
             track.age = 0
             if track.missed <= self.config.max_missed_frames:
                 survivors.append(track)
+            else:
+                dropped.append(track)
+        self.dropped = tuple(dropped)
 
         results = []
         new_tracks = []
@@ -132,6 +138,26 @@ class FaceTracker:
             results.append(TrackedFace(track.track_id, track.serial, track.age, dict(track.smoothed), dict(track.raw)))
         self._tracks = survivors + new_tracks
         return results
+
+    def adopt(self, track_id: str, earlier: Track) -> None:
+        """
+        Let live track ``track_id`` continue the dropped track ``earlier``: its id, creation order and smoothing.
+
+        For a face recognised as the person of a track lost shortly before: the smoothed
+        outputs resume from the earlier track's, blended with this track's as one new frame.
+        """
+        track = next((t for t in self._tracks if t.track_id == track_id), None)
+        if track is None:
+            raise KeyError(f"no live track {track_id}")
+        factor = self.config.smoothing
+        for name, previous in earlier.smoothed.items():
+            current = track.smoothed.get(name)
+            if current is not None and current.shape == previous.shape:
+                blended = factor * current + (1.0 - factor) * previous
+                total = blended.sum()
+                track.smoothed[name] = blended / total if total > 0 else blended
+        track.track_id, track.serial = earlier.track_id, earlier.serial
+        track.hits += earlier.hits
 
     def reset(self) -> None:
         """Forget all tracks (ids keep counting up)."""

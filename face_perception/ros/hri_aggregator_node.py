@@ -22,6 +22,10 @@ Publishes:   /humans/faces/tracked (hri_msgs/IdsList): the union of the cameras'
              (source_timeout). Its header stamp is the stamp of the list that triggered it;
              its frame_id is empty, since the faces are in several cameras' frames (each
              face's own topics, /humans/faces/<id>/..., carry its camera's frame_id).
+             /humans/persons/tracked and /humans/persons/known (IdsList), the same way, from
+             each camera's humans/persons/tracked and known beside its faces list (nodes
+             with identity.enabled; cameras sharing one database share person ids, and a
+             person seen by two cameras is listed once).
 
 The launch file and face-perception-bringup start it when a cameras file (or a namespace)
 puts perception nodes with hri.enabled outside the root namespace.
@@ -41,6 +45,10 @@ from face_perception.ros.diagnostics import PerCauseThrottle
 from face_perception.ros.hri_aggregation import TrackedListMerger
 from face_perception.ros.node_main import run_node, warn_unknown_parameters
 from face_perception.ros.topics import HRI_TRACKED_TOPIC
+
+# A camera's person lists sit beside its faces list: <ns>/humans/faces/tracked -> <ns>/humans/persons/...
+FACES_LIST_SUFFIX = "/humans/faces/tracked"
+PERSON_LISTS = {"tracked": "/humans/persons/tracked", "known": "/humans/persons/known"}
 
 NODE_NAME = "hri_aggregator"
 # As hri_output.STATE_QOS (reliable, newest only), not imported from there: that module
@@ -89,6 +97,16 @@ class HriAggregatorNode(Node):
         self._publisher = self.create_publisher(IdsList, HRI_TRACKED_TOPIC, STATE_QOS)
         for topic in resolved:
             self.create_subscription(IdsList, topic, lambda message, t=topic: self._on_list(t, message), STATE_QOS)
+        # Persons (identity.enabled): the same merge, where several cameras may see one person.
+        self._person_lists: dict[str, tuple[TrackedListMerger, object]] = {}
+        if all(topic.endswith(FACES_LIST_SUFFIX) for topic in resolved):
+            for kind, output in PERSON_LISTS.items():
+                sources = [topic[: -len(FACES_LIST_SUFFIX)] + output for topic in resolved]
+                self._person_lists[kind] = (TrackedListMerger(sources, float(timeout.value)),
+                                            self.create_publisher(IdsList, output, STATE_QOS))
+                for topic in sources:
+                    self.create_subscription(IdsList, topic, lambda message, t=topic, k=kind:
+                                             self._on_person_list(k, t, message), STATE_QOS)
         # Expiry is checked 4x per timeout: a dead camera's faces go within 1.25 timeouts.
         self.create_timer(float(timeout.value) / 4.0, self._expire)
         warn_unknown_parameters(self)
@@ -103,14 +121,21 @@ class HriAggregatorNode(Node):
                 self.get_logger().error(f"face id '{face_id}' is listed by {', '.join(sources)}: ids must be "
                                         "unique per robot (give each camera's node its own namespace)")
 
+    def _on_person_list(self, kind: str, topic: str, message) -> None:
+        merger, publisher = self._person_lists[kind]
+        self._publish(merger.update(topic, message.ids, time.monotonic()), message.header.stamp, publisher)
+
     def _expire(self) -> None:
         if self._merger.expire(time.monotonic()):
             self._publish(self._merger.merged(time.monotonic()), self.get_clock().now().to_msg())
+        for merger, publisher in self._person_lists.values():
+            if merger.expire(time.monotonic()):
+                self._publish(merger.merged(time.monotonic()), self.get_clock().now().to_msg(), publisher)
 
-    def _publish(self, ids, stamp) -> None:
+    def _publish(self, ids, stamp, publisher=None) -> None:
         message = self._ids_list(ids=list(ids))
         message.header.stamp = stamp
-        self._publisher.publish(message)
+        (publisher or self._publisher).publish(message)
 
 
 def main(args: list[str] | None = None) -> int:

@@ -29,6 +29,10 @@ Publishes:   faces/attributes         face_perception_msgs/FaceAttributesArray (
                                       (face_perception.ros.hri_output)
              /tf                      face_<id>/gaze_<id> frames, with hri.enabled,
                                       head_pose.enabled and a camera_info
+             /humans/persons/...      REP-155 persons, with hri.enabled and identity.enabled
+                                      (face_perception.ros.hri_persons)
+Services:    identity/{name,forget,list}_person(s), with identity.enabled
+             (face_perception.ros.identity_services)
 The faces/ topics are relative (face_perception.ros.topics): /faces/... in the root namespace,
 /front/faces/... with __ns:=/front, so one instance per camera needs no remapping.
 
@@ -54,6 +58,7 @@ import rclpy
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
 from face_perception.attributes.classification import ATTRIBUTES
@@ -138,7 +143,7 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
                   1.0, 90.0),
 )
 STARTUP_ONLY = {"image_topic", "camera_info_topic", "use_compressed", "diagnostics_period", "hri.enabled",
-                "head_pose.enabled"}
+                "head_pose.enabled", "identity.enabled", "identity.database"}
 NODE_PARAMETERS_BY_NAME = {spec.name: spec for spec in NODE_PARAMETERS}
 # Seconds between two log lines for the same cause of bad frames (each cause has its own).
 BAD_FRAME_LOG_INTERVAL_S = 5.0
@@ -196,6 +201,13 @@ class PerceptionNode(Node):
                                     camera_info=self.camera_info)
         self._bad_frame_log = PerCauseThrottle(BAD_FRAME_LOG_INTERVAL_S)
         self._pipeline_lock = threading.Lock()
+        # Identity: one log line when it cannot run (the node runs on without it), services when on.
+        self._identity_logged = ""
+        self._log_identity_problem()
+        if self._config.identity.enabled:
+            from face_perception.ros.identity_services import IdentityServices
+
+            self._identity_services = IdentityServices(self, self._pipeline, self._pipeline_lock)
 
         self._attributes_pub = self.create_publisher(FaceAttributesArray, ATTRIBUTES_TOPIC, 10)
         # Sensor-data QoS like any camera stream: a reliable ~1 MB image stream stalled
@@ -205,6 +217,13 @@ class PerceptionNode(Node):
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
         frames_on = bool(values["hri.enabled"] and values["head_pose.enabled"])
         self._hri = _hri_output(self, frames_on) if values["hri.enabled"] else None
+        self._hri_persons = None
+        if self._hri is not None and self._pipeline.identity is not None:
+            from face_perception.ros.hri_persons import HriPersonOutput, KNOWN_PERIOD_S
+
+            self._hri_persons = HriPersonOutput(self, self._pipeline.identity.known_person_ids)
+            self.create_timer(KNOWN_PERIOD_S, lambda: self._hri_persons.publish_known(
+                Header(stamp=self.get_clock().now().to_msg())))
 
         message_type = CompressedImage if values["use_compressed"] else Image
         topic = image_topic.rstrip("/") + "/compressed" if values["use_compressed"] else image_topic
@@ -245,6 +264,8 @@ class PerceptionNode(Node):
             f"lost frames counted against {info_subscription.topic_name}; "
             f"{_models_line(self._pipeline)}"
             + (f"; REP-155 face ids start with '{self._hri.id_tag}'" if self._hri else "")
+            + (f"; identity on, persons database {self._pipeline.identity.store.path}"
+               if self._pipeline.identity is not None else "")
         )
 
     # --- input -------------------------------------------------------------------------
@@ -302,6 +323,7 @@ class PerceptionNode(Node):
             self._pipeline.measure_landmarks = (self._hri is not None or poses_on
                                                 or self._attributes_pub.get_subscription_count() > 0)
             result = self._pipeline.process(bgr)
+        self._log_identity_problem()
         header = message.header
         poses, gazes = self._face_poses(result, header, bgr.shape)
         positions = {track_id: pose.translation for track_id, pose in poses.items()}
@@ -317,7 +339,15 @@ class PerceptionNode(Node):
             gaze_frames = {track_id: gaze_rotation_in_face(gaze.direction, poses[track_id])
                            for track_id, gaze in last_gazes.items() if gaze is not None}
             self._hri.publish(result, header, bgr, poses, gaze_frames)
+        if self._hri_persons is not None:
+            self._hri_persons.publish(result.live_persons, self._hri.face_id, header)
         self._health.add_processed(time.monotonic(), (time.perf_counter() - received_at) * 1000.0, len(result.faces))
+
+    def _log_identity_problem(self) -> None:
+        problem = self._pipeline.identity_problem
+        if problem and problem != self._identity_logged:
+            self._identity_logged = problem
+            self.get_logger().error(f"{problem}; the node runs on without identity")
 
     # --- head pose ---------------------------------------------------------------------
     def _set_camera(self, message: CameraInfo) -> None:
@@ -447,6 +477,8 @@ class PerceptionNode(Node):
         self._pipeline.close()
         if self._hri is not None:
             self._hri.close()
+        if self._hri_persons is not None:
+            self._hri_persons.close()
         super().destroy_node()
 
 

@@ -151,6 +151,9 @@ def face_attributes(face, position: Sequence[float] | None = None, gaze=None,
     message.gaze_angle_to_camera = math.nan if gaze is None else float(gaze.angle_to_camera_deg)
     message.looking_at_camera = gaze is not None and bool(gaze.looking_at_camera(looking_threshold_deg))
     message.mouth_open = float(face.mouth_open)
+    if face.person is not None:
+        message.person_id, message.person_name = face.person.person_id, face.person.name
+        message.person_confidence = float(face.person.confidence)
     return message
 
 

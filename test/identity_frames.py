@@ -1,0 +1,54 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Camera frames with real LFW photos pasted in (../shared/data; the tests skip without it)."""
+from __future__ import annotations
+
+from pathlib import Path
+import tarfile
+
+import cv2
+import numpy as np
+import pytest
+
+LFW_TAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_gender_112px.tar"
+# Two photos each of three people (different days, light and pose); Haar finds all but B's second.
+PHOTOS = {
+    "A": ("lfw/Colin_Powell/Colin_Powell_0001.jpg", "lfw/Colin_Powell/Colin_Powell_0002.jpg"),
+    "B": ("lfw/Serena_Williams/Serena_Williams_0001.jpg", "lfw/Serena_Williams/Serena_Williams_0002.jpg"),
+    "C": ("lfw/Junichiro_Koizumi/Junichiro_Koizumi_0001.jpg", "lfw/Junichiro_Koizumi/Junichiro_Koizumi_0002.jpg"),
+}
+needs_lfw = pytest.mark.skipif(not LFW_TAR.is_file(), reason=f"{LFW_TAR} not found (CI has it)")
+
+
+def lfw_photos() -> dict[str, list[np.ndarray]]:
+    """Person letter -> their two photos, BGR 112x112."""
+    photos: dict[str, list[np.ndarray]] = {}
+    with tarfile.open(LFW_TAR) as tar:
+        for person, paths in PHOTOS.items():
+            for path in paths:
+                member = tar.extractfile(path)
+                assert member is not None, path
+                photos.setdefault(person, []).append(
+                    cv2.imdecode(np.frombuffer(member.read(), np.uint8), cv2.IMREAD_COLOR))
+    return photos
+
+
+def frame_with(photos: list[tuple[np.ndarray, int, int]], width: int = 640, height: int = 480) -> np.ndarray:
+    """Return a grey-wall frame with each (photo, x, y) pasted at twice its size (a face ~140 px wide)."""
+    frame = np.full((height, width, 3), 110, np.uint8)
+    for photo, x, y in photos:
+        big = cv2.resize(photo, (224, 224), interpolation=cv2.INTER_CUBIC)
+        frame[y:y + 224, x:x + 224] = big
+    return frame
