@@ -30,8 +30,6 @@ Run: nice -n 15 .venv/bin/python scripts/benchmark_identity.py   (writes out/ide
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 import sqlite3
 import sys
 import tarfile
@@ -45,7 +43,7 @@ from face_perception.attributes.person_matching import PersonGallery
 from face_perception.attributes.persons_db import PersonStore
 from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.parameters import PipelineConfig
-from identity_lfw import LFW_TAR, read_bgr, split_people
+from identity_lfw import LFW_TAR, read_bgr, split_people, write_report
 
 POSITIONS = [(20, 40), (250, 40), (480, 40), (130, 280), (370, 280)]
 
@@ -146,9 +144,7 @@ def main() -> int:
         _, test = split_people(tar)
         photos = [read_bgr(tar, paths[0]) for paths in list(test.values())[:60]]
     report = {"frame_time": {str(n): frame_times(n, photos, args) for n in (1, 5)}, "matching": matching()}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    write_report(args.out, report)
     return 0
 
 

@@ -28,8 +28,6 @@ Writes out/identity_eval.json.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 import sys
 import tarfile
 import time
@@ -42,7 +40,7 @@ from face_perception.attributes.framing import BOX_KEYPOINT_PRIORS
 from face_perception.detection.detectors import create_detector
 from face_perception.detection.keypoints import RegionKeypointFinder
 from face_perception.parameters import PipelineConfig
-from identity_lfw import LFW_TAR, limit_images, read_bgr, split_people, SPLIT_SEED
+from identity_lfw import LFW_TAR, limit_images, read_bgr, split_people, SPLIT_SEED, write_report
 
 METHODS = ("dlib", "blazeface", "haar")
 
@@ -177,9 +175,7 @@ def main() -> int:
             "tar": float((genuine <= 0.6).mean()), "far": float((impostor <= 0.6).mean())}
         result["test"]["identification"] = rank1(tst["labels"], tst["vectors"], threshold)
         report["methods"][method] = result
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    write_report(args.out, report)
     return 0
 
 

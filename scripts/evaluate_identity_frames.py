@@ -29,8 +29,6 @@ Writes out/identity_frames.json.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 import sys
 import tarfile
 import tempfile
@@ -40,7 +38,7 @@ import numpy as np
 
 from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.parameters import PipelineConfig
-from identity_lfw import LFW_TAR, read_bgr, split_people
+from identity_lfw import LFW_TAR, read_bgr, split_people, write_report
 
 PLACES = [(60, 60), (360, 40), (200, 200), (400, 220), (40, 240)]
 EMPTY_FRAMES = 8  # > tracking.max_missed_frames: the track is dropped
@@ -112,9 +110,7 @@ def main() -> int:
         "persons_stored": stored,
         "threshold": config.identity.match_threshold,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    write_report(args.out, report)
     return 0
 
 

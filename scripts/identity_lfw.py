@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 import random
 import tarfile
@@ -55,3 +56,10 @@ def read_bgr(tar: tarfile.TarFile, path: str) -> np.ndarray:
 def limit_images(people: dict[str, list[str]], max_people: int, max_per_person: int) -> dict[str, list[str]]:
     """Keep the first ``max_people`` people (in the split's seeded order), at most ``max_per_person`` images each."""
     return {p: paths[:max_per_person] for p, paths in list(people.items())[:max_people]}
+
+
+def write_report(out: Path | str, report: dict) -> None:
+    """Write the report as JSON to ``out`` (its folder made) and print it."""
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
