@@ -29,8 +29,9 @@ test: setup-dev
 ## Emotion: two teachers (FER+ vote distributions; original labels), the student distilled from
 ## their ensemble on FER-2013's own chips, then fine-tuned through the node's framing (FER-2013
 ## re-detected; size and centre are FER-2013's own chip framing, scripts/calibrate_framing.py)
-## with robot-view augmentation and sqrt class weights; each stage's prior correction is chosen
-## on validation and folded into the model.
+## with robot-view augmentation and sqrt class weights; then fine-tuned on FER-2013+FER+ and RAF-DB
+## together (both re-detected and cut the node's way, sqrt class and set weights); each stage's prior
+## correction is chosen on validation and folded into the model.
 train: setup-dev
 	$(PYTHON) -m training.train --task emotion --arch mini_xception_wide --epochs 60 --l2 0.0001 --targets original --out build/runs/emotion_original
 	$(PYTHON) -m training.train --task emotion --arch mini_xception_wide --epochs 12 --l2 0.0001 --augment layers --targets ferplus_soft --out build/runs/emotion_ferplus_soft
@@ -38,9 +39,13 @@ train: setup-dev
 		--teacher build/runs/emotion_ferplus_soft/model.keras --teacher build/runs/emotion_original/model.keras --distill-alpha 0.7 --out build/runs/emotion
 	$(PYTHON) -m training.logit_adjust --task emotion --run build/runs/emotion
 	$(PYTHON) -m training.train --task emotion --arch mini_xception_wide --framing eyes_mouth --framing-size 2.67 --framing-center 0.28 \
-		--augment robot --targets ferplus_soft --class-weight sqrt --epochs 15 --lr 1e-3 --warmup-epochs 0.3 --l2 0.0001 \
+		--sets fer2013 --augment robot --targets ferplus_soft --class-weight sqrt --epochs 15 --lr 1e-3 --warmup-epochs 0.3 --l2 0.0001 \
 		--init-weights build/runs/emotion_adjusted/model.keras --out build/runs/emotion_framed --max-minutes 100
 	$(PYTHON) -m training.logit_adjust --task emotion --run build/runs/emotion_framed
+	$(PYTHON) -m training.train --task emotion --arch mini_xception_wide --framing eyes_mouth --framing-size 2.67 --framing-center 0.28 \
+		--sets fer2013 rafdb --augment robot --targets ferplus_soft --class-weight sqrt --set-weight sqrt --epochs 7 --lr 1e-3 \
+		--warmup-epochs 0.3 --l2 0.0001 --init-weights build/runs/emotion_framed_adjusted/model.keras --out build/runs/emotion_wild --max-minutes 85
+	$(PYTHON) -m training.logit_adjust --task emotion --run build/runs/emotion_wild
 	$(PYTHON) -m training.train --task gender --arch mini_xception_wide --epochs 26 --l2 0.0001 --augment layers --out build/runs/gender_base
 	$(PYTHON) -m training.train --task gender --arch mini_xception_wide --framing eyes_mouth --augment robot --epochs 10 --lr 1e-3 --warmup-epochs 0.3 \
 		--l2 0.0001 --class-weight sqrt --init-weights build/runs/gender_base/model.keras --out build/runs/gender
@@ -48,7 +53,7 @@ train: setup-dev
 	$(PYTHON) -m training.train --task age --arch mini_xception_wide --epochs 7 --lr 6e-4 --warmup-epochs 0.3 --l2 0.0001 --augment layers --init-weights build/runs/age_base/model.keras --out build/runs/age_unframed
 	$(PYTHON) -m training.train --task age --arch mini_xception_wide --framing eyes_mouth --augment robot --epochs 6 --lr 6e-4 --warmup-epochs 0.3 \
 		--l2 0.0001 --init-weights build/runs/age_unframed/model.keras --out build/runs/age
-	$(PYTHON) -m training.export --task emotion --run build/runs/emotion_framed_adjusted
+	$(PYTHON) -m training.export --task emotion --run build/runs/emotion_wild_adjusted
 	$(PYTHON) -m training.export --task gender
 	$(PYTHON) -m training.export --task age
 	$(MAKE) evaluate
@@ -61,7 +66,7 @@ evaluate: setup-dev
 	$(PYTHON) -m training.evaluate --task age
 	$(PYTHON) -m training.end_to_end --task gender --split test --limit 1000 --paper --sizes 96 48 24 --json docs/evaluation/gender_end_to_end.json
 	$(PYTHON) -m training.end_to_end --task age --split test --limit 600 --sizes 96 48 --json docs/evaluation/age_end_to_end.json
-	$(PYTHON) -m training.end_to_end --task emotion --split test --limit 1200 --paper --sizes 160 96 48 --card --json docs/evaluation/emotion_end_to_end.json
+	$(PYTHON) -m training.end_to_end --task emotion --split test --limit 2400 --paper --sizes 160 96 48 --card --json docs/evaluation/emotion_end_to_end.json
 
 ## Speed, memory, recall and footprint against the seed paper's demo path (docs/benchmark.md).
 benchmark: setup-dev

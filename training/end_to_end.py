@@ -241,8 +241,9 @@ def summarise(task: str, split, labels: Sequence[str], outcome: dict[str, Any]) 
                 result[name + " faces"] = int(keep.sum())
                 if task == "emotion":
                     classes = np.unique(y[:n][keep])
-                    result[name + " mean class recall"] = float(np.mean(
-                        [right[y[:n][keep] == c].mean() for c in classes]))
+                    recalls = {labels[c]: float(right[y[:n][keep] == c].mean()) for c in classes}
+                    result[name + " mean class recall"] = float(np.mean(list(recalls.values())))
+                    result[name + " recall per class"] = recalls
     else:
         ages = split.extra["age"][:n]
         keep = found & np.isfinite(outcome["age"])
@@ -268,6 +269,8 @@ def markdown_report(report: dict[str, Any]) -> str:
                 cells.append(f"{100 * value:.1f}%")
             elif isinstance(value, float):
                 cells.append(f"{value:.2f}")
+            elif isinstance(value, dict):  # recall per class
+                cells.append(", ".join(f"{label} {recall:.2f}" for label, recall in value.items()))
             else:
                 cells.append("" if value is None else str(value))
         lines.append(f"| {setting} | " + " | ".join(cells) + " |")
@@ -337,7 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The crop figure on the faces this detector found: the detector keeps the easier
             # faces, so end to end against crop is compared on the same faces too.
             for name, value in summarise(args.task, split, labels, dict(crops, found=outcome["found"])).items():
-                if not name.endswith((" faces", " recall")) and name not in ("faces", "detected", "seconds"):
+                skip = name.endswith((" faces", " recall", " per class")) or name in ("faces", "detected", "seconds")
+                if not skip:
                     summary[f"crop, same faces: {name}"] = value
             if paper and len(outcome["paper_rows"]):
                 from training.anchor import anchor_predict
@@ -345,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 paper_outcome = dict(outcome, answer=np.full(len(split), -1, np.int64))
                 paper_outcome["answer"][outcome["paper_rows"]] = anchor_predict(paper, outcome["paper_crops"]).argmax(1)
                 for name, value in summarise(args.task, split, labels, paper_outcome).items():
-                    if not name.endswith(" faces") and name not in ("faces", "detected", "seconds"):
+                    if not name.endswith((" faces", " per class")) and name not in ("faces", "detected", "seconds"):
                         summary[f"paper {name}"] = value
             report["results"][f"{backend} {size}px"] = summary
             print(f"{backend:9s} {size:3d}px  " + "  ".join(

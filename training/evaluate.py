@@ -221,6 +221,9 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
     if "ferplus_majority" in test.extra:
         # What a perfect FER+ model would score on the original labels: FER+ overturned many.
         labelled = test.extra["ferplus_majority"] >= 0
+        if "source_set" in test.extra:  # other sets' majority is their own label: FER-2013's faces only
+            from training.tasks import EMOTION_SETS
+            labelled &= test.extra["source_set"] == EMOTION_SETS.index("fer2013")
         agreement = float((test.extra["ferplus_majority"][labelled] == test.labels[labelled]).mean())
         report["ferplus_original_agreement"] = agreement
         report["notes"].append(
