@@ -203,9 +203,9 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
     x, y = normalize(test.images, card.scale, card.offset), test.labels
     views = label_views(task, test, dataset.labels)
     # Confusion matrices for every label set of emotion, for every face of gender.
-    # With several emotion sets: the union, FER+ and each in-the-wild set.
-    confusion_views = ([v for v in views if v != POSED_VIEW][:2 + len(dataset.info.get("source_set", [""])) - 1]
-                       if task == "emotion" else list(views)[:1])
+    # Emotion: FER+ and original labels; with several sets, the union and each set's own labels.
+    shown = len(dataset.info["source_set"]) + 1 if "source_set" in dataset.info else 2
+    confusion_views = [v for v in views if v != POSED_VIEW][:shown] if task == "emotion" else list(views)[:1]
 
     ours = LiteRTClassifier(model_path)
     probs, probs_tta = ours.predict(x), flip_tta(ours.predict, x)
