@@ -38,7 +38,7 @@ from training.dataset import Dataset, Split
 from training.paths import CACHE_DIR
 
 # Source images are kept at this side for cutting (UTKFace's 100 px chips are enlarged to it,
-# LFW's 112 px kept), so the sets stack into one array.
+# LFW's 112 px kept, FairFace's 224 px shrunk), so the sets stack into one array.
 SOURCE_SIDE = 112
 PAD_FRACTION = 0.5
 DETECTOR = {"detection.backend": "blazeface"}  # the node's parameters otherwise at their defaults
@@ -116,7 +116,11 @@ def _enlarge(images: np.ndarray) -> np.ndarray:
 
     if images.shape[1:3] == (SOURCE_SIDE, SOURCE_SIDE):
         return images
-    return np.stack([cv2.resize(im, (SOURCE_SIDE, SOURCE_SIDE), interpolation=cv2.INTER_LINEAR) for im in images])
+    if not len(images):  # an empty split (FairFace has no train faces)
+        return np.zeros((0, SOURCE_SIDE, SOURCE_SIDE, *images.shape[3:]), np.uint8)
+    # Larger sources (FairFace's 224 px) are shrunk by area so they do not alias.
+    interpolation = cv2.INTER_AREA if images.shape[1] > SOURCE_SIDE else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(im, (SOURCE_SIDE, SOURCE_SIDE), interpolation=interpolation) for im in images])
 
 
 def framed_dataset(sources: Dataset, framing_entry: Mapping[str, Any], side: int, color: str,

@@ -1,0 +1,138 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+FairFace loader (``fairface_val_1k_224px.tar.gz``): gender, age group and race, balanced by race.
+
+The archive holds ``fairface_val/<index>.jpg`` (224x224 colour, the face about two thirds of
+the image) and ``fairface_val/labels.csv`` (``path,age,gender,race``; age one of FairFace's nine
+groups). The faces are too few to train on, so ``train`` is empty and the rest is cut in two
+halves, validation and test, seeded and stratified by age group x gender.
+
+The gzip stream is read once, in archive order (the labels may come last).
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+import tarfile
+
+import numpy as np
+
+from training.cache import cached
+from training.dataset import Dataset, Split
+from training.loaders.utkface import GENDER_LABELS
+from training.paths import CACHE_DIR, SHARED_DIR
+
+DEFAULT_FAIRFACE = SHARED_DIR / "data" / "fairface_val_1k_224px.tar.gz"
+LABELS_MEMBER = "fairface_val/labels.csv"
+SPLIT_SEED = 2026
+AGE_GROUPS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70"]
+# First age (years) of every group after the first: a predicted age maps to a group by these.
+AGE_GROUP_STARTS = (3, 10, 20, 30, 40, 50, 60, 70)
+RACE_LABELS = ["East Asian", "Southeast Asian", "Indian", "Black", "White", "Middle Eastern", "Latino_Hispanic"]
+
+
+def age_group_of(years: np.ndarray | float) -> np.ndarray:
+    """Return FairFace's age group index for ages in years (a group holds [start, next start))."""
+    return np.searchsorted(np.asarray(AGE_GROUP_STARTS, np.float64), np.asarray(years, np.float64), side="right")
+
+
+def halves(strata: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """Return sorted validation / test indices: each stratum permuted on its own, its first half (floor) validation."""
+    parts: dict[str, list[np.ndarray]] = {"validation": [], "test": []}
+    for stratum in np.unique(strata):
+        members = np.flatnonzero(strata == stratum)[np.random.default_rng([seed, int(stratum)]).permutation(
+            int((strata == stratum).sum()))]
+        parts["validation"].append(members[: len(members) // 2])
+        parts["test"].append(members[len(members) // 2:])
+    return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+def _index(path: Path, value: str, names: list[str], row: dict[str, str], column: str) -> int:
+    if value not in names:
+        raise ValueError(f"{path}: {row['path']} has {column} '{value}', expected one of {names}")
+    return names.index(value)
+
+
+def read_fairface(path: Path | str, seed: int = SPLIT_SEED) -> Dataset:
+    """Read colour uint8 faces [N, 224, 224, 3] (R, G, B) with gender labels; age group, race, index in extras."""
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"FairFace data not found: {path} (pass --fairface)")
+    jpegs: dict[str, bytes] = {}
+    rows: list[dict[str, str]] | None = None
+    with tarfile.open(path) as tar:
+        for member in tar:  # archive order: a jump back would decompress the gzip stream again
+            if not member.isfile():
+                continue
+            data = tar.extractfile(member).read()
+            if member.name == LABELS_MEMBER:
+                rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+            elif member.name.endswith(".jpg"):
+                jpegs[member.name] = data
+    if rows is None:
+        raise ValueError(f"{path}: no {LABELS_MEMBER} in the archive")
+    images, genders, ages, races, numbers, missing, undecodable = [], [], [], [], [], 0, 0
+    for row in sorted(rows, key=lambda r: r["path"]):
+        gender = _index(path, row["gender"].strip().lower(), GENDER_LABELS, row, "gender")
+        age = _index(path, row["age"].strip(), AGE_GROUPS, row, "age")
+        race = _index(path, row["race"].strip(), RACE_LABELS, row, "race")
+        data = jpegs.get(row["path"])
+        if data is None:
+            missing += 1
+            continue
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            undecodable += 1
+            continue
+        images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        genders.append(gender)
+        ages.append(age)
+        races.append(race)
+        numbers.append(int(Path(row["path"]).stem))
+    if not images:
+        raise ValueError(f"{path}: no face of {LABELS_MEMBER} could be read")
+    all_images, labels = np.stack(images), np.array(genders, np.int64)
+    extra = {"age_group": np.array(ages, np.int64), "race": np.array(races, np.int64),
+             "fairface_index": np.array(numbers, np.int64)}
+    rows_of = halves(extra["age_group"] * len(GENDER_LABELS) + labels, seed)
+    rows_of["train"] = np.zeros(0, np.int64)
+    splits = {name: Split(all_images[idx], labels[idx], {k: v[idx] for k, v in extra.items()})
+              for name, idx in rows_of.items()}
+    info = {"source": path.name,
+            "split_rule": "no train split (too few faces); the faces (sorted by file name) grouped by age group x "
+                          f"gender, each group permuted by numpy default_rng([{seed}, age group index * 2 + gender "
+                          "index]) and its first half (rounded down) made validation, the rest test",
+            "split_seed": seed, "faces": len(labels), "missing_images": missing, "skipped_undecodable": undecodable,
+            "age_groups": AGE_GROUPS, "races": RACE_LABELS,
+            "counts": {name: {"faces": len(split),
+                              "gender": {g: int((split.labels == i).sum()) for i, g in enumerate(GENDER_LABELS)},
+                              "age_group": {a: int((split.extra["age_group"] == i).sum())
+                                            for i, a in enumerate(AGE_GROUPS)},
+                              "race": {r: int((split.extra["race"] == i).sum()) for i, r in enumerate(RACE_LABELS)}}
+                       for name, split in splits.items() if name != "train"}}
+    return Dataset("FairFace (validation release, 1k)", list(GENDER_LABELS), splits, info)
+
+
+def load_fairface(path: Path | str = DEFAULT_FAIRFACE, seed: int = SPLIT_SEED,
+                  cache_dir: Path | None = CACHE_DIR) -> Dataset:
+    """:func:`read_fairface`, cached under build/cache."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"FairFace data not found: {path} (pass --fairface)")
+    return cached(path, lambda: read_fairface(path, seed), cache_dir, kind="fairface-rgb-v1", seed=seed)
