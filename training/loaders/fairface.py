@@ -34,9 +34,8 @@ import numpy as np
 from training.cache import cached
 from training.dataset import Dataset, Split
 from training.loaders.utkface import GENDER_LABELS
-from training.paths import CACHE_DIR, SHARED_DIR
+from training.paths import CACHE_DIR, DEFAULT_FAIRFACE
 
-DEFAULT_FAIRFACE = SHARED_DIR / "data" / "fairface_val_1k_224px.tar.gz"
 LABELS_MEMBER = "fairface_val/labels.csv"
 SPLIT_SEED = 2026
 AGE_GROUPS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70"]
