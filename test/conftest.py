@@ -87,6 +87,24 @@ def copy_utkface_sample(tar_path: Path, folder: Path, count: int) -> Path:
     return folder
 
 
+def write_labelled_tar(path: Path, faces: list[tuple[str, np.ndarray]], labels_member: str,
+                       csv_lines: list[str]) -> Path:
+    """Write a tar.gz as RAF-DB and FairFace ship: each (member name, BGR face) as a JPEG, the labels CSV last."""
+    import io
+    import tarfile
+
+    def add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+    with tarfile.open(path, "w:gz") as tar:
+        for name, face in faces:
+            add(tar, name, cv2.imencode(".jpg", face)[1].tobytes())
+        add(tar, labels_member, ("\n".join(csv_lines) + "\n").encode())
+    return path
+
+
 def make_face_frame(faces: list[tuple[float, float, float]], width: int = 640, height: int = 480,
                     seed: int = 0) -> np.ndarray:
     """Return a BGR frame with the astronaut's head pasted at each (centre_x, centre_y, face_size)."""

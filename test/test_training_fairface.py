@@ -19,9 +19,10 @@ import io
 from pathlib import Path
 import tarfile
 
-import cv2
 import numpy as np
 import pytest
+
+from conftest import write_labelled_tar
 
 from training.loaders.fairface import (age_group_of, AGE_GROUPS, DEFAULT_FAIRFACE, halves, RACE_LABELS,
                                        read_fairface)
@@ -31,20 +32,11 @@ from training.loaders.utkface import GENDER_LABELS
 def write_fairface_tar(path: Path, rows: list[tuple[str, str, str]], extra_rows: list[str] = ()) -> Path:
     """Write a tar.gz laid out as the release: fairface_val/<index>.jpg, then fairface_val/labels.csv last."""
     rng = np.random.default_rng(0)
-    lines = ["path,age,gender,race"]
-    with tarfile.open(path, "w:gz") as tar:
-        for i, (age, gender, race) in enumerate(rows, start=1):
-            name = f"fairface_val/{100 + i}.jpg"
-            data = cv2.imencode(".jpg", rng.integers(0, 256, (224, 224, 3), np.uint8))[1].tobytes()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-            lines.append(f"{name},{age},{gender},{race}")
-        text = "\n".join(lines + list(extra_rows)) + "\n"
-        info = tarfile.TarInfo("fairface_val/labels.csv")
-        info.size = len(text.encode())
-        tar.addfile(info, io.BytesIO(text.encode()))
-    return path
+    names = [f"fairface_val/{100 + i}.jpg" for i in range(1, len(rows) + 1)]
+    faces = [(name, rng.integers(0, 256, (224, 224, 3), np.uint8)) for name in names]
+    lines = ["path,age,gender,race"] + [f"{name},{age},{gender},{race}"
+                                        for name, (age, gender, race) in zip(names, rows)]
+    return write_labelled_tar(path, faces, "fairface_val/labels.csv", lines + list(extra_rows))
 
 
 def test_age_groups_from_years_at_the_edges() -> None:

@@ -15,13 +15,14 @@
 """RAF-DB loader: the release's layout in a gzip tar, our stratified seeded split, joined with FER-2013."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 import tarfile
 
 import cv2
 import numpy as np
 import pytest
+
+from conftest import write_labelled_tar
 
 from training.dataset import Dataset, Split
 from training.framed import join
@@ -34,21 +35,10 @@ from training.paths import DEFAULT_RAFDB
 def write_rafdb_tar(path: Path, labels: list[str], extra_rows: list[str] = (), face: np.ndarray | None = None) -> Path:
     """Write a tar.gz laid out as the release: rafdb/train_NNNNN_aligned.jpg, then rafdb/labels.csv last."""
     rng = np.random.default_rng(0)
-    rows = ["path,emotion"]
-    with tarfile.open(path, "w:gz") as tar:
-        for i, label in enumerate(labels, start=1):
-            name = f"rafdb/train_{i:05d}_aligned.jpg"
-            image = face if face is not None else rng.integers(0, 256, (100, 100, 3), np.uint8)
-            data = cv2.imencode(".jpg", image)[1].tobytes()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-            rows.append(f"{name},{label}")
-        text = "\n".join(rows + list(extra_rows)) + "\n"
-        info = tarfile.TarInfo("rafdb/labels.csv")
-        info.size = len(text.encode())
-        tar.addfile(info, io.BytesIO(text.encode()))
-    return path
+    names = [f"rafdb/train_{i:05d}_aligned.jpg" for i in range(1, len(labels) + 1)]
+    faces = [(name, face if face is not None else rng.integers(0, 256, (100, 100, 3), np.uint8)) for name in names]
+    rows = ["path,emotion"] + [f"{name},{label}" for name, label in zip(names, labels)] + list(extra_rows)
+    return write_labelled_tar(path, faces, "rafdb/labels.csv", rows)
 
 
 def test_the_split_is_stratified_seeded_and_disjoint() -> None:

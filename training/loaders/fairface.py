@@ -24,15 +24,13 @@ The gzip stream is read once, in archive order (the labels may come last).
 """
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
-import tarfile
 
 import numpy as np
 
 from training.cache import cached
 from training.dataset import Dataset, Split
+from training.loaders.labelled_archive import read_labelled_archive
 from training.loaders.utkface import GENDER_LABELS
 from training.paths import CACHE_DIR, DEFAULT_FAIRFACE
 
@@ -68,47 +66,22 @@ def _index(path: Path, value: str, names: list[str], row: dict[str, str], column
 
 def read_fairface(path: Path | str, seed: int = SPLIT_SEED) -> Dataset:
     """Read colour uint8 faces [N, 224, 224, 3] (R, G, B) with gender labels; age group, race, index in extras."""
-    import cv2
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"FairFace data not found: {path} (pass --fairface)")
-    jpegs: dict[str, bytes] = {}
-    rows: list[dict[str, str]] | None = None
-    with tarfile.open(path) as tar:
-        for member in tar:  # archive order: a jump back would decompress the gzip stream again
-            if not member.isfile():
-                continue
-            data = tar.extractfile(member).read()
-            if member.name == LABELS_MEMBER:
-                rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
-            elif member.name.endswith(".jpg"):
-                jpegs[member.name] = data
-    if rows is None:
-        raise ValueError(f"{path}: no {LABELS_MEMBER} in the archive")
-    images, genders, ages, races, numbers, missing, undecodable = [], [], [], [], [], 0, 0
-    for row in sorted(rows, key=lambda r: r["path"]):
-        gender = _index(path, row["gender"].strip().lower(), GENDER_LABELS, row, "gender")
-        age = _index(path, row["age"].strip(), AGE_GROUPS, row, "age")
-        race = _index(path, row["race"].strip(), RACE_LABELS, row, "race")
-        data = jpegs.get(row["path"])
-        if data is None:
-            missing += 1
-            continue
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            undecodable += 1
-            continue
-        images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-        genders.append(gender)
-        ages.append(age)
-        races.append(race)
-        numbers.append(int(Path(row["path"]).stem))
-    if not images:
+    archive = read_labelled_archive(path, LABELS_MEMBER)
+    indices = {}
+    for row in archive.rows:  # every row's labels checked, also where the image is missing
+        indices[row["path"]] = (_index(path, row["gender"].strip().lower(), GENDER_LABELS, row, "gender"),
+                                _index(path, row["age"].strip(), AGE_GROUPS, row, "age"),
+                                _index(path, row["race"].strip(), RACE_LABELS, row, "race"))
+    if not archive.decoded:
         raise ValueError(f"{path}: no face of {LABELS_MEMBER} could be read")
-    all_images, labels = np.stack(images), np.array(genders, np.int64)
-    extra = {"age_group": np.array(ages, np.int64), "race": np.array(races, np.int64),
-             "fairface_index": np.array(numbers, np.int64)}
+    all_images = np.stack([image for _, image in archive.decoded])
+    labels, ages, races = (np.array(column, np.int64)
+                           for column in zip(*(indices[row["path"]] for row, _ in archive.decoded)))
+    numbers = [int(Path(row["path"]).stem) for row, _ in archive.decoded]
+    extra = {"age_group": ages, "race": races, "fairface_index": np.array(numbers, np.int64)}
     rows_of = halves(extra["age_group"] * len(GENDER_LABELS) + labels, seed)
     rows_of["train"] = np.zeros(0, np.int64)
     splits = {name: Split(all_images[idx], labels[idx], {k: v[idx] for k, v in extra.items()})
@@ -117,7 +90,8 @@ def read_fairface(path: Path | str, seed: int = SPLIT_SEED) -> Dataset:
             "split_rule": "no train split (too few faces); the faces (sorted by file name) grouped by age group x "
                           f"gender, each group permuted by numpy default_rng([{seed}, age group index * 2 + gender "
                           "index]) and its first half (rounded down) made validation, the rest test",
-            "split_seed": seed, "faces": len(labels), "missing_images": missing, "skipped_undecodable": undecodable,
+            "split_seed": seed, "faces": len(labels), "missing_images": archive.missing_images,
+            "skipped_undecodable": archive.skipped_undecodable,
             "age_groups": AGE_GROUPS, "races": RACE_LABELS,
             "counts": {name: {"faces": len(split),
                               "gender": {g: int((split.labels == i).sum()) for i, g in enumerate(GENDER_LABELS)},

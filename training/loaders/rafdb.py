@@ -25,10 +25,7 @@ The gzip stream is read once, in archive order (a jump back would decompress it 
 """
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
-import tarfile
 from typing import Sequence
 
 import numpy as np
@@ -36,6 +33,7 @@ import numpy as np
 from training.cache import cached
 from training.dataset import Dataset, Split
 from training.loaders.fer2013 import EMOTION_LABELS
+from training.loaders.labelled_archive import read_labelled_archive
 from training.loaders.utkface import split_indices
 from training.paths import CACHE_DIR
 
@@ -56,39 +54,16 @@ def stratified_split(labels: np.ndarray, seed: int, fractions: Sequence[float]) 
 
 def read_rafdb(path: Path | str, seed: int = SPLIT_SEED, fractions: Sequence[float] = FRACTIONS) -> Dataset:
     """Read colour uint8 faces [N, 100, 100, 3] (R, G, B) with the node's emotion labels, in our seeded split."""
-    import cv2
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"RAF-DB data not found: {path} (pass --rafdb)")
-    jpegs: dict[str, bytes] = {}
-    rows: list[dict[str, str]] | None = None
-    with tarfile.open(path) as tar:
-        for member in tar:  # archive order: the labels come last
-            if not member.isfile():
-                continue
-            data = tar.extractfile(member).read()
-            if member.name == LABELS_MEMBER:
-                rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
-            elif member.name.endswith(".jpg"):
-                jpegs[member.name] = data
-    if rows is None:
-        raise ValueError(f"{path}: no {LABELS_MEMBER} in the archive")
-    images, labels, names, missing, undecodable = [], [], [], 0, 0
-    for row in sorted(rows, key=lambda r: r["path"]):
+    archive = read_labelled_archive(path, LABELS_MEMBER)
+    for row in archive.rows:
         if row["emotion"] not in EMOTION_LABELS:
             raise ValueError(f"{path}: {row['path']} has emotion '{row['emotion']}', expected one of {EMOTION_LABELS}")
-        data = jpegs.get(row["path"])
-        if data is None:
-            missing += 1
-            continue
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            undecodable += 1
-            continue
-        images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-        labels.append(EMOTION_LABELS.index(row["emotion"]))
-        names.append(int(Path(row["path"]).name.split("_")[1]))
+    images = [image for _, image in archive.decoded]
+    labels = [EMOTION_LABELS.index(row["emotion"]) for row, _ in archive.decoded]
+    names = [int(Path(row["path"]).name.split("_")[1]) for row, _ in archive.decoded]
     all_images, all_labels = np.stack(images), np.array(labels, np.int64)
     number = np.array(names, np.int64)
     splits = {name: Split(all_images[idx], all_labels[idx], {"rafdb_index": number[idx]})
@@ -96,8 +71,8 @@ def read_rafdb(path: Path | str, seed: int = SPLIT_SEED, fractions: Sequence[flo
     info = {"source": path.name,
             "split_rule": f"seeded split stratified by class: each class's faces (sorted by file name) cut "
                           f"{list(fractions)} by numpy default_rng({seed} + class index) permutation",
-            "split_seed": seed, "faces": len(all_labels), "missing_images": missing,
-            "skipped_undecodable": undecodable,
+            "split_seed": seed, "faces": len(all_labels), "missing_images": archive.missing_images,
+            "skipped_undecodable": archive.skipped_undecodable,
             "class_counts": {name: {label: int((split.labels == i).sum()) for i, label in enumerate(EMOTION_LABELS)}
                              for name, split in splits.items()}}
     return Dataset("RAF-DB basic (training partition)", list(EMOTION_LABELS), splits, info)
