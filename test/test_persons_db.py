@@ -196,6 +196,29 @@ def test_two_processes_write_one_file_at_once(tmp_path):
     assert all(p.embeddings == 4 for p in persons.values())
 
 
+OPENER = textwrap.dedent("""
+    import sys, time
+    from face_perception.attributes.persons_db import PersonStore
+    start = float(sys.argv[2])
+    while time.time() < start:  # all processes open the new file at the same moment
+        pass
+    store = PersonStore(sys.argv[1], "m")
+    store.add_person(__import__("numpy").ones(128, "float32"), 0.0)
+""")
+
+
+def test_nodes_started_together_all_open_one_new_file(tmp_path):
+    # Two of them switching the new file to WAL at once: SQLite answers one "database is
+    # locked" at once, without waiting (seen in CI); the store retries within its timeout.
+    for trial in range(3):
+        path, start = tmp_path / f"p{trial}.db", time.time() + 2.0
+        openers = [subprocess.Popen([sys.executable, "-c", OPENER, str(path), str(start)], stderr=subprocess.PIPE,
+                                    text=True, cwd=REPO_ROOT) for _ in range(6)]
+        errors = [o.communicate(timeout=120)[1] for o in openers]
+        assert [o.returncode for o in openers] == [0] * 6, "\n".join(errors)
+        assert len(PersonStore(path, "m").persons()) == 6
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "face_perception.bringup.persons_cli", *args],
                           capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)

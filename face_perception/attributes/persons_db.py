@@ -27,6 +27,7 @@ from pathlib import Path
 import secrets
 import sqlite3
 import threading
+import time
 
 import numpy as np
 
@@ -65,6 +66,27 @@ class StoredPerson:
     embeddings: int
 
 
+def _retry_while_busy(action, timeout: float):
+    """
+    Run ``action()``, retrying while another connection holds the file's lock, for up to ``timeout`` s.
+
+    Switching a new file to WAL and the first schema write need an exclusive lock, and SQLite
+    answers "database is locked" there at once, without its busy timeout, when another process
+    is opening the same new file at that moment (two nodes started together share one file).
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as error:
+            busy = "locked" in str(error) or "busy" in str(error)
+            if not busy or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
 def new_person_id() -> str:
     """Return a fresh REP-155-style id: short, random (48 bits: no collision in practice), valid in a ROS name."""
     return "p" + secrets.token_hex(6)
@@ -87,16 +109,20 @@ class PersonStore:
             os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
             self._db = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False,
                                        isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+            version = _retry_while_busy(self._prepare, busy_timeout)
         except (OSError, sqlite3.Error) as error:
             raise PersonStoreError(f"persons database {self.path}: {error}") from error
         if version != SCHEMA_VERSION:
             raise PersonStoreError(f"persons database {self.path}: schema version {version}, expected {SCHEMA_VERSION}")
+
+    def _prepare(self) -> str:
+        """Switch to WAL, create the tables if missing; return the file's schema version."""
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        return self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
 
     def close(self) -> None:
         with self._lock:

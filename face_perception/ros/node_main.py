@@ -23,6 +23,7 @@ a value).
 from __future__ import annotations
 
 import difflib
+import faulthandler
 import signal
 import sys
 import threading
@@ -31,6 +32,10 @@ from typing import Callable, Iterable
 import rclpy
 import rclpy.executors
 from rclpy.node import Node
+
+
+# Seconds destroying the node and shutting ROS down may take (launch sends SIGTERM after 5 s).
+SHUTDOWN_GRACE_S = 4.0
 
 
 def run_node(create: Callable[[], Node], spin: Callable[[Node], None],
@@ -45,6 +50,9 @@ def run_node(create: Callable[[], Node], spin: Callable[[Node], None],
         return 1
     node = None
     exit_code = 0
+    # launch escalates Ctrl-C to SIGTERM after 5 s when a process hangs: say where it hangs
+    # (faulthandler writes the stacks from its C handler, even when the hang holds the GIL).
+    faulthandler.register(signal.SIGTERM, all_threads=True, chain=True)
     try:
         node = create()
         spin(node)
@@ -64,10 +72,15 @@ def run_node(create: Callable[[], Node], spin: Callable[[Node], None],
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         except ValueError:  # not the main thread
             pass
+        # A clean-up stuck in the middleware (seen once in CI, never reproduced) must not
+        # leave a process for launch to kill: after SHUTDOWN_GRACE_S the stacks go to stderr
+        # and the process exits with status 1, before launch's SIGTERM at 5 s.
+        faulthandler.dump_traceback_later(SHUTDOWN_GRACE_S, exit=True)
         if node is not None:
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
+        faulthandler.cancel_dump_traceback_later()
     return exit_code
 
 

@@ -293,6 +293,8 @@ class PerceptionNode(Node):
             try:
                 self._process(message, received_at)
             except Exception as error:  # keep the node alive whatever one frame does
+                if not self.context.ok():
+                    return  # Ctrl-C shut ROS down while this frame was being published: not a bad frame
                 self._health.add_bad(time.monotonic(), f"{type(error).__name__}: {error}")
                 self.get_logger().error(f"frame skipped: unexpected {type(error).__name__}: {error}")
 
