@@ -55,7 +55,7 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
                    cache_dir: Path | None = CACHE_DIR, votes: Path | str | None = None,
                    color: str = "gray", framing: Mapping[str, Any] | None = None,
                    lfw: Path | str | None = None, emotion_sets: Sequence[str] | None = None,
-                   rafdb: Path | str | None = None) -> Dataset:
+                   rafdb: Path | str | None = None, pseudo: Path | str | None = None) -> Dataset:
     """
     Grey uint8 images [N, side, side] (``color="rgb"``: [N, side, side, 3], R, G, B) with integer labels for ``task``.
 
@@ -70,9 +70,16 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
     (``lfw``, default ../shared/data) to UTKFace, with
     ``extra['source_set']`` (0 UTKFace, 1 LFW). Framed emotion joins ``emotion_sets`` (default:
     FER-2013 with FER+ and RAF-DB for the default data, FER-2013 alone for a given ``data``) the same way.
+    ``pseudo`` (training.pseudo_labels' .npz, framed gender and age only): RAF-DB's faces the teacher
+    was sure of join the training split with its answers as labels (``extra['pseudo_labelled']``).
     """
     if framing is not None:
-        return _framed_task_data(task, data, side, cache_dir, color, framing, lfw, votes, emotion_sets, rafdb)
+        dataset = _framed_task_data(task, data, side, cache_dir, color, framing, lfw, votes, emotion_sets, rafdb)
+        if pseudo is not None:
+            dataset = _with_pseudo_labels(task, dataset, Path(pseudo), side, cache_dir, color, framing, rafdb)
+        return dataset
+    if pseudo is not None:
+        raise SystemExit("--pseudo: pseudo-labelled faces are cut by the node's framing; give --framing eyes_mouth")
     if task not in TASKS:
         raise ValueError(f"unknown task '{task}'; choose from {TASKS}")
     check_color(task, color)
@@ -165,6 +172,56 @@ def emotion_sources(name: str, data: Path | str | None, cache_dir: Path | None, 
         **split.extra, "row": np.full(len(split), -1, np.int64), "ferplus_soft": eye[split.labels],
         "ferplus_majority": split.labels.copy()}) for split_name, split in dataset.splits.items()}
     return Dataset(dataset.name, dataset.labels, splits, dataset.info)
+
+
+def _with_pseudo_labels(task: str, dataset: Dataset, pseudo: Path, side: int, cache_dir: Path | None, color: str,
+                        framing: Mapping[str, Any], rafdb: Path | str | None) -> Dataset:
+    """``dataset`` with RAF-DB's pseudo-labelled training faces added to its training split only."""
+    import json
+
+    from training.framed import framed_dataset, join
+    from training.loaders.rafdb import load_rafdb
+
+    if task not in COLOR_TASKS:
+        raise SystemExit(f"--pseudo is for --task {' or '.join(COLOR_TASKS)}")
+    record_path = pseudo.with_suffix(".json")
+    if not (pseudo.is_file() and record_path.is_file()):
+        raise SystemExit(f"--pseudo {pseudo}: not found with its {record_path.name} (python -m training.pseudo_labels)")
+    record = json.loads(record_path.read_text())
+    if record["task"] != task:
+        raise SystemExit(f"--pseudo {pseudo} holds {record['task']} labels, not {task}")
+    saved = np.load(pseudo)
+    rows, answer = saved["rows"], saved["answer"]
+    faces = framed_dataset(load_rafdb(Path(rafdb) if rafdb is not None else DEFAULT_RAFDB, cache_dir=cache_dir),
+                           framing, side, color, cache_dir).splits["train"]
+    extra = {key: value[rows] for key, value in faces.extra.items()}
+    if task == "age":
+        from training.age import bin_index
+        labels, extra["age"] = bin_index(answer), answer.astype(np.float64)
+    else:
+        labels = answer.astype(np.int64)
+    existing = next(iter(dataset.splits.values())).extra
+    if "gender" in existing:  # the age task keeps UTKFace's gender: unknown (-1) for RAF-DB's faces
+        extra["gender"] = np.full(len(rows), -1, np.int64)
+    pseudo_split = Split(faces.images[rows], labels, extra)
+    empty = Split(pseudo_split.images[:0], labels[:0], {k: v[:0] for k, v in extra.items()})
+    pseudo_set = Dataset("RAF-DB (pseudo-labelled)", dataset.labels,
+                         {name: pseudo_split if name == "train" else empty for name in dataset.splits},
+                         {"pseudo_labels": {k: v for k, v in record.items() if k != "fairface_validation_curve"},
+                          "fairface_validation_curve": record["fairface_validation_curve"]})
+    sets = dataset.info.get("source_set", [dataset.name])
+    joined = join([dataset, pseudo_set], ["labelled", "RAF-DB pseudo"])
+    for name, split in joined.splits.items():
+        own = dataset.splits[name]
+        # The labelled sets keep their codes (UTKFace 0, LFW 1), RAF-DB gets the next one.
+        split.extra["source_set"][:len(own)] = own.extra.get("source_set", 0)
+        split.extra["source_set"][len(own):] = len(sets)
+        split.extra["pseudo_labelled"] = np.arange(len(split)) >= len(own)
+    joined.info = {**dataset.info, "sets": {**dataset.info.get("sets", {sets[0]: dataset.info}),
+                                            "RAF-DB pseudo": pseudo_set.info},
+                   "source_set": [*sets, "RAF-DB pseudo"]}
+    joined.name = f"{dataset.name} + RAF-DB (pseudo-labelled {task})"
+    return joined
 
 
 def _as_age(dataset: Dataset) -> Dataset:

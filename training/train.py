@@ -108,6 +108,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "votes, rafdb = RAF-DB basic); default both, or fer2013 alone with --data")
     p.add_argument("--rafdb", type=Path, default=None,
                    help="RAF-DB basic tar (default ../shared/data/rafdb_basic_train_100px.tar.gz)")
+    p.add_argument("--pseudo", type=Path, default=None,
+                   help="gender/age with --framing: RAF-DB faces pseudo-labelled by training.pseudo_labels (.npz) "
+                        "join the training split")
     p.add_argument("--set-weight", choices=("none", "balanced", "sqrt"), default="none",
                    help="with several data sets: weight each set's faces so a small set counts more "
                         "(balanced = n/(k*n_set), sqrt = its square root), times any --class-weight")
@@ -317,7 +320,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     dataset = load_task_data(args.task, args.data, side=args.input_size,
                              cache_dir=None if args.no_cache else CACHE_DIR, votes=args.votes, color=args.color,
                              framing=None if framing is None else framing.describe(), lfw=args.lfw,
-                             emotion_sets=args.sets, rafdb=args.rafdb)
+                             emotion_sets=args.sets, rafdb=args.rafdb, pseudo=args.pseudo)
     channels = 3 if args.color == "rgb" else 1
     train_split, val_split = dataset.splits["train"], dataset.splits["validation"]
     num_classes = len(dataset.labels)
@@ -342,7 +345,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     age_validation = None
     if targets == "age_distribution":
         from training.age import bin_centers
-        centers = bin_centers(train_split.extra["age"][train_rows])
+        # The bins' centres come from labelled ages only (pseudo-labels are the teacher's expectations).
+        labelled = ~train_split.extra.get("pseudo_labelled", np.zeros(len(train_split), bool))[train_rows]
+        centers = bin_centers(train_split.extra["age"][train_rows][labelled])
         age_validation = (x_val, val_split.extra["age"][val_rows], centers)
         extra_card["age_bins"] = {"edges_years": list(dataset.info["age_bin_edges"]), "centers_years": centers}
     label_smoothing = args.label_smoothing
