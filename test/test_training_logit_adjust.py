@@ -69,3 +69,33 @@ def test_adjusted_probabilities_stay_distributions() -> None:
     np.testing.assert_allclose(out.sum(1), 1.0)
     assert out[0].argmax() == 1  # 0.5 / 0.8 < 0.3 / 0.1: the frequent class loses its head start
     np.testing.assert_allclose(adjusted_probabilities(probs, prior, 0.0), probs)
+
+
+def squeezed_readings(true_bins: np.ndarray, num_bins: int, pull: float) -> np.ndarray:
+    """A model that puts mass on the true bin and, by its learnt prior, on the middle bin (a squeeze)."""
+    probs = np.full((len(true_bins), num_bins), 0.01)
+    probs[np.arange(len(true_bins)), true_bins] += 1.0
+    probs[:, num_bins // 2] += pull
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+def test_age_tau_undoes_a_squeeze_within_the_mae_slack() -> None:
+    from training.logit_adjust import AGE_MAE_SLACK, choose_age_tau
+
+    centers = [1.0, 6.0, 15.0, 25.0, 35.0, 45.0, 55.0, 65.0, 80.0]  # one bin per FairFace group
+    groups = np.repeat(np.arange(9), 20)
+    prior = np.array([0.03, 0.05, 0.08, 0.2, 0.28, 0.2, 0.08, 0.05, 0.03])
+    fairface = squeezed_readings(groups, 9, pull=1.5)  # the middle bin wins everywhere without correction
+    utk_ages = np.asarray(centers)[groups]
+    tau, rows = choose_age_tau(fairface, groups, squeezed_readings(groups, 9, 1.5), utk_ages, prior, centers)
+    assert rows[0]["tau"] == 0.0 and rows[0]["fairface_under_10_read_under_13"] < 0.5
+    chosen = next(r for r in rows if r["tau"] == tau)
+    assert tau > 0 and chosen["score"] > rows[0]["score"]
+    assert chosen["fairface_under_10_read_under_13"] > rows[0]["fairface_under_10_read_under_13"]
+    assert chosen["fairface_60_plus_read_55_plus"] > rows[0]["fairface_60_plus_read_55_plus"]
+    # A tau that costs UTKFace more than the slack is not taken, however FairFace scores it: here
+    # every UTKFace face is 35 and read right at tau 0, and any correction moves it away.
+    utk_middle = squeezed_readings(np.full(len(groups), 4), 9, 0.0)
+    tau, rows = choose_age_tau(fairface, groups, utk_middle, np.full(len(groups), 35.0), prior, centers)
+    allowed = [r["tau"] for r in rows if r["utkface_mae_years"] <= rows[0]["utkface_mae_years"] + AGE_MAE_SLACK]
+    assert tau in allowed and len(allowed) < len(rows)

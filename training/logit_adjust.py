@@ -105,17 +105,91 @@ def choose_tau(probs: np.ndarray, views: dict, prior: np.ndarray,
     return best["tau"], rows
 
 
+AGE_TAUS = tuple(round(0.1 * i, 1) for i in range(11))
+AGE_MAE_SLACK = 0.3
+AGE_CRITERION = ("mean of FairFace validation's age-group hit rate, its children under 10 read under 13 and its "
+                 f"60+ read 55 or more (the node's framing, crops); a tau whose UTKFace validation MAE is more "
+                 f"than {AGE_MAE_SLACK:g} years above tau 0's is not taken")
+
+
+def age_readings(probs: np.ndarray, centers: Sequence[float]) -> np.ndarray:
+    """Expected age in years of each row of bin probabilities."""
+    return probs @ np.asarray(centers, np.float64) / probs.sum(axis=1)
+
+
+def choose_age_tau(fairface_probs: np.ndarray, fairface_groups: np.ndarray, utk_probs: np.ndarray,
+                   utk_ages: np.ndarray, prior: np.ndarray, centers: Sequence[float],
+                   taus: Sequence[float] = AGE_TAUS) -> tuple[float, list[dict[str, float]]]:
+    """Score each tau by AGE_CRITERION; the best (ties: smaller tau)."""
+    from training.pseudo_labels import group_of_years
+
+    children, seniors = fairface_groups <= 1, fairface_groups >= 7  # FairFace's 0-2 and 3-9; 60-69 and 70+
+    rows = []
+    for tau in taus:
+        years = age_readings(adjusted_probabilities(fairface_probs, prior, tau), centers)
+        mae = float(np.abs(age_readings(adjusted_probabilities(utk_probs, prior, tau), centers) - utk_ages).mean())
+        hit = float((group_of_years(years) == fairface_groups).mean())
+        child, senior = float((years[children] < 13).mean()), float((years[seniors] >= 55).mean())
+        rows.append({"tau": float(tau), "fairface_group_hit": hit, "fairface_under_10_read_under_13": child,
+                     "fairface_60_plus_read_55_plus": senior, "utkface_mae_years": mae,
+                     "score": (hit + child + senior) / 3.0})
+    allowed = [r for r in rows if r["utkface_mae_years"] <= rows[0]["utkface_mae_years"] + AGE_MAE_SLACK]
+    best = max(allowed, key=lambda r: (round(r["score"], 6), -r["tau"]))
+    return best["tau"], rows
+
+
+def _age_tau(model, dataset, prior: np.ndarray, run: dict, taus: Sequence[float]) -> tuple[float, list[dict]]:
+    """Read FairFace validation (the run's framing) and UTKFace validation; choose tau for age."""
+    from training.framed import framed_dataset
+    from training.loaders.fairface import load_fairface
+    from training.preprocess import normalize
+
+    side = int(model.input_shape[1])
+    fairface = framed_dataset(load_fairface(), run["input"]["framing"], side, "gray").splits["validation"]
+    fairface_probs = model.predict(normalize(fairface.images), batch_size=256, verbose=0)
+    validation = dataset.splits["validation"]
+    utk_probs = model.predict(normalize(validation.images), batch_size=256, verbose=0)
+    tau, rows = choose_age_tau(fairface_probs, fairface.extra["age_group"], utk_probs, validation.extra["age"],
+                               prior, run["age_bins"]["centers_years"], taus)
+    for row in rows:
+        mark = "  <- chosen" if row["tau"] == tau else ""
+        print(f"tau {row['tau']:.2f}: FairFace group hit {100 * row['fairface_group_hit']:.1f}%, under 10 read <13 "
+              f"{100 * row['fairface_under_10_read_under_13']:.1f}%, 60+ read >=55 "
+              f"{100 * row['fairface_60_plus_read_55_plus']:.1f}%, UTKFace MAE {row['utkface_mae_years']:.2f}{mark}")
+    return tau, rows
+
+
+def _emotion_tau(model, dataset, prior: np.ndarray, run: dict, taus: Sequence[float]) -> tuple[float, list[dict]]:
+    """Choose tau for emotion on its validation split (CRITERION, or UNION_CRITERION with several sets)."""
+    from training.label_views import label_views
+    from training.preprocess import normalize
+
+    validation = dataset.splits["validation"]
+    probs = model.predict(normalize(validation.images), batch_size=256, verbose=0)
+    tau, rows = choose_tau(probs, label_views("emotion", validation, dataset.labels), prior, taus)
+    for row in rows:
+        mark = "  <- chosen" if row["tau"] == tau else ""
+        print(f"tau {row['tau']:.2f}: accuracy {100 * row['accuracy']:.2f}%, mean class recall "
+              f"{100 * row['mean_class_recall']:.2f}%, six emotions' mean recall (FER+) "
+              f"{100 * row['posed_mean_recall']:.2f}%, score {100 * row['score']:.2f}{mark}")
+    return tau, rows
+
+
+# Per task: how tau is chosen, what the record says about it, the taus scored by default.
+TAU_CHOICE = {"emotion": (_emotion_tau, None, TAUS), "age": (_age_tau, AGE_CRITERION, AGE_TAUS)}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", choices=("emotion",), default="emotion")
+    p.add_argument("--task", choices=tuple(TAU_CHOICE), default="emotion")
     p.add_argument("--run", type=Path, default=None, help="training run folder (default build/runs/<task>)")
     p.add_argument("--data", type=Path, default=None)
-    p.add_argument("--taus", type=float, nargs="+", default=list(TAUS))
+    p.add_argument("--taus", type=float, nargs="+", default=None,
+                   help=f"taus to score (default emotion {TAUS}, age {AGE_TAUS})")
     args = p.parse_args(argv)
 
     import keras
 
-    from training.label_views import label_views
     from training.preprocess import normalize
     from training.tasks import load_task_data
 
@@ -124,22 +198,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "logit_adjustment" in run:
         raise SystemExit(f"{run_dir} is already adjusted (tau {run['logit_adjustment']['tau']})")
     model = keras.models.load_model(model_path, compile=False)
+    hyperparameters = run.get("hyperparameters", {})
     dataset = load_task_data(args.task, args.data, side=int(model.input_shape[1]),
-                             framing=run["input"].get("framing"),
-                             emotion_sets=run.get("hyperparameters", {}).get("sets"))
+                             framing=run["input"].get("framing"), emotion_sets=hyperparameters.get("sets"),
+                             pseudo=hyperparameters.get("pseudo"))
     prior = learnt_prior(model, dataset.splits["train"].images)
-    validation = dataset.splits["validation"]
-    probs = model.predict(normalize(validation.images), batch_size=256, verbose=0)
-    tau, rows = choose_tau(probs, label_views(args.task, validation, dataset.labels), prior, args.taus)
-    for row in rows:
-        mark = "  <- chosen" if row["tau"] == tau else ""
-        print(f"tau {row['tau']:.2f}: accuracy {100 * row['accuracy']:.2f}%, mean class recall "
-              f"{100 * row['mean_class_recall']:.2f}%, six emotions' mean recall (FER+) "
-              f"{100 * row['posed_mean_recall']:.2f}%, score {100 * row['score']:.2f}{mark}")
+    choose, criterion, default_taus = TAU_CHOICE[args.task]
+    tau, rows = choose(model, dataset, prior, run, args.taus or default_taus)
+    if criterion is None:
+        criterion = UNION_CRITERION if "source_set" in dataset.splits["validation"].extra else CRITERION
 
+    validation = dataset.splits["validation"].images[:256]
+    probs = model.predict(normalize(validation), batch_size=256, verbose=0)
     fold_into_model(model, prior, tau)
-    check = model.predict(normalize(validation.images[:256]), batch_size=256, verbose=0)
-    if not np.allclose(check, adjusted_probabilities(probs[:256], prior, tau), atol=1e-4):
+    check = model.predict(normalize(validation), batch_size=256, verbose=0)
+    if not np.allclose(check, adjusted_probabilities(probs, prior, tau), atol=1e-4):
         raise RuntimeError("the adjusted model does not reproduce the adjusted probabilities")
     out = run_dir.with_name(run_dir.name + "_adjusted")
     out.mkdir(parents=True, exist_ok=True)
@@ -150,8 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run["logit_adjustment"] = {
         "tau": tau, "prior": {label: float(v) for label, v in zip(dataset.labels, prior)},
         "prior_source": "the model's mean probabilities over the training faces",
-        "criterion": UNION_CRITERION if "source_set" in validation.extra else CRITERION,
-        "validation": rows, "adjusted_from": str(model_path),
+        "criterion": criterion, "validation": rows, "adjusted_from": str(model_path),
         "command": "python -m training.logit_adjust " + shlex.join(sys.argv[1:] if argv is None else list(argv)),
     }
     (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
