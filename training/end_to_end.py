@@ -194,7 +194,8 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
             paper_rows.append(i)
     pipeline.close()
     return {"found": found, "answer": answer, "age": age, "age_group": age_group, "child_probability": child,
-            "seconds": time.perf_counter() - start, "paper_crops": np.array(paper_crops), "paper_rows": np.array(paper_rows, np.int64)}
+            "seconds": time.perf_counter() - start, "paper_crops": np.array(paper_crops),
+            "paper_rows": np.array(paper_rows, np.int64)}
 
 
 def _group_and_child(output) -> tuple[int, float]:

@@ -84,7 +84,7 @@ class ExpectedValue:
 
     @property
     def group(self) -> str:
-        """Return the most likely group ("" without groups or mass)."""
+        """Return the most likely age group's name; empty without groups or mass."""
         if not self.group_probabilities or max(self.group_probabilities) <= 0.0:
             return ""
         return self.group_labels[int(np.argmax(self.group_probabilities))]
