@@ -65,3 +65,4 @@ def test_fairface_is_child_leaves_10_19_out() -> None:
     assert figures["is_child precision (no 10-19)"] == pytest.approx(1 / 2)
     assert figures["is_child recall (no 10-19)"] == pytest.approx(1 / 2)
     assert figures["children (no 10-19)"] == 2 and figures["said child (no 10-19)"] == 2
+    assert figures["10-19 read as child"] == pytest.approx(1 / 2)
