@@ -144,6 +144,11 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("classification.gender_min_confidence", 0.6, float,
                   "smoothed gender probability below which the gender is reported as 'unknown'",
                   0.0, 1.0),
+    ParameterSpec("classification.child_threshold", 0.5, float,
+                  "FaceAttributes.is_child is true while child_probability (the calibrated probability "
+                  "of a child under 13, from the age model) is at least this; lower = fewer children "
+                  "missed, more adults called children (docs/evaluation/is_child.md)",
+                  0.0, 1.0),
     # --- tracking ---------------------------------------------------------------------------
     ParameterSpec("tracking.iou_threshold", 0.3, float,
                   "least overlap (IoU) between a track's predicted box and a detection to match "
@@ -272,6 +277,7 @@ class ClassificationConfig:
     num_threads: int
     flip_tta: bool
     gender_min_confidence: float
+    child_threshold: float
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,11 @@ def test_hri_topics_follow_a_tracked_face_and_go_when_its_track_ends(ros_graph, 
     face = attributes.faces[0]
     softbiometrics = next(m for m in received["softbiometrics"] if m.header == header)
     assert np.isfinite(face.age) and softbiometrics.age == round(face.age)
-    assert softbiometrics.age_confidence == pytest.approx(face.age_confidence, abs=1e-6) and face.age_confidence > 0
+    # SoftBiometrics.age_confidence: the probability of the age group holding the published years.
+    held = hri_output.group_index(softbiometrics.age)
+    assert softbiometrics.age_confidence == pytest.approx(face.age_group_probabilities[held], abs=1e-6)
+    # (The test model's bins have no edges: a group holding no bin centre has probability 0.)
+    assert sum(face.age_group_probabilities) == pytest.approx(1.0, abs=1e-5)
     assert softbiometrics.gender == {"female": SoftBiometrics.FEMALE, "male": SoftBiometrics.MALE}.get(
         face.gender, SoftBiometrics.UNDEFINED)
     assert softbiometrics.gender_confidence == pytest.approx(face.gender_confidence, abs=1e-6)
@@ -138,6 +142,8 @@ def test_two_faces_get_two_ids_and_their_own_topics(ros_graph):  # noqa: F811
     # Without an age model: age NaN, confidence 0.
     face = probe.attributes_for(header).faces[0]
     assert np.isnan(face.age) and face.age_confidence == 0.0
+    assert face.age_group == "" and not any(face.age_group_probabilities)
+    assert np.isnan(face.child_probability) and not face.is_child
     # hri.enabled is read at start-up only.
     refused = node.set_parameters([Parameter("hri.enabled", value=False)])[0]
     assert not refused.successful and "start-up only" in refused.reason

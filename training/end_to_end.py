@@ -165,6 +165,9 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
     found = np.zeros(count, bool)
     answer = np.full(count, -1, np.int64)
     age = np.full(count, np.nan)
+    # The node's age group (index in age_groups.AGE_GROUPS, -1: none) and calibrated P(child under 13).
+    age_group = np.full(count, -1, np.int64)
+    child = np.full(count, np.nan)
     paper_crops, paper_rows = [], []
     start = time.perf_counter()
     for i in range(count):
@@ -178,6 +181,8 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
         found[i] = True
         answer[i] = -1 if task == "age" else _label_index(task, face, labels)
         age[i] = face.age
+        if "age" in face.outputs:
+            age_group[i], child[i] = _group_and_child(face.outputs["age"])
         if paper:
             import cv2
 
@@ -188,8 +193,16 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
                                           interpolation=cv2.INTER_AREA))
             paper_rows.append(i)
     pipeline.close()
-    return {"found": found, "answer": answer, "age": age, "seconds": time.perf_counter() - start,
-            "paper_crops": np.array(paper_crops), "paper_rows": np.array(paper_rows, np.int64)}
+    return {"found": found, "answer": answer, "age": age, "age_group": age_group, "child_probability": child,
+            "seconds": time.perf_counter() - start, "paper_crops": np.array(paper_crops),
+            "paper_rows": np.array(paper_rows, np.int64)}
+
+
+def _group_and_child(output) -> tuple[int, float]:
+    """Return an age output's group index (-1 without one) and its child probability, as the node publishes them."""
+    from face_perception.attributes.age_groups import AGE_GROUP_NAMES
+
+    return (AGE_GROUP_NAMES.index(output.group) if output.group else -1), float(output.child_probability)
 
 
 def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Sequence[str]) -> dict[str, Any]:
@@ -217,9 +230,13 @@ def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Seq
     probs = np.concatenate([classifier.predict(build_batch(crops[i:i + 256], spec)) for i in range(0, count, 256)])
     found = np.ones(count, bool)
     if task == "age":
-        from face_perception.attributes.age import expected_age
-        ages = np.array([expected_age(p, classifier.card.age_bin_centers) for p in probs])
-        return {"found": found, "answer": np.full(count, -1), "age": ages, "seconds": 0.0}
+        from face_perception.attributes.classification import BinnedValueModel
+
+        # The node's reading of each face's distribution: years, group, child probability.
+        outputs = [BinnedValueModel(classifier).read(p) for p in probs]
+        groups, children = zip(*(_group_and_child(o) for o in outputs)) if outputs else ((), ())
+        return {"found": found, "answer": np.full(count, -1), "age": np.array([o.value for o in outputs]),
+                "age_group": np.array(groups, np.int64), "child_probability": np.array(children), "seconds": 0.0}
     answer = np.array([labels.index(classifier.labels[int(i)]) for i in probs.argmax(1)])
     return {"found": found, "answer": answer, "age": np.full(count, np.nan), "seconds": 0.0}
 
@@ -248,7 +265,24 @@ def summarise(task: str, split, labels: Sequence[str], outcome: dict[str, Any]) 
         ages = split.extra["age"][:n]
         keep = found & np.isfinite(outcome["age"])
         result["mae_years"] = float(np.abs(outcome["age"][keep] - ages[keep]).mean()) if keep.any() else None
+        if "age_group" in outcome:
+            result.update(age_group_figures(outcome, ages, keep))
     return result
+
+
+def age_group_figures(outcome: dict[str, Any], ages: np.ndarray, keep: np.ndarray,
+                      threshold: float = 0.5) -> dict[str, Any]:
+    """Return the node's age-group hit rate and is_child precision / recall (child: under 13) on ``keep``."""
+    from face_perception.attributes.age_groups import group_index
+
+    truth = np.array([group_index(float(a)) for a in ages])
+    said = outcome["child_probability"][keep] >= threshold
+    child = ages[keep] < 13
+    hits = int((said & child).sum())
+    return {"age group hit rate": float((outcome["age_group"][keep] == truth[keep]).mean()) if keep.any() else None,
+            "is_child precision": hits / int(said.sum()) if said.any() else None,
+            "is_child recall": hits / int(child.sum()) if child.any() else None,
+            "is_child faces": int(said.sum()), "children faces": int(child.sum())}
 
 
 def markdown_report(report: dict[str, Any]) -> str:
@@ -340,7 +374,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The crop figure on the faces this detector found: the detector keeps the easier
             # faces, so end to end against crop is compared on the same faces too.
             for name, value in summarise(args.task, split, labels, dict(crops, found=outcome["found"])).items():
-                skip = name.endswith((" faces", " recall", " per class")) or name in ("faces", "detected", "seconds")
+                # (is_child recall is kept: it is one figure, not a per-class recall.)
+                skip = (name.endswith((" faces", " recall", " per class")) and not name.startswith("is_child")) \
+                    or name in ("faces", "detected", "seconds")
                 if not skip:
                     summary[f"crop, same faces: {name}"] = value
             if paper and len(outcome["paper_rows"]):

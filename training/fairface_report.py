@@ -18,9 +18,10 @@ Gender and age on FairFace, by age group and race, end to end and on the crops.
 FairFace's faces are re-detected by the node's BlazeFace (training.framed), pasted whole into
 camera frames and read by the node's pipeline (training.end_to_end) with each detector; the
 crop row is the models on the faces cut by their cards' framing, no detector. Gender:
-accuracy overall, on adults (20+), per age group and per race. Age: the predicted age in years
-mapped to FairFace's groups (hit rate), the median predicted age per true group, children
-under 10 read under 13, people of 60+ read 55 or more.
+accuracy overall, on adults (20+), per age group and per race. Age: the node's age group
+(FaceAttributes.age_group) against FairFace's (hit rate), the predicted age in years mapped to
+the groups, the median predicted age per true group, children under 10 read under 13, people of
+60+ read 55 or more, and precision / recall of the node's is_child (10-19 left out).
 
     python -m training.fairface_report --split validation --json build/fairface_validation.json
 """
@@ -40,6 +41,7 @@ from training.loaders.fairface import age_group_of, AGE_GROUPS, RACE_LABELS
 ADULT_GROUP = AGE_GROUPS.index("20-29")
 CHILD_GROUPS = (0, 1)  # 0-2 and 3-9: under 10
 OLD_GROUPS = (7, 8)  # 60-69 and 70+
+TEEN_GROUP = 2  # 10-19: children (10-12) and not (13-19), left out of the is_child figures
 
 
 def _rate(hits: np.ndarray) -> float | None:
@@ -58,8 +60,12 @@ def summarise(split, outcome_gender: dict[str, Any], outcome_age: dict[str, Any]
     result["gender accuracy by age group"] = {g: _rate(right[found & (groups == i)]) for i, g in enumerate(AGE_GROUPS)}
     result["gender accuracy by race"] = {r: _rate(right[found & (races == i)]) for i, r in enumerate(RACE_LABELS)}
     keep = found & np.isfinite(ages)
-    predicted_group = np.where(np.isfinite(ages), age_group_of(np.nan_to_num(ages)), -1)
+    # The node's FaceAttributes.age_group (face_perception.attributes.age_groups: the most likely
+    # group of the bin distribution), so the report scores what the node publishes.
+    predicted_group = outcome_age["age_group"]
     result["age group hit rate"] = _rate((predicted_group == groups)[keep])
+    years_group = np.where(np.isfinite(ages), age_group_of(np.nan_to_num(ages)), -1)
+    result["age in years in the right group"] = _rate((years_group == groups)[keep])
     result["age group hit rate by age group"] = {g: _rate((predicted_group == groups)[keep & (groups == i)])
                                                  for i, g in enumerate(AGE_GROUPS)}
     result["age group hit rate by race"] = {r: _rate((predicted_group == groups)[keep & (races == i)])
@@ -69,7 +75,26 @@ def summarise(split, outcome_gender: dict[str, Any], outcome_age: dict[str, Any]
         for i, g in enumerate(AGE_GROUPS)}
     result["children under 10 read under 13"] = _rate(ages[keep & np.isin(groups, CHILD_GROUPS)] < 13)
     result["60+ read 55 or more"] = _rate(ages[keep & np.isin(groups, OLD_GROUPS)] >= 55)
+    result.update(is_child_figures(outcome_age["child_probability"], groups, keep))
     return result
+
+
+def is_child_figures(child_probability: np.ndarray, groups: np.ndarray, keep: np.ndarray,
+                     threshold: float = 0.5) -> dict[str, Any]:
+    """
+    Return precision and recall of the node's is_child (P(child) >= ``threshold``) on FairFace.
+
+    Children are groups 0-2 and 3-9; 10-19 holds both children (10-12) and not, so its faces are
+    left out of both figures, and the share of them read as children is given on its own.
+    """
+    scored = keep & (groups != TEEN_GROUP)
+    said = (child_probability >= threshold)[scored]
+    child = np.isin(groups[scored], CHILD_GROUPS)
+    hits = int((said & child).sum())
+    return {"is_child precision (no 10-19)": hits / int(said.sum()) if said.any() else None,
+            "is_child recall (no 10-19)": hits / int(child.sum()) if child.any() else None,
+            "10-19 read as child": _rate(child_probability[keep & (groups == TEEN_GROUP)] >= threshold),
+            "said child (no 10-19)": int(said.sum()), "children (no 10-19)": int(child.sum())}
 
 
 def markdown_report(report: dict[str, Any]) -> str:
@@ -88,7 +113,8 @@ def markdown_report(report: dict[str, Any]) -> str:
              f"Faces: {report['faces']} ({report['split']} split); BlazeFace found no face in "
              f"{report['no_face_found']} when re-detecting the sources (those keep the median keypoint layout).", ""]
     headline = ["detected", "gender accuracy", "gender accuracy, adults 20+", "age group hit rate",
-                "children under 10 read under 13", "60+ read 55 or more"]
+                "age in years in the right group", "children under 10 read under 13", "60+ read 55 or more",
+                "is_child precision (no 10-19)", "is_child recall (no 10-19)", "10-19 read as child"]
     lines += ["| setting | " + " | ".join(headline) + " |", "|" + " --- |" * (len(headline) + 1)]
     lines += [f"| {s} | " + " | ".join(cell(results[s][h]) for h in headline) + " |" for s in settings]
     for key, names, years in (("gender accuracy by age group", AGE_GROUPS, False),
@@ -105,8 +131,13 @@ def markdown_report(report: dict[str, Any]) -> str:
               "where it found none of the column's faces). Faces are pasted whole into 640x480 photos at the row's "
               "face width and read by the node's pipeline (`training.end_to_end`); `crop (no detector)` is each "
               "model on the FairFace image cut by its card's framing from the re-detected keypoints. The age group "
-              "hit rate maps the predicted age in years to FairFace's groups (0-2 is under 3, ..., 70 and over); "
-              "`children under 10` are groups 0-2 and 3-9, `60+` groups 60-69 and more than 70."]
+              "hit rate scores the node's `FaceAttributes.age_group` (the most likely of FairFace's groups under "
+              "the model's bin distribution, `face_perception.attributes.age_groups`); `age in years in the right "
+              "group` maps the predicted age in years to the groups (0-2 is under 3, ..., 70 and over). "
+              "`children under 10` are groups 0-2 and 3-9, `60+` groups 60-69 and more than 70. `is_child` is the "
+              "node's `FaceAttributes.is_child` at the default `classification.child_threshold` 0.5 (calibrated "
+              "P(under 13) from the card's `child_calibration`), children = groups 0-2 and 3-9, the 10-19 faces "
+              "left out (they hold children and not)."]
     return "\n".join(lines) + "\n"
 
 

@@ -32,6 +32,7 @@ from ai_edge_litert.interpreter import Interpreter
 import numpy as np
 
 from face_perception.attributes import age
+from face_perception.attributes.age_groups import AGE_GROUP_NAMES, AgeGroupReader
 from face_perception.attributes.face_model import ClassDistribution, ExpectedValue
 from face_perception.attributes.model_card import load_model_card, ModelCard, ModelCardError
 from face_perception.attributes.preprocessing import InputSpec
@@ -258,13 +259,22 @@ class ClassifierModel(CardModel):
 
 
 class BinnedValueModel(CardModel):
-    """A model whose output is a distribution over its card's age bins: read as years and age bands."""
+    """A model whose output is a distribution over its card's age bins: read as years, bands and groups."""
+
+    def __init__(self, classifier: FaceClassifier, child_threshold: float = 0.5) -> None:
+        super().__init__(classifier)
+        card = classifier.card
+        self.groups = AgeGroupReader(card.age_bin_centers, card.age_bin_edges, card.child_calibration)
+        self.child_threshold = child_threshold
 
     def read(self, probabilities: Sequence[float]) -> ExpectedValue:
         # The expectation of the (smoothed) distribution, not a smoothed expectation.
         centers = self.classifier.card.age_bin_centers
         bands = age.band_probabilities(probabilities, centers)
-        return ExpectedValue(age.expected_age(probabilities, centers), AGE_BAND_NAMES, tuple(float(b) for b in bands))
+        groups = self.groups.group_probabilities(probabilities)
+        return ExpectedValue(age.expected_age(probabilities, centers), AGE_BAND_NAMES, tuple(float(b) for b in bands),
+                             AGE_GROUP_NAMES, tuple(float(g) for g in groups),
+                             self.groups.child_probability(probabilities), self.child_threshold)
 
 
 def load_classifier(attribute: Attribute, model_path: Path, num_threads: int) -> FaceClassifier:
@@ -284,7 +294,7 @@ def load_classifier(attribute: Attribute, model_path: Path, num_threads: int) ->
 def card_model(attribute: Attribute, classifier: FaceClassifier, config: ClassificationConfig) -> CardModel:
     """Return the FaceModel a loaded classifier is: its card's age bins make it a binned value."""
     if classifier.card.age_bin_centers is not None:  # parse_model_card requires them of age cards
-        return BinnedValueModel(classifier)
+        return BinnedValueModel(classifier, float(config.child_threshold))
     min_confidence = float(getattr(config, attribute.min_confidence)) if attribute.min_confidence else 0.0
     return ClassifierModel(classifier, min_confidence)
 
@@ -296,7 +306,8 @@ def load_face_models(config: ClassificationConfig, previous: Mapping[str, CardMo
 
     An optional model the configuration leaves out is absent. A model of ``previous`` (built
     from ``previous_config``) keeps its loaded interpreter while its file and thread count
-    stay the same; only how it reads (``min_confidence``) follows the new configuration.
+    stay the same; only how it reads (``min_confidence``, ``child_threshold``) follows the new
+    configuration.
     """
     models = {}
     for attribute in ATTRIBUTES:

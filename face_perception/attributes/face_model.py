@@ -27,6 +27,7 @@ No model runtime here: the ROS layer reads the outputs without loading LiteRT.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 from pathlib import Path
 from typing import Protocol, Union
 
@@ -65,11 +66,33 @@ class ClassDistribution:
 
 @dataclass(frozen=True)
 class ExpectedValue:
-    """The expectation of a distribution over bins (age: years) and the probability of each coarse band."""
+    """
+    The expectation of a distribution over bins (age: years) and the probability of each coarse band.
+
+    Age also reads as groups a robot can act on (face_perception.attributes.age_groups):
+    FairFace's nine groups and the calibrated probability of a child under 13, who is a child
+    at ``child_threshold`` and above.
+    """
 
     value: float  # NaN when the distribution has no mass
     band_labels: tuple[str, ...]
     band_probabilities: tuple[float, ...]
+    group_labels: tuple[str, ...] = ()
+    group_probabilities: tuple[float, ...] = ()
+    child_probability: float = math.nan
+    child_threshold: float = 0.5
+
+    @property
+    def group(self) -> str:
+        """Return the most likely age group's name; empty without groups or mass."""
+        if not self.group_probabilities or max(self.group_probabilities) <= 0.0:
+            return ""
+        return self.group_labels[int(np.argmax(self.group_probabilities))]
+
+    @property
+    def is_child(self) -> bool:
+        """Return whether the child probability reaches the threshold (False when it is NaN)."""
+        return bool(self.child_probability >= self.child_threshold)
 
     @property
     def confidence(self) -> float:

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import json
+import math
 from pathlib import Path
 from typing import Any, Mapping
 
+from face_perception.attributes.age_groups import ChildCalibration
 from face_perception.attributes.framing import framing_from_card, FramingError
 
 CARD_SCHEMA_VERSION = 1
@@ -59,6 +61,10 @@ class ModelCard:
     raw: Mapping[str, Any]
     # Age cards only: the centre in years of every label's bin, strictly increasing.
     age_bin_centers: tuple[float, ...] | None = None
+    # Age cards only: the bins' edges in years (one more than labels), when the card gives them.
+    age_bin_edges: tuple[float, ...] | None = None
+    # Age cards only: Platt scaling of P(under 13) (card key child_calibration); absent: the raw mass.
+    child_calibration: ChildCalibration = ChildCalibration()
     # input.framing (face_perception.attributes.framing), validated; None: the card names none (older
     # cards), and the node's box framing with classification.crop_margin applies.
     framing: Mapping[str, Any] | None = None
@@ -111,6 +117,8 @@ def parse_model_card(data: Mapping[str, Any], path: Path | str = "<memory>") -> 
     if scale == 0.0:
         raise ModelCardError(f"{where}: normalization scale must not be 0")
     centers = _parse_age_bins(data, len(labels), where) if task == "age" else None
+    edges = _parse_age_edges(data["age_bins"], centers, where) if centers is not None else None
+    calibration = _parse_child_calibration(data, task, where)
     framing = model_input.get("framing")
     if framing is not None:
         try:
@@ -128,6 +136,8 @@ def parse_model_card(data: Mapping[str, Any], path: Path | str = "<memory>") -> 
         offset=offset,
         raw=dict(data),
         age_bin_centers=centers,
+        age_bin_edges=edges,
+        child_calibration=calibration,
         framing=dict(framing) if framing is not None else None,
     )
 
@@ -148,6 +158,43 @@ def _parse_age_bins(data: Mapping[str, Any], label_count: int, where: str) -> tu
     if any(b <= a for a, b in zip(values, values[1:])):
         raise ModelCardError(f"{where}: {key} must be strictly increasing")
     return values
+
+
+def _parse_age_edges(bins: Mapping[str, Any], centers: tuple[float, ...], where: str) -> tuple[float, ...] | None:
+    """``age_bins.edges_years`` (optional): one more than the centres, increasing, each centre inside its bin."""
+    if "edges_years" not in bins:
+        return None
+    edges = bins["edges_years"]
+    key = "'age_bins.edges_years'"
+    if not isinstance(edges, list) or not all(isinstance(e, (int, float)) and not isinstance(e, bool)
+                                              for e in edges):
+        raise ModelCardError(f"{where}: {key} must be a list of numbers")
+    if len(edges) != len(centers) + 1:
+        raise ModelCardError(f"{where}: {key} has {len(edges)} entries for {len(centers)} bins (one more needed)")
+    values = tuple(float(e) for e in edges)
+    if not all(math.isfinite(e) for e in values) or values[0] < 0.0 or any(b <= a for a, b in zip(values, values[1:])):
+        raise ModelCardError(f"{where}: {key} must be finite, from 0 up and strictly increasing")
+    if not all(low <= c <= high for c, low, high in zip(centers, values, values[1:])):
+        raise ModelCardError(f"{where}: every 'age_bins.centers_years' entry must lie within its bin of {key}")
+    return values
+
+
+def _parse_child_calibration(data: Mapping[str, Any], task: str, where: str) -> ChildCalibration:
+    """``child_calibration`` (optional, age cards): {"a": > 0, "b": number, ...}; absent: a = 1, b = 0."""
+    if "child_calibration" not in data:
+        return ChildCalibration()
+    if task != "age":
+        raise ModelCardError(f"{where}: 'child_calibration' belongs on an age card, not a {task} card")
+    entry = _require(data, "child_calibration", dict, where)
+    inner = where + " child_calibration"
+    a = float(_require(entry, "a", (int, float), inner))
+    b = float(_require(entry, "b", (int, float), inner))
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise ModelCardError(f"{inner}: 'a' and 'b' must be finite")
+    # a <= 0 would make an older-looking face more of a child: a broken fit, not a calibration.
+    if a <= 0.0:
+        raise ModelCardError(f"{inner}: 'a' must be greater than 0, got {a:g}")
+    return ChildCalibration(a, b)
 
 
 def load_model_card(path: Path | str) -> ModelCard:

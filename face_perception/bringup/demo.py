@@ -96,7 +96,9 @@ class DemoListener(Node):
         faces = "; ".join(
             f"{face.track_id} box=({face.bbox.x_offset},{face.bbox.y_offset},{face.bbox.width}x{face.bbox.height}) "
             f"{face.gender} {face.gender_confidence:.2f} {face.emotion} {face.emotion_confidence:.2f}"
-            + (f" age {face.age:.0f} {face.age_confidence:.2f}" if math.isfinite(face.age) else "")
+            + (f" age {face.age:.0f} {face.age_confidence:.2f} group {face.age_group}"
+               f" child {face.child_probability:.2f}{' (child)' if face.is_child else ''}"
+               if math.isfinite(face.age) else "")
             for face in message.faces
         )
         print(

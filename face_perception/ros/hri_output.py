@@ -55,6 +55,7 @@ from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
+from face_perception.attributes.age_groups import group_index
 from face_perception.attributes.framing import EyesMouthFraming
 from face_perception.detection.detection import KEYPOINT_NAMES
 from face_perception.detection.landmarks import ibug68
@@ -173,15 +174,18 @@ def soft_biometrics(face: "FaceResult", header: Header) -> SoftBiometrics:
     Return the SoftBiometrics of a face: age in whole years and gender.
 
     Age rounded to whole years (the field is uint8): 0 with confidence 0 without an age
-    model. Gender "unknown" (below gender_min_confidence) is UNDEFINED; its confidence is
-    still the probability of the more likely gender, as in FaceAttributes.
+    model. ``age_confidence`` is the probability of the FairFace age group (FaceAttributes'
+    AGE_GROUP_*) that holds that age: how likely the true age is within the same group as
+    the published years. Gender "unknown" (below gender_min_confidence) is UNDEFINED; its
+    confidence is still the probability of the more likely gender, as in FaceAttributes.
     """
     age, gender = face.outputs.get("age"), face.outputs["gender"]
     has_age = age is not None and math.isfinite(age.value)
+    years = int(np.clip(round(age.value), 0, 255)) if has_age else 0
     return SoftBiometrics(
         header=header,
-        age=int(np.clip(round(age.value), 0, 255)) if has_age else 0,
-        age_confidence=float(age.confidence) if has_age else 0.0,
+        age=years,
+        age_confidence=ros_messages.age_group_probabilities(age)[group_index(years)] if has_age else 0.0,
         gender=GENDERS.get(gender.label, SoftBiometrics.UNDEFINED),
         gender_confidence=float(gender.confidence),
     )

@@ -52,6 +52,19 @@ MESSAGE_EMOTION_ORDER: tuple[str, ...] = (
     FaceAttributes.EMOTION_SURPRISE,
     FaceAttributes.EMOTION_NEUTRAL,
 )
+# The message's fixed age group order: the AGE_GROUP_* constants in declaration order
+# (the names of face_perception.attributes.age_groups.AGE_GROUPS; a test keeps them equal).
+MESSAGE_AGE_GROUP_ORDER: tuple[str, ...] = (
+    FaceAttributes.AGE_GROUP_0_2,
+    FaceAttributes.AGE_GROUP_3_9,
+    FaceAttributes.AGE_GROUP_10_19,
+    FaceAttributes.AGE_GROUP_20_29,
+    FaceAttributes.AGE_GROUP_30_39,
+    FaceAttributes.AGE_GROUP_40_49,
+    FaceAttributes.AGE_GROUP_50_59,
+    FaceAttributes.AGE_GROUP_60_69,
+    FaceAttributes.AGE_GROUP_70_PLUS,
+)
 
 
 def image_msg_to_bgr(message: Image) -> np.ndarray:
@@ -109,6 +122,14 @@ def reorder_emotions(emotion: ClassDistribution) -> list[float]:
     return [float(by_label[label]) for label in MESSAGE_EMOTION_ORDER]
 
 
+def age_group_probabilities(age: ExpectedValue | None) -> list[float]:
+    """Return an age output's group probabilities in the message's fixed order (zeros without an age model)."""
+    if age is None or not age.group_probabilities:
+        return [0.0] * len(MESSAGE_AGE_GROUP_ORDER)
+    by_group = dict(zip(age.group_labels, age.group_probabilities))
+    return [float(by_group.get(group, 0.0)) for group in MESSAGE_AGE_GROUP_ORDER]
+
+
 def check_emotion_labels(labels: Sequence[str]) -> None:
     """Refuse an emotion model whose labels are not exactly the message's classes."""
     if sorted(labels) != sorted(MESSAGE_EMOTION_ORDER):
@@ -122,8 +143,9 @@ def face_attributes(face, position: Sequence[float] | None = None, gaze=None,
     """
     Convert one pipeline FaceResult to a FaceAttributes message.
 
-    The message's explicit fields from the face's outputs by name (age NaN with confidence 0
-    without an age model); ``position``: the face's x, y, z in metres in the camera frame,
+    The message's explicit fields from the face's outputs by name (without an age model: age
+    and child_probability NaN, age_confidence and the group probabilities 0, age_group "",
+    is_child false); ``position``: the face's x, y, z in metres in the camera frame,
     NaN when None; ``gaze``: its :class:`~face_perception.attributes.gaze.Gaze` (NaN and not
     looking when None), looking at the camera within ``looking_threshold_deg``.
     """
@@ -143,6 +165,10 @@ def face_attributes(face, position: Sequence[float] | None = None, gaze=None,
     message.emotion_probabilities_raw = reorder_emotions(face.raw_outputs["emotion"])
     message.age = math.nan if age is None else float(age.value)
     message.age_confidence = 0.0 if age is None else float(age.confidence)
+    message.age_group = "" if age is None else age.group
+    message.age_group_probabilities = age_group_probabilities(age)
+    message.child_probability = math.nan if age is None else float(age.child_probability)
+    message.is_child = age is not None and age.is_child
     message.track_age = int(face.track_age)
     x, y, z = (math.nan,) * 3 if position is None else (float(v) for v in position)
     message.position = Point(x=x, y=y, z=z)
