@@ -72,7 +72,7 @@ def test_adjusted_probabilities_stay_distributions() -> None:
 
 
 def squeezed_readings(true_bins: np.ndarray, num_bins: int, pull: float) -> np.ndarray:
-    """A model that puts mass on the true bin and, by its learnt prior, on the middle bin (a squeeze)."""
+    """Return the readings of a model that puts mass on the true bin and, by its prior, on the middle bin."""
     probs = np.full((len(true_bins), num_bins), 0.01)
     probs[np.arange(len(true_bins)), true_bins] += 1.0
     probs[:, num_bins // 2] += pull

@@ -45,16 +45,6 @@ def test_the_threshold_is_the_lowest_that_keeps_the_precision() -> None:
         pseudo_labels.choose_threshold(confidence, np.zeros(60, bool), 0.5, grid=(0.5, 0.9), min_kept=5)
 
 
-def test_age_bins_spread_over_fairface_groups_by_the_years_they_cover() -> None:
-    edges = [0, 3, 6, 10, 13, 16, 18, 21, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 90, 131]
-    weights = pseudo_labels.bin_group_weights(edges)
-    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
-    np.testing.assert_allclose(weights[6, 2:4], [2 / 3, 1 / 3])  # 18-20: 18 and 19 in 10-19, 20 in 20-29
-    assert weights[0, 0] == 1.0 and weights[-1, -1] == 1.0
-    np.testing.assert_array_equal(pseudo_labels.group_of_years([0, 2.5, 3, 19.9, 20, 69, 70, 100]),
-                                  [0, 0, 1, 2, 3, 7, 8, 8])
-
-
 def test_the_shipped_teacher_labels_rafdb_faces_with_the_threshold_chosen_on_fairface(tmp_path: Path) -> None:
     rows = [(AGE_GROUPS[i % 9], GENDER_LABELS[(i // 9) % 2], RACE_LABELS[i % 7]) for i in range(80)]
     fairface = write_fairface_tar(tmp_path / "ff.tar.gz", rows)
@@ -69,6 +59,12 @@ def test_the_shipped_teacher_labels_rafdb_faces_with_the_threshold_chosen_on_fai
     np.testing.assert_allclose(saved["confidence"], saved["probabilities"].max(axis=1))
     assert sum(record["kept_labels"].values()) == 50
     assert record["fairface_validation_curve"][0]["faces"] == 36  # the validation half only (odd faces to test)
+    # A seeded subset of RAF-DB's faces (descriptor teachers are slow): the rows kept come from it.
+    assert pseudo_labels.main(["--task", "gender", "--fairface", str(fairface), "--rafdb", str(rafdb),
+                               "--precision", "0", "--out", str(out), "--no-cache", "--rafdb-faces", "20"]) == 0
+    saved, record = np.load(out), json.loads(out.with_suffix(".json").read_text())
+    np.testing.assert_array_equal(saved["rows"], pseudo_labels.rafdb_subset(50, 20))
+    assert record["rafdb_faces"] == 20 and len(set(saved["rows"].tolist())) == 20
     # A precision no threshold reaches on noise is refused, naming the option.
     with pytest.raises(SystemExit, match="--precision"):
         pseudo_labels.main(["--task", "gender", "--fairface", str(fairface), "--rafdb", str(rafdb),
@@ -117,3 +113,32 @@ def test_pseudo_labelled_faces_join_the_training_split_only(tmp_path: Path) -> N
     np.testing.assert_array_equal(joined.splits["train"].labels[6:], [1, 0])
     with pytest.raises(SystemExit, match="holds gender labels, not age"):
         _with_pseudo_labels("age", dataset, pseudo_gender, 48, None, "gray", framing, rafdb)
+
+
+def test_a_softmax_head_learns_separable_descriptors_and_the_dlib_teacher_reads_real_faces(astronaut_bgr) -> None:
+    from training.descriptors import face_descriptors, SoftmaxHead
+    from training.pseudo_labels import DescriptorTeacher
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 16))
+    labels = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64)
+    head = SoftmaxHead.fit(x, labels, 2, steps=500)
+    assert (head.probabilities(x).argmax(axis=1) == labels).mean() > 0.97
+    np.testing.assert_allclose(head.probabilities(x).sum(axis=1), 1.0, rtol=1e-5)
+    # The real descriptor on the astronaut's face, cut the node's way, at keypoints found by BlazeFace.
+    from training.framed import detect_keypoints
+    import cv2
+    face = cv2.resize(astronaut_bgr[20:260, 140:380], (112, 112))[..., ::-1]  # RGB, like a data set's source
+    keypoints, found = detect_keypoints(face[None])
+    assert found[0]
+    sources = np.repeat(face[None], 4, axis=0)
+    sources[2:] = sources[2:, :, ::-1]  # mirrored faces: the same person, a nearby descriptor
+    points = np.repeat(keypoints, 4, axis=0)
+    points[2:, :, 0] = 111 - points[2:, :, 0]
+    points[2:, [0, 1]] = points[2:, [1, 0]]  # mirrored: the eyes swap sides
+    descriptors = face_descriptors(sources, points, cache_dir=None)
+    assert descriptors.shape == (4, 128) and np.linalg.norm(descriptors[0] - descriptors[2]) < 0.6
+    labelled = Split(np.zeros((4, 48, 48), np.uint8), np.array([1, 1, 1, 1]),
+                     {"source": sources, "keypoints": points})
+    teacher = DescriptorTeacher(labelled, 2, faces=4, cache_dir=None)
+    assert teacher.read(labelled).shape == (4, 2) and "4 labelled training faces" in teacher.description

@@ -35,7 +35,7 @@ import argparse
 import json
 from pathlib import Path
 import sys
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -44,46 +44,35 @@ from training.paths import REPO_ROOT
 PSEUDO_DIR = REPO_ROOT / "build" / "pseudo"
 THRESHOLD_GRID = tuple(round(0.5 + 0.025 * i, 3) for i in range(20))  # 0.5 .. 0.975
 DEFAULT_PRECISION = {"gender": 0.93, "age": 0.5}
-# FairFace's nine age groups by first year (the last is open-ended).
-GROUP_STARTS = (0, 3, 10, 20, 30, 40, 50, 60, 70)
-
-
-def group_of_years(years: np.ndarray) -> np.ndarray:
-    """FairFace age-group index of ages in years."""
-    return np.searchsorted(np.asarray(GROUP_STARTS[1:], np.float64), np.asarray(years, np.float64), side="right")
-
-
-def bin_group_weights(edges: Sequence[float]) -> np.ndarray:
-    """[bins, 9]: the share of each age bin's years in each FairFace group (a bin's mass spread evenly)."""
-    bounds = list(GROUP_STARTS) + [np.inf]
-    weights = np.zeros((len(edges) - 1, len(GROUP_STARTS)))
-    for b, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
-        for g in range(len(GROUP_STARTS)):
-            weights[b, g] = max(0.0, min(hi, bounds[g + 1]) - max(lo, bounds[g]))
-        weights[b] /= hi - lo
-    return weights
+DESCRIPTOR_SEED = 0
+DESCRIPTOR_L2 = 1e-4
+RAFDB_SUBSET_SEED = 26
 
 
 def confidence_and_answer(task: str, probabilities: np.ndarray, card: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """(confidence, answer) per face: gender (label index) or age (expected years)."""
+    """Return (confidence, answer) per face: gender (label index) or age (expected years)."""
     if task == "gender":
         return probabilities.max(axis=1), probabilities.argmax(axis=1)
+    from face_perception.attributes.age_groups import AGE_GROUPS, overlap_matrix
+
     centers = np.asarray(card["age_bins"]["centers_years"], np.float64)
-    groups = probabilities @ bin_group_weights(card["age_bins"]["edges_years"])
+    groups = probabilities @ overlap_matrix(card["age_bins"]["edges_years"], [(lo, hi) for _, lo, hi in AGE_GROUPS])
     years = (probabilities @ centers) / probabilities.sum(axis=1)
     return groups.max(axis=1), years
 
 
 def correct(task: str, answer: np.ndarray, split) -> np.ndarray:
-    """Whether each teacher answer on FairFace is right (gender; age group of the expected age)."""
+    """Return whether each teacher answer on FairFace is right (gender; age group of the expected age)."""
     if task == "gender":
         return answer == split.labels
-    return group_of_years(answer) == split.extra["age_group"]
+    from training.loaders.fairface import age_group_of
+
+    return age_group_of(answer) == split.extra["age_group"]
 
 
 def choose_threshold(confidence: np.ndarray, right: np.ndarray, precision: float,
                      grid: Sequence[float] = THRESHOLD_GRID, min_kept: int = 20) -> tuple[float, list[dict]]:
-    """The lowest grid threshold whose kept faces are right >= ``precision`` (and the whole curve)."""
+    """Return the lowest grid threshold whose kept faces are right >= ``precision``, and the whole curve."""
     curve = []
     for t in grid:
         kept = confidence >= t
@@ -96,26 +85,82 @@ def choose_threshold(confidence: np.ndarray, right: np.ndarray, precision: float
                      f"right {precision:.0%} of the time; lower --precision")
 
 
-def teacher_readings(model_path: Path, split, framing_entry: dict[str, Any], side: int) -> np.ndarray:
-    """The teacher's flip-averaged probabilities for a framed split's sources, cut at its input side."""
-    import keras
+class Teacher(Protocol):
+    """Reads a framed split (``extra['source']`` and ``extra['keypoints']``) as class probabilities [N, classes]."""
 
-    from face_perception.attributes.framing import framing_from_card
-    from training.distill import teacher_probabilities
-    from training.framed import cut_faces
+    description: str
 
-    teacher = keras.models.load_model(model_path, compile=False)
-    color = "rgb" if teacher.input_shape[-1] == 3 else "gray"
-    framing = framing_from_card(framing_entry, 0.0, "pseudo-label framing")
-    faces = cut_faces(split.extra["source"], split.extra["keypoints"], framing, side, color)
-    return teacher_probabilities([teacher], faces)
+    def read(self, split) -> np.ndarray:
+        ...
+
+
+class ModelTeacher:
+    """A .keras model of the task, flip-averaged, on faces cut by the card's framing at its input side."""
+
+    def __init__(self, path: Path, framing_entry: dict[str, Any], side: int) -> None:
+        import keras
+
+        from face_perception.attributes.framing import framing_from_card
+
+        if not path.is_file():
+            raise SystemExit(f"--teacher {path} not found")
+        self.model = keras.models.load_model(path, compile=False)
+        self.color = "rgb" if self.model.input_shape[-1] == 3 else "gray"
+        self.framing, self.side = framing_from_card(framing_entry, 0.0, "pseudo-label framing"), side
+        self.description = f"{path} (flip-averaged, the node's framing)"
+
+    def read(self, split) -> np.ndarray:
+        from training.distill import teacher_probabilities
+        from training.framed import cut_faces
+
+        faces = cut_faces(split.extra["source"], split.extra["keypoints"], self.framing, self.side, self.color)
+        return teacher_probabilities([self.model], faces)
+
+
+class DescriptorTeacher:
+    """A softmax head on dlib face descriptors (training.descriptors), fitted on labelled training faces."""
+
+    def __init__(self, labelled, classes: int, faces: int, cache_dir: Path | None, seed: int = DESCRIPTOR_SEED) -> None:
+        from training.descriptors import face_descriptors, SoftmaxHead
+
+        self.cache_dir = cache_dir
+        rows = np.sort(np.random.default_rng(seed).choice(len(labelled), min(faces, len(labelled)), replace=False))
+        x = face_descriptors(labelled.extra["source"][rows], labelled.extra["keypoints"][rows], cache_dir)
+        self.head = SoftmaxHead.fit(x, labelled.labels[rows], classes, l2=DESCRIPTOR_L2)
+        self.fit_accuracy = float((self.head.probabilities(x).argmax(axis=1) == labelled.labels[rows]).mean())
+        self.description = (f"dlib descriptors + softmax head fitted on {len(rows)} labelled training faces "
+                            f"(seed {seed}, L2 {DESCRIPTOR_L2:g}; training accuracy {self.fit_accuracy:.3f})")
+
+    def read(self, split) -> np.ndarray:
+        from training.descriptors import face_descriptors
+
+        return self.head.probabilities(face_descriptors(split.extra["source"], split.extra["keypoints"],
+                                                        self.cache_dir))
+
+
+def ensemble_read(teachers: Sequence[Teacher], split) -> np.ndarray:
+    """Return the mean of the teachers' probabilities."""
+    return np.mean([teacher.read(split) for teacher in teachers], axis=0).astype(np.float32)
+
+
+def rafdb_subset(size: int, faces: int, seed: int = RAFDB_SUBSET_SEED) -> np.ndarray:
+    """Return the RAF-DB training rows read: all, or a seeded subset of ``faces`` (descriptors are slow)."""
+    if faces <= 0 or faces >= size:
+        return np.arange(size)
+    return np.sort(np.random.default_rng(seed).permutation(size)[:faces])
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--task", choices=("gender", "age"), required=True)
-    p.add_argument("--teacher", type=Path, default=None,
-                   help="teacher .keras (default: the shipped face_perception/models/<task>.keras)")
+    p.add_argument("--teacher", type=Path, action="append", default=None,
+                   help="teacher .keras, repeatable (default: the shipped face_perception/models/<task>.keras); "
+                        "its card or run.json gives the framing")
+    p.add_argument("--descriptor-teacher", type=int, default=0, metavar="FACES",
+                   help="gender: also a softmax head on dlib descriptors fitted on this many labelled training faces "
+                        "(UTKFace + LFW, the node's framing); the teachers' probabilities are averaged")
+    p.add_argument("--rafdb-faces", type=int, default=0,
+                   help="read a seeded subset of this many RAF-DB training faces (0 = all)")
     p.add_argument("--precision", type=float, default=None,
                    help="how often kept FairFace validation faces must be right (default: gender 0.93, age 0.5)")
     p.add_argument("--rafdb", type=Path, default=None)
@@ -130,52 +175,73 @@ def main(argv: Sequence[str] | None = None) -> int:
     from training.framed import framed_dataset
     from training.loaders.fairface import load_fairface
     from training.loaders.rafdb import load_rafdb
+    from training.dataset import Split
     from training.paths import CACHE_DIR, DEFAULT_FAIRFACE, DEFAULT_RAFDB
 
-    teacher = args.teacher or REPO_ROOT / "face_perception" / "models" / f"{args.task}.keras"
-    card_path = teacher.with_suffix(".card.json")
-    if not card_path.is_file():
-        card_path = teacher.parent / "run.json"  # a training run's folder
-    if not card_path.is_file():
-        raise SystemExit(f"--teacher {teacher}: no {teacher.with_suffix('.card.json').name} or run.json beside it")
-    card = json.loads(card_path.read_text())
+    paths = args.teacher or [REPO_ROOT / "face_perception" / "models" / f"{args.task}.keras"]
+    card = _teacher_card(paths[0])
     framing_entry, side = card["input"]["framing"], int(card["input"]["height"])
     precision = args.precision if args.precision is not None else DEFAULT_PRECISION[args.task]
-
     cache_dir = None if args.no_cache else CACHE_DIR
+    teachers: list[Teacher] = [ModelTeacher(path, framing_entry, side) for path in paths]
+    if args.descriptor_teacher:
+        if args.task != "gender":
+            raise SystemExit("--descriptor-teacher is for --task gender")
+        from training.tasks import load_task_data
+
+        labelled = load_task_data("gender", framing=framing_entry, cache_dir=cache_dir).splits["train"]
+        teachers.append(DescriptorTeacher(labelled, len(card["labels"]), args.descriptor_teacher, cache_dir))
+
     fairface = framed_dataset(load_fairface(args.fairface or DEFAULT_FAIRFACE, cache_dir=cache_dir), framing_entry,
                               side, "gray", cache_dir)
     validation = fairface.splits["validation"]
-    confidence, answer = confidence_and_answer(args.task, teacher_readings(teacher, validation, framing_entry, side),
-                                               card)
-    threshold, curve = choose_threshold(confidence, correct(args.task, answer, validation), precision)
+    confidence, answer = confidence_and_answer(args.task, ensemble_read(teachers, validation), card)
+    right = correct(args.task, answer, validation)
+    threshold, curve = choose_threshold(confidence, right, precision)
 
     rafdb = framed_dataset(load_rafdb(args.rafdb or DEFAULT_RAFDB, cache_dir=cache_dir), framing_entry, side, "gray",
                            cache_dir)
     train = rafdb.splits["train"]
-    probabilities = teacher_readings(teacher, train, framing_entry, side)
+    read_rows = rafdb_subset(len(train), args.rafdb_faces)
+    subset = Split(train.images[read_rows], train.labels[read_rows],
+                   {key: train.extra[key][read_rows] for key in ("source", "keypoints")})
+    probabilities = ensemble_read(teachers, subset)
     confidence, answer = confidence_and_answer(args.task, probabilities, card)
-    kept = np.flatnonzero(confidence >= threshold)
+    chosen = np.flatnonzero(confidence >= threshold)
+    kept = read_rows[chosen]
+    answer, probabilities, confidence = answer[chosen], probabilities[chosen], confidence[chosen]
     out = args.out or PSEUDO_DIR / f"rafdb_{args.task}.npz"
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, rows=kept, answer=answer[kept], probabilities=probabilities[kept],
-                        confidence=confidence[kept], threshold=np.float64(threshold))
+    np.savez_compressed(out, rows=kept, answer=answer, probabilities=probabilities, confidence=confidence,
+                        threshold=np.float64(threshold))
     record = {
-        "task": args.task, "teacher": str(teacher), "teacher_reading": "flip-averaged, the node's framing",
-        "rafdb_split": "train", "rafdb_faces": int(len(train)), "kept": int(len(kept)), "threshold": threshold,
+        "task": args.task, "teachers": [teacher.description for teacher in teachers],
+        "teacher_reading": "the mean of the teachers' probabilities", "fairface_validation_accuracy": float(right.mean()),
+        "rafdb_split": "train", "rafdb_faces": int(len(read_rows)), "kept": int(len(kept)), "threshold": threshold,
         "threshold_rule": f"lowest of {THRESHOLD_GRID[0]}..{THRESHOLD_GRID[-1]} at which the teacher's kept FairFace "
                           f"validation faces are right >= {precision:g}",
         "fairface_validation_curve": curve,
         "command": "python -m training.pseudo_labels " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     if args.task == "gender":
-        record["kept_labels"] = {name: int((answer[kept] == i).sum()) for i, name in enumerate(card["labels"])}
+        record["kept_labels"] = {name: int((answer == i).sum()) for i, name in enumerate(card["labels"])}
     else:
-        record["kept_groups"] = np.bincount(group_of_years(answer[kept]), minlength=len(GROUP_STARTS)).tolist()
+        from training.loaders.fairface import age_group_of, AGE_GROUPS as FAIRFACE_GROUPS
+
+        record["kept_groups"] = dict(zip(FAIRFACE_GROUPS, np.bincount(age_group_of(answer),
+                                                                      minlength=len(FAIRFACE_GROUPS)).tolist()))
     out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{args.task}: threshold {threshold} (FairFace validation precision >= {precision:g}); kept "
-          f"{len(kept)} of {len(train)} RAF-DB faces -> {out}")
+    print(f"{args.task}: teachers {float(right.mean()):.3f} right on FairFace validation; threshold {threshold} "
+          f"(precision >= {precision:g}); kept {len(kept)} of {len(read_rows)} RAF-DB faces -> {out}")
     return 0
+
+
+def _teacher_card(path: Path) -> dict[str, Any]:
+    """Return the card beside a shipped model, or the run.json of a training run's folder."""
+    for candidate in (path.with_suffix(".card.json"), path.parent / "run.json"):
+        if candidate.is_file():
+            return json.loads(candidate.read_text())
+    raise SystemExit(f"--teacher {path}: no {path.with_suffix('.card.json').name} or run.json beside it")
 
 
 if __name__ == "__main__":
