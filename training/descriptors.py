@@ -73,13 +73,18 @@ def face_descriptors(sources_rgb: np.ndarray, keypoints: np.ndarray, cache_dir: 
 class SoftmaxHead:
     """A linear softmax on descriptors, fitted by full-batch gradient descent with L2 (no extra dependency)."""
 
-    def __init__(self, weights: np.ndarray, bias: np.ndarray) -> None:
-        self.weights, self.bias = weights, bias
+    def __init__(self, weights: np.ndarray, bias: np.ndarray, mean: np.ndarray | float = 0.0,
+                 scale: np.ndarray | float = 1.0) -> None:
+        self.weights, self.bias, self.mean, self.scale = weights, bias, mean, scale
 
     @classmethod
     def fit(cls, x: np.ndarray, labels: np.ndarray, classes: int, l2: float = 1e-4, steps: int = 3000,
-            learning_rate: float = 0.5, sample_weights: np.ndarray | None = None) -> "SoftmaxHead":
+            learning_rate: float = 0.5, sample_weights: np.ndarray | None = None,
+            standardize: bool = False) -> "SoftmaxHead":
+        """Fit on descriptors ``x`` [N, D]; ``standardize``: z-score each dimension first (many classes learn faster)."""
         x = np.asarray(x, np.float64)
+        mean, scale = (x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)) if standardize else (0.0, 1.0)
+        x = (x - mean) / scale
         targets = np.eye(classes)[labels]
         w = np.ones(len(x)) if sample_weights is None else np.asarray(sample_weights, np.float64)
         w = w / w.sum()
@@ -88,10 +93,11 @@ class SoftmaxHead:
             gradient = (_softmax(x @ weights + bias) - targets) * w[:, None]
             weights -= learning_rate * (x.T @ gradient + l2 * weights)
             bias -= learning_rate * gradient.sum(axis=0)
-        return cls(weights, bias)
+        return cls(weights, bias, mean, scale)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        return _softmax(np.asarray(x, np.float64) @ self.weights + self.bias).astype(np.float32)
+        x = (np.asarray(x, np.float64) - self.mean) / self.scale
+        return _softmax(x @ self.weights + self.bias).astype(np.float32)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

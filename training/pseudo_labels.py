@@ -45,7 +45,10 @@ PSEUDO_DIR = REPO_ROOT / "build" / "pseudo"
 THRESHOLD_GRID = tuple(round(0.5 + 0.025 * i, 3) for i in range(20))  # 0.5 .. 0.975
 DEFAULT_PRECISION = {"gender": 0.93, "age": 0.5}
 DESCRIPTOR_SEED = 0
-DESCRIPTOR_L2 = 1e-4
+# The descriptor head's settings per task, chosen on FairFace validation (training/README.md):
+# gender fits the raw descriptors best, age's 21 bins need z-scored ones to be learnt in time.
+DESCRIPTOR_HEAD = {"gender": {"l2": 1e-4, "learning_rate": 0.5, "standardize": False},
+                   "age": {"l2": 1e-3, "learning_rate": 0.2, "standardize": True}}
 RAFDB_SUBSET_SEED = 26
 
 
@@ -120,16 +123,17 @@ class ModelTeacher:
 class DescriptorTeacher:
     """A softmax head on dlib face descriptors (training.descriptors), fitted on labelled training faces."""
 
-    def __init__(self, labelled, classes: int, faces: int, cache_dir: Path | None, seed: int = DESCRIPTOR_SEED) -> None:
+    def __init__(self, labelled, classes: int, faces: int, cache_dir: Path | None, seed: int = DESCRIPTOR_SEED,
+                 head: dict[str, Any] = DESCRIPTOR_HEAD["gender"]) -> None:
         from training.descriptors import face_descriptors, SoftmaxHead
 
         self.cache_dir = cache_dir
         rows = np.sort(np.random.default_rng(seed).choice(len(labelled), min(faces, len(labelled)), replace=False))
         x = face_descriptors(labelled.extra["source"][rows], labelled.extra["keypoints"][rows], cache_dir)
-        self.head = SoftmaxHead.fit(x, labelled.labels[rows], classes, l2=DESCRIPTOR_L2)
+        self.head = SoftmaxHead.fit(x, labelled.labels[rows], classes, **head)
         self.fit_accuracy = float((self.head.probabilities(x).argmax(axis=1) == labelled.labels[rows]).mean())
         self.description = (f"dlib descriptors + softmax head fitted on {len(rows)} labelled training faces "
-                            f"(seed {seed}, L2 {DESCRIPTOR_L2:g}; training accuracy {self.fit_accuracy:.3f})")
+                            f"(seed {seed}, {head}; training accuracy {self.fit_accuracy:.3f})")
 
     def read(self, split) -> np.ndarray:
         from training.descriptors import face_descriptors
@@ -157,8 +161,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="teacher .keras, repeatable (default: the shipped face_perception/models/<task>.keras); "
                         "its card or run.json gives the framing")
     p.add_argument("--descriptor-teacher", type=int, default=0, metavar="FACES",
-                   help="gender: also a softmax head on dlib descriptors fitted on this many labelled training faces "
-                        "(UTKFace + LFW, the node's framing); the teachers' probabilities are averaged")
+                   help="also a softmax head on dlib descriptors fitted on this many labelled training faces "
+                        "(the task's training split, the node's framing); the teachers' probabilities are averaged")
     p.add_argument("--rafdb-faces", type=int, default=0,
                    help="read a seeded subset of this many RAF-DB training faces (0 = all)")
     p.add_argument("--precision", type=float, default=None,
@@ -185,12 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     cache_dir = None if args.no_cache else CACHE_DIR
     teachers: list[Teacher] = [ModelTeacher(path, framing_entry, side) for path in paths]
     if args.descriptor_teacher:
-        if args.task != "gender":
-            raise SystemExit("--descriptor-teacher is for --task gender")
         from training.tasks import load_task_data
 
-        labelled = load_task_data("gender", framing=framing_entry, cache_dir=cache_dir).splits["train"]
-        teachers.append(DescriptorTeacher(labelled, len(card["labels"]), args.descriptor_teacher, cache_dir))
+        labelled = load_task_data(args.task, framing=framing_entry, cache_dir=cache_dir).splits["train"]
+        teachers.append(DescriptorTeacher(labelled, len(card["labels"]), args.descriptor_teacher, cache_dir,
+                                          head=DESCRIPTOR_HEAD[args.task]))
 
     fairface = framed_dataset(load_fairface(args.fairface or DEFAULT_FAIRFACE, cache_dir=cache_dir), framing_entry,
                               side, "gray", cache_dir)
