@@ -142,3 +142,19 @@ def test_a_softmax_head_learns_separable_descriptors_and_the_dlib_teacher_reads_
                      {"source": sources, "keypoints": points})
     teacher = DescriptorTeacher(labelled, 2, faces=4, cache_dir=None)
     assert teacher.read(labelled).shape == (4, 2) and "4 labelled training faces" in teacher.description
+
+
+def test_candidates_read_age_as_the_node_does() -> None:
+    from training.fairface_compare import age_outcome, markdown
+
+    edges = [0, 3, 6, 10, 13, 16, 18, 21, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 90, 131]
+    bins = {"edges_years": edges, "centers_years": [(lo + hi) / 2 for lo, hi in zip(edges[:-1], edges[1:])]}
+    probabilities = np.eye(21)[[0, 6, 20]]  # all mass in 0-2, in 18-20 and in 90+
+    outcome = age_outcome(probabilities, bins)
+    np.testing.assert_allclose(outcome["age"], [1.5, 19.5, 110.5])
+    np.testing.assert_array_equal(outcome["age_group"], [0, 2, 8])  # 18-20: 2/3 of it in 10-19
+    np.testing.assert_allclose(outcome["child_probability"], [1.0, 0.0, 0.0], atol=1e-6)
+    table = markdown("age", [{"model": "m.keras", "age group hit rate": 0.5, "age in years in the right group": 0.25,
+                              "children under 10 read under 13": 1.0, "60+ read 55 or more": 0.0,
+                              "own validation MAE years": 5.94}])
+    assert "| `m.keras` | 50.0% | 25.0% | 100.0% | 0.0% | 5.94 |" in table

@@ -1,0 +1,129 @@
+# Copyright 2026 face_perception maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+r"""
+Gender or age candidates side by side on FairFace's VALIDATION half and the task's own validation split.
+
+    python -m training.fairface_compare --task age face_perception/models/age.keras build/runs/age_wild/model.keras
+
+Each .keras model reads the faces cut by the framing its run.json or card names (crops, no
+detector; ``training.fairface_report`` runs the node's pipeline on a shipped model). Gender:
+FairFace accuracy, adults 20+ and children under 10, and UTKFace + LFW validation accuracy.
+Age: FairFace's age-group hit rate of the node's ``age_group``, the age in years in the right
+group, children under 10 read under 13 and 60+ read 55 or more, and UTKFace validation MAE.
+Choices are made on these numbers; test figures are for the shipped model only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+import sys
+from typing import Any, Sequence
+
+import numpy as np
+
+from training.compare import model_framing
+from training.preprocess import normalize
+
+GENDER_COLUMNS = ("gender accuracy", "gender accuracy, adults 20+", "children under 10")
+AGE_COLUMNS = ("age group hit rate", "age in years in the right group", "children under 10 read under 13",
+               "60+ read 55 or more")
+
+
+def _age_bins(model_path: Path) -> dict[str, Any]:
+    for record in (model_path.with_name("run.json"), model_path.with_suffix(".card.json")):
+        if record.is_file():
+            data = json.loads(record.read_text())
+            if "age_bins" in data:
+                return data["age_bins"]
+    raise SystemExit(f"{model_path}: no run.json or card with age_bins beside it")
+
+
+def age_outcome(probabilities: np.ndarray, bins: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The node's reading of age-bin probabilities: years (expectation) and the most likely FairFace group."""
+    from face_perception.attributes.age_groups import AgeGroupReader
+
+    reader = AgeGroupReader(bins["centers_years"], bins.get("edges_years"))
+    centers = np.asarray(bins["centers_years"], np.float64)
+    return {"found": np.ones(len(probabilities), bool),
+            "age": probabilities @ centers / probabilities.sum(axis=1),
+            "age_group": np.array([int(np.argmax(reader.group_probabilities(p))) for p in probabilities]),
+            # Uncalibrated: a candidate has no child_calibration yet (training.child_calibration fits it).
+            "child_probability": np.array([reader.raw_child_probability(p) for p in probabilities])}
+
+
+def compare(task: str, model_paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """Return one row of figures per model."""
+    import keras
+
+    from training.fairface_report import CHILD_GROUPS, summarise
+    from training.framed import framed_dataset
+    from training.loaders.fairface import load_fairface
+    from training.tasks import load_task_data
+
+    rows = []
+    for path in model_paths:
+        framing = model_framing(path)
+        if framing is None:
+            raise SystemExit(f"{path}: its run.json or card names no framing (FairFace faces are cut the node's way)")
+        model = keras.models.load_model(path, compile=False)
+        side, color = int(model.input_shape[1]), "rgb" if model.input_shape[-1] == 3 else "gray"
+        fairface = framed_dataset(load_fairface(), framing, side, color).splits["validation"]
+        own = load_task_data(task, side=side, color=color, framing=framing).splits["validation"]
+        fairface_probs = model.predict(normalize(fairface.images), batch_size=256, verbose=0)
+        own_probs = model.predict(normalize(own.images), batch_size=256, verbose=0)
+        row: dict[str, Any] = {"model": str(path)}
+        if task == "gender":
+            found = np.ones(len(fairface), bool)
+            outcome = {"found": found, "answer": fairface_probs.argmax(axis=1)}
+            nothing = np.full(len(fairface), np.nan)
+            summary = summarise(fairface, outcome, {"found": found, "age": nothing, "child_probability": nothing,
+                                                    "age_group": np.full(len(fairface), -1)})
+            children = np.isin(fairface.extra["age_group"], CHILD_GROUPS)
+            summary["children under 10"] = float((outcome["answer"] == fairface.labels)[children].mean())
+            row.update({k: summary[k] for k in GENDER_COLUMNS})
+            row["own validation accuracy"] = float((own_probs.argmax(axis=1) == own.labels).mean())
+        else:
+            bins = _age_bins(path)
+            outcome = age_outcome(fairface_probs, bins)
+            summary = summarise(fairface, {"found": outcome["found"], "answer": fairface.labels}, outcome)
+            row.update({k: summary[k] for k in AGE_COLUMNS})
+            own_years = age_outcome(own_probs, bins)["age"]
+            row["own validation MAE years"] = float(np.abs(own_years - own.extra["age"]).mean())
+        rows.append(row)
+    return rows
+
+
+def markdown(task: str, rows: list[dict[str, Any]]) -> str:
+    columns = [*(GENDER_COLUMNS if task == "gender" else AGE_COLUMNS),
+               "own validation accuracy" if task == "gender" else "own validation MAE years"]
+    lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for row in rows:
+        cells = [f"{row[c]:.2f}" if "MAE" in c else f"{100 * row[c]:.1f}%" for c in columns]
+        lines.append(f"| `{row['model']}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=("gender", "age"), required=True)
+    p.add_argument("models", type=Path, nargs="+", help=".keras models with run.json or a card beside them")
+    args = p.parse_args(argv)
+    print(markdown(args.task, compare(args.task, args.models)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
