@@ -107,9 +107,9 @@ def choose_tau(probs: np.ndarray, views: dict, prior: np.ndarray,
 
 AGE_TAUS = tuple(round(0.1 * i, 1) for i in range(11))
 AGE_MAE_SLACK = 0.3
-AGE_CRITERION = ("mean of FairFace validation's age-group hit rate, its children under 10 read under 13 and its "
-                 f"60+ read 55 or more (the node's framing, crops); a tau whose UTKFace validation MAE is more "
-                 f"than {AGE_MAE_SLACK:g} years above tau 0's is not taken")
+AGE_CRITERION = ("mean of FairFace validation's age in years in the right group, its children under 10 read "
+                 "under 13 and its 60+ read 55 or more (the node's framing, crops); a tau whose UTKFace validation "
+                 f"MAE is more than {AGE_MAE_SLACK:g} years above tau 0's is not taken")
 
 
 def age_readings(probs: np.ndarray, centers: Sequence[float]) -> np.ndarray:
@@ -130,7 +130,7 @@ def choose_age_tau(fairface_probs: np.ndarray, fairface_groups: np.ndarray, utk_
         mae = float(np.abs(age_readings(adjusted_probabilities(utk_probs, prior, tau), centers) - utk_ages).mean())
         hit = float((age_group_of(years) == fairface_groups).mean())
         child, senior = float((years[children] < 13).mean()), float((years[seniors] >= 55).mean())
-        rows.append({"tau": float(tau), "fairface_group_hit": hit, "fairface_under_10_read_under_13": child,
+        rows.append({"tau": float(tau), "fairface_years_in_group": hit, "fairface_under_10_read_under_13": child,
                      "fairface_60_plus_read_55_plus": senior, "utkface_mae_years": mae,
                      "score": (hit + child + senior) / 3.0})
     allowed = [r for r in rows if r["utkface_mae_years"] <= rows[0]["utkface_mae_years"] + AGE_MAE_SLACK]
@@ -153,7 +153,8 @@ def _age_tau(model, dataset, prior: np.ndarray, run: dict, taus: Sequence[float]
                                prior, run["age_bins"]["centers_years"], taus)
     for row in rows:
         mark = "  <- chosen" if row["tau"] == tau else ""
-        print(f"tau {row['tau']:.2f}: FairFace group hit {100 * row['fairface_group_hit']:.1f}%, under 10 read <13 "
+        print(f"tau {row['tau']:.2f}: FairFace age in years in the right group "
+              f"{100 * row['fairface_years_in_group']:.1f}%, under 10 read <13 "
               f"{100 * row['fairface_under_10_read_under_13']:.1f}%, 60+ read >=55 "
               f"{100 * row['fairface_60_plus_read_55_plus']:.1f}%, UTKFace MAE {row['utkface_mae_years']:.2f}{mark}")
     return tau, rows
