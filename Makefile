@@ -31,7 +31,10 @@ test: setup-dev
 ## re-detected; size and centre are FER-2013's own chip framing, scripts/calibrate_framing.py)
 ## with robot-view augmentation and sqrt class weights; then fine-tuned on FER-2013+FER+ and RAF-DB
 ## together (both re-detected and cut the node's way, sqrt class and set weights); each stage's prior
-## correction is chosen on validation and folded into the model.
+## correction is chosen on validation and folded into the model. Age ends with a prior correction
+## against the squeeze of children and seniors toward the middle ages, chosen on FairFace validation.
+## (RAF-DB pseudo-labels, training.pseudo_labels, were tried for gender and age and did not help on
+## FairFace validation: training/README.md, "Faces without labels".)
 train: setup-dev
 	$(PYTHON) -m training.train --task emotion --arch mini_xception_wide --epochs 60 --l2 0.0001 --targets original --out build/runs/emotion_original
 	$(PYTHON) -m training.train --task emotion --arch mini_xception_wide --epochs 12 --l2 0.0001 --augment layers --targets ferplus_soft --out build/runs/emotion_ferplus_soft
@@ -53,9 +56,10 @@ train: setup-dev
 	$(PYTHON) -m training.train --task age --arch mini_xception_wide --epochs 7 --lr 6e-4 --warmup-epochs 0.3 --l2 0.0001 --augment layers --init-weights build/runs/age_base/model.keras --out build/runs/age_unframed
 	$(PYTHON) -m training.train --task age --arch mini_xception_wide --framing eyes_mouth --augment robot --epochs 6 --lr 6e-4 --warmup-epochs 0.3 \
 		--l2 0.0001 --init-weights build/runs/age_unframed/model.keras --out build/runs/age
+	$(PYTHON) -m training.logit_adjust --task age --run build/runs/age
 	$(PYTHON) -m training.export --task emotion --run build/runs/emotion_wild_adjusted
 	$(PYTHON) -m training.export --task gender
-	$(PYTHON) -m training.export --task age
+	$(PYTHON) -m training.export --task age --run build/runs/age_adjusted
 	# export writes a new age card without child_calibration: fit it again for the new model (validation only).
 	$(PYTHON) -m training.child_calibration --write-card
 	$(MAKE) evaluate
