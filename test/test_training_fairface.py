@@ -108,3 +108,26 @@ def test_real_fairface_faces_are_found_by_the_nodes_detector() -> None:
     assert framed.splits["validation"].images.shape == (8, 48, 48, 3)
     _, found = detect_keypoints(framed.splits["validation"].extra["source"])
     assert found.sum() >= 6
+
+
+def test_fairface_results_are_recorded_in_the_gender_and_age_cards(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from face_perception.attributes.classification import FaceClassifier, resolve_model_path
+    from training.fairface_report import record_in_card
+
+    report = {"command": "python -m training.fairface_report --split test --card", "split": "test", "faces": 3,
+              "models": {"gender": "g", "age": "a"}, "split_rule": "halves",
+              "results": {"haar 96px": {"detected": 2 / 3, "gender accuracy by race": {"White": 0.5}}}}
+    for task in ("gender", "age"):
+        shipped = resolve_model_path("", task)
+        model = tmp_path / f"{task}.tflite"
+        shutil.copyfile(shipped, model)
+        shutil.copyfile(shipped.with_name(f"{task}.card.json"), tmp_path / f"{task}.card.json")
+        record_in_card(str(model), report)
+        card = json.loads((tmp_path / f"{task}.card.json").read_text())
+        recorded = card["metrics"]["fairface"]
+        assert recorded["results"] == {"haar 96px": {"detected": 0.6667, "gender accuracy by race": {"White": 0.5}}}
+        assert recorded["split"] == "test" and "test" in card["metrics"]  # the UTKFace figures stay
+        assert FaceClassifier(model, task).labels  # the card still loads in the node

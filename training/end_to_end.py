@@ -403,19 +403,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def record_in_card(model_path: str, report: dict[str, Any]) -> Path:
     """Write the report's results into the model's card as ``metrics.end_to_end`` (the card re-validated)."""
+    return write_card_metrics(model_path, "end_to_end", {
+        "command": report["command"], "split": report["split"], "limit": report["limit"],
+        "method": "test faces pasted whole into 640x480 photos at each face width, read by the node's pipeline "
+                  "(detector -> framing -> model); accuracies over the faces found; 'crop (no detector)' is the "
+                  "model on the data set's faces cut by its framing; 'paper ...' is the paper's model on the "
+                  "node's boxes", "results": rounded_results(report)})
+
+
+def rounded_results(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return a report's results per setting, floats to 4 decimals, without the timing."""
+    return {setting: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items() if k != "seconds"}
+            for setting, summary in report["results"].items()}
+
+
+def write_card_metrics(model_path: str, key: str, entry: dict[str, Any]) -> Path:
+    """Write ``entry`` as ``metrics.<key>`` of the card beside ``model_path``, re-validated; return the card's path."""
     from face_perception.attributes.classification import card_path_for
     from face_perception.attributes.model_card import parse_model_card
 
     path = card_path_for(model_path)
     card = json.loads(path.read_text(encoding="utf-8"))
-    results = {setting: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()
-                         if k != "seconds"} for setting, summary in report["results"].items()}
-    card.setdefault("metrics", {})["end_to_end"] = {
-        "command": report["command"], "split": report["split"], "limit": report["limit"],
-        "method": "test faces pasted whole into 640x480 photos at each face width, read by the node's pipeline "
-                  "(detector -> framing -> model); accuracies over the faces found; 'crop (no detector)' is the "
-                  "model on the data set's faces cut by its framing; 'paper ...' is the paper's model on the "
-                  "node's boxes", "results": results}
+    card.setdefault("metrics", {})[key] = entry
     parse_model_card(card, path)
     path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return path

@@ -203,22 +203,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def record_in_card(model_path: str, report: dict[str, Any]) -> Path:
     """Write the report into a model's card as ``metrics.fairface`` (the card re-validated)."""
-    from face_perception.attributes.classification import card_path_for
-    from face_perception.attributes.model_card import parse_model_card
+    from training.end_to_end import rounded_results, write_card_metrics
 
-    path = card_path_for(model_path)
-    card = json.loads(path.read_text(encoding="utf-8"))
-    results = {setting: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()}
-               for setting, summary in report["results"].items()}
-    card.setdefault("metrics", {})["fairface"] = {
+    return write_card_metrics(model_path, "fairface", {
         "command": report["command"], "split": report["split"], "faces": report["faces"],
         "models": report["models"], "split_rule": report["split_rule"],
         "method": "FairFace faces pasted whole into 640x480 photos at each face width, read by the node's pipeline "
                   "(detector -> framing -> models); rates over the faces found; 'crop (no detector)' is the models "
-                  "on the faces cut by their framing", "results": results}
-    parse_model_card(card, path)
-    path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    return path
+                  "on the faces cut by their framing", "results": rounded_results(report)})
 
 
 if __name__ == "__main__":
