@@ -81,7 +81,7 @@ class SoftmaxHead:
     def fit(cls, x: np.ndarray, labels: np.ndarray, classes: int, l2: float = 1e-4, steps: int = 3000,
             learning_rate: float = 0.5, sample_weights: np.ndarray | None = None,
             standardize: bool = False) -> "SoftmaxHead":
-        """Fit on descriptors ``x`` [N, D]; ``standardize``: z-score each dimension first (many classes learn faster)."""
+        """Fit on descriptors ``x`` [N, D]; ``standardize``: z-score each dimension first (helps many classes)."""
         x = np.asarray(x, np.float64)
         mean, scale = (x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)) if standardize else (0.0, 1.0)
         x = (x - mean) / scale

@@ -219,7 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         threshold=np.float64(threshold))
     record = {
         "task": args.task, "teachers": [teacher.description for teacher in teachers],
-        "teacher_reading": "the mean of the teachers' probabilities", "fairface_validation_accuracy": float(right.mean()),
+        "teacher_reading": "the mean of the teachers' probabilities",
+        "fairface_validation_accuracy": float(right.mean()),
         "rafdb_split": "train", "rafdb_faces": int(len(read_rows)), "kept": int(len(kept)), "threshold": threshold,
         "threshold_rule": f"lowest of {THRESHOLD_GRID[0]}..{THRESHOLD_GRID[-1]} at which the teacher's kept FairFace "
                           f"validation faces are right >= {precision:g}",
