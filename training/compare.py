@@ -47,12 +47,18 @@ def _provenance(model_path: Path) -> dict[str, Any]:
     return {}
 
 
-def model_framing(model_path: Path) -> dict[str, Any] | None:
-    """Return the framing a trained model's run (run.json beside it) or shipped card was cut with."""
+def model_record(model_path: Path) -> dict[str, Any] | None:
+    """Return a model's run.json (beside a run's model.keras) or card (beside a shipped model), if any."""
     for record in (model_path.with_name("run.json"), model_path.with_suffix(".card.json")):
         if record.is_file():
-            return json.loads(record.read_text())["input"].get("framing")
+            return json.loads(record.read_text())
     return None
+
+
+def model_framing(model_path: Path) -> dict[str, Any] | None:
+    """Return the framing a trained model's run (run.json beside it) or shipped card was cut with."""
+    record = model_record(model_path)
+    return None if record is None else record["input"].get("framing")
 
 
 def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) -> tuple[list[str], list[dict[str, Any]]]:

@@ -27,14 +27,14 @@ Choices are made on these numbers; test figures are for the shipped model only.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 import sys
 from typing import Any, Sequence
 
 import numpy as np
 
-from training.compare import model_framing
+from training.age import expected_age
+from training.compare import model_framing, model_record
 from training.preprocess import normalize
 
 GENDER_COLUMNS = ("gender accuracy", "gender accuracy, adults 20+", "children under 10")
@@ -43,12 +43,10 @@ AGE_COLUMNS = ("age group hit rate", "age in years in the right group", "childre
 
 
 def _age_bins(model_path: Path) -> dict[str, Any]:
-    for record in (model_path.with_name("run.json"), model_path.with_suffix(".card.json")):
-        if record.is_file():
-            data = json.loads(record.read_text())
-            if "age_bins" in data:
-                return data["age_bins"]
-    raise SystemExit(f"{model_path}: no run.json or card with age_bins beside it")
+    record = model_record(model_path)
+    if record is None or "age_bins" not in record:
+        raise SystemExit(f"{model_path}: no run.json or card with age_bins beside it")
+    return record["age_bins"]
 
 
 def age_outcome(probabilities: np.ndarray, bins: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -56,9 +54,7 @@ def age_outcome(probabilities: np.ndarray, bins: dict[str, Any]) -> dict[str, np
     from face_perception.attributes.age_groups import AgeGroupReader
 
     reader = AgeGroupReader(bins["centers_years"], bins.get("edges_years"))
-    centers = np.asarray(bins["centers_years"], np.float64)
-    return {"found": np.ones(len(probabilities), bool),
-            "age": probabilities @ centers / probabilities.sum(axis=1),
+    return {"found": np.ones(len(probabilities), bool), "age": expected_age(probabilities, bins["centers_years"]),
             "age_group": np.array([int(np.argmax(reader.group_probabilities(p))) for p in probabilities]),
             # Uncalibrated: a candidate has no child_calibration yet (training.child_calibration fits it).
             "child_probability": np.array([reader.raw_child_probability(p) for p in probabilities])}

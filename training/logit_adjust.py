@@ -112,22 +112,18 @@ AGE_CRITERION = ("mean of FairFace validation's age in years in the right group,
                  f"MAE is more than {AGE_MAE_SLACK:g} years above tau 0's is not taken")
 
 
-def age_readings(probs: np.ndarray, centers: Sequence[float]) -> np.ndarray:
-    """Return the expected age in years of each row of bin probabilities."""
-    return probs @ np.asarray(centers, np.float64) / probs.sum(axis=1)
-
-
 def choose_age_tau(fairface_probs: np.ndarray, fairface_groups: np.ndarray, utk_probs: np.ndarray,
                    utk_ages: np.ndarray, prior: np.ndarray, centers: Sequence[float],
                    taus: Sequence[float] = AGE_TAUS) -> tuple[float, list[dict[str, float]]]:
     """Score each tau by AGE_CRITERION; the best (ties: smaller tau)."""
+    from training.age import expected_age
     from training.loaders.fairface import age_group_of
 
     children, seniors = fairface_groups <= 1, fairface_groups >= 7  # FairFace's 0-2 and 3-9; 60-69 and 70+
     rows = []
     for tau in taus:
-        years = age_readings(adjusted_probabilities(fairface_probs, prior, tau), centers)
-        mae = float(np.abs(age_readings(adjusted_probabilities(utk_probs, prior, tau), centers) - utk_ages).mean())
+        years = expected_age(adjusted_probabilities(fairface_probs, prior, tau), centers)
+        mae = float(np.abs(expected_age(adjusted_probabilities(utk_probs, prior, tau), centers) - utk_ages).mean())
         hit = float((age_group_of(years) == fairface_groups).mean())
         child, senior = float((years[children] < 13).mean()), float((years[seniors] >= 55).mean())
         rows.append({"tau": float(tau), "fairface_years_in_group": hit, "fairface_under_10_read_under_13": child,

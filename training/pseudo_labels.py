@@ -57,11 +57,10 @@ def confidence_and_answer(task: str, probabilities: np.ndarray, card: dict[str, 
     if task == "gender":
         return probabilities.max(axis=1), probabilities.argmax(axis=1)
     from face_perception.attributes.age_groups import AGE_GROUPS, overlap_matrix
+    from training.age import expected_age
 
-    centers = np.asarray(card["age_bins"]["centers_years"], np.float64)
     groups = probabilities @ overlap_matrix(card["age_bins"]["edges_years"], [(lo, hi) for _, lo, hi in AGE_GROUPS])
-    years = (probabilities @ centers) / probabilities.sum(axis=1)
-    return groups.max(axis=1), years
+    return groups.max(axis=1), expected_age(probabilities, card["age_bins"]["centers_years"])
 
 
 def correct(task: str, answer: np.ndarray, split) -> np.ndarray:
@@ -242,10 +241,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _teacher_card(path: Path) -> dict[str, Any]:
     """Return the card beside a shipped model, or the run.json of a training run's folder."""
-    for candidate in (path.with_suffix(".card.json"), path.parent / "run.json"):
-        if candidate.is_file():
-            return json.loads(candidate.read_text())
-    raise SystemExit(f"--teacher {path}: no {path.with_suffix('.card.json').name} or run.json beside it")
+    from training.compare import model_record
+
+    record = model_record(path)
+    if record is None:
+        raise SystemExit(f"--teacher {path}: no {path.with_suffix('.card.json').name} or run.json beside it")
+    return record
 
 
 if __name__ == "__main__":
