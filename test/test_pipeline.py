@@ -339,9 +339,10 @@ def test_runtime_modules_do_not_import_tensorflow(pipeline_config: PipelineConfi
     script = textwrap.dedent(f"""
         import sys
         from face_perception import parameters
-        from face_perception.attributes import classification, pipeline, preprocessing, tracking
+        from face_perception.attributes import classification, pipeline, preprocessing
         from face_perception.detection import detection, haar
         from face_perception.ros import annotation, image_conversion
+        from face_perception.tracking import tracking
         config = parameters.PipelineConfig.from_mapping({{
             "classification.emotion_model": {pipeline_config.classification.emotion_model!r},
             "classification.gender_model": {pipeline_config.classification.gender_model!r},

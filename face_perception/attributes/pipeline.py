@@ -40,13 +40,13 @@ from face_perception.attributes.mesh_tracking import MeshTracks, TrackMesh
 from face_perception.attributes.person_matching import PersonMatch
 from face_perception.attributes.persons_db import PersonStoreError
 from face_perception.attributes.preprocessing import build_batch, frame_faces, InputSpec
-from face_perception.attributes.tracking import FaceTracker, TrackedFace
 from face_perception.detection.background_detection import BackgroundDetector, merge_new_faces
 from face_perception.detection.detection import Detection, Keypoints, PreparedFrame
 from face_perception.detection.detectors import create_detector
 from face_perception.detection.keypoints import RegionKeypointFinder
 from face_perception.detection.landmarks import FaceLandmarker, FaceLandmarks
 from face_perception.parameters import IdentityConfig, PipelineConfig
+from face_perception.tracking.tracking import FaceTracker, TrackedFace
 
 TIMING_STAGES = ("detect", "crop", "classify", "track", "mesh")
 # A face narrower than this in BlazeFace's whole-frame input (FULL_RANGE_INPUT_PX wide) has its
