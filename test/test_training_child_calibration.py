@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from face_perception.attributes.age_groups import ChildCalibration
+from face_perception.classification.age_groups import ChildCalibration
 from training.child_calibration import fit_platt, logit, precision_recall
 from training.end_to_end import age_group_figures
 from training.fairface_report import is_child_figures

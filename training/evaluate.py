@@ -187,7 +187,7 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
              command: str) -> dict[str, Any]:
     import keras
 
-    from face_perception.attributes.model_card import load_model_card
+    from face_perception.classification.model_card import load_model_card
     from training.anchor import anchor_path, anchor_predict, ANCHOR_SIDE
     from training.guided_backprop import guided_backprop, save_figure
     from training.litert import LiteRTClassifier
@@ -279,7 +279,7 @@ def evaluate_age(model_path: Path, data: Path | None, out_dir: Path, command: st
     """Age report: MAE in years, by band, band accuracy and confusion, against constant baselines."""
     import keras
 
-    from face_perception.attributes.model_card import load_model_card
+    from face_perception.classification.model_card import load_model_card
     from training.age_report import age_markdown, age_report, BAND_NAMES
     from training.litert import LiteRTClassifier
     from training.tasks import load_task_data

@@ -56,7 +56,7 @@ def confidence_and_answer(task: str, probabilities: np.ndarray, card: dict[str, 
     """Return (confidence, answer) per face: gender (label index) or age (expected years)."""
     if task == "gender":
         return probabilities.max(axis=1), probabilities.argmax(axis=1)
-    from face_perception.attributes.age_groups import AGE_GROUPS, overlap_matrix
+    from face_perception.classification.age_groups import AGE_GROUPS, overlap_matrix
     from training.age import expected_age
 
     groups = probabilities @ overlap_matrix(card["age_bins"]["edges_years"], [(lo, hi) for _, lo, hi in AGE_GROUPS])
@@ -102,7 +102,7 @@ class ModelTeacher:
     def __init__(self, path: Path, framing_entry: dict[str, Any], side: int) -> None:
         import keras
 
-        from face_perception.attributes.framing import framing_from_card
+        from face_perception.classification.framing import framing_from_card
 
         if not path.is_file():
             raise SystemExit(f"--teacher {path} not found")
@@ -175,10 +175,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    from training.dataset import Split
     from training.framed import framed_dataset
     from training.loaders.fairface import load_fairface
     from training.loaders.rafdb import load_rafdb
-    from training.dataset import Split
     from training.paths import CACHE_DIR, DEFAULT_FAIRFACE, DEFAULT_RAFDB
 
     paths = args.teacher or [REPO_ROOT / "face_perception" / "models" / f"{args.task}.keras"]

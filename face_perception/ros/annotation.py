@@ -21,7 +21,7 @@ from typing import Sequence, TYPE_CHECKING
 import cv2
 import numpy as np
 
-from face_perception.attributes.face_model import ExpectedValue
+from face_perception.classification.face_model import ExpectedValue
 
 if TYPE_CHECKING:  # only for type hints; keeps this module free of the model runtime
     from face_perception.attributes.pipeline import FaceResult

@@ -55,8 +55,8 @@ from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from face_perception.attributes.age_groups import group_index
-from face_perception.attributes.framing import EyesMouthFraming
+from face_perception.classification.age_groups import group_index
+from face_perception.classification.framing import EyesMouthFraming
 from face_perception.detection.detection import KEYPOINT_NAMES
 from face_perception.detection.landmarks import ibug68
 from face_perception.ros import ros_messages

@@ -18,7 +18,7 @@ Conversion between ROS messages and the pure-Python pipeline's data.
 Everything ROS-typed lives here and in the node shell; the pipeline never sees a
 message. Images go through :mod:`face_perception.ros.image_conversion` (numpy only,
 since ROS 2 cv_bridge is not installable from PyPI); a face's model outputs
-(:mod:`face_perception.attributes.face_model`) become the messages' explicit fields here.
+(:mod:`face_perception.classification.face_model`) become the messages' explicit fields here.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
-from face_perception.attributes.face_model import ClassDistribution, ExpectedValue, FaceOutput
+from face_perception.classification.face_model import ClassDistribution, ExpectedValue, FaceOutput
 from face_perception.ros.image_conversion import (
     array_to_image_fields,
     decode_compressed,
@@ -53,7 +53,7 @@ MESSAGE_EMOTION_ORDER: tuple[str, ...] = (
     FaceAttributes.EMOTION_NEUTRAL,
 )
 # The message's fixed age group order: the AGE_GROUP_* constants in declaration order
-# (the names of face_perception.attributes.age_groups.AGE_GROUPS; a test keeps them equal).
+# (the names of face_perception.classification.age_groups.AGE_GROUPS; a test keeps them equal).
 MESSAGE_AGE_GROUP_ORDER: tuple[str, ...] = (
     FaceAttributes.AGE_GROUP_0_2,
     FaceAttributes.AGE_GROUP_3_9,
