@@ -21,9 +21,14 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT
-from face_perception.attributes import head_pose as hp
-from face_perception.attributes.gaze import estimate_gaze, gaze_rotation_in_face
-from face_perception.attributes.mesh_geometry import (
+from face_perception.bringup import head_render
+from face_perception.detection.blazeface import BlazeFaceDetector
+from face_perception.detection.detection import Detection
+from face_perception.detection.face_mesh import FaceMeshLandmarker, MIN_PRESENCE
+from face_perception.detection.landmarks import ibug68, LOWER_LIP_INNER, UPPER_LIP_INNER
+from face_perception.geometry import head_pose as hp
+from face_perception.geometry.gaze import estimate_gaze, gaze_rotation_in_face
+from face_perception.geometry.mesh_geometry import (
     align_mesh_pose,
     estimate_mesh_pose,
     from_mesh,
@@ -33,13 +38,8 @@ from face_perception.attributes.mesh_geometry import (
     POSE_POINTS,
     similarity_rotation,
 )
-from face_perception.attributes.mesh_tracking import MeshTracks
-from face_perception.attributes.mouth import mouth_openness
-from face_perception.bringup import head_render
-from face_perception.detection.blazeface import BlazeFaceDetector
-from face_perception.detection.detection import Detection
-from face_perception.detection.face_mesh import FaceMeshLandmarker, MIN_PRESENCE
-from face_perception.detection.landmarks import ibug68, LOWER_LIP_INNER, UPPER_LIP_INNER
+from face_perception.geometry.mesh_tracking import MeshTracks
+from face_perception.geometry.mouth import mouth_openness
 from face_perception.parameters import PipelineConfig
 
 HAND_MARKED = json.loads((REPO_ROOT / "test" / "data" / "astronaut_landmarks.json").read_text())

@@ -33,7 +33,6 @@ import numpy as np
 
 from face_perception.attributes.face_embedding import DlibFaceEmbedder, EmbeddingUnavailable
 from face_perception.attributes.identity import IdentityWorker, TrackIdentities
-from face_perception.attributes.mesh_tracking import MeshTracks, TrackMesh
 from face_perception.attributes.person_matching import PersonMatch
 from face_perception.attributes.persons_db import PersonStoreError
 from face_perception.classification.classification import load_face_models
@@ -45,6 +44,7 @@ from face_perception.detection.detection import Detection, Keypoints, PreparedFr
 from face_perception.detection.detectors import create_detector
 from face_perception.detection.keypoints import RegionKeypointFinder
 from face_perception.detection.landmarks import FaceLandmarker, FaceLandmarks
+from face_perception.geometry.mesh_tracking import MeshTracks, TrackMesh
 from face_perception.parameters import IdentityConfig, PipelineConfig
 from face_perception.tracking.tracking import FaceTracker, TrackedFace
 

@@ -61,11 +61,11 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
-from face_perception.attributes.gaze import gaze_rotation_in_face, GazeTracker
-from face_perception.attributes.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
-from face_perception.attributes.mesh_geometry import best_pose_estimate
 from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.classification.classification import ATTRIBUTES
+from face_perception.geometry.gaze import gaze_rotation_in_face, GazeTracker
+from face_perception.geometry.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
+from face_perception.geometry.mesh_geometry import best_pose_estimate
 from face_perception.parameters import ConfigError, PARAMETERS, ParameterSpec, PipelineConfig, validate_value
 from face_perception.ros import ros_messages
 from face_perception.ros.annotation import draw_annotations

@@ -146,7 +146,7 @@ def face_attributes(face, position: Sequence[float] | None = None, gaze=None,
     The message's explicit fields from the face's outputs by name (without an age model: age
     and child_probability NaN, age_confidence and the group probabilities 0, age_group "",
     is_child false); ``position``: the face's x, y, z in metres in the camera frame,
-    NaN when None; ``gaze``: its :class:`~face_perception.attributes.gaze.Gaze` (NaN and not
+    NaN when None; ``gaze``: its :class:`~face_perception.geometry.gaze.Gaze` (NaN and not
     looking when None), looking at the camera within ``looking_threshold_deg``.
     """
     gender, emotion, age = face.outputs["gender"], face.outputs["emotion"], face.outputs.get("age")
