@@ -39,9 +39,9 @@ import time
 import cv2
 import numpy as np
 
-from face_perception.attributes.person_matching import PersonGallery
-from face_perception.attributes.persons_db import PersonStore
 from face_perception.attributes.pipeline import FacePerceptionPipeline
+from face_perception.identity.person_matching import PersonGallery
+from face_perception.identity.persons_db import PersonStore
 from face_perception.parameters import PipelineConfig
 from identity_lfw import LFW_TAR, read_bgr, split_people, write_report
 

@@ -31,10 +31,6 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
-from face_perception.attributes.face_embedding import DlibFaceEmbedder, EmbeddingUnavailable
-from face_perception.attributes.identity import IdentityWorker, TrackIdentities
-from face_perception.attributes.person_matching import PersonMatch
-from face_perception.attributes.persons_db import PersonStoreError
 from face_perception.classification.classification import load_face_models
 from face_perception.classification.face_model import FaceModel, FaceOutput
 from face_perception.classification.framing import BOX_KEYPOINT_PRIORS, EyesMouthFraming
@@ -45,6 +41,10 @@ from face_perception.detection.detectors import create_detector
 from face_perception.detection.keypoints import RegionKeypointFinder
 from face_perception.detection.landmarks import FaceLandmarker, FaceLandmarks
 from face_perception.geometry.mesh_tracking import MeshTracks, TrackMesh
+from face_perception.identity.face_embedding import DlibFaceEmbedder, EmbeddingUnavailable
+from face_perception.identity.person_matching import PersonMatch
+from face_perception.identity.persons_db import PersonStoreError
+from face_perception.identity.track_identities import IdentityWorker, TrackIdentities
 from face_perception.parameters import IdentityConfig, PipelineConfig
 from face_perception.tracking.tracking import FaceTracker, TrackedFace
 
