@@ -39,10 +39,10 @@ import time
 import cv2
 import numpy as np
 
-from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.identity.person_matching import PersonGallery
 from face_perception.identity.persons_db import PersonStore
 from face_perception.parameters import PipelineConfig
+from face_perception.pipeline.pipeline import FacePerceptionPipeline
 from identity_lfw import LFW_TAR, read_bgr, split_people, write_report
 
 POSITIONS = [(20, 40), (250, 40), (480, 40), (130, 280), (370, 280)]

@@ -36,8 +36,8 @@ import tempfile
 import cv2
 import numpy as np
 
-from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.parameters import PipelineConfig
+from face_perception.pipeline.pipeline import FacePerceptionPipeline
 from identity_lfw import LFW_TAR, read_bgr, split_people, write_report
 
 PLACES = [(60, 60), (360, 40), (200, 200), (400, 220), (40, 240)]

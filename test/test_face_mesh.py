@@ -280,9 +280,9 @@ def test_the_mean_face_is_an_adult_face_in_the_rep155_face_frame():
 
 
 def test_missing_face_mesh_models_are_refused_at_start_naming_the_parameter(monkeypatch, pipeline_config):
-    from face_perception.attributes.pipeline import FacePerceptionPipeline
     from face_perception.detection import face_mesh
     from face_perception.detection.blazeface import BlazeFaceLoadError
+    from face_perception.pipeline.pipeline import FacePerceptionPipeline
 
     monkeypatch.setattr(face_mesh, "MODEL_PACKAGE", "no_such_package_here")
     with pytest.raises(BlazeFaceLoadError, match="face_mesh.enabled"):

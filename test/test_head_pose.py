@@ -21,9 +21,9 @@ import cv2
 import numpy as np
 import pytest
 
-from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.geometry import head_pose as hp
 from face_perception.parameters import PipelineConfig
+from face_perception.pipeline.pipeline import FacePerceptionPipeline
 
 K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
 PINHOLE = hp.CameraModel.from_values(K.ravel(), [0.0] * 5, "plumb_bob", 640, 480)

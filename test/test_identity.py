@@ -26,10 +26,10 @@ import time
 import numpy as np
 import pytest
 
-from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.identity.face_embedding import align_chip, CHIP_TEMPLATE, DlibFaceEmbedder, \
     similarity_transform
 from face_perception.parameters import PipelineConfig
+from face_perception.pipeline.pipeline import FacePerceptionPipeline
 from identity_frames import frame_with, lfw_photos, needs_lfw
 
 

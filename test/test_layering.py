@@ -35,7 +35,7 @@ PACKAGE = "face_perception"
 Floors = tuple[str | tuple[str, ...], ...]
 # Lowest first; "" = the modules directly in face_perception/ (shared helpers). A tuple is one floor
 # of sibling sub-packages that may import the floors below but not each other.
-LAYERS: Floors = ("", "detection", "tracking", ("classification", "geometry", "identity"), "attributes", "ros",
+LAYERS: Floors = ("", "detection", "tracking", ("classification", "geometry", "identity"), "pipeline", "ros",
                   "bringup")
 
 

@@ -167,9 +167,9 @@ def test_a_tiny_rgb_gender_model_trains_exports_and_runs_in_the_pipeline(utk_sam
                                                                          astronaut_bgr) -> None:
     import keras
 
-    from face_perception.attributes.pipeline import FacePerceptionPipeline
     from face_perception.classification.preprocessing import preprocess_faces
     from face_perception.parameters import PipelineConfig
+    from face_perception.pipeline.pipeline import FacePerceptionPipeline
     from training import export
     from training.compare import compare
     from training.evaluate import evaluate

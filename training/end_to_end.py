@@ -153,8 +153,8 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
     the age in years. ``paper``: also keep the node's box crops (grey 64x64, margin 0.1: the
     paper's models' input) for the paper's model of that task.
     """
-    from face_perception.attributes.pipeline import FacePerceptionPipeline
     from face_perception.parameters import PipelineConfig
+    from face_perception.pipeline.pipeline import FacePerceptionPipeline
 
     values = {"detection.backend": backend, "tracking.smoothing": 1.0, "tracking.max_missed_frames": 0}
     values.update({f"classification.{task}_model": path for task, path in models.items()})

@@ -63,8 +63,8 @@ from face_perception.ros import ros_messages
 from face_perception.ros.topics import HRI_FACES_NAMESPACE, HRI_INSTANCE_TRACKED_TOPIC
 
 if TYPE_CHECKING:
-    from face_perception.attributes.pipeline import FaceResult, FrameResult
     from face_perception.geometry.head_pose import HeadPose
+    from face_perception.pipeline.pipeline import FaceResult, FrameResult
     from face_perception.ros.face_frames import FaceFramesPublisher
 
 TRACKED_TOPIC = HRI_INSTANCE_TRACKED_TOPIC

@@ -12,4 +12,5 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Face attributes: framing, model cards, the face models, preprocessing, tracking and the per-frame pipeline."""
+
+"""The per-frame pipeline: detection, tracking, classification, geometry and identity in one call per frame."""
