@@ -31,7 +31,7 @@ from conftest import ASTRONAUT_FACE, EMOTION_LABELS, GENDER_LABELS, make_face_fr
 from face_perception.attributes.classification import card_path_for, FaceClassifier, ModelLoadError
 from face_perception.attributes.pipeline import FacePerceptionPipeline, TIMING_STAGES
 from face_perception.attributes.preprocessing import crop_box_with_margin, InputSpec, preprocess_faces
-from face_perception.parameters import ConfigError, PARAMETERS, PipelineConfig, validate_value
+from face_perception.parameters import ConfigError, PIPELINE_PARAMETERS, PipelineConfig, validate_value
 from face_perception.ros.annotation import draw_annotations
 
 FOUR_FACES = [(130, 130, 100), (470, 120, 90), (150, 360, 80), (480, 350, 110)]
@@ -279,7 +279,7 @@ def test_unknown_parameter_is_refused() -> None:
 
 def test_every_parameter_default_round_trips() -> None:
     defaults = PipelineConfig.defaults().to_mapping()
-    assert defaults == {spec.name: spec.default for spec in PARAMETERS}
+    assert defaults == {spec.name: spec.default for spec in PIPELINE_PARAMETERS}
     assert PipelineConfig.from_mapping(defaults) == PipelineConfig.defaults()
     assert validate_value("detection.scale_factor", 2) == 2.0  # YAML integer for a float
 
