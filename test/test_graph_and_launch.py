@@ -18,7 +18,6 @@ from __future__ import annotations
 import ast
 import configparser
 from pathlib import Path
-import re
 import shutil
 import subprocess
 import sys
