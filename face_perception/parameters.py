@@ -13,12 +13,16 @@
 # limitations under the License.
 
 """
-The pipeline's tunable parameters: names, defaults, types, ranges and meaning, in one place.
+Every node's parameters: names, defaults, types, ranges, meaning and when they apply, in one place.
 
-``PARAMETERS`` is the single source of truth: the ROS node declares its parameters from it
-(dotted names as ROS 2 uses them in YAML and ``ros2 param set``), :class:`PipelineConfig`
-is built and validated from it, and the docs list it. ``PipelineConfig`` mirrors the names:
-``detection.scale_factor`` is ``config.detection.scale_factor``.
+``PARAMETERS`` is the single source of truth for the face_perception node: the node declares,
+validates and applies its parameters from it (dotted names as ROS 2 uses them in YAML and
+``ros2 param set``), :class:`PipelineConfig` is built and validated from its pipeline-level
+part, and the docs list it (:func:`parameter_table`). Node-level parameters (topics,
+diagnostics, message conversion) are the ROS node's own; pipeline-level ones configure
+:class:`~face_perception.pipeline.pipeline.FacePerceptionPipeline`. ``PipelineConfig``
+mirrors their names: ``detection.scale_factor`` is ``config.detection.scale_factor``.
+The image source and the HRI aggregator nodes have their tables here too (:data:`TABLES`).
 """
 from __future__ import annotations
 
@@ -27,7 +31,11 @@ from dataclasses import dataclass
 import math
 from typing import Any, Mapping, Union
 
-ParameterValue = Union[bool, int, float, str]
+ParameterValue = Union[bool, int, float, str, list]
+
+# Where a parameter of the face_perception node is used (ParameterSpec.scope).
+PIPELINE = "pipeline"  # PipelineConfig: the pure-Python pipeline
+NODE = "node"  # the ROS node itself: topics, diagnostics, message conversion
 
 
 class ConfigError(ValueError):
@@ -39,8 +47,12 @@ class ParameterSpec:
     """
     One parameter, with its bounds and special values.
 
-    One parameter. ``min``/``max`` bound numbers (inclusive); ``special`` lists values
-    allowed outside that range with their own meaning (such as 0 = "off").
+    ``min``/``max`` bound numbers (inclusive); ``special`` lists values allowed outside that
+    range with their own meaning (such as 0 = "off"). ``scope``: :data:`PIPELINE` or :data:`NODE`.
+    ``startup_only``: read when the node starts; a later change is refused (restart the node).
+    ``read_only``: also declared read-only to ROS, which refuses any change itself.
+    ``type`` ``list`` is a list of strings; a ``default`` of None means there is none (the
+    parameter must be given).
     """
 
     name: str
@@ -51,8 +63,24 @@ class ParameterSpec:
     max: float | None = None  # noqa: A003
     choices: tuple[ParameterValue, ...] | None = None
     special: tuple[ParameterValue, ...] = ()
+    scope: str = PIPELINE
+    startup_only: bool = False
+    read_only: bool = False
+
+    def as_row(self) -> dict[str, Any]:
+        """Return this parameter as plain data (for the docs): every field, the type by name."""
+        row = dataclasses.asdict(self)
+        row["type"] = TYPE_NAMES[self.type]
+        row["choices"] = None if self.choices is None else list(self.choices)
+        row["special"] = list(self.special)
+        return row
 
 
+TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str", list: "list of str"}
+
+
+# The input topic's default (face_perception.ros.topics re-exports it with the other topic names).
+DEFAULT_IMAGE_TOPIC = "camera/image_raw"
 DETECTION_BACKENDS = ("haar", "blazeface")
 BLAZEFACE_MODELS = ("full_range", "short_range")
 HAAR_KEYPOINT_SOURCES = ("blazeface", "box")
@@ -60,6 +88,46 @@ HAAR_KEYPOINT_SOURCES = ("blazeface", "box")
 IDENTITY_MATCH_THRESHOLD = 0.53
 
 PARAMETERS: tuple[ParameterSpec, ...] = (
+    # --- the ROS node (scope NODE) ---------------------------------------------------------
+    ParameterSpec("image_topic", DEFAULT_IMAGE_TOPIC, str,
+                  "sensor_msgs/Image topic to watch; a relative name resolves in the node's namespace "
+                  "(read at start-up)", scope=NODE, startup_only=True),
+    ParameterSpec("use_compressed", False, bool,
+                  "subscribe to sensor_msgs/CompressedImage on <image_topic>/compressed instead (read at start-up)",
+                  scope=NODE, startup_only=True),
+    ParameterSpec("camera_info_topic", "", str,
+                  "sensor_msgs/CameraInfo of the camera, counted against the images to see frames lost on the way, "
+                  "and the intrinsics of the head pose (head_pose.enabled); empty = camera_info beside image_topic "
+                  "(read at start-up)", scope=NODE, startup_only=True),
+    ParameterSpec("publish_annotated_image", True, bool, "draw and publish /faces/annotated_image", scope=NODE),
+    ParameterSpec("diagnostics_period", 1.0, float, "seconds between /diagnostics messages (read at start-up)",
+                  0.1, 60.0, scope=NODE, startup_only=True),
+    ParameterSpec("hri.enabled", False, bool,
+                  "also publish the ROS4HRI (REP-155) face topics under /humans/faces; needs hri_msgs (read at "
+                  "start-up)", scope=NODE, startup_only=True),
+    ParameterSpec("diagnostics.stale_after", 2.0, float,
+                  "seconds without an image after the first one before /diagnostics reports ERROR "
+                  "(WARN from half this time; back to OK when images return)", 0.1, 3600.0, scope=NODE),
+    ParameterSpec("max_image_pixels", 4096 * 4096, int,
+                  "frames with more pixels (width x height) are skipped as bad frames before any copy "
+                  "of the image is made", 64 * 64, 16384 * 16384, scope=NODE),
+    ParameterSpec("gaze.looking_at_camera_deg", 15.0, float,
+                  "FaceAttributes.looking_at_camera is true while the eyes' gaze is at most this many degrees "
+                  "from the line to the camera (the gaze's own error is 5-15 degrees: scripts/measure_gaze.py)",
+                  1.0, 90.0, scope=NODE),
+    # --- head pose and gaze (intrinsics from camera_info_topic; smoothed by the pipeline) ---
+    ParameterSpec("head_pose.enabled", True, bool,
+                  "estimate each face's 3-D head pose from its keypoints and the camera_info intrinsics: "
+                  "FaceAttributes.position and, with hri.enabled, the face_<id>/gaze_<id> frames on /tf "
+                  "(needs tf2_msgs then; read at start-up)", startup_only=True),
+    ParameterSpec("head_pose.min_cutoff", 1.0, float,
+                  "One-Euro smoothing of the head pose over a track: cutoff frequency (Hz) of a still "
+                  "head; lower = steadier, more lag", 0.01, 100.0),
+    ParameterSpec("head_pose.beta", 2.0, float,
+                  "One-Euro: how fast the cutoff rises with the head's speed (per m/s, and per unit of "
+                  "quaternion change per second); higher = less lag when it moves", 0.0, 1000.0),
+    ParameterSpec("head_pose.d_cutoff", 1.0, float,
+                  "One-Euro: cutoff frequency (Hz) of the speed estimate", 0.01, 100.0),
     # --- detection -------------------------------------------------------------------------
     ParameterSpec("detection.backend", "haar", str,
                   "face detector: 'haar' (OpenCV's Haar cascade, the specified default; the "
@@ -182,10 +250,10 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("identity.enabled", False, bool,
                   "recognise returning people: a face descriptor per track (dlib's ResNet, on a worker "
                   "thread) matched against the persons database; stores face descriptors (biometric "
-                  "data, no images) in identity.database (read at start-up)"),
+                  "data, no images) in identity.database (read at start-up)", startup_only=True),
     ParameterSpec("identity.database", "~/.ros/face_perception/persons.db", str,
                   "SQLite persons file (created owner-only, WAL: several camera nodes may share it); "
-                  "~ is expanded (read at start-up)"),
+                  "~ is expanded (read at start-up)", startup_only=True),
     ParameterSpec("identity.match_threshold", IDENTITY_MATCH_THRESHOLD, float,
                   "largest descriptor distance at which a face is the stored person (chosen on LFW "
                   "validation people, docs/identity.md); lower = fewer false matches, more new persons",
@@ -210,30 +278,96 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
 )
 
 PARAMETERS_BY_NAME: dict[str, ParameterSpec] = {spec.name: spec for spec in PARAMETERS}
+# The part PipelineConfig holds.
+PIPELINE_PARAMETERS: tuple[ParameterSpec, ...] = tuple(spec for spec in PARAMETERS if spec.scope == PIPELINE)
+
+# The image source node (face_perception.ros.image_source_node): read at start-up.
+IMAGE_SOURCE_PARAMETERS: tuple[ParameterSpec, ...] = (
+    ParameterSpec("source", "demo", str, "'demo', a video file, an image file or folder, or 'camera:<index>'",
+                  scope=NODE, startup_only=True),
+    ParameterSpec("topic", DEFAULT_IMAGE_TOPIC, str,
+                  "output sensor_msgs/Image topic (a relative name is in the node's namespace)",
+                  scope=NODE, startup_only=True),
+    ParameterSpec("frame_id", "camera_optical_frame", str, "header.frame_id of the published images",
+                  scope=NODE, startup_only=True),
+    ParameterSpec("rate", 10.0, float, "publishing rate in Hz", 0.1, 240.0, scope=NODE, startup_only=True),
+    ParameterSpec("horizontal_fov_deg", 60.0, float,
+                  "horizontal field of view of the published CameraInfo's nominal intrinsics", 1.0, 179.0,
+                  scope=NODE, startup_only=True),
+    ParameterSpec("loop", True, bool, "restart at the end of a file, folder or the demo sequence",
+                  scope=NODE, startup_only=True),
+    ParameterSpec("wait_for_subscribers", False, bool, "publish nothing until the topic has a subscriber",
+                  scope=NODE, startup_only=True),
+    ParameterSpec("max_frames", 0, int, "stop after this many frames (0 = never)", 0, 10**9,
+                  scope=NODE, startup_only=True),
+    ParameterSpec("demo.width", 640, int, "demo frame width", 64, 7680, scope=NODE, startup_only=True),
+    ParameterSpec("demo.height", 480, int, "demo frame height", 64, 4320, scope=NODE, startup_only=True),
+    ParameterSpec("demo.num_faces", 1, int, "faces in the demo frames", 0, 64, scope=NODE, startup_only=True),
+    ParameterSpec("demo.num_frames", 40, int, "frames in one demo cycle", 1, 100000, scope=NODE,
+                  startup_only=True),
+)
+
+# The HRI aggregator node (face_perception.ros.hri_aggregator_node): read-only.
+HRI_AGGREGATOR_PARAMETERS: tuple[ParameterSpec, ...] = (
+    ParameterSpec("tracked_topics", None, list,
+                  "each camera's hri_msgs/IdsList of live faces, e.g. /front/humans/faces/tracked "
+                  "(read at start-up)", scope=NODE, startup_only=True, read_only=True),
+    ParameterSpec("source_timeout", 2.0, float,
+                  "seconds without a camera's list before its faces leave the merged list (read at start-up)",
+                  0.1, 60.0, scope=NODE, startup_only=True, read_only=True),
+)
+
+# Node name -> its parameters.
+TABLES: dict[str, tuple[ParameterSpec, ...]] = {
+    "face_perception": PARAMETERS,
+    "image_source": IMAGE_SOURCE_PARAMETERS,
+    "hri_aggregator": HRI_AGGREGATOR_PARAMETERS,
+}
+
+
+def parameter_table(node: str = "face_perception") -> list[dict[str, Any]]:
+    """Return a node's parameters as plain data, in declaration order (:meth:`ParameterSpec.as_row`)."""
+    if node not in TABLES:
+        raise ConfigError(f"no parameter table for node '{node}' (known: {', '.join(TABLES)})")
+    return [spec.as_row() for spec in TABLES[node]]
 
 
 def validate_value(name: str, value: Any) -> ParameterValue:
     """
-    Check ``value`` for parameter ``name`` and return it in the parameter's type.
+    Check ``value`` for the face_perception node's parameter ``name``; return it in the parameter's type.
 
-    Integers are accepted for float parameters (YAML ``1`` for ``1.0``); nothing else is
-    converted. Raises :class:`ConfigError` naming the parameter and the value.
+    See :func:`validate`. Raises :class:`ConfigError` naming the parameter and the value, also
+    for a name the node does not have.
     """
     spec = PARAMETERS_BY_NAME.get(name)
     if spec is None:
         raise ConfigError(f"unknown parameter '{name}' = {value!r}")
+    return validate(spec, value)
+
+
+def validate(spec: ParameterSpec, value: Any) -> ParameterValue:
+    """
+    Check ``value`` against ``spec`` and return it in the parameter's type.
+
+    Integers are accepted for float parameters (YAML ``1`` for ``1.0``); nothing else is
+    converted. Raises :class:`ConfigError` naming the parameter and the value.
+    """
+    name = spec.name
     if spec.type is bool:
         ok = isinstance(value, bool)
     elif spec.type is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif spec.type is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif spec.type is list:
+        ok = isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value)
     else:
         ok = isinstance(value, spec.type)
     if not ok:
-        raise ConfigError(
-            f"parameter '{name}' = {value!r} has type {type(value).__name__}, expected {spec.type.__name__}"
-        )
+        expected = "list of str" if spec.type is list else spec.type.__name__
+        raise ConfigError(f"parameter '{name}' = {value!r} has type {type(value).__name__}, expected {expected}")
+    if spec.type is list:
+        return list(value)
     if spec.type is float:
         value = float(value)
         if not math.isfinite(value):
@@ -296,6 +430,14 @@ class FaceMeshConfig:
 
 
 @dataclass(frozen=True)
+class HeadPoseConfig:
+    enabled: bool
+    min_cutoff: float
+    beta: float
+    d_cutoff: float
+
+
+@dataclass(frozen=True)
 class IdentityConfig:
     enabled: bool
     database: str
@@ -307,26 +449,30 @@ class IdentityConfig:
 
 
 _SECTIONS = {"detection": DetectionConfig, "classification": ClassificationConfig, "tracking": TrackingConfig,
-             "face_mesh": FaceMeshConfig, "identity": IdentityConfig}
+             "face_mesh": FaceMeshConfig, "head_pose": HeadPoseConfig, "identity": IdentityConfig}
 
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """Validated values of every parameter in :data:`PARAMETERS`."""
+    """Validated values of every parameter in :data:`PIPELINE_PARAMETERS`."""
 
     detection: DetectionConfig
     classification: ClassificationConfig
     tracking: TrackingConfig
     face_mesh: FaceMeshConfig
+    head_pose: HeadPoseConfig
     identity: IdentityConfig
     max_faces: int
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None = None) -> "PipelineConfig":
         """Defaults overridden by ``values`` (dotted names); every value is validated."""
-        merged: dict[str, Any] = {spec.name: spec.default for spec in PARAMETERS}
+        merged: dict[str, Any] = {spec.name: spec.default for spec in PIPELINE_PARAMETERS}
         for name, value in (values or {}).items():
-            merged[name] = validate_value(name, value)
+            value = validate_value(name, value)
+            if name not in merged:
+                raise ConfigError(f"parameter '{name}' = {value!r} is the ROS node's, not the pipeline's")
+            merged[name] = value
         sections: dict[str, dict[str, Any]] = {section: {} for section in _SECTIONS}
         top: dict[str, Any] = {}
         for name, value in merged.items():
@@ -364,11 +510,17 @@ def _check_specs_match_config() -> None:
             field_names.add(field.name)
         else:
             field_names.update(f"{field.name}.{inner.name}" for inner in dataclasses.fields(section))
-    spec_names = set(PARAMETERS_BY_NAME)
+    spec_names = {spec.name for spec in PIPELINE_PARAMETERS}
     if field_names != spec_names or len(PARAMETERS_BY_NAME) != len(PARAMETERS):
         raise RuntimeError(f"PARAMETERS and PipelineConfig disagree: {sorted(field_names ^ spec_names)}")
-    for spec in PARAMETERS:
-        validate_value(spec.name, spec.default)
+    for node, table in TABLES.items():
+        if len({spec.name for spec in table}) != len(table):
+            raise RuntimeError(f"the {node} parameter table names a parameter twice")
+        for spec in table:
+            if spec.scope not in (PIPELINE, NODE) or spec.read_only and not spec.startup_only:
+                raise RuntimeError(f"parameter '{spec.name}': bad scope or read_only without startup_only")
+            if spec.default is not None:
+                validate(spec, spec.default)
 
 
 _check_specs_match_config()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import ast
 import configparser
 from pathlib import Path
-import re
 import shutil
 import subprocess
 import sys
@@ -28,8 +27,7 @@ import yaml
 
 from face_perception.bringup import bringup
 from face_perception.bringup.graph import describe_graph, LAUNCH_ARGUMENTS
-from face_perception.parameters import PARAMETERS
-from face_perception.ros.perception_node import NODE_PARAMETERS
+from face_perception.parameters import IMAGE_SOURCE_PARAMETERS, PARAMETERS
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCH_FILE = ROOT / "launch" / "perception.launch.py"
@@ -115,12 +113,10 @@ def test_bringup_print_mode_and_argument_errors(capsys):
 def test_params_yaml_lists_every_parameter_with_its_declared_default():
     document = yaml.safe_load(PARAMS_FILE.read_text())
     perception = flatten(document["/**/face_perception"]["ros__parameters"])
-    expected = {spec.name: spec.default for spec in (*NODE_PARAMETERS, *PARAMETERS)}
+    expected = {spec.name: spec.default for spec in PARAMETERS}
     assert perception == expected
     source = flatten(document["/**/image_source"]["ros__parameters"])
-    node_source = (ROOT / "face_perception" / "ros" / "image_source_node.py").read_text()
-    declared = set(re.findall(r'_declare\(\s*"([a-z_.]+)"', node_source))
-    assert set(source) == declared
+    assert set(source) == {spec.name for spec in IMAGE_SOURCE_PARAMETERS}
 
 
 def test_setup_cfg_puts_ros_executables_where_ros2_run_looks():

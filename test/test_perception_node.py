@@ -15,6 +15,7 @@
 """The perception node in a real rclpy graph: publish images, receive its outputs."""
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from pathlib import Path
@@ -36,9 +37,13 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
+from face_perception.parameters import HRI_AGGREGATOR_PARAMETERS, IMAGE_SOURCE_PARAMETERS, PARAMETERS
 from face_perception.ros import ros_messages
+from face_perception.ros.hri_aggregator_node import HriAggregatorNode
+from face_perception.ros.image_source_node import ImageSourceNode
 from face_perception.ros.node_main import stop_spinning
 from face_perception.ros.perception_node import PerceptionNode, StartupError
+from face_perception.ros.ros_parameters import parameter_descriptor
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -273,6 +278,62 @@ def test_invalid_parameter_updates_are_refused_with_the_reason(ros_graph):
     result = node.set_parameters([Parameter("detection.max_width", value=0)])[0]
     assert result.successful
     assert node.get_parameter("detection.max_width").value == 0
+
+
+# Parameters rclpy declares on every node.
+ROS_OWN_PARAMETERS = {"use_sim_time", "start_type_description_service"}
+
+
+def declared_parameters(node) -> dict:
+    """Return name -> descriptor of every parameter a node declared, but ROS's own."""
+    names = [name for name in node.list_parameters([], 0).names if name not in ROS_OWN_PARAMETERS]
+    return dict(zip(names, node.describe_parameters(names)))
+
+
+def expected_descriptors(specs) -> dict:
+    expected = {}
+    for spec in specs:
+        expected[spec.name] = parameter_descriptor(spec)
+        expected[spec.name].name = spec.name
+    return expected
+
+
+def test_the_node_declares_exactly_its_parameter_table(ros_graph):
+    node, probe = ros_graph()
+    assert declared_parameters(node) == expected_descriptors(PARAMETERS)
+    # Run-time changeability from the same table: start-up-only ones are refused, the others applied.
+    for spec in PARAMETERS:
+        result = node.set_parameters([Parameter(spec.name, value=spec.default)])[0]
+        if spec.startup_only:
+            assert not result.successful and "read at start-up only" in result.reason, spec.name
+    assert node.set_parameters([Parameter("head_pose.min_cutoff", value=0.5)])[0].successful
+    assert node._pipeline.config.head_pose.min_cutoff == 0.5  # reaches the pipeline's pose smoothing
+
+
+def test_the_image_source_declares_exactly_its_parameter_table():
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        source = ImageSourceNode(context=context)
+        assert declared_parameters(source) == expected_descriptors(IMAGE_SOURCE_PARAMETERS)
+        source.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("hri_msgs") is None, reason="hri_msgs is not installed")
+def test_the_hri_aggregator_declares_exactly_its_parameter_table():
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        aggregator = HriAggregatorNode(context=context, parameter_overrides=[
+            Parameter("tracked_topics", value=["/front/humans/faces/tracked", "/rear/humans/faces/tracked"])])
+        assert declared_parameters(aggregator) == expected_descriptors(HRI_AGGREGATOR_PARAMETERS)
+        # Read-only: ROS itself refuses a change.
+        assert not aggregator.set_parameters([Parameter("source_timeout", value=5.0)])[0].successful
+        aggregator.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
 
 
 def test_mouth_and_gaze_fields_follow_the_face_mesh(ros_graph, astronaut_bgr):

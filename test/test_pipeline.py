@@ -30,7 +30,7 @@ from skimage import data as skimage_data
 from conftest import ASTRONAUT_FACE, EMOTION_LABELS, GENDER_LABELS, make_face_frame, REPO_ROOT
 from face_perception.classification.classification import card_path_for, FaceClassifier, ModelLoadError
 from face_perception.classification.preprocessing import crop_box_with_margin, InputSpec, preprocess_faces
-from face_perception.parameters import ConfigError, PARAMETERS, PipelineConfig, validate_value
+from face_perception.parameters import ConfigError, PIPELINE_PARAMETERS, PipelineConfig, validate_value
 from face_perception.pipeline.pipeline import FacePerceptionPipeline, TIMING_STAGES
 from face_perception.ros.annotation import draw_annotations
 
@@ -279,7 +279,7 @@ def test_unknown_parameter_is_refused() -> None:
 
 def test_every_parameter_default_round_trips() -> None:
     defaults = PipelineConfig.defaults().to_mapping()
-    assert defaults == {spec.name: spec.default for spec in PARAMETERS}
+    assert defaults == {spec.name: spec.default for spec in PIPELINE_PARAMETERS}
     assert PipelineConfig.from_mapping(defaults) == PipelineConfig.defaults()
     assert validate_value("detection.scale_factor", 2) == 2.0  # YAML integer for a float
 

@@ -18,8 +18,10 @@ The whole per-frame pipeline: detect -> crop -> run every face model (one batch 
 The face models are the configured :data:`~face_perception.classification.classification.ATTRIBUTES`,
 all run alike (:class:`~face_perception.classification.face_model.FaceModel`): each output is
 smoothed per track by the model's name and read into a :class:`FaceResult`'s ``outputs``.
-No ROS here: the node converts messages to arrays, calls :meth:`FacePerceptionPipeline.process`
-and turns the :class:`FrameResult` back into messages.
+With the camera's intrinsics, each face also gets its head pose and gaze, smoothed per track
+(:mod:`~face_perception.pipeline.pose_smoothing`). No ROS here: the node converts messages
+to arrays, calls :meth:`FacePerceptionPipeline.process` and turns the :class:`FrameResult`
+back into messages.
 """
 from __future__ import annotations
 
@@ -40,12 +42,15 @@ from face_perception.detection.detection import Detection, Keypoints, PreparedFr
 from face_perception.detection.detectors import create_detector
 from face_perception.detection.keypoints import RegionKeypointFinder
 from face_perception.detection.landmarks import FaceLandmarker, FaceLandmarks
+from face_perception.geometry.gaze import Gaze
+from face_perception.geometry.head_pose import CameraModel, HeadPose
 from face_perception.geometry.mesh_tracking import MeshTracks, TrackMesh
 from face_perception.identity.face_embedding import DlibFaceEmbedder, EmbeddingUnavailable
 from face_perception.identity.person_matching import PersonMatch
 from face_perception.identity.persons_db import PersonStoreError
 from face_perception.identity.track_identities import IdentityWorker, TrackIdentities
 from face_perception.parameters import IdentityConfig, PipelineConfig
+from face_perception.pipeline.pose_smoothing import PoseSmoothing, SmoothedPoses
 from face_perception.tracking.tracking import FaceTracker, TrackedFace
 
 TIMING_STAGES = ("detect", "crop", "classify", "track", "mesh")
@@ -82,6 +87,11 @@ class FaceResult:
     mouth_open: float = math.nan
     # Who this is (identity.enabled): the track's person once the identity worker has matched it.
     person: PersonMatch | None = None
+    # The head pose in the camera frame, smoothed over the track (head_pose.enabled, with the
+    # camera's intrinsics); the track's last one where this frame's face gave none. None before any.
+    head_pose: HeadPose | None = None
+    # The eyes' gaze, smoothed over the track; None where this frame's irises gave none.
+    gaze: Gaze | None = None
 
     # Read-only shortcuts for the answers most callers want.
     @property
@@ -117,6 +127,10 @@ class FrameResult:
     live_track_ids: tuple[str, ...] = ()
     # Identity (identity.enabled): live track id -> its person, for the tracks matched so far.
     live_persons: Mapping[str, PersonMatch] = field(default_factory=dict)
+    # Head pose (with the camera's intrinsics): live track id -> its smoothed pose (also the
+    # tracks missed in this frame: their last), and -> its last smoothed gaze, where it has one.
+    live_head_poses: Mapping[str, HeadPose] = field(default_factory=dict)
+    live_gazes: Mapping[str, Gaze] = field(default_factory=dict)
 
 
 def gray_from_image(image: np.ndarray) -> np.ndarray:
@@ -175,13 +189,17 @@ class FacePerceptionPipeline:
         self.tracker = FaceTracker(config.tracking)
         self._background = BackgroundDetector(config.detection) if config.detection.background else None
         self._keypoint_finder: RegionKeypointFinder | None = None
-        # Set by outputs that need every face's keypoints (REP-155 landmarks, head pose):
-        # Haar faces then get the BlazeFace pass in their box whatever the models' framing.
+        # Set by outputs that need every face's keypoints (REP-155 landmarks): Haar faces then get
+        # the BlazeFace pass in their box whatever the models' framing. A frame given a camera
+        # (head pose) measures them anyway.
         self.measure_keypoints = False
-        # Set by outputs that read the face mesh (landmarks, head pose, gaze, mouth_open).
+        # Set by outputs that read the face mesh (landmarks, mouth_open); the head pose and gaze
+        # (a frame given a camera) measure it anyway.
         self.measure_landmarks = False
         _check_face_mesh_files(config)
         self._meshes = MeshTracks(config.face_mesh, config.tracking.smoothing, _face_mesh_landmarker)
+        # Per-track head pose and gaze smoothing (head_pose.enabled).
+        self._poses = PoseSmoothing(config.head_pose) if config.head_pose.enabled else None
         self._frame_index = 0
         self._frames_since_full_detection = 0
         # Why identity is off although enabled (no model, unusable database); "" otherwise.
@@ -200,6 +218,11 @@ class FacePerceptionPipeline:
     def identity(self) -> IdentityWorker | None:
         """Return the identity worker (persons database services), or None when identity is off."""
         return self._identities.worker if self._identities is not None else None
+
+    @property
+    def pose_smoothing(self) -> PoseSmoothing | None:
+        """Return the per-track head pose and gaze smoothing, or None with head_pose.enabled false."""
+        return self._poses
 
     def reconfigure(self, config: PipelineConfig) -> None:
         """
@@ -220,6 +243,12 @@ class FacePerceptionPipeline:
         self.detector, self.models = detector, models
         self.tracker.config = config.tracking
         self._meshes.config, self._meshes.smoothing = config.face_mesh, config.tracking.smoothing
+        if not config.head_pose.enabled:
+            self._poses = None
+        elif self._poses is None:
+            self._poses = PoseSmoothing(config.head_pose)
+        else:
+            self._poses.configure(config.head_pose)  # the tracks keep their smoothed poses
         if self._identities is not None:
             self._identities.worker.configure(config.identity)
         self.config = config
@@ -234,16 +263,20 @@ class FacePerceptionPipeline:
             self._identities = None
 
     # --- per frame --------------------------------------------------------------------------
-    def process(self, image: np.ndarray) -> FrameResult:
+    def process(self, image: np.ndarray, camera: CameraModel | None = None, time_s: float | None = None
+                ) -> FrameResult:
         """
         Detect, classify and track the faces in one BGR (HxWx3) or grey (HxW) uint8 frame.
 
         Grey models see the grey frame; rgb models see the BGR frame in R, G, B order (a grey
-        frame replicated into the three channels).
+        frame replicated into the three channels). With ``camera`` (the intrinsics of this
+        frame's camera) and head_pose.enabled, each face also gets its head pose and gaze,
+        smoothed over its track at ``time_s`` (the frame's time in seconds; default: now).
         """
         timings: dict[str, float] = {}
         start = time.perf_counter()
         gray = gray_from_image(image)
+        poses_on = camera is not None and self._poses is not None
 
         prepared = self.detector.prepare(image, gray)
         if self._background is not None:
@@ -256,7 +289,7 @@ class FacePerceptionPipeline:
         detections = self._keep_largest(detections)
         models = list(self.models.values())
         specs = [model.input_spec for model in models]
-        detections, measured = self._with_keypoints(image, detections, specs)
+        detections, measured = self._with_keypoints(image, detections, specs, poses_on)
         mark = _lap(timings, "detect", start)
 
         boxes = [d.box for d in detections]
@@ -279,23 +312,30 @@ class FacePerceptionPipeline:
         mark = _lap(timings, "track", mark)
 
         meshes: dict[str, TrackMesh] = {}
-        if self.measure_landmarks and self.config.face_mesh.enabled:
+        if (self.measure_landmarks or poses_on) and self.config.face_mesh.enabled:
             meshes = self._meshes.update(image, [(t.track_id, measured[i]) for i, t in enumerate(tracked)],
                                          self._frame_index, live)
         if identities is not None:
             prior = BOX_KEYPOINT_PRIORS[self.config.detection.backend]
             identities.after_tracking(self.tracker, image, [
                 (t.track_id, _keypoints_or_prior(d, prior)) for t, d in zip(tracked, measured)])
+        poses = SmoothedPoses()
+        if poses_on:
+            poses = self._poses.update(
+                [(t.track_id, None if mesh is None else mesh.landmarks, measured[i].keypoints)
+                 for i, t in enumerate(tracked) for mesh in [meshes.get(t.track_id)]],
+                live, camera, time.time() if time_s is None else time_s)
         # Oldest track first: a stable order from frame to frame for consumers and displays.
         order = sorted(range(len(tracked)), key=lambda i: tracked[i].serial)
-        faces = [self._face_result(detections[i], tracked[i], measured[i].keypoints, meshes.get(tracked[i].track_id))
-                 for i in order]
+        faces = [self._face_result(detections[i], tracked[i], measured[i].keypoints, meshes.get(tracked[i].track_id),
+                                   poses) for i in order]
         _lap(timings, "mesh", mark)
         timings["total"] = (time.perf_counter() - start) * 1000.0
 
         persons = {} if identities is None else {
             t: person for t in live for person in [identities.person_of(t)] if person is not None}
-        result = FrameResult(faces, timings, self._frame_index, full, (gray.shape[1], gray.shape[0]), live, persons)
+        result = FrameResult(faces, timings, self._frame_index, full, (gray.shape[1], gray.shape[0]), live, persons,
+                             poses.head_poses, poses.last_gazes)
         self._frame_index += 1
         return result
 
@@ -342,14 +382,14 @@ class FacePerceptionPipeline:
         """Blocks until the background detection (if any) is idle; for tests and offline use."""
         return self._background is None or self._background.wait_idle(timeout)
 
-    def _with_keypoints(self, image: np.ndarray, detections: list[Detection], specs: Sequence[InputSpec]
-                        ) -> tuple[list[Detection], list[Detection]]:
+    def _with_keypoints(self, image: np.ndarray, detections: list[Detection], specs: Sequence[InputSpec],
+                        poses_on: bool = False) -> tuple[list[Detection], list[Detection]]:
         """
         Return the detections for the models and for the outputs, with measured keypoints.
 
         (for the models, for the outputs): detections with measured keypoints where a model
         is framed on them and the detector gives none (Haar with ``detection.haar_keypoints:
-        blazeface``), and, with :attr:`measure_keypoints`, every face's for the outputs.
+        blazeface``), and, with :attr:`measure_keypoints` or ``poses_on``, every face's for the outputs.
         """
         for_models = (any(isinstance(spec.framing, EyesMouthFraming) for spec in specs)
                       and self.config.detection.haar_keypoints == "blazeface")
@@ -357,7 +397,7 @@ class FacePerceptionPipeline:
         # their box: a 48 px face in a 640 px frame is 14 px in the 192 px input.
         remeasure_below = SMALL_FACE_INPUT_PX * max(image.shape[:2]) / FULL_RANGE_INPUT_PX if for_models else 0.0
         coarse = any(d.keypoints is None or d.w < remeasure_below for d in detections)
-        every_face = self.measure_keypoints or self._identities is not None
+        every_face = self.measure_keypoints or poses_on or self._identities is not None
         if not (for_models or every_face) or not coarse:
             return detections, detections
         if self._keypoint_finder is None:
@@ -372,7 +412,7 @@ class FacePerceptionPipeline:
         return sorted(largest, key=lambda d: d.confidence, reverse=True)
 
     def _face_result(self, detection: Detection, tracked: TrackedFace, keypoints: Keypoints | None,
-                     mesh: TrackMesh | None) -> FaceResult:
+                     mesh: TrackMesh | None, poses: SmoothedPoses) -> FaceResult:
         return FaceResult(
             track_id=tracked.track_id,
             box=detection.box,
@@ -384,6 +424,8 @@ class FacePerceptionPipeline:
             landmarks=None if mesh is None else mesh.landmarks,
             mouth_open=math.nan if mesh is None else mesh.mouth_open,
             person=self._identities.person_of(tracked.track_id) if self._identities is not None else None,
+            head_pose=poses.head_poses.get(tracked.track_id),
+            gaze=poses.gazes.get(tracked.track_id),
         )
 
 

@@ -35,15 +35,16 @@ from __future__ import annotations
 import sys
 import time
 
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 import rclpy
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
+
+from face_perception.parameters import ConfigError, HRI_AGGREGATOR_PARAMETERS
 
 from face_perception.ros.diagnostics import PerCauseThrottle
 from face_perception.ros.hri_aggregation import TrackedListMerger
 from face_perception.ros.node_main import run_node, warn_unknown_parameters
+from face_perception.ros.ros_parameters import declare_table
 from face_perception.ros.topics import HRI_TRACKED_TOPIC
 
 # A camera's person lists sit beside its faces list: <ns>/humans/faces/tracked -> <ns>/humans/persons/...
@@ -71,26 +72,18 @@ class HriAggregatorNode(Node):
                 f"hri_msgs cannot be imported ({error}); install ros-<distro>-hri-msgs or build "
                 "../shared/ros2/src/hri_msgs (scripts/setup_env.sh --dev)") from error
         self._ids_list = IdsList
-        sources = self.declare_parameter(
-            "tracked_topics", Parameter.Type.STRING_ARRAY,
-            ParameterDescriptor(description="each camera's hri_msgs/IdsList of live faces, e.g. "
-                                            "/front/humans/faces/tracked (read at start-up)", read_only=True))
-        timeout = self.declare_parameter(
-            "source_timeout", 2.0,
-            ParameterDescriptor(description="seconds without a camera's list before its faces leave the merged "
-                                            "list (read at start-up)", read_only=True,
-                                floating_point_range=[FloatingPointRange(from_value=0.1, to_value=60.0)]))
-        try:
-            topics = list(sources.value or [])
-        except rclpy.exceptions.ParameterUninitializedException:
-            topics = []
+        try:  # both read-only: ROS refuses any change after the start
+            values = declare_table(self, HRI_AGGREGATOR_PARAMETERS)
+        except ConfigError as error:
+            raise AggregatorStartupError(str(error)) from error
+        topics, timeout = values["tracked_topics"] or [], float(values["source_timeout"])
         if not topics or not all(topics):
             raise AggregatorStartupError("parameter 'tracked_topics': needs one non-empty topic per camera")
         resolved = [self.resolve_topic_name(topic) for topic in topics]
         if self.resolve_topic_name(HRI_TRACKED_TOPIC) in resolved:
             raise AggregatorStartupError(f"parameter 'tracked_topics': {HRI_TRACKED_TOPIC} is this node's output")
         try:
-            self._merger = TrackedListMerger(resolved, float(timeout.value))
+            self._merger = TrackedListMerger(resolved, timeout)
         except ValueError as error:
             raise AggregatorStartupError(f"parameter 'tracked_topics' / 'source_timeout': {error}") from error
         self._duplicate_log = PerCauseThrottle(DUPLICATE_LOG_INTERVAL_S)
@@ -102,13 +95,13 @@ class HriAggregatorNode(Node):
         if all(topic.endswith(FACES_LIST_SUFFIX) for topic in resolved):
             for kind, output in PERSON_LISTS.items():
                 sources = [topic[: -len(FACES_LIST_SUFFIX)] + output for topic in resolved]
-                self._person_lists[kind] = (TrackedListMerger(sources, float(timeout.value)),
+                self._person_lists[kind] = (TrackedListMerger(sources, timeout),
                                             self.create_publisher(IdsList, output, STATE_QOS))
                 for topic in sources:
                     self.create_subscription(IdsList, topic, lambda message, t=topic, k=kind:
                                              self._on_person_list(k, t, message), STATE_QOS)
         # Expiry is checked 4x per timeout: a dead camera's faces go within 1.25 timeouts.
-        self.create_timer(float(timeout.value) / 4.0, self._expire)
+        self.create_timer(timeout / 4.0, self._expire)
         warn_unknown_parameters(self)
         self.get_logger().info(f"merging {', '.join(resolved)} into {HRI_TRACKED_TOPIC}")
 

@@ -18,7 +18,7 @@ Publish camera-like images from a file, folder, camera or the demo sequence.
 Publish camera-like images from a video file, an image folder or file, a camera, or
 the embedded demo sequence, so the graph runs without a camera driver.
 
-Parameters (all declared with descriptors; see config/perception.yaml):
+Parameters (face_perception.parameters.IMAGE_SOURCE_PARAMETERS; see config/perception.yaml):
   source      'demo', a video file, an image file, a folder of images, or 'camera:<index>'
   topic       output sensor_msgs/Image topic (relative: in the node's namespace);
               sensor_msgs/CameraInfo goes to camera_info beside it (same header), as
@@ -40,17 +40,17 @@ from typing import Callable, Iterator
 
 import cv2
 import numpy as np
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 import rclpy
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
+from face_perception.parameters import ConfigError, IMAGE_SOURCE_PARAMETERS
 from face_perception.ros.camera_info import default_camera_info_topic, nominal_intrinsics
 from face_perception.ros.demo_frames import demo_frame
 from face_perception.ros.node_main import run_node, warn_unknown_parameters
 from face_perception.ros.ros_messages import bgr_to_image_msg, camera_info_msg
-from face_perception.ros.topics import DEFAULT_IMAGE_TOPIC
+from face_perception.ros.ros_parameters import declare_table
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
@@ -135,33 +135,17 @@ class ImageSourceNode(Node):
     def __init__(self, on_finished: Callable[[], None] | None = None, **node_kwargs) -> None:
         super().__init__("image_source", **node_kwargs)
         self._on_finished = on_finished
-        source = self._declare("source", "demo", "'demo', a video file, an image file or folder, or 'camera:<index>'")
-        topic = self._declare("topic", DEFAULT_IMAGE_TOPIC,
-                              "output sensor_msgs/Image topic (a relative name is in the node's namespace)")
-        self._frame_id = self._declare("frame_id", "camera_optical_frame", "header.frame_id of the published images")
-        rate = self._declare(
-            "rate", 10.0, "publishing rate in Hz", floating=FloatingPointRange(from_value=0.1, to_value=240.0)
-        )
-        self._fov_deg = self._declare(
-            "horizontal_fov_deg", 60.0, "horizontal field of view of the published CameraInfo's nominal intrinsics",
-            floating=FloatingPointRange(from_value=1.0, to_value=179.0),
-        )
-        loop = self._declare("loop", True, "restart at the end of a file, folder or the demo sequence")
-        self._wait_for_subscribers = self._declare(
-            "wait_for_subscribers", False, "publish nothing until the topic has a subscriber"
-        )
-        self._max_frames = self._declare(
-            "max_frames", 0, "stop after this many frames (0 = never)",
-            integer=IntegerRange(from_value=0, to_value=10**9),
-        )
-        width = self._declare("demo.width", 640, "demo frame width", integer=IntegerRange(from_value=64, to_value=7680))
-        height = self._declare("demo.height", 480, "demo frame height",
-                               integer=IntegerRange(from_value=64, to_value=4320))
-        faces = self._declare("demo.num_faces", 1, "faces in the demo frames",
-                              integer=IntegerRange(from_value=0, to_value=64))
-        count = self._declare(
-            "demo.num_frames", 40, "frames in one demo cycle", integer=IntegerRange(from_value=1, to_value=100000)
-        )
+        try:
+            values = declare_table(self, IMAGE_SOURCE_PARAMETERS)
+        except ConfigError as error:
+            raise SourceError(str(error)) from error
+        source, topic, rate, loop = values["source"], values["topic"], values["rate"], values["loop"]
+        self._frame_id = values["frame_id"]
+        self._fov_deg = values["horizontal_fov_deg"]
+        self._wait_for_subscribers = values["wait_for_subscribers"]
+        self._max_frames = values["max_frames"]
+        width, height = values["demo.width"], values["demo.height"]
+        faces, count = values["demo.num_faces"], values["demo.num_frames"]
         if not topic:
             raise SourceError("topic: must not be empty")
         self._frames = open_frame_source(source, loop, width, height, faces, count)
@@ -180,14 +164,6 @@ class ImageSourceNode(Node):
         warn_unknown_parameters(self)
         self.get_logger().info(f"publishing '{source}' on {topic} (and {default_camera_info_topic(topic)}) at "
                                f"{rate:g} Hz, frame_id '{self._frame_id}'")
-
-    def _declare(self, name: str, default, description: str, integer=None, floating=None):
-        descriptor = ParameterDescriptor(description=description)
-        if integer is not None:
-            descriptor.integer_range = [integer]
-        if floating is not None:
-            descriptor.floating_point_range = [floating]
-        return self.declare_parameter(name, default, descriptor).value
 
     @property
     def published(self) -> int:

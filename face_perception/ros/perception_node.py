@@ -47,13 +47,7 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from face_perception_msgs.msg import FaceAttributesArray
-from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
-    ParameterType,
-    SetParametersResult,
-)
+from rcl_interfaces.msg import SetParametersResult
 import rclpy
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
@@ -62,10 +56,17 @@ from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
 from face_perception.classification.classification import ATTRIBUTES
-from face_perception.geometry.gaze import gaze_rotation_in_face, GazeTracker
-from face_perception.geometry.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
-from face_perception.geometry.mesh_geometry import best_pose_estimate
-from face_perception.parameters import ConfigError, PARAMETERS, ParameterSpec, PipelineConfig, validate_value
+from face_perception.geometry.gaze import gaze_rotation_in_face
+from face_perception.geometry.head_pose import CameraModel, CameraModelError
+from face_perception.parameters import (
+    ConfigError,
+    NODE,
+    PARAMETERS,
+    PARAMETERS_BY_NAME,
+    PIPELINE_PARAMETERS,
+    PipelineConfig,
+    validate_value,
+)
 from face_perception.pipeline.pipeline import FacePerceptionPipeline
 from face_perception.ros import ros_messages
 from face_perception.ros.annotation import draw_annotations
@@ -73,6 +74,7 @@ from face_perception.ros.camera_info import camera_info_topic, CameraInfoMonitor
 from face_perception.ros.diagnostics import PerCauseThrottle, StreamHealth
 from face_perception.ros.image_conversion import check_pixel_count, compressed_image_size, ImageConversionError
 from face_perception.ros.node_main import run_node, warn_unknown_parameters
+from face_perception.ros.ros_parameters import declare_table
 from face_perception.ros.topics import (  # noqa: F401 (re-exported: the demo and tests import them from here)
     ANNOTATED_TOPIC,
     ATTRIBUTES_TOPIC,
@@ -83,68 +85,6 @@ from face_perception.ros.topics import (  # noqa: F401 (re-exported: the demo an
 
 NODE_NAME = "face_perception"
 
-_ROS_TYPES = {
-    bool: ParameterType.PARAMETER_BOOL,
-    int: ParameterType.PARAMETER_INTEGER,
-    float: ParameterType.PARAMETER_DOUBLE,
-    str: ParameterType.PARAMETER_STRING,
-}
-
-# Node-level parameters (the pipeline's own come from face_perception.parameters).
-NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
-    ParameterSpec("image_topic", DEFAULT_IMAGE_TOPIC, str,
-                  "sensor_msgs/Image topic to watch; a relative name resolves in the node's namespace "
-                  "(read at start-up)"),
-    ParameterSpec(
-        "use_compressed",
-        False,
-        bool,
-        "subscribe to sensor_msgs/CompressedImage on <image_topic>/compressed instead (read at start-up)",
-    ),
-    ParameterSpec(
-        "camera_info_topic",
-        "",
-        str,
-        "sensor_msgs/CameraInfo of the camera, counted against the images to see frames lost on the way, "
-        "and the intrinsics of the head pose (head_pose.enabled); empty = camera_info beside image_topic "
-        "(read at start-up)",
-    ),
-    ParameterSpec("publish_annotated_image", True, bool, "draw and publish /faces/annotated_image"),
-    ParameterSpec("diagnostics_period", 1.0, float, "seconds between /diagnostics messages (read at start-up)",
-                  0.1, 60.0),
-    ParameterSpec(
-        "hri.enabled",
-        False,
-        bool,
-        "also publish the ROS4HRI (REP-155) face topics under /humans/faces; needs hri_msgs (read at start-up)",
-    ),
-    ParameterSpec("diagnostics.stale_after", 2.0, float,
-                  "seconds without an image after the first one before /diagnostics reports ERROR "
-                  "(WARN from half this time; back to OK when images return)", 0.1, 3600.0),
-    ParameterSpec("max_image_pixels", 4096 * 4096, int,
-                  "frames with more pixels (width x height) are skipped as bad frames before any copy "
-                  "of the image is made", 64 * 64, 16384 * 16384),
-    # --- head pose (intrinsics from camera_info_topic) ---
-    ParameterSpec("head_pose.enabled", True, bool,
-                  "estimate each face's 3-D head pose from its keypoints and the camera_info intrinsics: "
-                  "FaceAttributes.position and, with hri.enabled, the face_<id>/gaze_<id> frames on /tf "
-                  "(needs tf2_msgs then; read at start-up)"),
-    ParameterSpec("head_pose.min_cutoff", 1.0, float,
-                  "One-Euro smoothing of the head pose over a track: cutoff frequency (Hz) of a still "
-                  "head; lower = steadier, more lag", 0.01, 100.0),
-    ParameterSpec("head_pose.beta", 2.0, float,
-                  "One-Euro: how fast the cutoff rises with the head's speed (per m/s, and per unit of "
-                  "quaternion change per second); higher = less lag when it moves", 0.0, 1000.0),
-    ParameterSpec("head_pose.d_cutoff", 1.0, float,
-                  "One-Euro: cutoff frequency (Hz) of the speed estimate", 0.01, 100.0),
-    ParameterSpec("gaze.looking_at_camera_deg", 15.0, float,
-                  "FaceAttributes.looking_at_camera is true while the eyes' gaze is at most this many degrees "
-                  "from the line to the camera (the gaze's own error is 5-15 degrees: scripts/measure_gaze.py)",
-                  1.0, 90.0),
-)
-STARTUP_ONLY = {"image_topic", "camera_info_topic", "use_compressed", "diagnostics_period", "hri.enabled",
-                "head_pose.enabled", "identity.enabled", "identity.database"}
-NODE_PARAMETERS_BY_NAME = {spec.name: spec for spec in NODE_PARAMETERS}
 # Seconds between two log lines for the same cause of bad frames (each cause has its own).
 BAD_FRAME_LOG_INTERVAL_S = 5.0
 
@@ -153,45 +93,16 @@ class StartupError(RuntimeError):
     """The node cannot start; the message names the parameter or file."""
 
 
-def parameter_descriptor(spec: ParameterSpec) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(type=_ROS_TYPES[spec.type], description=spec.description)
-    # Ranges with special out-of-range values (e.g. 0 = off) cannot be expressed in a
-    # descriptor: those are spelled out in the text and checked by validate_value.
-    if spec.min is not None and spec.max is not None and not spec.special:
-        if spec.type is int:
-            descriptor.integer_range = [IntegerRange(from_value=int(spec.min), to_value=int(spec.max), step=1)]
-        elif spec.type is float:
-            descriptor.floating_point_range = [
-                FloatingPointRange(from_value=float(spec.min), to_value=float(spec.max), step=0.0)
-            ]
-    elif spec.special:
-        descriptor.additional_constraints = (
-            f"{spec.min:g}..{spec.max:g} or one of {', '.join(repr(v) for v in spec.special)}"
-        )
-    if spec.choices:
-        descriptor.additional_constraints = f"one of {', '.join(repr(v) for v in spec.choices)}"
-    return descriptor
-
-
 class PerceptionNode(Node):
     def __init__(self, **node_kwargs) -> None:
         super().__init__(NODE_NAME, **node_kwargs)
-        values = {}
-        for spec in (*NODE_PARAMETERS, *PARAMETERS):
-            try:
-                values[spec.name] = self.declare_parameter(spec.name, spec.default, parameter_descriptor(spec)).value
-            except rclpy.exceptions.ParameterException as error:
-                raise StartupError(f"parameter '{spec.name}': {error}") from error
         try:
-            for spec in NODE_PARAMETERS:
-                if spec.min is not None:
-                    _check_node_value(spec, values[spec.name])
-            self._config = PipelineConfig.from_mapping({spec.name: values[spec.name] for spec in PARAMETERS})
+            # Every parameter of the table, checked by its one validation function.
+            values = declare_table(self, PARAMETERS)
+            self._config = PipelineConfig.from_mapping({spec.name: values[spec.name] for spec in PIPELINE_PARAMETERS})
             self._pipeline = build_pipeline(self._config)
         except (ConfigError, ValueError, OSError) as error:
             raise StartupError(str(error)) from error
-        self._publish_annotated = bool(values["publish_annotated_image"])
-        self._max_image_pixels = int(values["max_image_pixels"])
         image_topic = values["image_topic"]
         if not image_topic:
             raise StartupError("parameter 'image_topic': must not be empty")
@@ -199,6 +110,8 @@ class PerceptionNode(Node):
         self.camera_info = CameraInfoMonitor(camera_info_topic(values["camera_info_topic"], image_topic))
         self._health = StreamHealth(stale_after_s=float(values["diagnostics.stale_after"]),
                                     camera_info=self.camera_info)
+        # The node-level parameters that may change at run time (see _apply_node_values).
+        self._apply_node_values(values)
         self._bad_frame_log = PerCauseThrottle(BAD_FRAME_LOG_INTERVAL_S)
         self._pipeline_lock = threading.Lock()
         # Identity: one log line when it cannot run (the node runs on without it), services when on.
@@ -215,7 +128,7 @@ class PerceptionNode(Node):
         self._annotated_pub = self.create_publisher(Image, ANNOTATED_TOPIC, qos_profile_sensor_data)
         self._detections_pub = self.create_publisher(Detection2DArray, DETECTIONS_TOPIC, 10)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
-        frames_on = bool(values["hri.enabled"] and values["head_pose.enabled"])
+        frames_on = bool(values["hri.enabled"] and self._config.head_pose.enabled)
         self._hri = _hri_output(self, frames_on) if values["hri.enabled"] else None
         self._hri_persons = None
         if self._hri is not None and self._pipeline.identity is not None:
@@ -240,14 +153,12 @@ class PerceptionNode(Node):
             raise StartupError(f"parameter 'camera_info_topic' = {self.camera_info.topic!r} is not a valid topic "
                                f"name: {error}") from error
 
-        # Head pose: intrinsics from the same camera_info (see _on_camera_info).
+        # Head pose: intrinsics from the same camera_info (see _on_camera_info); the pipeline
+        # estimates and smooths the poses and gazes.
         self._camera: CameraModel | None = None
         self._camera_problem = "no camera_info received yet"
         self._camera_logged: set[str] = set()
         self._camera_info_topic = info_subscription.topic_name
-        self._head_poses = HeadPoseTracker(_one_euro(values)) if values["head_pose.enabled"] else None
-        self._gazes = GazeTracker(_one_euro(values)) if values["head_pose.enabled"] else None
-        self._looking_threshold_deg = float(values["gaze.looking_at_camera_deg"])
 
         # Newest-frame slot shared with the worker thread.
         self._slot_lock = threading.Condition()
@@ -278,7 +189,7 @@ class PerceptionNode(Node):
 
     def _on_camera_info(self, message: CameraInfo) -> None:
         self.camera_info.add(message, time.monotonic())
-        if self._head_poses is not None:
+        if self._config.head_pose.enabled:
             self._set_camera(message)
 
     def _work(self) -> None:
@@ -317,18 +228,19 @@ class PerceptionNode(Node):
                 more = f" ({held_back} more like it since the last report)" if held_back else ""
                 self.get_logger().warning(f"frame skipped: {error}{more}")
             return
-        with self._pipeline_lock:
-            # Keypoints for every face only where an output reads them (a BlazeFace pass per Haar face).
-            poses_on = self._head_poses is not None and self._camera is not None
-            self._pipeline.measure_keypoints = self._hri is not None or poses_on
-            # The face mesh only while an output reads it: landmarks, pose and gaze, mouth_open.
-            self._pipeline.measure_landmarks = (self._hri is not None or poses_on
-                                                or self._attributes_pub.get_subscription_count() > 0)
-            result = self._pipeline.process(bgr)
-        self._log_identity_problem()
         header = message.header
-        poses, gazes = self._face_poses(result, header, bgr.shape)
-        positions = {track_id: pose.translation for track_id, pose in poses.items()}
+        camera = self._usable_camera(bgr.shape)
+        with self._pipeline_lock:
+            # Keypoints for every face only where an output reads them (a BlazeFace pass per Haar
+            # face); the pipeline adds them, and the face mesh, for the head pose given a camera.
+            self._pipeline.measure_keypoints = self._hri is not None
+            # The face mesh only while an output reads it: landmarks, mouth_open.
+            self._pipeline.measure_landmarks = (self._hri is not None
+                                                or self._attributes_pub.get_subscription_count() > 0)
+            result = self._pipeline.process(bgr, camera, header.stamp.sec + header.stamp.nanosec * 1e-9)
+        self._log_identity_problem()
+        positions = {face.track_id: face.head_pose.translation for face in result.faces if face.head_pose}
+        gazes = {face.track_id: face.gaze for face in result.faces if face.gaze is not None}
         self._attributes_pub.publish(ros_messages.face_attributes_array(result.faces, header, positions, gazes,
                                                                         self._looking_threshold_deg))
         self._detections_pub.publish(ros_messages.detection_array(result.faces, header))
@@ -337,9 +249,9 @@ class PerceptionNode(Node):
             self._annotated_pub.publish(ros_messages.image_msg_with_header(annotated, header))
         if self._hri is not None:
             # Every live track with a pose: a missed track keeps its last gaze, as its last pose.
-            last_gazes = {track_id: self._gazes.last(track_id) for track_id in poses} if self._gazes else {}
+            poses = result.live_head_poses
             gaze_frames = {track_id: gaze_rotation_in_face(gaze.direction, poses[track_id])
-                           for track_id, gaze in last_gazes.items() if gaze is not None}
+                           for track_id, gaze in result.live_gazes.items()}
             self._hri.publish(result, header, bgr, poses, gaze_frames)
         if self._hri_persons is not None:
             self._hri_persons.publish(result.live_persons, self._hri.face_id, header)
@@ -361,32 +273,24 @@ class PerceptionNode(Node):
             self._camera = None
             self._camera_problem = f"the camera_info is unusable: {error}"
 
-    def _face_poses(self, result, header, image_shape) -> tuple[dict, dict]:
+    def _usable_camera(self, image_shape) -> CameraModel | None:
         """
-        Return (track id -> smoothed head pose, track id -> smoothed gaze).
+        Return the camera model for images of this shape, or None (logged once per reason).
 
-        Poses of the live tracks that have one, from the face mesh where the face has one,
-        else from its six keypoints; gazes of this frame's faces whose irises fit. ({}, {})
-        (logged once per reason) without a usable camera_info for these images.
+        None also with head_pose.enabled false; without a usable camera_info for these images
+        the pipeline gives no head poses or gazes.
         """
-        if self._head_poses is None:
-            return {}, {}
+        if not self._config.head_pose.enabled:
+            return None
         camera, problem = self._camera, self._camera_problem
         if camera is not None and camera.width and (camera.width, camera.height) != (image_shape[1], image_shape[0]):
             camera, problem = None, (f"the camera_info is for {camera.width}x{camera.height} images, "
                                      f"the images are {image_shape[1]}x{image_shape[0]}")
-        if camera is None:
-            if problem not in self._camera_logged:
-                self._camera_logged.add(problem)
-                self.get_logger().warning(f"no face positions or face frames: {problem} "
-                                          f"(topic {self._camera_info_topic})")
-            return {}, {}
-        stamp_s = header.stamp.sec + header.stamp.nanosec * 1e-9
-        poses = self._head_poses.update_frame(((f.track_id, best_pose_estimate(f.landmarks, f.keypoints))
-                                               for f in result.faces), result.live_track_ids, camera, stamp_s)
-        gazes = self._gazes.update_frame(((f.track_id, f.landmarks) for f in result.faces), poses,
-                                         result.live_track_ids, camera, stamp_s)
-        return poses, gazes
+        if camera is None and problem not in self._camera_logged:
+            self._camera_logged.add(problem)
+            self.get_logger().warning(f"no face positions or face frames: {problem} "
+                                      f"(topic {self._camera_info_topic})")
+        return camera
 
     # --- parameters --------------------------------------------------------------------
     def set_parameters_atomically(self, parameter_list) -> SetParametersResult:
@@ -403,30 +307,24 @@ class PerceptionNode(Node):
         return result
 
     def _on_set_parameters(self, parameters) -> SetParametersResult:
-        updates = {}
+        pipeline_updates = {}
         node_updates = {}
         for parameter in parameters:
-            if parameter.name in STARTUP_ONLY:
+            spec = PARAMETERS_BY_NAME.get(parameter.name)
+            if spec is not None and spec.startup_only:
                 return SetParametersResult(
                     successful=False, reason=f"parameter '{parameter.name}' is read at start-up only; restart the node"
                 )
-            spec = NODE_PARAMETERS_BY_NAME.get(parameter.name)
-            if spec is not None:
-                try:
-                    if spec.min is not None:
-                        _check_node_value(spec, parameter.value)
-                except ConfigError as error:
-                    return SetParametersResult(successful=False, reason=str(error))
-                node_updates[parameter.name] = parameter.value
-                continue
-            updates[parameter.name] = parameter.value
-        if not updates:
-            self._apply_node_updates(node_updates)
+            try:
+                value = validate_value(parameter.name, parameter.value)  # also refuses names not in the table
+            except ConfigError as error:
+                return SetParametersResult(successful=False, reason=str(error))
+            (node_updates if spec.scope == NODE else pipeline_updates)[parameter.name] = value
+        if not pipeline_updates:
+            self._apply_node_values(node_updates)
             return SetParametersResult(successful=True)
         try:
-            for name, value in updates.items():
-                validate_value(name, value)
-            config = self._config.with_updates(updates)
+            config = self._config.with_updates(pipeline_updates)
         except (ConfigError, ValueError) as error:
             return SetParametersResult(successful=False, reason=str(error))
         with self._pipeline_lock:
@@ -440,11 +338,12 @@ class PerceptionNode(Node):
                 self._pipeline.reconfigure(previous)
                 return SetParametersResult(successful=False, reason=str(error))
             self._config = config
-        self._apply_node_updates(node_updates)
-        self.get_logger().info(f"parameters updated: {sorted(updates)}")
+        self._apply_node_values(node_updates)
+        self.get_logger().info(f"parameters updated: {sorted(pipeline_updates)}")
         return SetParametersResult(successful=True)
 
-    def _apply_node_updates(self, values: dict) -> None:
+    def _apply_node_values(self, values: dict) -> None:
+        """Apply the node-level parameters among ``values`` that change at run time (validated already)."""
         if "publish_annotated_image" in values:
             self._publish_annotated = bool(values["publish_annotated_image"])
         if "max_image_pixels" in values:
@@ -453,10 +352,6 @@ class PerceptionNode(Node):
             self._health.stale_after_s = float(values["diagnostics.stale_after"])
         if "gaze.looking_at_camera_deg" in values:
             self._looking_threshold_deg = float(values["gaze.looking_at_camera_deg"])
-        if self._head_poses is not None and any(name.startswith("head_pose.") for name in values):
-            current = {name: self.get_parameter(name).value for name in _ONE_EURO_PARAMETERS}
-            self._head_poses.set_parameters(_one_euro({**current, **values}))
-            self._gazes.set_parameters(_one_euro({**current, **values}))
 
     # --- diagnostics -------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
@@ -482,11 +377,6 @@ class PerceptionNode(Node):
         if self._hri_persons is not None:
             self._hri_persons.close()
         super().destroy_node()
-
-
-def _check_node_value(spec: ParameterSpec, value) -> None:
-    if not spec.min <= value <= spec.max:
-        raise ConfigError(f"parameter '{spec.name}' = {value!r} is outside {spec.min}..{spec.max}")
 
 
 def _hri_output(node: Node, face_frames: bool):
@@ -515,14 +405,6 @@ def _hri_output(node: Node, face_frames: bool):
             ) from error
         frames = FaceFramesPublisher(node)
     return HriFaceOutput(node, frames=frames)
-
-
-_ONE_EURO_PARAMETERS = ("head_pose.min_cutoff", "head_pose.beta", "head_pose.d_cutoff")
-
-
-def _one_euro(values: dict) -> OneEuroParameters:
-    min_cutoff, beta, d_cutoff = (float(values[name]) for name in _ONE_EURO_PARAMETERS)
-    return OneEuroParameters(min_cutoff=min_cutoff, beta=beta, d_cutoff=d_cutoff)
 
 
 def build_pipeline(config: PipelineConfig) -> FacePerceptionPipeline:

@@ -29,7 +29,9 @@ list, and ``hri_aggregator_node`` merges those into :data:`HRI_TRACKED_TOPIC`.
 """
 from __future__ import annotations
 
-DEFAULT_IMAGE_TOPIC = "camera/image_raw"
+# The input's default is the image_topic parameter's, defined with it in the parameter table.
+from face_perception.parameters import DEFAULT_IMAGE_TOPIC  # noqa: F401 (one import place for topic names)
+
 ATTRIBUTES_TOPIC = "faces/attributes"
 ANNOTATED_TOPIC = "faces/annotated_image"
 DETECTIONS_TOPIC = "faces/detections"
