@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 # config/fastdds_local_only.xml (see README, "DDS").
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup setup-dev demo test train evaluate benchmark clean
+.PHONY: setup setup-dev demo test test-quick train evaluate benchmark clean
 
 setup:
 	scripts/setup_env.sh
@@ -21,6 +21,11 @@ demo: setup
 ## Set up (with test dependencies) and run every test.
 test: setup-dev
 	$(PYTHON) -m pytest -ra test
+
+## The developer's fast loop: the library tests without a ROS graph, ../shared/data or
+## long runs (markers in pytest.ini), under 2 minutes on 2 cores. Needs `make setup-dev` once.
+test-quick:
+	$(PYTHON) -m pytest -ra -m "not ros and not slow and not data" test
 
 ## Retrain, export and evaluate the shipped models (needs ../shared/data; several hours on
 ## 2 cores; see training/README.md for the measured times of each run).

@@ -28,19 +28,19 @@ from rclpy.qos import qos_profile_sensor_data, QoSProfile
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
+from conftest import wait_for
 from face_perception.ros import ros_messages
 from face_perception.ros.hri_aggregator_node import HriAggregatorNode
 from face_perception.ros.node_main import stop_spinning
 from face_perception.ros.perception_node import PerceptionNode
 from identity_frames import frame_with, lfw_photos, needs_lfw
-from test_perception_node import model_parameters, wait_for  # noqa: F401 (fixture)
 
-pytestmark = needs_lfw
+pytestmark = [needs_lfw, pytest.mark.data, pytest.mark.ros, pytest.mark.slow]
 CAMERAS = ("front", "rear")
 
 
 @pytest.fixture
-def graph(model_parameters, tmp_path):  # noqa: F811
+def graph(model_parameters, tmp_path):
     context = rclpy.Context()
     rclpy.init(context=context)
     overrides = {**model_parameters, "hri.enabled": True, "identity.enabled": True,

@@ -42,6 +42,8 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 import yaml
 
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_FILE = ROOT / "config" / "perception.yaml"
 LARGE_IMAGES_PROFILE = ROOT / "config" / "fastdds_large_images.xml"
