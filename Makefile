@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 # The demo and the tests keep all DDS traffic on this machine with
-# config/fastdds_local_only.xml (see README, "DDS").
+# config/fastdds_local_only.xml (see docs/deployment.md, "DDS").
 export PYTHONUNBUFFERED := 1
 
 .PHONY: setup setup-dev demo test test-quick train evaluate benchmark clean

@@ -47,7 +47,7 @@ def test_every_parameter_has_one_row_with_its_default_and_range() -> None:
     row = next(line for line in text.splitlines() if line.startswith("| `detection.max_width` |"))
     assert "| `480` | `160..8192` or `0` | run time |" in row, row
     row = next(line for line in text.splitlines() if line.startswith("| `identity.database` |"))
-    assert '| `~/.ros/face_perception/persons.db` |  | start-up |' in row, row
+    assert "| `~/.ros/face_perception/persons.db` |  | start-up |" in row, row
 
 
 def test_a_new_group_and_a_startup_flag_are_rendered() -> None:

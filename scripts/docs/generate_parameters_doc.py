@@ -145,7 +145,8 @@ def render(parameters: tuple[ParameterSpec, ...] = PARAMETERS) -> str:
     """Return docs/parameters.md for ``parameters``."""
     groups = grouped(parameters)
     titles = {name: GROUP_TITLES.get(name, name) for name in groups}
-    contents = "\n".join(f"- [{titles[name]}](#{anchor(titles[name])}) ({len(specs)})" for name, specs in groups.items())
+    contents = "\n".join(f"- [{titles[name]}](#{anchor(titles[name])}) ({len(specs)})"
+                         for name, specs in groups.items())
     parts = [INTRO.format(command=COMMAND.split()[-1], contents=contents) + "\n"]
     for name, specs in groups.items():
         parts.append(f"## {titles[name]}\n\n"
