@@ -23,9 +23,13 @@ test: setup-dev
 	$(PYTHON) -m pytest -ra test
 
 ## The developer's fast loop: the library tests without a ROS graph, ../shared/data or
-## long runs (markers in pytest.ini), under 2 minutes on 2 cores. Needs `make setup-dev` once.
-test-quick:
+## long runs (markers in pytest.ini). Sets up the venv only when it has no python yet, so
+## the loop itself reinstalls nothing (`make setup-dev` updates it).
+test-quick: | $(PYTHON)
 	$(PYTHON) -m pytest -ra -m "not ros and not slow and not data" test
+
+$(PYTHON):
+	scripts/setup_env.sh --dev
 
 ## Retrain, export and evaluate the shipped models (needs ../shared/data; several hours on
 ## 2 cores; see training/README.md for the measured times of each run).
