@@ -3,10 +3,10 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 # The demo and the tests keep all DDS traffic on this machine with
-# config/fastdds_local_only.xml (see README, "DDS").
+# config/fastdds_local_only.xml (see docs/deployment.md, "DDS").
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup setup-dev demo test train evaluate benchmark clean
+.PHONY: setup setup-dev demo test test-quick train evaluate benchmark clean
 
 setup:
 	scripts/setup_env.sh
@@ -21,6 +21,15 @@ demo: setup
 ## Set up (with test dependencies) and run every test.
 test: setup-dev
 	$(PYTHON) -m pytest -ra test
+
+## The developer's fast loop: the library tests without a ROS graph, ../shared/data or
+## long runs (markers in pytest.ini). Sets up the venv only when it has no python yet, so
+## the loop itself reinstalls nothing (`make setup-dev` updates it).
+test-quick: | $(PYTHON)
+	$(PYTHON) -m pytest -ra -m "not ros and not slow and not data" test
+
+$(PYTHON):
+	scripts/setup_env.sh --dev
 
 ## Retrain, export and evaluate the shipped models (needs ../shared/data; several hours on
 ## 2 cores; see training/README.md for the measured times of each run).

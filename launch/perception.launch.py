@@ -44,7 +44,7 @@ def _start_nodes(context, *args, **kwargs):
     graph = describe_graph(values, share_directory)
     # launch_ros only warns about a missing file and starts the nodes without it.
     check_params_file(graph.params_file)
-    # The image senders' DDS transport (README, "DDS"); the user's own choice wins.
+    # The image senders' DDS transport (docs/deployment.md, "DDS"); the user's own choice wins.
     transport = choose_transport(os.environ, parse_switch(values["dds_large_images"]),
                                  large_images_profile(share_directory), os.getcwd())
     return [LogInfo(msg=transport.description)] + [

@@ -12,12 +12,21 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Shared fixtures: the astronaut photo, synthetic face frames, small real LiteRT models."""
+"""
+Shared fixtures and helpers of the test suite.
+
+The astronaut photo, synthetic face frames, small real LiteRT models, waiting on a condition,
+and the fixtures of the ROS tests (a perception node in an rclpy graph: ``ros_graph``; the
+real ``ros2`` tools: ``environment``), whose ROS-side code lives in ros_helpers.py and
+ros2_tools.py and is imported only by the tests that use them.
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 import sys
+import time
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -105,6 +114,25 @@ def write_labelled_tar(path: Path, faces: list[tuple[str, np.ndarray]], labels_m
     return path
 
 
+def write_fairface_tar(path: Path, rows: list[tuple[str, str, str]], extra_rows: list[str] = ()) -> Path:
+    """Write a tar.gz laid out as the release: fairface_val/<index>.jpg, then fairface_val/labels.csv last."""
+    rng = np.random.default_rng(0)
+    names = [f"fairface_val/{100 + i}.jpg" for i in range(1, len(rows) + 1)]
+    faces = [(name, rng.integers(0, 256, (224, 224, 3), np.uint8)) for name in names]
+    lines = ["path,age,gender,race"] + [f"{name},{age},{gender},{race}"
+                                        for name, (age, gender, race) in zip(names, rows)]
+    return write_labelled_tar(path, faces, "fairface_val/labels.csv", lines + list(extra_rows))
+
+
+def write_rafdb_tar(path: Path, labels: list[str], extra_rows: list[str] = (), face: np.ndarray | None = None) -> Path:
+    """Write a tar.gz laid out as the release: rafdb/train_NNNNN_aligned.jpg, then rafdb/labels.csv last."""
+    rng = np.random.default_rng(0)
+    names = [f"rafdb/train_{i:05d}_aligned.jpg" for i in range(1, len(labels) + 1)]
+    faces = [(name, face if face is not None else rng.integers(0, 256, (100, 100, 3), np.uint8)) for name in names]
+    rows = ["path,emotion"] + [f"{name},{label}" for name, label in zip(names, labels)] + list(extra_rows)
+    return write_labelled_tar(path, faces, "rafdb/labels.csv", rows)
+
+
 def make_face_frame(faces: list[tuple[float, float, float]], width: int = 640, height: int = 480,
                     seed: int = 0) -> np.ndarray:
     """Return a BGR frame with the astronaut's head pasted at each (centre_x, centre_y, face_size)."""
@@ -157,3 +185,44 @@ def pipeline_config(model_dir: Path) -> PipelineConfig:
         "classification.emotion_model": str(model_dir / "emotion.tflite"),
         "classification.gender_model": str(model_dir / "gender.tflite"),
     })
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds have passed; return whether it became true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())
+
+
+@pytest.fixture(scope="session")
+def model_parameters(model_dir: Path) -> dict[str, str]:
+    """Parameter overrides pointing the node at the small test models (no age model: the age tests name theirs)."""
+    return {
+        "classification.emotion_model": str(model_dir / "emotion.tflite"),
+        "classification.gender_model": str(model_dir / "gender.tflite"),
+        "classification.age_model": "none",
+    }
+
+
+@pytest.fixture
+def ros_graph(model_parameters: dict[str, str]):
+    """Return ``start(extra)``: a started perception node (small test models) plus a probe, spun in a thread."""
+    from ros_helpers import RosGraph
+
+    graph = RosGraph(model_parameters)
+    yield graph.start
+    graph.close()
+
+
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory: pytest.TempPathFactory):
+    """Yield the environment of the real ``ros2`` tools (ros2_tools.py); stop the ros2 daemon at the end."""
+    from ros2_tools import ROS2, SHARED_ROS2, stop_daemon, tool_environment
+
+    assert ROS2.is_file(), f"{ROS2} is missing although {SHARED_ROS2} exists: run scripts/setup_env.sh --dev"
+    env = tool_environment(tmp_path_factory.mktemp("ros_log"))
+    yield env
+    stop_daemon(env)

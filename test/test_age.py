@@ -24,14 +24,14 @@ import numpy as np
 import pytest
 from rclpy.parameter import Parameter
 
-from conftest import AGE_CENTERS, AGE_LABELS
+from conftest import AGE_CENTERS, AGE_LABELS, wait_for
 from face_perception.classification import age, classification
 from face_perception.classification.classification import FaceClassifier, ModelLoadError
 from face_perception.classification.model_card import load_model_card, ModelCardError, parse_model_card
 from face_perception.parameters import PipelineConfig
 from face_perception.pipeline.pipeline import FacePerceptionPipeline
 from face_perception.ros.annotation import face_label_lines
-from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
+from ros_helpers import image_message
 
 
 def age_card(**changes) -> dict:
@@ -178,7 +178,8 @@ def test_age_model_can_be_switched_live(age_pipeline, pipeline_config: PipelineC
     assert math.isfinite(age_pipeline.process(astronaut_bgr).faces[0].age)
 
 
-def test_node_publishes_age_and_age_band_hypotheses_and_checks_live_age_model_changes(ros_graph,  # noqa: F811
+@pytest.mark.ros
+def test_node_publishes_age_and_age_band_hypotheses_and_checks_live_age_model_changes(ros_graph,
                                                                                       model_dir, astronaut_bgr):
     node, probe = ros_graph({"classification.age_model": str(model_dir / "age.tflite")})
     header = probe.header()

@@ -23,11 +23,12 @@ import numpy as np
 import pytest
 from rclpy.parameter import Parameter
 
+from conftest import wait_for
 from face_perception.classification import age_groups, classification
 from face_perception.classification.age_groups import AGE_GROUP_NAMES, AgeGroupReader, ChildCalibration
 from face_perception.classification.model_card import load_model_card, ModelCardError, parse_model_card
 from face_perception.ros import ros_messages
-from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
+from ros_helpers import image_message
 
 # The shipped card's 21 bins.
 EDGES = [0, 3, 6, 10, 13, 16, 18, 21, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 90, 131]
@@ -155,7 +156,8 @@ def test_shipped_card_edges_are_read() -> None:
     assert card.age_bin_edges == tuple(float(e) for e in EDGES)
 
 
-def test_node_fills_age_groups_and_child_fields_on_a_real_face(ros_graph, astronaut_bgr):  # noqa: F811
+@pytest.mark.ros
+def test_node_fills_age_groups_and_child_fields_on_a_real_face(ros_graph, astronaut_bgr):
     """The shipped age model on the astronaut photo (an adult): groups filled, not a child; the threshold is live."""
     shipped = classification.MODELS_DIRECTORY / "age.tflite"
     if not shipped.is_file():

@@ -29,6 +29,8 @@ import pytest
 
 from face_perception.classification.classification import card_path_for, resolve_model_path
 
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("convert", "detect", "crop", "classify", "track", "publish")
 

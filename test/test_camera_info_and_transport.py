@@ -92,7 +92,7 @@ def test_a_steady_camera_losing_every_other_frame_warns_and_names_the_transport(
     end = run_camera(health, monitor, seconds=10.0, rate=15.0, delivered=lambda i: i % 2 == 0)
     report = health.report(end)
     assert report.level == WARN
-    assert "DDS transport" in report.message and "README 'DDS: large images'" in report.message
+    assert "DDS transport" in report.message and "docs/deployment.md, 'DDS: large images'" in report.message
     assert report.values["frames_lost_ratio"] == pytest.approx(0.5, abs=0.03)
     # The stamp estimate cannot see this loss: the gaps between stamps stay regular.
     assert report.values["frames_missed_estimate"] == 0

@@ -20,7 +20,10 @@ from pathlib import Path
 import subprocess
 import sys
 
+import pytest
 import yaml
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 

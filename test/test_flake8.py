@@ -23,6 +23,7 @@ from lint_sources import python_source_paths, REPO_ROOT
 CONFIG = REPO_ROOT / "setup.cfg"
 
 
+@pytest.mark.slow  # the whole repository's sources: 20-50 s on 2 cores
 @pytest.mark.flake8
 @pytest.mark.linter
 def test_flake8() -> None:

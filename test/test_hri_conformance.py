@@ -34,10 +34,10 @@ import pytest
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, wait_for
 from face_perception.geometry import head_pose as hp
 from face_perception.ros.demo_frames import background
-from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
+from ros_helpers import image_message
 
 try:  # scripts/setup_env.sh --dev builds both where ../shared/ros2/src holds them (CI does)
     from hri_msgs.msg import Expression, FacialLandmarks, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
@@ -111,8 +111,9 @@ def rendered_face() -> np.ndarray:
                                    head=head_render.head_with_eyes(EYES_YAW_DEG, 0.0))
 
 
+@pytest.mark.ros
 @needs_interfaces
-def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rendered_face):  # noqa: F811
+def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rendered_face):
     node, probe = ros_graph({"hri.enabled": True, "tracking.max_missed_frames": 1, "detection.backend": "blazeface"})
     info_pub = probe.node.create_publisher(CameraInfo, "/camera/camera_info", DEFAULT_QOS)
     tracked: list[IdsList] = []
@@ -234,8 +235,9 @@ def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rend
     assert tf.find(f"face_{face_id}", gone.stamp) is None
 
 
+@pytest.mark.ros
 @needs_interfaces
-def test_without_camera_info_no_frames_and_nan_positions(ros_graph, rendered_face, capfd):  # noqa: F811
+def test_without_camera_info_no_frames_and_nan_positions(ros_graph, rendered_face, capfd):
     node, probe = ros_graph({"hri.enabled": True, "detection.backend": "blazeface"})
     tf = TfListener(probe.node)
     landmarks: list = []
@@ -289,8 +291,9 @@ rclpy.shutdown()
 """
 
 
+@pytest.mark.ros
 @needs_interfaces
-def test_face_frames_need_tf2_msgs_only_when_on(model_parameters):  # noqa: F811
+def test_face_frames_need_tf2_msgs_only_when_on(model_parameters):
     script = _WITHOUT_TF2_MSGS.format(parameters={**model_parameters, "hri.enabled": True})
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                           cwd=REPO_ROOT)

@@ -25,10 +25,10 @@ import pytest
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
-from conftest import make_face_frame, REPO_ROOT
+from conftest import make_face_frame, REPO_ROOT, wait_for
 from face_perception.ros.demo_frames import background
 from face_perception.ros.perception_node import NODE_NAME
-from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
+from ros_helpers import image_message
 
 try:  # scripts/setup_env.sh --dev builds hri_msgs where ../shared/ros2/src/hri_msgs exists (CI does)
     from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
@@ -44,8 +44,9 @@ def face_topics(node, face_id: str) -> list[str]:
     return sorted(name for name, _ in names if name.startswith(f"/humans/faces/{face_id}/"))
 
 
+@pytest.mark.ros
 @needs_hri_msgs
-def test_hri_topics_follow_a_tracked_face_and_go_when_its_track_ends(ros_graph, model_dir: Path,  # noqa: F811
+def test_hri_topics_follow_a_tracked_face_and_go_when_its_track_ends(ros_graph, model_dir: Path,
                                                                      astronaut_bgr):
     node, probe = ros_graph({
         "hri.enabled": True,
@@ -126,8 +127,9 @@ def test_hri_topics_follow_a_tracked_face_and_go_when_its_track_ends(ros_graph, 
     assert wait_for(lambda: all(not probe.node.get_publishers_info_by_topic(f"{base}/{t}") for t in received))
 
 
+@pytest.mark.ros
 @needs_hri_msgs
-def test_two_faces_get_two_ids_and_their_own_topics(ros_graph):  # noqa: F811
+def test_two_faces_get_two_ids_and_their_own_topics(ros_graph):
     node, probe = ros_graph({"hri.enabled": True})
     tracked: list[IdsList] = []
     probe.node.create_subscription(IdsList, "/humans/faces/tracked", tracked.append, 10)
@@ -172,7 +174,8 @@ rclpy.shutdown()
 """
 
 
-def test_without_hri_msgs_the_node_runs_unless_hri_is_enabled(model_parameters):  # noqa: F811
+@pytest.mark.ros
+def test_without_hri_msgs_the_node_runs_unless_hri_is_enabled(model_parameters):
     script = _WITHOUT_HRI_MSGS.format(parameters=model_parameters)
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                                cwd=REPO_ROOT)

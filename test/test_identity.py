@@ -62,6 +62,7 @@ def test_similarity_transform_recovers_a_known_one():
         similarity_transform(np.ones((4, 2)), target)
 
 
+@pytest.mark.data
 @needs_lfw
 def test_the_chip_puts_the_keypoints_on_the_template(photos):
     # A chip cut from keypoints placed at the template, shifted and scaled, is that region.
@@ -77,6 +78,7 @@ def test_the_chip_puts_the_keypoints_on_the_template(photos):
     assert descriptor.shape == (1, 128) and np.isfinite(descriptor).all()
 
 
+@pytest.mark.data
 @needs_lfw
 def test_same_person_same_id_other_person_new_id_and_rejoin(tmp_path, photos):
     pipeline = FacePerceptionPipeline(identity_config(tmp_path / "p.db", **{"tracking.max_missed_frames": 2}))
@@ -114,6 +116,7 @@ def test_same_person_same_id_other_person_new_id_and_rejoin(tmp_path, photos):
         restarted.close()
 
 
+@pytest.mark.data
 @needs_lfw
 def test_a_corrupt_database_turns_identity_off_and_the_pipeline_runs(tmp_path, photos):
     database = tmp_path / "p.db"
@@ -128,6 +131,7 @@ def test_a_corrupt_database_turns_identity_off_and_the_pipeline_runs(tmp_path, p
     assert database.read_bytes() == b"garbage" * 1000  # nothing written over it
 
 
+@pytest.mark.data
 @needs_lfw
 def test_two_cameras_on_one_database_share_persons(tmp_path, photos):
     head, base = (FacePerceptionPipeline(identity_config(tmp_path / "p.db")) for _ in range(2))
@@ -146,6 +150,7 @@ def test_two_cameras_on_one_database_share_persons(tmp_path, photos):
         base.close()
 
 
+@pytest.mark.data
 @needs_lfw
 def test_a_name_shows_at_once_and_a_forgotten_person_leaves_the_track(tmp_path, photos):
     pipeline = FacePerceptionPipeline(identity_config(tmp_path / "p.db"))
@@ -161,6 +166,7 @@ def test_a_name_shows_at_once_and_a_forgotten_person_leaves_the_track(tmp_path, 
         pipeline.close()
 
 
+@pytest.mark.data
 @needs_lfw
 def test_threshold_changes_apply_live(tmp_path, photos):
     config = identity_config(tmp_path / "p.db")

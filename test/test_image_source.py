@@ -69,6 +69,7 @@ def test_unusable_sources_are_refused_naming_them(tmp_path, source, message):
         open_frame_source(source, loop=False)
 
 
+@pytest.mark.ros
 def test_node_publishes_frames_and_camera_info_with_a_real_header_then_stops(tmp_path):
     rclpy.init()
     try:
@@ -110,6 +111,7 @@ def test_node_publishes_frames_and_camera_info_with_a_real_header_then_stops(tmp
         rclpy.shutdown()
 
 
+@pytest.mark.ros
 def test_node_refuses_a_bad_source_with_exit_code_1():
     completed = subprocess.run(
         [sys.executable, "-m", "face_perception.ros.image_source_node", "--ros-args", "-p", "source:=/no/such/folder"],

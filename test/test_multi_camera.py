@@ -33,14 +33,14 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 import yaml
 
-from conftest import make_face_frame
+from conftest import make_face_frame, wait_for
 from face_perception.bringup import bringup
 from face_perception.bringup.cameras import node_parameter
 from face_perception.bringup.graph import describe_graph, normalize_namespace
 from face_perception.ros.hri_aggregation import TrackedListMerger
 from face_perception.ros.node_main import stop_spinning
 from face_perception.ros.perception_node import PerceptionNode
-from test_perception_node import image_message, model_parameters, wait_for  # noqa: F401 (fixture)
+from ros_helpers import image_message
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_FILE = str(ROOT / "config" / "perception.yaml")
@@ -183,7 +183,7 @@ class TwoCameraGraph:
 
 
 @pytest.fixture
-def two_cameras(model_parameters):  # noqa: F811
+def two_cameras(model_parameters):
     context = rclpy.Context()
     rclpy.init(context=context)
     graphs = []
@@ -211,6 +211,7 @@ def send(graph: TwoCameraGraph, stamp_s: int) -> dict[str, Header]:
     return headers
 
 
+@pytest.mark.ros
 def test_two_namespaced_nodes_publish_each_cameras_faces_on_its_own_topics(two_cameras):
     graph = two_cameras()
     front, rear = graph.nodes
@@ -230,7 +231,8 @@ def test_two_namespaced_nodes_publish_each_cameras_faces_on_its_own_topics(two_c
     assert graph.attributes["root"] == []
 
 
-def test_default_namespace_topic_names_are_unchanged(model_parameters):  # noqa: F811
+@pytest.mark.ros
+def test_default_namespace_topic_names_are_unchanged(model_parameters):
     context = rclpy.Context()
     rclpy.init(context=context)
     try:
@@ -248,6 +250,7 @@ def test_default_namespace_topic_names_are_unchanged(model_parameters):  # noqa:
     assert expected <= published and subscribed == {"/camera/image_raw", "/camera/camera_info"}
 
 
+@pytest.mark.ros
 @needs_hri_msgs
 def test_one_tracked_list_holds_both_cameras_ids_and_each_face_has_its_cameras_frame(two_cameras):
     graph = two_cameras({"hri.enabled": True}, with_aggregator=True)

@@ -35,9 +35,11 @@ import rclpy
 from rclpy.parameter import Parameter
 from std_msgs.msg import Header
 
+from conftest import wait_for
 from face_perception.ros.perception_node import PerceptionNode
-# The node-in-a-graph fixtures and helpers of the node's own tests.
-from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401
+from ros_helpers import image_message
+
+pytestmark = pytest.mark.ros
 
 
 def latest_status(probe) -> DiagnosticStatus | None:
@@ -51,11 +53,29 @@ def wait_for_level(probe, level: bytes, timeout: float) -> DiagnosticStatus:
     return latest_status(probe)
 
 
+def rosout_barrier(node, logged: list[str], name: str, timeout: float = 10.0) -> bool:
+    """
+    Log a marker through ``node`` until it comes back on /rosout; return whether it did.
+
+    /rosout keeps the order of one node's lines, so once the marker is in ``logged`` every
+    line the node logged before it is there too (and the subscription is matched).
+    """
+    marker = f"test marker: {name}"
+
+    def arrived() -> bool:
+        if marker in logged:
+            return True
+        node.get_logger().info(marker)
+        return False
+
+    return wait_for(arrived, timeout)
+
+
 def values_of(status: DiagnosticStatus) -> dict[str, str]:
     return {kv.key: kv.value for kv in status.values}
 
 
-def test_diagnostics_follow_the_recent_window_a_stale_camera_and_lost_frames(ros_graph, astronaut_bgr):  # noqa: F811
+def test_diagnostics_follow_the_recent_window_a_stale_camera_and_lost_frames(ros_graph, astronaut_bgr):
     node, probe = ros_graph({"diagnostics_period": 0.2, "diagnostics.stale_after": 3.0})
     small = astronaut_bgr[::2, ::2].copy()  # quicker frames, same face
     stamp = [2000]
@@ -67,7 +87,7 @@ def test_diagnostics_follow_the_recent_window_a_stale_camera_and_lost_frames(ros
             header = Header(stamp=rclpy.time.Time(seconds=stamp[0]).to_msg(), frame_id="cam")
             probe.image_pub.publish(image_message(small, header))
             assert wait_for(lambda: probe.attributes_for(header) is not None)
-            time.sleep(0.1)
+            time.sleep(0.1)  # paces the camera at ~10 Hz (the diagnostics windows are wall-clock time)
 
     send_good(5)
     bad = image_message(small, Header(stamp=rclpy.time.Time(seconds=stamp[0] + 1).to_msg(), frame_id="cam"))
@@ -99,12 +119,12 @@ def test_diagnostics_follow_the_recent_window_a_stale_camera_and_lost_frames(ros
     wait_for_level(probe, DiagnosticStatus.OK, timeout=2.0)
 
 
-def test_bad_frame_warnings_are_throttled_per_cause(ros_graph, astronaut_bgr):  # noqa: F811
+def test_bad_frame_warnings_are_throttled_per_cause(ros_graph, astronaut_bgr):
     node, probe = ros_graph()
     logged: list[str] = []
     probe.node.create_subscription(
         Log, "/rosout", lambda m: logged.append(m.msg) if m.name == node.get_name() else None, 100)
-    time.sleep(0.5)  # /rosout discovery
+    assert rosout_barrier(node, logged, "discovery")
     encodings = ["yuv422", "bayer_rggb8", "nv12", "uyvy", "32FC1", "jpeg"]  # six causes
     for repeat in range(2):
         for encoding in encodings:
@@ -114,14 +134,19 @@ def test_bad_frame_warnings_are_throttled_per_cause(ros_graph, astronaut_bgr):  
             expected = repeat * len(encodings) + encodings.index(encoding) + 1
             assert wait_for(lambda: node.statistics["bad_frames"] >= expected)
     assert wait_for(lambda: sum("frame skipped" in text for text in logged) >= len(encodings), timeout=3.0)
-    time.sleep(0.5)
+    # A good frame after the bad ones: once its result is out, the worker thread has logged
+    # about every bad frame; a marker logged after that arrives after all of those lines.
+    header = probe.header()
+    probe.image_pub.publish(image_message(astronaut_bgr, header))
+    assert wait_for(lambda: probe.attributes_for(header) is not None)
+    assert rosout_barrier(node, logged, "after the bad frames")
     skipped = [text for text in logged if "frame skipped" in text]
     # Each cause once (its repeat held back), none hidden by another.
     assert len(skipped) == len(encodings), skipped
     assert all(any(f"'{encoding}'" in text for text in skipped) for encoding in encodings), skipped
 
 
-def test_frames_above_max_image_pixels_are_refused_with_the_reason(ros_graph, astronaut_bgr):  # noqa: F811
+def test_frames_above_max_image_pixels_are_refused_with_the_reason(ros_graph, astronaut_bgr):
     node, probe = ros_graph()
     assert node.set_parameters([Parameter("max_image_pixels", value=100_000)])[0].successful  # at run time
     header = probe.header()
@@ -136,7 +161,7 @@ def test_frames_above_max_image_pixels_are_refused_with_the_reason(ros_graph, as
     assert wait_for(lambda: probe.attributes_for(header) is not None)
 
 
-def test_an_8k_frame_is_refused_before_any_copy_and_memory_stays_near_baseline(model_parameters):  # noqa: F811
+def test_an_8k_frame_is_refused_before_any_copy_and_memory_stays_near_baseline(model_parameters):
     # 100 MB samples do not fit the tests' DDS transport, so the node's frame handler gets
     # the message directly, as its subscription callback would.
     context = rclpy.Context()
@@ -183,7 +208,7 @@ def test_unusable_ros_arguments_end_in_one_fatal_line_and_exit_1(arguments, name
     assert "Traceback" not in output
 
 
-def test_unknown_parameters_are_warned_about_with_the_closest_name(model_parameters, tmp_path):  # noqa: F811
+def test_unknown_parameters_are_warned_about_with_the_closest_name(model_parameters, tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("face_perception:\n  ros__parameters:\n    detection:\n      scalefactor: 1.2\n")
     arguments = ["--params-file", str(params), "-p", "max_face:=3"]

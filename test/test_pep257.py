@@ -19,6 +19,7 @@ import pytest
 from lint_sources import python_source_paths
 
 
+@pytest.mark.slow  # the whole repository's sources: 20-50 s on 2 cores
 @pytest.mark.linter
 @pytest.mark.pep257
 def test_pep257() -> None:

@@ -21,127 +21,27 @@ import os
 from pathlib import Path
 import subprocess
 import sys
-import threading
-import time
 
 import cv2
-from diagnostic_msgs.msg import DiagnosticArray
-from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
+from face_perception_msgs.msg import FaceAttributes
 import numpy as np
 import pytest
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
-from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CompressedImage, Image
-from std_msgs.msg import Header
-from vision_msgs.msg import Detection2DArray
+from sensor_msgs.msg import CompressedImage
 
+from conftest import wait_for
 from face_perception.parameters import HRI_AGGREGATOR_PARAMETERS, IMAGE_SOURCE_PARAMETERS, PARAMETERS
 from face_perception.ros import ros_messages
 from face_perception.ros.hri_aggregator_node import HriAggregatorNode
 from face_perception.ros.image_source_node import ImageSourceNode
-from face_perception.ros.node_main import stop_spinning
 from face_perception.ros.perception_node import PerceptionNode, StartupError
 from face_perception.ros.ros_parameters import parameter_descriptor
+from ros_helpers import image_message
+
+pytestmark = pytest.mark.ros
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
-class Probe:
-    """A node that feeds the perception node and records everything it publishes."""
-
-    def __init__(self, context, image_topic: str = "/camera/image_raw") -> None:
-        self.node = rclpy.create_node("probe", context=context)
-        self.image_pub = self.node.create_publisher(Image, image_topic, qos_profile_sensor_data)
-        self.compressed_pub = self.node.create_publisher(
-            CompressedImage, image_topic + "/compressed", qos_profile_sensor_data
-        )
-        self.attributes: list[FaceAttributesArray] = []
-        self.annotated: list[Image] = []
-        self.detections: list[Detection2DArray] = []
-        self.diagnostics: list[DiagnosticArray] = []
-        self.node.create_subscription(FaceAttributesArray, "/faces/attributes", self.attributes.append, 10)
-        self.node.create_subscription(Image, "/faces/annotated_image", self.annotated.append, qos_profile_sensor_data)
-        self.node.create_subscription(Detection2DArray, "/faces/detections", self.detections.append, 10)
-        self.node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 10)
-        self._counter = 0
-
-    def header(self, frame_id: str = "head_camera_optical_frame") -> Header:
-        self._counter += 1
-        return Header(stamp=rclpy.time.Time(seconds=1000 + self._counter, nanoseconds=123).to_msg(), frame_id=frame_id)
-
-    def attributes_for(self, header: Header) -> FaceAttributesArray | None:
-        for message in self.attributes:
-            if message.header.stamp == header.stamp:
-                return message
-        return None
-
-
-@pytest.fixture(scope="session")
-def model_parameters(model_dir: Path) -> dict[str, str]:
-    """Parameter overrides pointing the node at the small test models (no age model: the age tests name theirs)."""
-    return {
-        "classification.emotion_model": str(model_dir / "emotion.tflite"),
-        "classification.gender_model": str(model_dir / "gender.tflite"),
-        "classification.age_model": "none",
-    }
-
-
-@pytest.fixture
-def ros_graph(model_parameters):
-    """Return a started perception node (small test models) plus a probe, spun in a thread."""
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    nodes = []
-
-    def start(extra: dict | None = None):
-        overrides = {**model_parameters, **(extra or {})}
-        node = PerceptionNode(
-            context=context, parameter_overrides=[Parameter(name, value=value) for name, value in overrides.items()]
-        )
-        probe = Probe(context, node.get_parameter("image_topic").value)
-        # Single-threaded, like the demo: rclpy's MultiThreadedExecutor delayed callbacks by
-        # hundreds of ms on 2 cores (the node does its work on its own thread anyway).
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(node)
-        executor.add_node(probe.node)
-        thread = threading.Thread(target=executor.spin, daemon=True)
-        thread.start()
-        nodes.append((node, probe, executor, thread))
-        # Discovery: wait until the node and the probe see each other on every topic.
-        assert wait_for(
-            lambda: probe.compressed_pub.get_subscription_count() + probe.image_pub.get_subscription_count() > 0
-            and node.count_subscribers("/faces/attributes") > 0
-            and node.count_subscribers("/faces/annotated_image") > 0
-        )
-        return node, probe
-
-    yield start
-    for node, probe, executor, thread in nodes:
-        stop_spinning(executor, thread, [node, probe.node])
-    rclpy.shutdown(context=context)
-
-
-def image_message(bgr: np.ndarray, header: Header, encoding: str = "bgr8") -> Image:
-    message = ros_messages.bgr_to_image_msg(bgr, header.stamp, header.frame_id)
-    if encoding == "rgb8":
-        message.data = np.ascontiguousarray(bgr[:, :, ::-1]).tobytes()
-        message.encoding = "rgb8"
-    elif encoding == "mono16":
-        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257
-        message.data = gray.tobytes()
-        message.encoding, message.step = "mono16", bgr.shape[1] * 2
-    return message
 
 
 def test_face_image_gives_one_face_with_the_input_header(ros_graph, astronaut_bgr):
@@ -187,7 +87,8 @@ def test_background_detection_node_finds_the_face_within_a_few_frames(ros_graph,
         probe.image_pub.publish(image_message(astronaut_bgr, header))
         assert wait_for(lambda: probe.attributes_for(header) is not None)
         counts.append(len(probe.attributes_for(header).faces))
-        time.sleep(0.2)  # the full-frame detection runs beside the frames
+        # The full-frame detection runs beside the frames: let it finish before the next one.
+        assert node._pipeline.wait_for_background_detection(timeout=10.0)  # noqa: SLF001 - test hook
     # The first frame only starts the full-frame search; from then on the face is tracked.
     assert counts[0] == 0 and counts[-3:] == [1, 1, 1], counts
 

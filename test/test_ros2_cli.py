@@ -18,94 +18,35 @@ The package driven by the real ROS 2 tools, as a user does.
 The package driven by the real ROS 2 tools, as a user does: `ros2 launch`, `ros2 topic`,
 `ros2 param`, each a subprocess with a timeout.
 
-The tools come from ../shared/ros2 (installed by `scripts/setup_env.sh --dev`, which also
-makes the venv an ament prefix for face_perception). Without that folder the tests skip,
+The tools come from ../shared/ros2 (ros2_tools.py). Without that folder the tests skip,
 saying so; with it but without the tools installed they fail. Every verb runs with
 --no-daemon and the daemon is stopped at the end, so no process outlives the run.
 """
 from __future__ import annotations
 
 import os
-from pathlib import Path
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_ROS2 = ROOT.parent / "shared" / "ros2"
-VENV_BIN = Path(sys.executable).parent
-ROS2 = VENV_BIN / "ros2"
+from conftest import wait_for
+from ros2_tools import DISCOVERY, LaunchedGraph, NO_TOOLS, PARAM_WAIT, ROS2, ros2, SHARED_ROS2
+
 IMAGE_TOPIC = "/cli_test/image"  # not the default, to check the launch argument's remapping
 NODE = "/face_perception"
-# Without a daemon each call discovers the graph anew: give it time on a busy machine.
-DISCOVERY = ("--no-daemon", "--spin-time", "3")
-PARAM_WAIT = ("--no-daemon", "--timeout", "15")
 
 if not SHARED_ROS2.is_dir():
-    pytest.skip(f"{SHARED_ROS2} is absent: the real ros2 tools are not available", allow_module_level=True)
-
-
-def tool_environment(log_dir: Path) -> dict[str, str]:
-    # conftest.py already set this run's ROS_DOMAIN_ID and the local-only Fast DDS profile.
-    return dict(
-        os.environ,
-        AMENT_PREFIX_PATH=sys.prefix,
-        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        ROS_LOG_DIR=str(log_dir),
-        PYTHONUNBUFFERED="1",
-    )
-
-
-@pytest.fixture(scope="module")
-def environment(tmp_path_factory: pytest.TempPathFactory):
-    assert ROS2.is_file(), f"{ROS2} is missing although {SHARED_ROS2} exists: run scripts/setup_env.sh --dev"
-    env = tool_environment(tmp_path_factory.mktemp("ros_log"))
-    yield env
-    subprocess.run([str(ROS2), "daemon", "stop"], env=env, capture_output=True, timeout=30)
-
-
-def ros2(env: dict[str, str], *arguments: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ROS2), *arguments], env=env, capture_output=True, text=True, timeout=timeout)
-
-
-class LaunchedGraph:
-    """`ros2 launch ... image_source:=demo` in a process group of its own."""
-
-    def __init__(self, env: dict[str, str], log_path: Path,
-                 arguments: tuple[str, ...] = ("image_source:=demo", f"image_topic:={IMAGE_TOPIC}")) -> None:
-        self.log_path = log_path
-        with open(log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [str(ROS2), "launch", "face_perception", "perception.launch.py", *arguments],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 20.0) -> int:
-        """Ctrl-C as in a terminal (the whole group), then kill whatever is left."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return -1
-        finally:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)  # children that outlived launch
-            except ProcessLookupError:
-                pass
-            self.process.wait(timeout=10)
+    pytest.skip(NO_TOOLS, allow_module_level=True)
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def launched(environment, tmp_path_factory: pytest.TempPathFactory):
-    graph = LaunchedGraph(environment, tmp_path_factory.mktemp("launch") / "launch.log")
+    graph = LaunchedGraph(environment, tmp_path_factory.mktemp("launch") / "launch.log",
+                          ("image_source:=demo", f"image_topic:={IMAGE_TOPIC}"))
     yield graph
     graph.stop()
 
@@ -169,9 +110,7 @@ def test_param_set_refuses_an_invalid_value_with_the_reason_and_logs_it(environm
     assert "Setting parameter failed" in output and reason in output, output
     # The node's own log says so too (ros2 launch prints it).
     logged = f"refused parameter change ['{name}']"
-    deadline = time.monotonic() + 5.0
-    while logged not in launched.log() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: logged in launched.log(), timeout=5.0)
     refusals = [line for line in launched.log().splitlines() if logged in line]
     assert refusals and reason in refusals[-1], launched.log()[-2000:]
 

@@ -31,7 +31,7 @@ from rclpy.executors import SingleThreadedExecutor
 import yaml
 
 from face_perception.ros.node_main import stop_spinning
-from test_ros2_cli import DISCOVERY, environment, LaunchedGraph, PARAM_WAIT, ros2  # noqa: F401 (fixture)
+from ros2_tools import DISCOVERY, LaunchedGraph, NO_TOOLS, PARAM_WAIT, ros2, SHARED_ROS2
 
 try:
     from hri_msgs.msg import IdsList
@@ -40,9 +40,13 @@ except ImportError:
 
 CAMERAS = ("front", "rear")
 
+if not SHARED_ROS2.is_dir():
+    pytest.skip(NO_TOOLS, allow_module_level=True)
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
 
 @pytest.fixture(scope="module")
-def two_camera_launch(environment, tmp_path_factory):  # noqa: F811
+def two_camera_launch(environment, tmp_path_factory):
     folder = tmp_path_factory.mktemp("cameras")
     hri = {"hri.enabled": True} if IdsList is not None else {}
     (folder / "cameras.yaml").write_text(yaml.safe_dump({"cameras": [
@@ -55,7 +59,7 @@ def two_camera_launch(environment, tmp_path_factory):  # noqa: F811
     graph.stop()
 
 
-def test_one_launch_command_starts_a_node_per_camera_with_its_own_topics(environment, two_camera_launch):  # noqa: F811
+def test_one_launch_command_starts_a_node_per_camera_with_its_own_topics(environment, two_camera_launch):
     context = rclpy.Context()
     rclpy.init(context=context)
     listener = rclpy.create_node("multi_camera_listener", context=context)

@@ -30,6 +30,8 @@ import sys
 
 import pytest
 
+# Each test runs TensorFlow in fresh processes (30-60 s each on 2 cores).
+pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -47,6 +47,7 @@ def utk_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_utkface_sample(DEFAULT_UTKFACE, tmp_path_factory.mktemp("utkface_sample"), SAMPLE_FACES)
 
 
+@pytest.mark.data
 @needs_utkface
 def test_utkface_decodes_colour_faces_in_rgb_order(utk_sample: Path) -> None:
     from PIL import Image
@@ -73,6 +74,7 @@ def test_utkface_decodes_colour_faces_in_rgb_order(utk_sample: Path) -> None:
     assert np.abs(pillow - rgb.splits["test"].images[0]).mean() < 4.0
 
 
+@pytest.mark.data
 @needs_utkface
 def test_grey_and_colour_caches_never_mix(utk_sample: Path, tmp_path: Path) -> None:
     from training.cache import cache_key
@@ -162,6 +164,7 @@ def test_a_grey_teacher_is_refused_for_a_colour_student(tmp_path: Path) -> None:
     assert str(path) in str(info.value.code) and "\n" not in str(info.value.code)
 
 
+@pytest.mark.data
 @needs_utkface
 def test_a_tiny_rgb_gender_model_trains_exports_and_runs_in_the_pipeline(utk_sample: Path, tmp_path: Path,
                                                                          astronaut_bgr) -> None:

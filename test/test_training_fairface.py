@@ -22,21 +22,11 @@ import tarfile
 import numpy as np
 import pytest
 
-from conftest import write_labelled_tar
+from conftest import write_fairface_tar
 
 from training.loaders.fairface import (age_group_of, AGE_GROUPS, DEFAULT_FAIRFACE, halves, RACE_LABELS,
                                        read_fairface)
 from training.loaders.utkface import GENDER_LABELS
-
-
-def write_fairface_tar(path: Path, rows: list[tuple[str, str, str]], extra_rows: list[str] = ()) -> Path:
-    """Write a tar.gz laid out as the release: fairface_val/<index>.jpg, then fairface_val/labels.csv last."""
-    rng = np.random.default_rng(0)
-    names = [f"fairface_val/{100 + i}.jpg" for i in range(1, len(rows) + 1)]
-    faces = [(name, rng.integers(0, 256, (224, 224, 3), np.uint8)) for name in names]
-    lines = ["path,age,gender,race"] + [f"{name},{age},{gender},{race}"
-                                        for name, (age, gender, race) in zip(names, rows)]
-    return write_labelled_tar(path, faces, "fairface_val/labels.csv", lines + list(extra_rows))
 
 
 def test_age_groups_from_years_at_the_edges() -> None:
@@ -90,6 +80,7 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
         read_fairface(no_labels)
 
 
+@pytest.mark.data
 @pytest.mark.skipif(not DEFAULT_FAIRFACE.is_file(), reason=f"{DEFAULT_FAIRFACE} not present")
 def test_real_fairface_faces_are_found_by_the_nodes_detector() -> None:
     from face_perception.classification.framing import EyesMouthFraming

@@ -69,6 +69,7 @@ def lfw_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.data
 @needs_data
 def test_training_cuts_the_face_the_node_cuts(utk_folder: Path) -> None:
     """The training face of an image is the node's face of that image padded into a frame."""
@@ -98,6 +99,7 @@ def test_training_cuts_the_face_the_node_cuts(utk_folder: Path) -> None:
         assert difference.mean() < 2.0
 
 
+@pytest.mark.data
 @needs_data
 def test_lfw_is_split_by_person(lfw_tar: Path) -> None:
     from training.loaders.lfw import read_lfw
@@ -142,6 +144,7 @@ def test_robot_augmentation_needs_the_framing() -> None:
     assert "--augment robot" in result.stderr and "--framing eyes_mouth" in result.stderr
 
 
+@pytest.mark.data
 @needs_data
 def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
@@ -171,6 +174,7 @@ def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path
     assert "--record-interrupted" not in record["training_command"]
 
 
+@pytest.mark.data
 @needs_data
 def test_end_to_end_reads_pasted_faces_through_the_pipeline(utk_folder: Path) -> None:
     from face_perception.classification.classification import resolve_model_path

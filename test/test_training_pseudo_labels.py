@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_training_fairface import write_fairface_tar
-from test_training_rafdb import write_rafdb_tar
+from conftest import write_fairface_tar, write_rafdb_tar
 
 from training import pseudo_labels
 from training.dataset import Dataset, Split

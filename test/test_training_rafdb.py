@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import write_labelled_tar
+from conftest import write_rafdb_tar
 
 from training.dataset import Dataset, Split
 from training.framed import join
@@ -30,15 +30,6 @@ from training.label_views import label_views, UNION_VIEW
 from training.loaders.fer2013 import EMOTION_LABELS
 from training.loaders.rafdb import read_rafdb, stratified_split
 from training.paths import DEFAULT_RAFDB
-
-
-def write_rafdb_tar(path: Path, labels: list[str], extra_rows: list[str] = (), face: np.ndarray | None = None) -> Path:
-    """Write a tar.gz laid out as the release: rafdb/train_NNNNN_aligned.jpg, then rafdb/labels.csv last."""
-    rng = np.random.default_rng(0)
-    names = [f"rafdb/train_{i:05d}_aligned.jpg" for i in range(1, len(labels) + 1)]
-    faces = [(name, face if face is not None else rng.integers(0, 256, (100, 100, 3), np.uint8)) for name in names]
-    rows = ["path,emotion"] + [f"{name},{label}" for name, label in zip(names, labels)] + list(extra_rows)
-    return write_labelled_tar(path, faces, "rafdb/labels.csv", rows)
 
 
 def test_the_split_is_stratified_seeded_and_disjoint() -> None:
@@ -103,6 +94,7 @@ def test_joined_sets_keep_each_sets_view_and_the_union_first() -> None:
         join([fer, Dataset("x", ["a"], {})], ["FER-2013", "x"])
 
 
+@pytest.mark.data
 @pytest.mark.skipif(not DEFAULT_RAFDB.is_file(), reason=f"needs {DEFAULT_RAFDB}")
 def test_real_rafdb_faces_are_found_by_the_node_detector_once_padded(tmp_path: Path) -> None:
     from training.framed import detect_keypoints

@@ -30,6 +30,7 @@ from training.paths import DEFAULT_FER2013
 ROWS = 2400
 
 
+@pytest.mark.data
 @pytest.mark.skipif(not DEFAULT_FER2013.is_file(), reason=f"FER-2013 not found at {DEFAULT_FER2013}")
 def test_two_epochs_on_real_rows_beat_majority_class(tmp_path: Path) -> None:
     import keras

@@ -76,6 +76,7 @@ def _held_out(csv: Path, votes_csv: Path) -> tuple[np.ndarray, np.ndarray]:
     return normalize(held.images[labelled]), held.extra["ferplus_majority"][labelled]
 
 
+@pytest.mark.data
 @needs_data
 def test_two_epochs_of_vote_distributions_beat_chance(small_fer: tuple[Path, Path], tmp_path: Path) -> None:
     import keras
@@ -101,6 +102,7 @@ def test_two_epochs_of_vote_distributions_beat_chance(small_fer: tuple[Path, Pat
     assert accuracy >= majority
 
 
+@pytest.mark.data
 @needs_data
 @pytest.mark.skipif(not TEACHER.is_file(), reason=f"no teacher model at {TEACHER}")
 def test_a_student_distilled_from_a_real_teacher_learns_to_agree_with_it(

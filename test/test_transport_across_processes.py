@@ -18,7 +18,7 @@ A camera in a process of its own, the node and real DDS between them.
 A camera in a process of its own, the node as ``face-perception-bringup`` starts it, and
 real DDS between them (issue 16): 640x480 at 15 Hz for 20 s.
 
-- the camera with the environment the README recommends (its one line): >= 95% of the
+- the camera with the environment docs/deployment.md recommends (its one line): >= 95% of the
   frames processed, no loss reported;
 - the same camera with Fast DDS defaults: /diagnostics goes WARN and names the sender's
   DDS transport (the camera's camera_info keeps arriving while its images do not);
@@ -41,6 +41,8 @@ import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 import yaml
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_FILE = ROOT / "config" / "perception.yaml"
@@ -130,9 +132,9 @@ def graph(tmp_path):
 
 def params_file(directory: Path, **overrides) -> Path:
     """
-    Write a parameter file: config/perception.yaml with README's settings for a small CPU.
+    Write a parameter file: config/perception.yaml with docs/deployment.md's settings for a small CPU.
 
-    config/perception.yaml with README's settings for a live camera on a small CPU
+    config/perception.yaml with docs/deployment.md's settings for a live camera on a small CPU
     ("Speed on a small CPU"): the 2 cores are shared with training runs here.
     """
     params = yaml.safe_load(PARAMS_FILE.read_text())
@@ -177,7 +179,7 @@ def transport_warnings(probe: DiagnosticsProbe) -> list[str]:
 def test_a_camera_with_the_readme_environment_gets_every_frame_through(graph):
     processes, probe = graph
     start_node(processes)
-    # The one line of README "DDS: large images", in the camera driver's environment.
+    # The one line of docs/deployment.md, "DDS: large images", in the camera driver's environment.
     camera = start_image_camera(processes, environment(FASTRTPS_DEFAULT_PROFILES_FILE=str(LARGE_IMAGES_PROFILE)))
     values = finish(processes, probe, camera)
     assert "[bringup] DDS transport: " in processes.log("bringup")
@@ -198,7 +200,7 @@ def test_a_camera_on_fast_dds_defaults_makes_diagnostics_warn_and_name_the_trans
         (probe.statuses[-3:], processes.log("bringup")[-2000:])
     level, message, values = next(s for s in probe.statuses if "DDS transport" in s[1])
     assert level == 1  # WARN
-    assert "lost" in message and "README 'DDS: large images'" in message
+    assert "lost" in message and "docs/deployment.md, 'DDS: large images'" in message
     assert float(values["frames_lost_ratio"]) > 0.10
     camera.send_signal(signal.SIGINT)
 

@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         graph = describe_graph(parse_launch_arguments(options.launch_arguments), package_share_directory())
         check_params_file(graph.params_file)
         commands = [node_command(spec) for spec in graph.nodes]
-        # The image senders' DDS transport (README, "DDS"); the user's own choice wins.
+        # The image senders' DDS transport (docs/deployment.md, "DDS"); the user's own choice wins.
         transport = choose_transport(os.environ, parse_switch(graph.launch_arguments["dds_large_images"]),
                                      large_images_profile(package_share_directory()), os.getcwd())
     except ValueError as error:

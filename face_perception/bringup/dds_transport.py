@@ -17,7 +17,7 @@ Which DDS transport our own processes get, decided once for both start-up paths.
 
 Fast DDS's defaults cannot carry a 640x480 ``bgr8`` image (900 KB) through its 512 KB
 shared-memory segment; such samples fall back to fragmented UDP and, measured on the
-2-core machine, about 40% of the frames were lost (README, "DDS"). What matters is the
+2-core machine, about 40% of the frames were lost (docs/deployment.md, "DDS"). What matters is the
 *sender's* transport, so ``ros2 launch`` and ``face-perception-bringup`` start the
 processes that send images (the perception node with its annotated image, the image
 source) with ``config/fastdds_large_images.xml`` when the user has chosen nothing:
@@ -27,7 +27,7 @@ source) with ``config/fastdds_large_images.xml`` when the user has chosen nothin
 - no ``DEFAULT_FASTRTPS_PROFILES.xml`` in the working directory (Fast DDS loads it by itself),
 - and the Fast DDS RMW (``RMW_IMPLEMENTATION`` unset or ``rmw_fastrtps_cpp``).
 
-``FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA`` was measured as well and did not keep up (README).
+``FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA`` was measured as well and did not keep up (docs/deployment.md).
 Pure Python: the caller passes the environment and applies the result.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ BUILTIN_TRANSPORTS_VARIABLE = "FASTDDS_BUILTIN_TRANSPORTS"
 WORKING_DIRECTORY_PROFILE = "DEFAULT_FASTRTPS_PROFILES.xml"
 PROFILE_FILE_NAME = "fastdds_large_images.xml"
 LAUNCH_ARGUMENT = "dds_large_images"
-README_SECTION = "README, 'DDS: large images'"
+DOCS_SECTION = "docs/deployment.md, 'DDS: large images'"
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def choose_transport(
     rmw = environ.get("RMW_IMPLEMENTATION", "")
     if rmw and rmw != FASTDDS_RMW:
         return TransportChoice(description=f"DDS transport: {rmw}'s own (RMW_IMPLEMENTATION); "
-                                           f"large images need its settings, see {README_SECTION}")
+                                           f"large images need its settings, see {DOCS_SECTION}")
     for variable in (*PROFILE_VARIABLES, BUILTIN_TRANSPORTS_VARIABLE):
         if environ.get(variable):
             return TransportChoice(description=f"DDS transport: yours, {variable}={environ[variable]}")
@@ -82,11 +82,11 @@ def choose_transport(
         return TransportChoice(description=f"DDS transport: yours, {profile}")
     if not enabled:
         return TransportChoice(description=f"DDS transport: Fast DDS defaults ({LAUNCH_ARGUMENT}:=false); "
-                                           f"640x480 images between processes get lost, see {README_SECTION}")
+                                           f"640x480 images between processes get lost, see {DOCS_SECTION}")
     if not Path(profile_path).is_file():
         raise ValueError(f"{LAUNCH_ARGUMENT}: the profile {profile_path} is missing from the package")
     return TransportChoice(
         environment={"FASTRTPS_DEFAULT_PROFILES_FILE": profile_path},
         description=f"DDS transport: {profile_path} (32 MB shared memory + UDPv4) for our nodes; "
-                    f"the camera driver needs it too ({README_SECTION}); {LAUNCH_ARGUMENT}:=false turns this off",
+                    f"the camera driver needs it too ({DOCS_SECTION}); {LAUNCH_ARGUMENT}:=false turns this off",
     )

@@ -76,7 +76,7 @@ class DemoListener(Node):
         self.images_written = 0
         self.node_statistics: dict[str, str] = {}
         # Best effort: with the image stream alongside, the reliable protocol between the
-        # node and this process stalled over loopback in our runs (README, "DDS").
+        # node and this process stalled over loopback in our runs (docs/deployment.md, "DDS").
         self.create_subscription(FaceAttributesArray, ATTRIBUTES_TOPIC, self._on_attributes, qos_profile_sensor_data)
         self.create_subscription(Image, ANNOTATED_TOPIC, self._on_annotated, qos_profile_sensor_data)
         self.create_subscription(DiagnosticArray, DIAGNOSTICS_TOPIC, self._on_diagnostics, 10)
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     # The three nodes share this process (one DDS participant per node, as in
     # ros2 launch with a component container): separate node processes on the pip wheels
-    # intermittently stopped delivering /faces/attributes to the listener (see README).
+    # intermittently stopped delivering /faces/attributes to the listener (see docs/deployment.md, "DDS").
     os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
     rclpy.init(args=["--ros-args", "--params-file", graph.params_file])
     perception_spec = next(spec for spec in graph.nodes if spec.name != IMAGE_SOURCE_NODE_NAME)

@@ -48,7 +48,7 @@ MIN_PERIOD_NS = 2_000_000  # cameras up to 500 Hz
 LOSS_WARN_FRACTION = 0.10
 # camera_info messages in the window before images are counted against them.
 MIN_CAMERA_INFO_FOR_LOSS = 10
-LOSS_CAUSE = "likely the sender's DDS transport (the camera driver's): see README 'DDS: large images'"
+LOSS_CAUSE = "likely the sender's DDS transport (the camera driver's): see docs/deployment.md, 'DDS: large images'"
 
 
 @dataclass(frozen=True)

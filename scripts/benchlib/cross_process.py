@@ -184,7 +184,8 @@ def read_counts(path: Path) -> dict[str, Any]:
 def table_setups() -> list[Setup]:
     """Return the rows of issue 16's table, measured again (plus the switch that turns ours off)."""
     off = ("dds_large_images:=false",)
-    small_cpu = {"detection": {"redetect_interval": 3, "background": True}}  # README "Speed on a small CPU"
+    # docs/deployment.md, "Speed on a small CPU"
+    small_cpu = {"detection": {"redetect_interval": 3, "background": True}}
     return [
         Setup("bringup_demo_10hz", 10.0, 300, camera_in_bringup=True),
         Setup("bringup_demo_10hz_off", 10.0, 300, camera_in_bringup=True, bringup_args=off),
@@ -206,7 +207,7 @@ def soak_setup(minutes: float, rate_hz: float) -> Setup:
     Return the cross-process soak: a camera, the node and two listeners.
 
     Return the cross-process soak: a camera of its own with Fast DDS defaults (a driver whose
-    environment lacks the README's line), the node as bringup starts it, one listener with a
+    environment lacks docs/deployment.md's line), the node as bringup starts it, one listener with a
     reliable /faces/attributes subscription and the annotated image (the pairing that
     stalled before), one with a best-effort subscription; listeners on Fast DDS defaults.
     """
