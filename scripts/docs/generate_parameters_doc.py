@@ -34,7 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO_ROOT))
 
-from face_perception.parameters import PARAMETERS, ParameterSpec  # noqa: E402
+from face_perception.parameters import PARAMETERS, ParameterSpec, TABLES  # noqa: E402
 
 DOC_PATH = REPO_ROOT / "docs" / "parameters.md"
 COMMAND = "python scripts/docs/generate_parameters_doc.py"
@@ -51,9 +51,10 @@ GROUP_TITLES = {
     "gaze": "Eye gaze",
     "identity": "Face identity",
 }
-ROS_TYPE_NAMES = {bool: "bool", int: "integer", float: "double", str: "string"}
-# Said of a parameter the node reads only once, where the table has no flag for it yet.
-STARTUP_PHRASE = "read at start-up"
+ROS_TYPE_NAMES = {bool: "bool", int: "integer", float: "double", str: "string", list: "string array"}
+# The other nodes' tables follow the perception node's, one section each.
+OTHER_NODE_TITLES = {"image_source": "Image source node (image_source_node)",
+                     "hri_aggregator": "HRI aggregator node (hri_aggregator_node)"}
 
 INTRO = """\
 # Parameters
@@ -84,20 +85,14 @@ mesh and gaze in [hri.md](hri.md), identity in [identity.md](identity.md).
 """
 
 
-def startup_only(spec: ParameterSpec) -> bool:
-    """Return whether the node reads ``spec`` at start-up only."""
-    flag = getattr(spec, "startup_only", None)
-    if flag is not None:
-        return bool(flag)
-    return STARTUP_PHRASE in spec.description
-
-
 def group_of(spec: ParameterSpec) -> str:
     return spec.name.split(".", 1)[0] if "." in spec.name else ""
 
 
 def format_value(value: object, value_type: type) -> str:
-    """Return ``value`` as YAML writes it, in backticks."""
+    """Return ``value`` as YAML writes it, in backticks (none: no default, the parameter must be given)."""
+    if value is None:
+        return "none (required)"
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
@@ -141,22 +136,30 @@ def grouped(parameters: tuple[ParameterSpec, ...]) -> dict[str, list[ParameterSp
     return {name: groups[name] for name in order}
 
 
-def render(parameters: tuple[ParameterSpec, ...] = PARAMETERS) -> str:
-    """Return docs/parameters.md for ``parameters``."""
+def section(title: str, specs: list[ParameterSpec]) -> str:
+    """Return one heading and the table of its parameters."""
+    rows = [f"## {title}\n\n"
+            "| parameter | type | default | range or choices | changeable | meaning |\n"
+            "| --- | --- | --- | --- | --- | --- |\n"]
+    for spec in specs:
+        when = "read-only" if spec.read_only else "start-up" if spec.startup_only else "run time"
+        rows.append(f"| `{spec.name}` | {ROS_TYPE_NAMES[spec.type]} | {format_value(spec.default, spec.type)} "
+                    f"| {format_range(spec)} | {when} | {table_cell(spec.description)} |\n")
+    return "".join(rows) + "\n"
+
+
+def render(parameters: tuple[ParameterSpec, ...] = PARAMETERS,
+           other_nodes: dict[str, tuple[ParameterSpec, ...]] | None = None) -> str:
+    """Return docs/parameters.md: ``parameters`` (the perception node's) by group, then each other node's table."""
+    if other_nodes is None:
+        other_nodes = {node: specs for node, specs in TABLES.items() if node in OTHER_NODE_TITLES}
     groups = grouped(parameters)
     titles = {name: GROUP_TITLES.get(name, name) for name in groups}
-    contents = "\n".join(f"- [{titles[name]}](#{anchor(titles[name])}) ({len(specs)})"
-                         for name, specs in groups.items())
+    entries = [(titles[name], specs) for name, specs in groups.items()]
+    entries += [(OTHER_NODE_TITLES.get(node, node), list(specs)) for node, specs in other_nodes.items()]
+    contents = "\n".join(f"- [{title}](#{anchor(title)}) ({len(specs)})" for title, specs in entries)
     parts = [INTRO.format(command=COMMAND.split()[-1], contents=contents) + "\n"]
-    for name, specs in groups.items():
-        parts.append(f"## {titles[name]}\n\n"
-                     "| parameter | type | default | range or choices | changeable | meaning |\n"
-                     "| --- | --- | --- | --- | --- | --- |\n")
-        for spec in specs:
-            when = "start-up" if startup_only(spec) else "run time"
-            parts.append(f"| `{spec.name}` | {ROS_TYPE_NAMES[spec.type]} | {format_value(spec.default, spec.type)} "
-                         f"| {format_range(spec)} | {when} | {table_cell(spec.description)} |\n")
-        parts.append("\n")
+    parts += [section(title, specs) for title, specs in entries]
     return "".join(parts).rstrip("\n") + "\n"
 
 
