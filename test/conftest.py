@@ -157,3 +157,13 @@ def pipeline_config(model_dir: Path) -> PipelineConfig:
         "classification.emotion_model": str(model_dir / "emotion.tflite"),
         "classification.gender_model": str(model_dir / "gender.tflite"),
     })
+
+
+@pytest.fixture
+def secure_delete_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every SQLite connection opened during the test starts with secure_delete off (test/persons_files.py)."""
+    import sqlite3
+
+    from persons_files import connect_with_secure_delete_off
+
+    monkeypatch.setattr(sqlite3, "connect", connect_with_secure_delete_off)
