@@ -97,3 +97,13 @@ def stored_descriptors(database: Path, person_id: str) -> list[bytes]:
 def fingerprint(path: Path) -> tuple[str, list[str]]:
     """Return the file's sha256 and the names in its folder (a new -wal, -shm or journal shows there)."""
     return hashlib.sha256(path.read_bytes()).hexdigest(), sorted(p.name for p in path.parent.iterdir())
+
+
+def other_application(path: Path, wal: bool = False) -> None:
+    """Write another application's SQLite file at ``path`` (a notes table; ``wal``: in WAL mode)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    if wal:
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    db.execute("INSERT INTO notes (text) VALUES ('not yours')")
+    db.close()

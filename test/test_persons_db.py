@@ -36,7 +36,7 @@ import pytest
 from face_perception.attributes.person_matching import match_confidence, PersonGallery, PersonMatcher
 from face_perception.attributes.person_names import clean_name, InvalidName, MAX_NAME_LENGTH, printable_name
 from face_perception.attributes.persons_db import ErasureIncomplete, PersonStore, PersonStoreError, SCHEMA_VERSION
-from persons_files import fingerprint, remnants, SECURE_DELETE_OFF, SIBLINGS, stored_descriptors
+from persons_files import fingerprint, other_application, remnants, SECURE_DELETE_OFF, SIBLINGS, stored_descriptors
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -328,15 +328,6 @@ def test_an_erasure_a_reader_holds_up_is_reported_and_finished_later(tmp_path, s
 
 
 # --- only our own files --------------------------------------------------------------------
-def other_application(path: Path, wal: bool = False) -> None:
-    db = sqlite3.connect(path, isolation_level=None)
-    if wal:
-        db.execute("PRAGMA journal_mode=WAL")
-    db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
-    db.execute("INSERT INTO notes (text) VALUES ('not yours')")
-    db.close()
-
-
 def own_persons_table(path: Path) -> None:
     db = sqlite3.connect(path)
     db.execute("CREATE TABLE persons (id INTEGER PRIMARY KEY, email TEXT)")
