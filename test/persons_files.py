@@ -60,7 +60,7 @@ def database_files(database: Path) -> list[Path]:
 
 
 def pieces(secret: bytes, size: int = 32) -> list[bytes]:
-    """Return ``secret`` cut into ``size``-byte pieces (a partly overwritten copy still shows)."""
+    """Cut ``secret`` into parts of ``size`` bytes: a partly overwritten copy still shows."""
     return [secret[start:start + size] for start in range(0, max(len(secret) - size, 0) + 1, size)] or [secret]
 
 

@@ -404,7 +404,7 @@ def test_names_stored_before_the_rule_print_escaped():
 
 # --- the CLI: only existing files, the name rule, erasure ----------------------------------
 def run_cli_without_secure_delete(*args: str) -> subprocess.CompletedProcess:
-    """The CLI in a process whose SQLite connections start with secure_delete off."""
+    """Run the CLI in a process whose SQLite connections start with secure_delete off."""
     return subprocess.run([sys.executable, "-c", SECURE_DELETE_OFF, "face_perception.bringup.persons_cli", *args],
                           capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
 

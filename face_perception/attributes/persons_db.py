@@ -275,7 +275,7 @@ class PersonStore:
             raise PersonStoreError(f"persons database {self.path}: {error}") from error
 
     def _prepare(self) -> None:
-        """Settings of this connection (the file is ours and already WAL unless changed by hand)."""
+        """Set this connection up (the file is ours, and already WAL unless changed by hand)."""
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
