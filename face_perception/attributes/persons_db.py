@@ -33,6 +33,7 @@ empties the write-ahead log, where the old page images would otherwise stay unti
 from __future__ import annotations
 
 from dataclasses import dataclass
+import errno
 import os
 from pathlib import Path
 import secrets
@@ -180,6 +181,13 @@ def _create(path: Path) -> None:
             os.link(temporary, path)
         except FileExistsError:
             pass
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            # No hard links on this filesystem (FAT, some network mounts): a rename, which would
+            # replace a file, only while none is there (a narrow race two nodes could lose).
+            if not os.path.lexists(path):
+                os.rename(temporary, path)
     finally:
         for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
             leftover.unlink(missing_ok=True)
