@@ -28,7 +28,7 @@
 # ament index marker), so `ros2 run` and `ros2 launch` find it wherever those tools exist.
 #
 # Re-running is cheap: pip skips what is installed and the interface build is
-# skipped while the .msg files are unchanged.
+# skipped while the .msg and .srv files are unchanged.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,7 +92,7 @@ if ! python -c "import vision_msgs.msg" 2>/dev/null || [ -f "$VENV/share/vision_
   PACKAGES+=("$ROOT/vendor/vision_msgs")
 fi
 STAMP="$VENV/share/face_perception_msgs/.interfaces_stamp"
-CURRENT_HASH="$(cat "$ROOT"/face_perception_msgs/msg/*.msg "$ROOT"/face_perception_msgs/CMakeLists.txt \
+CURRENT_HASH="$(cat "$ROOT"/face_perception_msgs/msg/*.msg "$ROOT"/face_perception_msgs/srv/*.srv "$ROOT"/face_perception_msgs/CMakeLists.txt \
   "$ROOT"/vendor/vision_msgs/msg/*.msg "$ROOT"/vendor/vision_msgs/CMakeLists.txt | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$CURRENT_HASH" ] && python -c "import face_perception_msgs.msg, vision_msgs.msg" 2>/dev/null; then
   log "interfaces up to date"

@@ -226,3 +226,13 @@ def environment(tmp_path_factory: pytest.TempPathFactory):
     env = tool_environment(tmp_path_factory.mktemp("ros_log"))
     yield env
     stop_daemon(env)
+
+
+@pytest.fixture
+def secure_delete_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every SQLite connection opened during the test starts with secure_delete off (test/persons_files.py)."""
+    import sqlite3
+
+    from persons_files import connect_with_secure_delete_off
+
+    monkeypatch.setattr(sqlite3, "connect", connect_with_secure_delete_off)

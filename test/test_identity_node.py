@@ -13,17 +13,21 @@
 # limitations under the License.
 
 """
-A returning person keeps their person id: across a 5 s disappearance and a restart of the node process.
+A returning person keeps their person id (across a 5 s disappearance and a restart); forgetting erases.
 
 The node runs as a process of its own (real rclpy pub/sub and services, a real database file,
 dlib's real model on real LFW photos); the test publishes camera frames and reads
-/faces/attributes, then names and forgets the person through the node's services.
+/faces/attributes, then names and forgets the person through the node's services. A forgotten
+person's descriptors and name are looked for in the raw bytes of the database's files while
+the node still runs, with SQLite's secure_delete off by default in the node's process.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 import signal
+import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -42,6 +46,7 @@ from conftest import wait_for
 from face_perception.ros import ros_messages
 from face_perception.ros.node_main import stop_spinning
 from identity_frames import frame_with, lfw_photos, needs_lfw
+from persons_files import fingerprint, other_application, remnants, SECURE_DELETE_OFF, stored_descriptors
 
 # Skipped, not an error, where hri_msgs is not built (as the other REP-155 tests).
 IdsList = pytest.importorskip("hri_msgs.msg", reason="hri_msgs is not installed").IdsList
@@ -106,13 +111,15 @@ class Camera:
         return future.result()
 
 
-def start_node(database: Path, model_dir: Path) -> subprocess.Popen:
+def start_node(database: Path, model_dir: Path, secure_delete_off: bool = False) -> subprocess.Popen:
+    """Start the node process; ``secure_delete_off``: its SQLite connections start with secure_delete off."""
     parameters = {"identity.enabled": "true", "identity.database": str(database), "hri.enabled": "true",
                   "classification.emotion_model": str(model_dir / "emotion.tflite"),
                   "classification.gender_model": str(model_dir / "gender.tflite"),
                   "classification.age_model": "none", "publish_annotated_image": "false"}
     arguments = [item for name, value in parameters.items() for item in ("-p", f"{name}:={value}")]
-    return subprocess.Popen([sys.executable, "-m", "face_perception.ros.perception_node", "--ros-args", *arguments],
+    launch = ["-c", SECURE_DELETE_OFF] if secure_delete_off else ["-m"]
+    return subprocess.Popen([sys.executable, *launch, "face_perception.ros.perception_node", "--ros-args", *arguments],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ})
 
 
@@ -138,7 +145,7 @@ def camera():
 
 def test_a_returning_person_keeps_their_id_across_absence_and_restart(tmp_path, model_dir, camera):
     photos = lfw_photos()
-    database = tmp_path / "persons.db"
+    database = tmp_path / "robot" / "state" / "persons.db"  # folders the node makes: 0700, each of them
     node = start_node(database, model_dir)
     try:
         first = camera.show_until_recognised(frame_with([(photos["A"][0], 100, 120)]))
@@ -172,7 +179,9 @@ def test_a_returning_person_keeps_their_id_across_absence_and_restart(tmp_path, 
     finally:
         log = stop_node(node)
     assert "identity on, persons database" in log, log
-    assert database.exists()
+    assert [stat.S_IMODE(os.stat(path).st_mode) for path in (tmp_path / "robot", database.parent, database)
+            ] == [0o700, 0o700, 0o600]
+    assert "wider than owner-only" not in log
     # A new node process on the same database.
     node = start_node(database, model_dir)
     try:
@@ -181,23 +190,76 @@ def test_a_returning_person_keeps_their_id_across_absence_and_restart(tmp_path, 
         camera.show(frame_with([]), 1.0)  # A's track is dropped: C's face must not continue it
         known = camera.show_until_recognised(frame_with([(photos["C"][1], 380, 200)]))
         assert known.person_id == other.person_id and known.person_name == "Junichiro"
-        listed = camera.call("list_persons", ListPersons.Request()).persons
-        assert {p.person_id for p in listed} == {person, other.person_id}
+        listed = camera.call("list_persons", ListPersons.Request())
+        assert listed.success and {p.person_id for p in listed.persons} == {person, other.person_id}
         assert camera.call("forget_person", ForgetPerson.Request(person_id=person)).success
         assert {p.person_id for p in camera.call("list_persons", ListPersons.Request()).persons} == {other.person_id}
     finally:
         stop_node(node)
 
 
-def test_an_unusable_database_is_one_log_line_and_the_node_runs_on(tmp_path, model_dir, camera):
+def test_forgetting_through_the_service_erases_every_copy_while_the_node_runs(tmp_path, model_dir, camera):
+    photos = lfw_photos()
     database = tmp_path / "persons.db"
-    database.write_bytes(b"not sqlite" * 500)
+    created = subprocess.run([sys.executable, "-m", "face_perception.bringup.persons_cli", "--database", str(database),
+                              "init"], capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    os.chmod(database, 0o644)  # wider than owner-only: the node warns
+    node = start_node(database, model_dir, secure_delete_off=True)
+    try:
+        seen = camera.show_until_recognised(frame_with([(photos["A"][0], 100, 120)]))
+        person = seen.person_id
+        # The name rule, with the reason in the service's message.
+        for bad, reason in (("Colin\nPowell", "U+000A"), ("\x1b[2JColin", "U+001B"), ("\u202eLLEWOP", "U+202E"),
+                            ("  ", "empty"), ("x" * 101, "more than 100")):
+            refused = camera.call("name_person", NamePerson.Request(person_id=person, name=bad))
+            assert not refused.success and reason in refused.message, (bad[:12], refused.message)
+        named = camera.call("name_person", NamePerson.Request(track_id=seen.track_id, name="  Colin Powell "))
+        assert named.success and named.person_id == person, named.message
+        listed = camera.call("list_persons", ListPersons.Request())
+        assert listed.success and [(p.person_id, p.name) for p in listed.persons] == [(person, "Colin Powell")]
+        camera.show(frame_with([]), 2.0)  # the face leaves: no new descriptor of them from here on
+        secrets = {f"descriptor {k}": blob for k, blob in enumerate(stored_descriptors(database, person))}
+        secrets["name"] = b"Colin Powell"
+        assert len(secrets) >= 2 and remnants(database, secrets)  # on disk before (the scan sees them)
+        forgotten = camera.call("forget_person", ForgetPerson.Request(person_id=person))
+        assert forgotten.success, forgotten.message
+        assert node.poll() is None  # the node still runs, its connection open
+        assert remnants(database, secrets) == []  # not in the .db, the -wal or the -shm
+        listed = camera.call("list_persons", ListPersons.Request())
+        assert listed.success and listed.message == "" and list(listed.persons) == []
+        # A database broken under the running node: the list says it failed, and why.
+        db = sqlite3.connect(database)
+        db.execute("DROP TABLE embeddings")
+        db.commit()
+        db.close()
+        broken = camera.call("list_persons", ListPersons.Request())
+        assert not broken.success and str(database) in broken.message and "embeddings" in broken.message
+        assert node.poll() is None
+    finally:
+        log = stop_node(node)
+    warnings = [line for line in log.splitlines() if "wider than owner-only" in line]
+    assert len(warnings) == 1 and "0644" in warnings[0], log
+
+
+@pytest.mark.parametrize("kind", ["not SQLite", "another application's SQLite file"])
+def test_an_unusable_database_is_one_log_line_and_the_node_runs_on(tmp_path, model_dir, camera, kind):
+    database = tmp_path / "persons.db"
+    if kind == "not SQLite":
+        database.write_bytes(b"not sqlite" * 500)
+    else:
+        other_application(database, wal=True)
+    before = fingerprint(database)
     node = start_node(database, model_dir)
     try:
         camera.show(frame_with([(lfw_photos()["A"][0], 100, 120)]), 4.0)
         assert camera.received and any(message.faces for message in camera.received)
         assert all(not f.person_id for message in camera.received for f in message.faces)
+        # Identity is off, and the list says so: not an empty success.
+        listed = camera.call("list_persons", ListPersons.Request())
+        assert not listed.success and "identity is off" in listed.message and str(database) in listed.message
     finally:
         log = stop_node(node)
     lines = [line for line in log.splitlines() if "identity is off" in line]
     assert len(lines) == 1 and str(database) in lines[0], log
+    assert fingerprint(database) == before  # byte for byte, and no -wal or -shm beside it

@@ -12,7 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The persons database: permissions, rows, caps, and its failures (corrupt, locked, killed, shared)."""
+"""
+The persons database: permissions, rows, caps, erasure, whose file it is, names, and its failures.
+
+(Corrupt, locked, killed, shared, not ours.) Erasure is checked on the raw bytes of every file of
+the database while it is open, with SQLite's secure_delete off by default (test/persons_files.py).
+"""
 from __future__ import annotations
 
 import os
@@ -29,7 +34,9 @@ import numpy as np
 import pytest
 
 from face_perception.identity.person_matching import match_confidence, PersonGallery, PersonMatcher
-from face_perception.identity.persons_db import PersonStore, PersonStoreError
+from face_perception.identity.person_names import clean_name, InvalidName, MAX_NAME_LENGTH, printable_name
+from face_perception.identity.persons_db import ErasureIncomplete, PersonStore, PersonStoreError, SCHEMA_VERSION
+from persons_files import fingerprint, other_application, remnants, SECURE_DELETE_OFF, SIBLINGS, stored_descriptors
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,14 +46,28 @@ def vector(seed: int) -> np.ndarray:
     return values / np.linalg.norm(values)
 
 
-def test_the_file_is_created_owner_only_with_wal(tmp_path):
-    store = PersonStore(tmp_path / "sub" / "persons.db", "m")
+def test_the_file_is_created_owner_only_with_wal_in_owner_only_folders(tmp_path):
+    store = PersonStore(tmp_path / "robot" / "state" / "persons.db", "m")
     store.add_person(vector(1), 10.0)
-    assert stat.S_IMODE(os.stat(tmp_path / "sub" / "persons.db").st_mode) == 0o600
-    wal = tmp_path / "sub" / "persons.db-wal"
+    assert stat.S_IMODE(os.stat(tmp_path / "robot" / "state" / "persons.db").st_mode) == 0o600
+    wal = tmp_path / "robot" / "state" / "persons.db-wal"
     assert wal.exists() and stat.S_IMODE(os.stat(wal).st_mode) == 0o600
-    mode = sqlite3.connect(tmp_path / "sub" / "persons.db").execute("PRAGMA journal_mode").fetchone()[0]
+    # Every folder it made is 0700, not only the last; the one that existed is left as it was.
+    assert [stat.S_IMODE(os.stat(folder).st_mode) for folder in (tmp_path / "robot", tmp_path / "robot" / "state")
+            ] == [0o700, 0o700]
+    assert sorted(p.name for p in wal.parent.iterdir()) == ["persons.db", "persons.db-shm", "persons.db-wal"]
+    mode = sqlite3.connect(tmp_path / "robot" / "state" / "persons.db").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+    assert store.warnings == []
+
+
+def test_a_file_wider_than_owner_only_is_warned_about(tmp_path):
+    path = tmp_path / "p.db"
+    PersonStore(path, "m").close()
+    os.chmod(path, 0o644)
+    warnings = PersonStore(path, "m").warnings
+    assert len(warnings) == 1 and "0644" in warnings[0] and str(path) in warnings[0]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644  # warned, not changed behind the owner's back
 
 
 def test_persons_names_caps_and_forgetting(tmp_path):
@@ -62,7 +83,9 @@ def test_persons_names_caps_and_forgetting(tmp_path):
     ids, matrix, names = store.load_embeddings()
     assert matrix.shape == (4, 128) and ids.count(alice) == 3
     np.testing.assert_array_equal(matrix[ids.index(alice)], vector(102))  # the newest three kept
-    assert store.set_name(alice, "Alice") and store.load_embeddings()[2][alice] == "Alice"
+    assert store.set_name(alice, " Alice\t") and store.load_embeddings()[2][alice] == "Alice"  # the name rule
+    with pytest.raises(InvalidName, match="U\\+202E"):
+        store.set_name(alice, "\u202eecilA")
     assert store.forget(bob) and not store.forget(bob)
     assert [p.person_id for p in store.persons()] == [alice]
     rows = sqlite3.connect(tmp_path / "p.db").execute("SELECT COUNT(*) FROM embeddings WHERE person_id=?", (bob,))
@@ -237,3 +260,206 @@ def test_the_cli_lists_names_and_forgets(tmp_path):
     (tmp_path / "bad.db").write_bytes(b"x" * 5000)
     broken = run_cli("--database", str(tmp_path / "bad.db"), "list")
     assert broken.returncode == 1 and "bad.db" in broken.stderr and "Traceback" not in broken.stderr
+
+
+# --- erasure: raw bytes of every file, SQLite's secure_delete off by default -------------
+def secrets_of(store: PersonStore, person_id: str, name: str = "") -> dict[str, bytes]:
+    """Label -> bytes of everything stored about a person: each descriptor, and the name."""
+    found = {f"{person_id} descriptor {k}": blob for k, blob in enumerate(stored_descriptors(store.path, person_id))}
+    return {**found, **({f"{person_id} name": name.encode()} if name else {})}
+
+
+def test_the_default_here_is_off_and_then_deleted_rows_stay_on_disk(tmp_path, secure_delete_off):
+    # The control: an SQLite connection as this test's fixture makes them (a build without
+    # secure_delete by default) leaves a deleted row in the file, and a WAL checkpoint alone
+    # does not remove it. The next test's files are scanned the same way.
+    path = tmp_path / "plain.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    assert db.execute("PRAGMA secure_delete").fetchone()[0] == 0
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE t (v BLOB)")
+    secret = vector(9).tobytes()
+    db.execute("INSERT INTO t VALUES (?)", (secret,))
+    db.execute("DELETE FROM t")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert remnants(path, {"row": secret}) == ["plain.db: row"]
+    db.close()
+
+
+def test_forgetting_and_expiry_leave_no_copy_in_any_file_while_the_store_is_open(tmp_path, secure_delete_off):
+    path = tmp_path / "p.db"
+    store = PersonStore(path, "m", max_embeddings_per_person=4)
+    other_node = PersonStore(path, "m")  # a second camera's node on the same file, open throughout
+    gone = store.add_person(vector(1), time.time(), name="Ingrid Forgotten")
+    for k in range(6):  # past the cap: dropped descriptors and page rewrites
+        store.add_embedding(gone, vector(10 + k), time.time())
+    expired = store.add_person(vector(2), time.time() - 7200.0)
+    store.add_embedding(expired, vector(30), time.time() - 7200.0)
+    kept = store.add_person(vector(3), time.time(), name="Karl Kept")
+    for k in range(30):  # enough rows that the persons span several pages
+        other_node.add_person(vector(100 + k), time.time())
+    other_node.load_embeddings()
+    forgotten = {**secrets_of(store, gone, "Ingrid Forgotten"), **secrets_of(store, expired)}
+    still_there = secrets_of(store, kept, "Karl Kept")
+    assert len(forgotten) == 4 + 1 + 2
+    assert remnants(path, forgotten)  # before: on disk (the scan sees them)
+    assert store.forget(gone)
+    assert other_node.forget_anonymous_before(time.time() - 3600.0) == [expired]
+    assert remnants(path, forgotten) == []  # the .db, -wal and -shm, both connections still open
+    assert len(remnants(path, still_there)) == 2  # the kept person is still there, found by the same scan
+    assert {gone, expired}.isdisjoint(p.person_id for p in other_node.persons())
+    assert os.path.getsize(f"{path}-wal") == 0
+
+
+def test_an_erasure_a_reader_holds_up_is_reported_and_finished_later(tmp_path, secure_delete_off):
+    path = tmp_path / "p.db"
+    store = PersonStore(path, "m", busy_timeout=0.2)
+    gone = store.add_person(vector(1), 1.0)
+    forgotten = secrets_of(store, gone)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM embeddings").fetchone()  # a read transaction left open
+    with pytest.raises(ErasureIncomplete, match="-wal"):
+        store.forget(gone)
+    assert store.persons() == [] and remnants(path, forgotten)  # rows deleted, old copies wait in the WAL
+    reader.execute("COMMIT")
+    store.add_person(vector(2), 2.0)  # the next change finishes the erasure
+    assert remnants(path, forgotten) == []
+
+
+# --- only our own files --------------------------------------------------------------------
+def own_persons_table(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE persons (id INTEGER PRIMARY KEY, email TEXT)")
+    db.commit()
+    db.close()
+
+
+def newer_schema(path: Path) -> None:
+    PersonStore(path, "m").close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+
+
+NOT_OURS = {
+    "another application's database": (other_application, "notes"),
+    "another application's database in WAL mode": (lambda path: other_application(path, wal=True), "notes"),
+    "a database with its own persons table": (own_persons_table, "not a persons database"),
+    "our tables at a newer schema version": (newer_schema, f"schema version 2, this package reads {SCHEMA_VERSION}"),
+    "an empty file": (lambda path: path.write_bytes(b""), "none, an empty database"),
+    "not SQLite at all": (lambda path: path.write_bytes(b"garbage" * 700), "not an SQLite database"),
+}
+
+
+@pytest.mark.parametrize("kind", NOT_OURS)
+def test_a_file_that_is_not_ours_is_refused_and_left_byte_for_byte(tmp_path, kind):
+    make, reason = NOT_OURS[kind]
+    path = tmp_path / "p.db"
+    make(path)
+    before = fingerprint(path)
+    assert not any(Path(f"{path}{suffix}").exists() for suffix in SIBLINGS)
+    with pytest.raises(PersonStoreError) as refused:
+        PersonStore(path, "m")
+    message = str(refused.value)
+    assert reason in message and str(path) in message and "\n" not in message
+    assert fingerprint(path) == before  # same bytes, and no -wal, -shm or journal appeared
+
+
+# --- the name rule -----------------------------------------------------------------------
+@pytest.mark.parametrize("raw, stored", [
+    ("  Ada Lovelace \n", "Ada Lovelace"),
+    ("Zoe\u0301", "Zo\u00e9"),  # one spelling (NFC)
+    ("\u0645\u0647\u200c\u0646\u0627\u0632", "\u0645\u0647\u200c\u0646\u0627\u0632"),  # Persian, with ZWNJ
+    ("\u5c71\u7530\u3000\u592a\u90ce", "\u5c71\u7530\u3000\u592a\u90ce"),  # ideographic space inside
+    ("x" * MAX_NAME_LENGTH, "x" * MAX_NAME_LENGTH),
+])
+def test_the_name_rule_keeps_real_names(raw, stored):
+    assert clean_name(raw) == stored
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ("", "empty"),
+    (" \t\n", "empty"),
+    ("Ada\nLovelace", "U+000A"),
+    ("\x1b[31mAda\x1b[0m", "U+001B"),
+    ("Ada\u202eecalevoL", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ("\u2067Ada\u2069", "U+2067 RIGHT-TO-LEFT ISOLATE"),
+    ("Ada\u200f", "U+200F RIGHT-TO-LEFT MARK"),
+    ("\ufeffAda", "U+FEFF"),
+    ("Ada\u2028Lovelace", "U+2028 LINE SEPARATOR"),
+    ("Ada\ue000", "U+E000"),
+    ("x" * (MAX_NAME_LENGTH + 1), f"more than {MAX_NAME_LENGTH}"),
+])
+def test_the_name_rule_refuses_with_the_reason(raw, reason):
+    with pytest.raises(InvalidName, match=reason.replace("+", "\\+")) as refused:
+        clean_name(raw)
+    assert "\n" not in str(refused.value) and "\x1b" not in str(refused.value)
+
+
+def test_names_stored_before_the_rule_print_escaped():
+    assert printable_name("Ada\x1b[2J\u202e") == "Ada\\x1b[2J\\u202e" and printable_name("Zo\u00e9") == "Zo\u00e9"
+
+
+# --- the CLI: only existing files, the name rule, erasure ----------------------------------
+def run_cli_without_secure_delete(*args: str) -> subprocess.CompletedProcess:
+    """Run the CLI in a process whose SQLite connections start with secure_delete off."""
+    return subprocess.run([sys.executable, "-c", SECURE_DELETE_OFF, "face_perception.bringup.persons_cli", *args],
+                          capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+
+
+def test_the_cli_opens_only_existing_files(tmp_path):
+    missing = tmp_path / "typo" / "persons.db"
+    for command in (["list"], ["forget-all"], ["forget", "p1"], ["name", "p1", "Ada"]):
+        result = run_cli("--database", str(missing), *command)
+        assert result.returncode == 1, command
+        assert result.stderr.strip() == f"face-perception-persons: no database at {missing}", result.stderr
+    assert not (tmp_path / "typo").exists()  # no folder, no file
+    created = run_cli("--database", str(missing), "init")
+    assert created.returncode == 0 and missing.exists(), created.stderr
+    assert [stat.S_IMODE(os.stat(p).st_mode) for p in (missing.parent, missing)] == [0o700, 0o600]
+    again = run_cli("--database", str(missing), "init")
+    assert again.returncode == 1 and "exists already" in again.stderr
+    listed = run_cli("--database", str(missing), "list")
+    assert listed.returncode == 0 and listed.stdout == "" and listed.stderr == ""
+    other = tmp_path / "notes.db"
+    other_application(other)
+    before = fingerprint(other)
+    for command in (["list"], ["forget-all"], ["init"]):
+        refused = run_cli("--database", str(other), *command)
+        assert refused.returncode == 1 and str(other) in refused.stderr and "Traceback" not in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert fingerprint(other) == before
+    os.chmod(missing, 0o640)
+    warned = run_cli("--database", str(missing), "list")
+    assert warned.returncode == 0 and "warning" in warned.stderr and "0640" in warned.stderr
+
+
+def test_the_cli_applies_the_name_rule(tmp_path):
+    path = tmp_path / "p.db"
+    person = PersonStore(path, "dlib_resnet_v1").add_person(vector(1), 1.0)
+    for bad, reason in (("Ada\nLovelace", "U+000A"), ("\x1b]0;pwned\x07", "U+001B"), ("Ada\u202e", "U+202E"),
+                        ("x" * 10000, "10000 characters"), ("   ", "empty")):
+        result = run_cli("--database", str(path), "name", person, bad)
+        assert result.returncode == 1 and reason in result.stderr, (bad[:20], result.stderr)
+        assert result.stderr.startswith("face-perception-persons: name: ")
+        assert "\x1b" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert run_cli("--database", str(path), "name", person, "  Ada Lovelace ").returncode == 0
+    assert [p.name for p in PersonStore(path, "dlib_resnet_v1").persons()] == ["Ada Lovelace"]
+
+
+def test_the_cli_forgets_for_real_while_a_node_has_the_file_open(tmp_path, secure_delete_off):
+    path = tmp_path / "p.db"
+    node = PersonStore(path, "dlib_resnet_v1")  # a running node's connection, kept open
+    gone = node.add_person(vector(1), 1.0, name="Olga Gone")
+    node.add_embedding(gone, vector(2), 2.0)
+    others = [node.add_person(vector(10 + k), 3.0) for k in range(3)]
+    forgotten = secrets_of(node, gone, "Olga Gone")
+    assert len(forgotten) == 3 and remnants(path, forgotten)
+    result = run_cli_without_secure_delete("--database", str(path), "forget", gone)
+    assert result.returncode == 0, result.stderr
+    assert remnants(path, forgotten) == []
+    everyone = {label: blob for person in others for label, blob in secrets_of(node, person).items()}
+    assert run_cli_without_secure_delete("--database", str(path), "forget-all").stdout == "forgot 3 persons\n"
+    assert remnants(path, everyone) == [] and node.persons() == []

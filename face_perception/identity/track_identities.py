@@ -117,9 +117,10 @@ class IdentityWorker:
 
     def forget(self, person_id: str) -> bool:
         with self._lock:
-            found = self.store.forget(person_id)
-            self.matcher.reload()
-            return found
+            try:
+                return self.store.forget(person_id)
+            finally:
+                self.matcher.reload()  # also when the rows went but the erasure of old copies must wait
 
     def known_person_ids(self) -> list[str]:
         """Return the ids of every stored person (as of the last match or reload)."""

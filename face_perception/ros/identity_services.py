@@ -16,9 +16,11 @@
 The persons database as ROS services (identity.enabled): name, forget and list persons.
 
 identity/name_person   face_perception_msgs/NamePerson    enrol a name for a track's person, or rename a person
-identity/forget_person face_perception_msgs/ForgetPerson  delete a person and all their descriptors
-identity/list_persons  face_perception_msgs/ListPersons   every stored person
+identity/forget_person face_perception_msgs/ForgetPerson  delete a person and all their descriptors, and erase
+                                                          SQLite's old copies of them
+identity/list_persons  face_perception_msgs/ListPersons   every stored person, or success false and why
 Relative names: in the node's namespace (/identity/... in the root, /head/identity/... for camera head).
+Names follow face_perception.identity.person_names, as in face-perception-persons.
 """
 from __future__ import annotations
 
@@ -28,14 +30,13 @@ from face_perception_msgs.msg import Person
 from face_perception_msgs.srv import ForgetPerson, ListPersons, NamePerson
 from rclpy.node import Node
 
+from face_perception.identity.person_names import clean_name, InvalidName
 from face_perception.identity.persons_db import PersonStoreError
 from face_perception.pipeline.pipeline import FacePerceptionPipeline
 
 NAME_SERVICE = "identity/name_person"
 FORGET_SERVICE = "identity/forget_person"
 LIST_SERVICE = "identity/list_persons"
-# Longest name accepted: a name is a label, not a document.
-MAX_NAME_LENGTH = 200
 
 
 class IdentityServices:
@@ -48,6 +49,9 @@ class IdentityServices:
         node.create_service(NamePerson, NAME_SERVICE, self._name)
         node.create_service(ForgetPerson, FORGET_SERVICE, self._forget)
         node.create_service(ListPersons, LIST_SERVICE, self._list)
+        if pipeline.identity is not None:
+            for warning in pipeline.identity.store.warnings:
+                node.get_logger().warning(warning)
 
     def _name(self, request: NamePerson.Request, response: NamePerson.Response) -> NamePerson.Response:
         worker = self._pipeline.identity
@@ -55,8 +59,10 @@ class IdentityServices:
             return _refuse(response, self._pipeline.identity_problem or "identity is off")
         if bool(request.track_id) == bool(request.person_id):
             return _refuse(response, "give exactly one of track_id and person_id")
-        if len(request.name) > MAX_NAME_LENGTH:
-            return _refuse(response, f"the name is longer than {MAX_NAME_LENGTH} characters")
+        try:
+            name = clean_name(request.name)
+        except InvalidName as error:
+            return _refuse(response, str(error))
         person_id = request.person_id
         if request.track_id:
             with self._lock:
@@ -65,12 +71,12 @@ class IdentityServices:
                 return _refuse(response, f"track '{request.track_id}' is not live or not recognised yet")
             person_id = match.person_id
         try:
-            found = worker.set_name(person_id, request.name)
+            found = worker.set_name(person_id, name)
         except PersonStoreError as error:
             return _refuse(response, str(error))
         if not found:
             return _refuse(response, f"no person '{person_id}'")
-        self._node.get_logger().info(f"person {person_id} named {request.name!r}")
+        self._node.get_logger().info(f"person {person_id} named {name!r}")
         response.success, response.person_id = True, person_id
         return response
 
@@ -91,14 +97,15 @@ class IdentityServices:
     def _list(self, request: ListPersons.Request, response: ListPersons.Response) -> ListPersons.Response:
         worker = self._pipeline.identity
         if worker is None:
-            return response
+            return _refuse(response, self._pipeline.identity_problem or "identity is off")
         try:
             stored = worker.persons()
         except PersonStoreError as error:
             self._node.get_logger().error(f"cannot list persons: {error}")
-            return response
+            return _refuse(response, str(error))
         response.persons = [Person(person_id=p.person_id, name=p.name, first_seen=p.first_seen,
                                    last_seen=p.last_seen, descriptors=p.embeddings) for p in stored]
+        response.success = True
         return response
 
 
