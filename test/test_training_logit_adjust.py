@@ -25,7 +25,7 @@ LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
 
 def test_the_folded_bias_gives_exactly_the_adjusted_probabilities() -> None:
-    from training.models import build_model
+    from training.models.architectures import build_model
 
     model = build_model("mini_xception", (48, 48, 1), 7, l2=0.0)
     faces = np.random.default_rng(0).uniform(-1, 1, (8, 48, 48, 1)).astype(np.float32)

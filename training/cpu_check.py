@@ -39,7 +39,7 @@ def guided_backprop_step(color: str, size: int, seed: int) -> dict[str, Any]:
     import keras
 
     from training.guided_backprop import guided_backprop
-    from training.models import build_mini_xception
+    from training.models.architectures import build_mini_xception
 
     keras.utils.set_random_seed(seed)
     channels = 3 if color == "rgb" else 1
@@ -54,7 +54,7 @@ def training_step(color: str, size: int, seed: int, steps: int = 3) -> dict[str,
     """Run a few optimiser steps (the filter gradients oneDNN computes in training) on random faces."""
     import keras
 
-    from training.models import build_mini_xception
+    from training.models.architectures import build_mini_xception
 
     keras.utils.set_random_seed(seed)
     channels = 3 if color == "rgb" else 1
@@ -75,7 +75,7 @@ def fit_speed(color: str, size: int, seed: int, faces: int = 2048, epochs: int =
     import keras
     import tensorflow as tf
 
-    from training.models import build_model
+    from training.models.architectures import build_model
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)

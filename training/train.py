@@ -300,7 +300,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     import keras
 
     from training.augment import AugmentedBatches, build_augmentation
-    from training.models import build_model
+    from training.models.architectures import build_model
 
     if args.threads and keras.backend.backend() == "tensorflow":
         import tensorflow as tf

@@ -86,7 +86,7 @@ def load_keras_model(spec: KerasModelSpec):
 
     if spec.path:
         return keras.models.load_model(spec.path, compile=False)
-    from training.models import build_mini_xception
+    from training.models.architectures import build_mini_xception
 
     keras.utils.set_random_seed(7)
     return build_mini_xception(input_shape=(64, 64, 1), num_classes=len(spec.labels))
