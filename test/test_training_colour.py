@@ -51,7 +51,7 @@ def utk_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_utkface_decodes_colour_faces_in_rgb_order(utk_sample: Path) -> None:
     from PIL import Image
 
-    from training.loaders.utkface import parse_utk_name, read_utkface, split_indices
+    from training.data.loaders.utkface import parse_utk_name, read_utkface, split_indices
 
     gray = read_utkface(utk_sample, seed=1, side=48)
     rgb = read_utkface(utk_sample, seed=1, side=48, color="rgb")
@@ -76,7 +76,7 @@ def test_utkface_decodes_colour_faces_in_rgb_order(utk_sample: Path) -> None:
 @needs_utkface
 def test_grey_and_colour_caches_never_mix(utk_sample: Path, tmp_path: Path) -> None:
     from training.cache import cache_key
-    from training.loaders.utkface import load_utkface_gender
+    from training.data.loaders.utkface import load_utkface_gender
 
     tar_path = tmp_path / "utk_small.tar"
     with tarfile.open(tar_path, "w") as tar:

@@ -24,9 +24,9 @@ import pytest
 
 from conftest import write_labelled_tar
 
-from training.loaders.fairface import (age_group_of, AGE_GROUPS, DEFAULT_FAIRFACE, halves, RACE_LABELS,
+from training.data.loaders.fairface import (age_group_of, AGE_GROUPS, DEFAULT_FAIRFACE, halves, RACE_LABELS,
                                        read_fairface)
-from training.loaders.utkface import GENDER_LABELS
+from training.data.loaders.utkface import GENDER_LABELS
 
 
 def write_fairface_tar(path: Path, rows: list[tuple[str, str, str]], extra_rows: list[str] = ()) -> Path:

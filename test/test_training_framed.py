@@ -74,7 +74,7 @@ def test_training_cuts_the_face_the_node_cuts(utk_folder: Path) -> None:
     """The training face of an image is the node's face of that image padded into a frame."""
     from face_perception.detection.blazeface import BlazeFaceDetector
     from training.framed import framed_dataset, PAD_FRACTION, SOURCE_SIDE
-    from training.loaders.utkface import read_utkface
+    from training.data.loaders.utkface import read_utkface
 
     sources = read_utkface(utk_folder, seed=1, side=SOURCE_SIDE, color="rgb")
     framing = EyesMouthFraming()
@@ -100,7 +100,7 @@ def test_training_cuts_the_face_the_node_cuts(utk_folder: Path) -> None:
 
 @needs_data
 def test_lfw_is_split_by_person(lfw_tar: Path) -> None:
-    from training.loaders.lfw import read_lfw
+    from training.data.loaders.lfw import read_lfw
 
     dataset = read_lfw(lfw_tar, seed=1337)
     assert dataset.info["people"] == LFW_PEOPLE
@@ -176,7 +176,7 @@ def test_end_to_end_reads_pasted_faces_through_the_pipeline(utk_folder: Path) ->
     from face_perception.attributes.classification import resolve_model_path
     from training.end_to_end import run_end_to_end, summarise
     from training.framed import framed_dataset, SOURCE_SIDE
-    from training.loaders.utkface import read_utkface
+    from training.data.loaders.utkface import read_utkface
 
     dataset = framed_dataset(read_utkface(utk_folder, seed=1, side=SOURCE_SIDE, color="rgb"),
                              EyesMouthFraming().describe(), 48, "gray", cache_dir=None)

@@ -26,8 +26,8 @@ from test_training_rafdb import write_rafdb_tar
 
 from training import pseudo_labels
 from training.dataset import Dataset, Split
-from training.loaders.fairface import AGE_GROUPS, RACE_LABELS
-from training.loaders.utkface import GENDER_LABELS
+from training.data.loaders.fairface import AGE_GROUPS, RACE_LABELS
+from training.data.loaders.utkface import GENDER_LABELS
 from training.tasks import _with_pseudo_labels
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ maximum likelihood (Platt scaling) on validation data only, cut the node's way (
 BlazeFace, cut by the card's ``input.framing``):
 
 - UTKFace's validation split (training.tasks, seed 1337): a child is an age under 13;
-- FairFace's validation half (training.loaders.fairface, seed 2026): groups 0-2 and 3-9 are
+- FairFace's validation half (training.data.loaders.fairface, seed 2026): groups 0-2 and 3-9 are
   children, 20-29 and older are not; 10-19 is left out (10-12 are children, 13-19 not).
 
     python -m training.child_calibration                      # fit and print, shipped model
@@ -116,7 +116,7 @@ def age_probabilities(model_path: Path, images: np.ndarray) -> np.ndarray:
 def validation_faces(card, cache_dir: Path | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Return {set name: (faces cut by the card's framing, child 0/1)} of the validation data."""
     from training.framed import framed_dataset
-    from training.loaders.fairface import load_fairface
+    from training.data.loaders.fairface import load_fairface
     from training.paths import CACHE_DIR
     from training.tasks import load_task_data
 

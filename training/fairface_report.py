@@ -36,7 +36,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from training.loaders.fairface import age_group_of, AGE_GROUPS, RACE_LABELS
+from training.data.loaders.fairface import age_group_of, AGE_GROUPS, RACE_LABELS
 
 ADULT_GROUP = AGE_GROUPS.index("20-29")
 CHILD_GROUPS = (0, 1)  # 0-2 and 3-9: under 10
@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from face_perception.attributes.framing import EyesMouthFraming
     from training.end_to_end import crop_outcome, run_end_to_end
     from training.framed import framed_dataset
-    from training.loaders.fairface import DEFAULT_FAIRFACE, load_fairface
+    from training.data.loaders.fairface import DEFAULT_FAIRFACE, load_fairface
     from training.paths import REPO_ROOT
 
     models = {task: getattr(args, f"{task}_model", "") or str(resolve_model_path("", task))

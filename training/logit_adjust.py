@@ -117,7 +117,7 @@ def choose_age_tau(fairface_probs: np.ndarray, fairface_groups: np.ndarray, utk_
                    taus: Sequence[float] = AGE_TAUS) -> tuple[float, list[dict[str, float]]]:
     """Score each tau by AGE_CRITERION; the best (ties: smaller tau)."""
     from training.age import expected_age
-    from training.loaders.fairface import age_group_of
+    from training.data.loaders.fairface import age_group_of
 
     children, seniors = fairface_groups <= 1, fairface_groups >= 7  # FairFace's 0-2 and 3-9; 60-69 and 70+
     rows = []
@@ -137,7 +137,7 @@ def choose_age_tau(fairface_probs: np.ndarray, fairface_groups: np.ndarray, utk_
 def _age_tau(model, dataset, prior: np.ndarray, run: dict, taus: Sequence[float]) -> tuple[float, list[dict]]:
     """Read FairFace validation (the run's framing) and UTKFace validation; choose tau for age."""
     from training.framed import framed_dataset
-    from training.loaders.fairface import load_fairface
+    from training.data.loaders.fairface import load_fairface
     from training.preprocess import normalize
 
     side = int(model.input_shape[1])

@@ -67,7 +67,7 @@ def correct(task: str, answer: np.ndarray, split) -> np.ndarray:
     """Return whether each teacher answer on FairFace is right (gender; age group of the expected age)."""
     if task == "gender":
         return answer == split.labels
-    from training.loaders.fairface import age_group_of
+    from training.data.loaders.fairface import age_group_of
 
     return age_group_of(answer) == split.extra["age_group"]
 
@@ -176,8 +176,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from training.framed import framed_dataset
-    from training.loaders.fairface import load_fairface
-    from training.loaders.rafdb import load_rafdb
+    from training.data.loaders.fairface import load_fairface
+    from training.data.loaders.rafdb import load_rafdb
     from training.dataset import Split
     from training.paths import CACHE_DIR, DEFAULT_FAIRFACE, DEFAULT_RAFDB
 
@@ -229,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.task == "gender":
         record["kept_labels"] = {name: int((answer == i).sum()) for i, name in enumerate(card["labels"])}
     else:
-        from training.loaders.fairface import age_group_of, AGE_GROUPS as FAIRFACE_GROUPS
+        from training.data.loaders.fairface import age_group_of, AGE_GROUPS as FAIRFACE_GROUPS
 
         record["kept_groups"] = dict(zip(FAIRFACE_GROUPS, np.bincount(age_group_of(answer),
                                                                       minlength=len(FAIRFACE_GROUPS)).tolist()))

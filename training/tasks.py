@@ -61,7 +61,7 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
 
     Emotion: FER-2013 with the original labels; with FER+ votes (``votes``, or by default
     ../shared/data/ferplus_votes.csv when ``data`` is the default FER-2013 file) each split also
-    carries the FER+ targets (training.loaders.ferplus). Age: UTKFace with the age bin as label and the age in
+    carries the FER+ targets (training.data.loaders.ferplus). Age: UTKFace with the age bin as label and the age in
     ``extra['age']``.
 
     ``framing`` (a card's ``input.framing``): the faces are re-detected with the node's
@@ -92,15 +92,15 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
         if found != color:
             raise SystemExit(f"{path} holds {found} faces, not {color} (--color)")
     elif task == "emotion":
-        from training.loaders.fer2013 import load_fer2013
+        from training.data.loaders.fer2013 import load_fer2013
         dataset = load_fer2013(path, cache_dir=cache_dir)
         # The votes name rows of the full FER-2013 CSV: attach them by default only to that file.
         votes_path = Path(votes) if votes is not None else DEFAULT_FERPLUS_VOTES
         if votes is not None or (data is None and votes_path.is_file()):
-            from training.loaders.ferplus import attach_ferplus
+            from training.data.loaders.ferplus import attach_ferplus
             dataset = attach_ferplus(dataset, votes_path)
     else:
-        from training.loaders.utkface import load_utkface_gender
+        from training.data.loaders.utkface import load_utkface_gender
         dataset = load_utkface_gender(path, seed=UTKFACE_SPLIT_SEED, fractions=UTKFACE_FRACTIONS,
                                       side=max(side, 48), cache_dir=cache_dir, color=color)
         if task == "age":
@@ -114,7 +114,7 @@ def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: 
                       framing: Mapping[str, Any], lfw: Path | str | None, votes: Path | str | None,
                       emotion_sets: Sequence[str] | None = None, rafdb: Path | str | None = None) -> Dataset:
     from training.framed import framed_dataset, join, SOURCE_SIDE
-    from training.loaders.utkface import load_utkface_gender
+    from training.data.loaders.utkface import load_utkface_gender
 
     check_color(task, color)
     path = Path(data) if data is not None else DEFAULT_DATA[task]
@@ -138,7 +138,7 @@ def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: 
     dataset = framed_dataset(sources, framing, side, color, cache_dir)
     if task == "age":
         return _as_age(dataset)
-    from training.loaders.lfw import load_lfw_gender
+    from training.data.loaders.lfw import load_lfw_gender
 
     lfw_path = Path(lfw) if lfw is not None else DEFAULT_LFW
     lfw_set = framed_dataset(load_lfw_gender(lfw_path, seed=UTKFACE_SPLIT_SEED, fractions=UTKFACE_FRACTIONS,
@@ -164,7 +164,7 @@ def emotion_sources(name: str, data: Path | str | None, cache_dir: Path | None, 
         return Dataset(grey.name, grey.labels, {
             split_name: Split(np.repeat(split.images[..., None], 3, axis=3), split.labels, split.extra)
             for split_name, split in grey.splits.items()}, grey.info)
-    from training.loaders.rafdb import load_rafdb
+    from training.data.loaders.rafdb import load_rafdb
 
     dataset = load_rafdb(Path(rafdb) if rafdb is not None else DEFAULT_RAFDB, cache_dir=cache_dir)
     eye = np.eye(len(dataset.labels), dtype=np.float32)
@@ -180,7 +180,7 @@ def _with_pseudo_labels(task: str, dataset: Dataset, pseudo: Path, side: int, ca
     import json
 
     from training.framed import framed_dataset, join
-    from training.loaders.rafdb import load_rafdb
+    from training.data.loaders.rafdb import load_rafdb
 
     if task not in COLOR_TASKS:
         raise SystemExit(f"--pseudo is for --task {' or '.join(COLOR_TASKS)}")

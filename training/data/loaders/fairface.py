@@ -30,8 +30,8 @@ import numpy as np
 
 from training.cache import cached
 from training.dataset import Dataset, Split
-from training.loaders.labelled_archive import read_labelled_archive
-from training.loaders.utkface import GENDER_LABELS
+from training.data.loaders.labelled_archive import read_labelled_archive
+from training.data.loaders.utkface import GENDER_LABELS
 from training.paths import CACHE_DIR, DEFAULT_FAIRFACE
 
 LABELS_MEMBER = "fairface_val/labels.csv"

@@ -32,9 +32,9 @@ import numpy as np
 
 from training.cache import cached
 from training.dataset import Dataset, Split
-from training.loaders.fer2013 import EMOTION_LABELS
-from training.loaders.labelled_archive import read_labelled_archive
-from training.loaders.utkface import split_indices
+from training.data.loaders.fer2013 import EMOTION_LABELS
+from training.data.loaders.labelled_archive import read_labelled_archive
+from training.data.loaders.utkface import split_indices
 from training.paths import CACHE_DIR
 
 LABELS_MEMBER = "rafdb/labels.csv"

@@ -31,7 +31,7 @@ import numpy as np
 
 from training.cache import cached
 from training.dataset import Dataset, Split
-from training.loaders.utkface import GENDER_LABELS, split_indices
+from training.data.loaders.utkface import GENDER_LABELS, split_indices
 from training.paths import CACHE_DIR
 
 LABELS_MEMBER = "lfw/labels.csv"
