@@ -93,7 +93,7 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
 @pytest.mark.skipif(not DEFAULT_FAIRFACE.is_file(), reason=f"{DEFAULT_FAIRFACE} not present")
 def test_real_fairface_faces_are_found_by_the_nodes_detector() -> None:
     from face_perception.attributes.framing import EyesMouthFraming
-    from training.dataset import Dataset, Split
+    from training.data.dataset import Dataset, Split
     from training.framed import detect_keypoints, framed_dataset
 
     data = read_fairface(DEFAULT_FAIRFACE)

@@ -25,7 +25,7 @@ from test_training_fairface import write_fairface_tar
 from test_training_rafdb import write_rafdb_tar
 
 from training import pseudo_labels
-from training.dataset import Dataset, Split
+from training.data.dataset import Dataset, Split
 from training.data.loaders.fairface import AGE_GROUPS, RACE_LABELS
 from training.data.loaders.utkface import GENDER_LABELS
 from training.tasks import _with_pseudo_labels

@@ -24,7 +24,7 @@ import pytest
 
 from conftest import write_labelled_tar
 
-from training.dataset import Dataset, Split
+from training.data.dataset import Dataset, Split
 from training.framed import join
 from training.label_views import label_views, UNION_VIEW
 from training.data.loaders.fer2013 import EMOTION_LABELS

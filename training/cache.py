@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from training.dataset import Dataset, Split
+from training.data.dataset import Dataset, Split
 from training.paths import CACHE_DIR
 
 

@@ -344,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     card = FaceClassifier(models[args.task], args.task).card
     entry = card.framing if card.framing is not None else EyesMouthFraming().describe()
     dataset = load_task_data(args.task, side=48, framing=entry)
-    from training.dataset import Split
+    from training.data.dataset import Split
 
     split = dataset.splits[args.split]
     labels = list(dataset.labels)

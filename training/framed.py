@@ -34,7 +34,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from training.dataset import Dataset, Split
+from training.data.dataset import Dataset, Split
 from training.paths import CACHE_DIR
 
 # Source images are kept at this side for cutting (UTKFace's 100 px chips are enlarged to it,

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.dataset import Split
+from training.data.dataset import Split
 
 ADULT_AGE = 18
 View = tuple["np.ndarray | None", np.ndarray]  # (mask over the split or None = all, labels)

@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from training.framed import framed_dataset
     from training.data.loaders.fairface import load_fairface
     from training.data.loaders.rafdb import load_rafdb
-    from training.dataset import Split
+    from training.data.dataset import Split
     from training.paths import CACHE_DIR, DEFAULT_FAIRFACE, DEFAULT_RAFDB
 
     paths = args.teacher or [REPO_ROOT / "face_perception" / "models" / f"{args.task}.keras"]

@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from training.dataset import Dataset, Split
+from training.data.dataset import Dataset, Split
 from training.paths import (CACHE_DIR, DEFAULT_FER2013, DEFAULT_FERPLUS_VOTES, DEFAULT_LFW, DEFAULT_RAFDB,
                             DEFAULT_UTKFACE)
 from training.preprocess import resize_batch

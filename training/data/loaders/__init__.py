@@ -12,4 +12,4 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""One module per data set: each reads its release's own layout into a ``training.dataset.Dataset``."""
+"""One module per data set: each reads its release's own layout into a ``training.data.dataset.Dataset``."""

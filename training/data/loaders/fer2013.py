@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from training.cache import cached
-from training.dataset import Dataset, Split
+from training.data.dataset import Dataset, Split
 from training.paths import CACHE_DIR
 
 EMOTION_LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]

@@ -31,7 +31,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from training.cache import cached
-from training.dataset import Dataset, Split
+from training.data.dataset import Dataset, Split
 from training.paths import CACHE_DIR
 
 GENDER_LABELS = ["male", "female"]  # UTKFace: 0 = male, 1 = female
