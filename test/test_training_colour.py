@@ -75,7 +75,7 @@ def test_utkface_decodes_colour_faces_in_rgb_order(utk_sample: Path) -> None:
 
 @needs_utkface
 def test_grey_and_colour_caches_never_mix(utk_sample: Path, tmp_path: Path) -> None:
-    from training.cache import cache_key
+    from training.data.cache import cache_key
     from training.data.loaders.utkface import load_utkface_gender
 
     tar_path = tmp_path / "utk_small.tar"

@@ -85,8 +85,8 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
     check_color(task, color)
     path = Path(data) if data is not None else DEFAULT_DATA[task]
     if path.suffix == ".npz":
-        # A decoded cache written by training.cache (e.g. carried to a machine without the raw data).
-        from training.cache import load_dataset
+        # A decoded cache written by training.data.cache (e.g. carried to a machine without the raw data).
+        from training.data.cache import load_dataset
         dataset = load_dataset(path)
         found = "rgb" if next(iter(dataset.splits.values())).images.ndim == 4 else "gray"
         if found != color:

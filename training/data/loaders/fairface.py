@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.cache import cached
+from training.data.cache import cached
 from training.data.dataset import Dataset, Split
 from training.data.loaders.labelled_archive import read_labelled_archive
 from training.data.loaders.utkface import GENDER_LABELS

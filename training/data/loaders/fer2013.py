@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from training.cache import cached
+from training.data.cache import cached
 from training.data.dataset import Dataset, Split
 from training.paths import CACHE_DIR
 

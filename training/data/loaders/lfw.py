@@ -29,7 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
-from training.cache import cached
+from training.data.cache import cached
 from training.data.dataset import Dataset, Split
 from training.data.loaders.utkface import GENDER_LABELS, split_indices
 from training.paths import CACHE_DIR

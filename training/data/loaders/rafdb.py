@@ -30,7 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
-from training.cache import cached
+from training.data.cache import cached
 from training.data.dataset import Dataset, Split
 from training.data.loaders.fer2013 import EMOTION_LABELS
 from training.data.loaders.labelled_archive import read_labelled_archive

@@ -30,7 +30,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from training.cache import cached
+from training.data.cache import cached
 from training.data.dataset import Dataset, Split
 from training.paths import CACHE_DIR
 
