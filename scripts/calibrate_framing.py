@@ -47,7 +47,7 @@ SETS = ("fer2013", "utkface", "lfw")
 def redetected(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(keypoints [N, 6, 2], found [N]) of a split, from training's own framed loader and keypoint cache."""
     from face_perception.attributes.framing import EyesMouthFraming
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
 
     # The framed loader re-detects the sources the way training does; the framing it cuts
     # with does not change the keypoints. UTKFace alone is the age task's data; LFW is the

@@ -82,7 +82,7 @@ def test_age_metrics_and_constant_baselines() -> None:
 
 
 def test_age_task_uses_the_gender_split_with_age_bins(tmp_path: Path) -> None:
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
 
     rng = np.random.default_rng(5)
     tar_path = tmp_path / "utk.tar"

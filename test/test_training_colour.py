@@ -98,7 +98,7 @@ def test_grey_and_colour_caches_never_mix(utk_sample: Path, tmp_path: Path) -> N
 
 
 def test_emotion_in_colour_stops_with_one_line(tmp_path: Path) -> None:
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
     from training.train import main as train_main
 
     with pytest.raises(SystemExit) as info:

@@ -28,7 +28,7 @@ from training import pseudo_labels
 from training.data.dataset import Dataset, Split
 from training.data.loaders.fairface import AGE_GROUPS, RACE_LABELS
 from training.data.loaders.utkface import GENDER_LABELS
-from training.tasks import _with_pseudo_labels
+from training.data.tasks import _with_pseudo_labels
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ model's mass under 13 years (face_perception.attributes.age_groups). This fits a
 maximum likelihood (Platt scaling) on validation data only, cut the node's way (re-detected by
 BlazeFace, cut by the card's ``input.framing``):
 
-- UTKFace's validation split (training.tasks, seed 1337): a child is an age under 13;
+- UTKFace's validation split (training.data.tasks, seed 1337): a child is an age under 13;
 - FairFace's validation half (training.data.loaders.fairface, seed 2026): groups 0-2 and 3-9 are
   children, 20-29 and older are not; 10-19 is left out (10-12 are children, 13-19 not).
 
@@ -118,7 +118,7 @@ def validation_faces(card, cache_dir: Path | None = None) -> dict[str, tuple[np.
     from training.framed import framed_dataset
     from training.data.loaders.fairface import load_fairface
     from training.paths import CACHE_DIR
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
 
     cache_dir = cache_dir or CACHE_DIR
     entry, side, color = card.framing, card.input_height, card.color

@@ -65,7 +65,7 @@ def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) ->
     import keras
 
     from training.preprocess import model_color
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
 
     rows, view_names = [], []
     datasets: dict[tuple[int, str, str], Any] = {}

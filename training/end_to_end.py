@@ -336,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from face_perception.attributes.classification import FaceClassifier, resolve_model_path
     from face_perception.attributes.framing import EyesMouthFraming
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
 
     models = {task: getattr(args, f"{task}_model") or str(resolve_model_path("", task))
               for task in ("gender", "age", "emotion")}

@@ -191,7 +191,7 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
     from training.anchor import anchor_path, anchor_predict, ANCHOR_SIDE
     from training.guided_backprop import guided_backprop, save_figure
     from training.litert import LiteRTClassifier
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
 
     card = load_model_card(model_path.with_name(f"{task}.card.json"))
     # rgb cards: colour faces; a card framing: faces re-detected and cut the node's way.
@@ -222,7 +222,7 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
         # What a perfect FER+ model would score on the original labels: FER+ overturned many.
         labelled = test.extra["ferplus_majority"] >= 0
         if "source_set" in test.extra:  # other sets' majority is their own label: FER-2013's faces only
-            from training.tasks import EMOTION_SETS
+            from training.data.tasks import EMOTION_SETS
             labelled &= test.extra["source_set"] == EMOTION_SETS.index("fer2013")
         agreement = float((test.extra["ferplus_majority"][labelled] == test.labels[labelled]).mean())
         report["ferplus_original_agreement"] = agreement
@@ -282,7 +282,7 @@ def evaluate_age(model_path: Path, data: Path | None, out_dir: Path, command: st
     from face_perception.attributes.model_card import load_model_card
     from training.age_report import age_markdown, age_report, BAND_NAMES
     from training.litert import LiteRTClassifier
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
 
     card = load_model_card(model_path.with_name("age.card.json"))
     centers = card.raw["age_bins"]["centers_years"]

@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from training.evaluate import test_split_inputs
     from training.preprocess import model_color
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", choices=("emotion", "gender", "age"), required=True)

@@ -67,7 +67,7 @@ def compare(task: str, model_paths: Sequence[Path]) -> list[dict[str, Any]]:
     from training.fairface_report import CHILD_GROUPS, summarise
     from training.framed import framed_dataset
     from training.data.loaders.fairface import load_fairface
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
 
     rows = []
     for path in model_paths:

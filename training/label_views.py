@@ -46,7 +46,7 @@ def label_views(task: str, split: Split, labels: list[str] | None = None) -> dic
         views: dict[str, View] = {}
         fer = np.ones(len(split), bool)
         if "source_set" in split.extra:  # FER-2013 joined with in-the-wild sets: the union first, then each set
-            from training.tasks import EMOTION_SET_NAMES, EMOTION_SETS
+            from training.data.tasks import EMOTION_SET_NAMES, EMOTION_SETS
 
             views[UNION_VIEW] = (majority >= 0, majority)
             codes = split.extra["source_set"]

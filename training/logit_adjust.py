@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import keras
 
     from training.preprocess import normalize
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
 
     model_path, _, run = trained_run(args.run, args.task)
     run_dir = model_path.parent

@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cache_dir = None if args.no_cache else CACHE_DIR
     teachers: list[Teacher] = [ModelTeacher(path, framing_entry, side) for path in paths]
     if args.descriptor_teacher:
-        from training.tasks import load_task_data
+        from training.data.tasks import load_task_data
 
         labelled = load_task_data(args.task, framing=framing_entry, cache_dir=cache_dir).splits["train"]
         teachers.append(DescriptorTeacher(labelled, len(card["labels"]), args.descriptor_teacher, cache_dir,

@@ -41,7 +41,7 @@ import numpy as np
 from face_perception.attributes.framing import EyesMouthFraming
 from training.paths import CACHE_DIR, REPO_ROOT, run_provenance, RUNS_DIR
 from training.preprocess import normalize, OFFSET, SCALE
-from training.tasks import check_color, COLORS, load_task_data, TASKS
+from training.data.tasks import check_color, COLORS, load_task_data, TASKS
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
