@@ -52,7 +52,7 @@ def test_two_epochs_on_real_rows_beat_majority_class(tmp_path: Path) -> None:
     assert (out / "run.json").is_file() and (out / "history.csv").is_file()
 
     from training.data.loaders.fer2013 import read_fer2013_csv
-    from training.preprocess import normalize
+    from training.data.preprocess import normalize
 
     held = read_fer2013_csv(csv).splits["test"]
     model = keras.models.load_model(out / "model.keras", compile=False)

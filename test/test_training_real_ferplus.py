@@ -69,7 +69,7 @@ def _held_out(csv: Path, votes_csv: Path) -> tuple[np.ndarray, np.ndarray]:
     """Normalised held-out faces that have a FER+ majority label, and those labels."""
     from training.data.loaders.fer2013 import read_fer2013_csv
     from training.data.loaders.ferplus import attach_ferplus
-    from training.preprocess import normalize
+    from training.data.preprocess import normalize
 
     held = attach_ferplus(read_fer2013_csv(csv), votes_csv).splits["test"]
     labelled = held.extra["ferplus_majority"] >= 0

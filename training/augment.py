@@ -92,7 +92,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         return int(np.ceil(len(self.images) / self.batch_size))
 
     def __getitem__(self, index: int):
-        from training.preprocess import normalize
+        from training.data.preprocess import normalize
 
         idx = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         batch = self._faces(idx, np.random.default_rng([self.seed, self.epoch, index]))

@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 from training.label_views import label_views, select
 from training.metrics import classification_report
-from training.preprocess import normalize
+from training.data.preprocess import normalize
 
 
 def _provenance(model_path: Path) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def model_framing(model_path: Path) -> dict[str, Any] | None:
 def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) -> tuple[list[str], list[dict[str, Any]]]:
     import keras
 
-    from training.preprocess import model_color
+    from training.data.preprocess import model_color
     from training.data.tasks import load_task_data
 
     rows, view_names = [], []

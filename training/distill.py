@@ -33,7 +33,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from training.paths import run_provenance
-from training.preprocess import normalize
+from training.data.preprocess import normalize
 
 CHANNEL_NAMES = {1: "grey", 3: "rgb"}
 

@@ -37,7 +37,7 @@ from training.data.dataset import Dataset
 from training.label_views import label_views, POSED_VIEW, select
 from training.metrics import classification_report
 from training.paths import DEFAULT_ANCHOR_DIR, EVAL_DIR, MODELS_DIR
-from training.preprocess import normalize
+from training.data.preprocess import normalize
 
 
 def test_split_inputs(dataset: Dataset, split: str = "test") -> tuple[np.ndarray, np.ndarray]:

@@ -196,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import keras
 
     from training.evaluate import test_split_inputs
-    from training.preprocess import model_color
+    from training.data.preprocess import model_color
     from training.data.tasks import load_task_data
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -35,7 +35,7 @@ import numpy as np
 
 from training.age import expected_age
 from training.compare import model_framing, model_record
-from training.preprocess import normalize
+from training.data.preprocess import normalize
 
 GENDER_COLUMNS = ("gender accuracy", "gender accuracy, adults 20+", "children under 10")
 AGE_COLUMNS = ("age group hit rate", "age in years in the right group", "children under 10 read under 13",

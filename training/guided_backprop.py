@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import cv2
     import keras
 
-    from training.preprocess import normalize, to_gray
+    from training.data.preprocess import normalize, to_gray
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, required=True, help=".keras model (the float model beside the .tflite)")

@@ -72,7 +72,7 @@ def learnt_prior(model, train_images: np.ndarray) -> np.ndarray:
     Read from the model rather than the labels because a distilled student learns blended
     targets (labels and teachers), whose prior is neither the labels' nor a teacher's.
     """
-    from training.preprocess import normalize
+    from training.data.preprocess import normalize
 
     prior = model.predict(normalize(train_images), batch_size=256, verbose=0).mean(axis=0).astype(np.float64)
     return np.maximum(prior, 1e-4) / np.maximum(prior, 1e-4).sum()
@@ -138,7 +138,7 @@ def _age_tau(model, dataset, prior: np.ndarray, run: dict, taus: Sequence[float]
     """Read FairFace validation (the run's framing) and UTKFace validation; choose tau for age."""
     from training.framed import framed_dataset
     from training.data.loaders.fairface import load_fairface
-    from training.preprocess import normalize
+    from training.data.preprocess import normalize
 
     side = int(model.input_shape[1])
     fairface = framed_dataset(load_fairface(), run["input"]["framing"], side, "gray").splits["validation"]
@@ -159,7 +159,7 @@ def _age_tau(model, dataset, prior: np.ndarray, run: dict, taus: Sequence[float]
 def _emotion_tau(model, dataset, prior: np.ndarray, run: dict, taus: Sequence[float]) -> tuple[float, list[dict]]:
     """Choose tau for emotion on its validation split (CRITERION, or UNION_CRITERION with several sets)."""
     from training.label_views import label_views
-    from training.preprocess import normalize
+    from training.data.preprocess import normalize
 
     validation = dataset.splits["validation"]
     probs = model.predict(normalize(validation.images), batch_size=256, verbose=0)
@@ -187,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import keras
 
-    from training.preprocess import normalize
+    from training.data.preprocess import normalize
     from training.data.tasks import load_task_data
 
     model_path, _, run = trained_run(args.run, args.task)

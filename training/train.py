@@ -40,7 +40,7 @@ import numpy as np
 
 from face_perception.attributes.framing import EyesMouthFraming
 from training.paths import CACHE_DIR, REPO_ROOT, run_provenance, RUNS_DIR
-from training.preprocess import normalize, OFFSET, SCALE
+from training.data.preprocess import normalize, OFFSET, SCALE
 from training.data.tasks import check_color, COLORS, load_task_data, TASKS
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from training.data.dataset import Dataset, Split
 from training.paths import (CACHE_DIR, DEFAULT_FER2013, DEFAULT_FERPLUS_VOTES, DEFAULT_LFW, DEFAULT_RAFDB,
                             DEFAULT_UTKFACE)
-from training.preprocess import resize_batch
+from training.data.preprocess import resize_batch
 
 TASKS = ("emotion", "gender", "age")
 DEFAULT_DATA = {"emotion": DEFAULT_FER2013, "gender": DEFAULT_UTKFACE, "age": DEFAULT_UTKFACE}
