@@ -17,7 +17,7 @@
 Measure a data set's own chip framing in the node's terms (the eyes_mouth parameters).
 
 Each data set cuts its faces its own way. This script re-detects a split's chips with the
-node's BlazeFace (training.framed, the same cached keypoints training uses) and reports, for
+node's BlazeFace (training.data.framed, the same cached keypoints training uses) and reports, for
 the faces found, how the data set's chip relates to the keypoints:
 
 - ``size``: chip side / face scale (face scale = max(eye distance, ratio x eye-to-mouth));
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from face_perception.attributes.framing import EyesMouthFraming
-    from training.framed import SOURCE_SIDE
+    from training.data.framed import SOURCE_SIDE
 
     keypoints, found = redetected(args.set, args.split)
     if args.limit and args.limit < len(found):

@@ -94,7 +94,7 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
 def test_real_fairface_faces_are_found_by_the_nodes_detector() -> None:
     from face_perception.attributes.framing import EyesMouthFraming
     from training.data.dataset import Dataset, Split
-    from training.framed import detect_keypoints, framed_dataset
+    from training.data.framed import detect_keypoints, framed_dataset
 
     data = read_fairface(DEFAULT_FAIRFACE)
     assert data.info["faces"] == 980 and data.counts()["train"] == 0

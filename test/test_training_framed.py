@@ -73,7 +73,7 @@ def lfw_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_training_cuts_the_face_the_node_cuts(utk_folder: Path) -> None:
     """The training face of an image is the node's face of that image padded into a frame."""
     from face_perception.detection.blazeface import BlazeFaceDetector
-    from training.framed import framed_dataset, PAD_FRACTION, SOURCE_SIDE
+    from training.data.framed import framed_dataset, PAD_FRACTION, SOURCE_SIDE
     from training.data.loaders.utkface import read_utkface
 
     sources = read_utkface(utk_folder, seed=1, side=SOURCE_SIDE, color="rgb")
@@ -175,7 +175,7 @@ def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path
 def test_end_to_end_reads_pasted_faces_through_the_pipeline(utk_folder: Path) -> None:
     from face_perception.attributes.classification import resolve_model_path
     from training.end_to_end import run_end_to_end, summarise
-    from training.framed import framed_dataset, SOURCE_SIDE
+    from training.data.framed import framed_dataset, SOURCE_SIDE
     from training.data.loaders.utkface import read_utkface
 
     dataset = framed_dataset(read_utkface(utk_folder, seed=1, side=SOURCE_SIDE, color="rgb"),

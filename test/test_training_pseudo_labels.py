@@ -126,7 +126,7 @@ def test_a_softmax_head_learns_separable_descriptors_and_the_dlib_teacher_reads_
     assert (head.probabilities(x).argmax(axis=1) == labels).mean() > 0.97
     np.testing.assert_allclose(head.probabilities(x).sum(axis=1), 1.0, rtol=1e-5)
     # The real descriptor on the astronaut's face, cut the node's way, at keypoints found by BlazeFace.
-    from training.framed import detect_keypoints
+    from training.data.framed import detect_keypoints
     import cv2
     face = cv2.resize(astronaut_bgr[20:260, 140:380], (112, 112))[..., ::-1]  # RGB, like a data set's source
     keypoints, found = detect_keypoints(face[None])

@@ -25,7 +25,7 @@ import pytest
 from conftest import write_labelled_tar
 
 from training.data.dataset import Dataset, Split
-from training.framed import join
+from training.data.framed import join
 from training.label_views import label_views, UNION_VIEW
 from training.data.loaders.fer2013 import EMOTION_LABELS
 from training.data.loaders.rafdb import read_rafdb, stratified_split
@@ -105,7 +105,7 @@ def test_joined_sets_keep_each_sets_view_and_the_union_first() -> None:
 
 @pytest.mark.skipif(not DEFAULT_RAFDB.is_file(), reason=f"needs {DEFAULT_RAFDB}")
 def test_real_rafdb_faces_are_found_by_the_node_detector_once_padded(tmp_path: Path) -> None:
-    from training.framed import detect_keypoints
+    from training.data.framed import detect_keypoints
 
     with tarfile.open(DEFAULT_RAFDB) as tar:
         faces = []

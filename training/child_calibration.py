@@ -115,7 +115,7 @@ def age_probabilities(model_path: Path, images: np.ndarray) -> np.ndarray:
 
 def validation_faces(card, cache_dir: Path | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Return {set name: (faces cut by the card's framing, child 0/1)} of the validation data."""
-    from training.framed import framed_dataset
+    from training.data.framed import framed_dataset
     from training.data.loaders.fairface import load_fairface
     from training.paths import CACHE_DIR
     from training.data.tasks import load_task_data

@@ -23,7 +23,7 @@ against 78.6% for the shipped model, fitted on 1,500 UTKFace + LFW faces). It is
 node (40-400 ms a face), so it only labels training faces.
 
 Descriptors are cut by the node's identity alignment from the keypoints found when a data set
-was re-detected (``training.framed``) and cached under build/cache by content.
+was re-detected (``training.data.framed``) and cached under build/cache by content.
 """
 from __future__ import annotations
 

@@ -65,7 +65,7 @@ def compare(task: str, model_paths: Sequence[Path]) -> list[dict[str, Any]]:
     import keras
 
     from training.fairface_report import CHILD_GROUPS, summarise
-    from training.framed import framed_dataset
+    from training.data.framed import framed_dataset
     from training.data.loaders.fairface import load_fairface
     from training.data.tasks import load_task_data
 

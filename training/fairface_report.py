@@ -15,7 +15,7 @@
 """
 Gender and age on FairFace, by age group and race, end to end and on the crops.
 
-FairFace's faces are re-detected by the node's BlazeFace (training.framed), pasted whole into
+FairFace's faces are re-detected by the node's BlazeFace (training.data.framed), pasted whole into
 camera frames and read by the node's pipeline (training.end_to_end) with each detector; the
 crop row is the models on the faces cut by their cards' framing, no detector. Gender:
 accuracy overall, on adults (20+), per age group and per race. Age: the node's age group
@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from face_perception.attributes.classification import FaceClassifier, resolve_model_path
     from face_perception.attributes.framing import EyesMouthFraming
     from training.end_to_end import crop_outcome, run_end_to_end
-    from training.framed import framed_dataset
+    from training.data.framed import framed_dataset
     from training.data.loaders.fairface import DEFAULT_FAIRFACE, load_fairface
     from training.paths import REPO_ROOT
 

@@ -136,7 +136,7 @@ def choose_age_tau(fairface_probs: np.ndarray, fairface_groups: np.ndarray, utk_
 
 def _age_tau(model, dataset, prior: np.ndarray, run: dict, taus: Sequence[float]) -> tuple[float, list[dict]]:
     """Read FairFace validation (the run's framing) and UTKFace validation; choose tau for age."""
-    from training.framed import framed_dataset
+    from training.data.framed import framed_dataset
     from training.data.loaders.fairface import load_fairface
     from training.data.preprocess import normalize
 

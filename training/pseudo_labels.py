@@ -113,7 +113,7 @@ class ModelTeacher:
 
     def read(self, split) -> np.ndarray:
         from training.distill import teacher_probabilities
-        from training.framed import cut_faces
+        from training.data.framed import cut_faces
 
         faces = cut_faces(split.extra["source"], split.extra["keypoints"], self.framing, self.side, self.color)
         return teacher_probabilities([self.model], faces)
@@ -175,7 +175,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from training.framed import framed_dataset
+    from training.data.framed import framed_dataset
     from training.data.loaders.fairface import load_fairface
     from training.data.loaders.rafdb import load_rafdb
     from training.data.dataset import Split

@@ -65,7 +65,7 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
     ``extra['age']``.
 
     ``framing`` (a card's ``input.framing``): the faces are re-detected with the node's
-    detector and cut by the node's framing function (training.framed) instead of resizing the
+    detector and cut by the node's framing function (training.data.framed) instead of resizing the
     data set's image (FER-2013's grey faces are replicated into R, G, B); gender then joins LFW
     (``lfw``, default ../shared/data) to UTKFace, with
     ``extra['source_set']`` (0 UTKFace, 1 LFW). Framed emotion joins ``emotion_sets`` (default:
@@ -113,7 +113,7 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
 def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: Path | None, color: str,
                       framing: Mapping[str, Any], lfw: Path | str | None, votes: Path | str | None,
                       emotion_sets: Sequence[str] | None = None, rafdb: Path | str | None = None) -> Dataset:
-    from training.framed import framed_dataset, join, SOURCE_SIDE
+    from training.data.framed import framed_dataset, join, SOURCE_SIDE
     from training.data.loaders.utkface import load_utkface_gender
 
     check_color(task, color)
@@ -179,7 +179,7 @@ def _with_pseudo_labels(task: str, dataset: Dataset, pseudo: Path, side: int, ca
     """``dataset`` with RAF-DB's pseudo-labelled training faces added to its training split only."""
     import json
 
-    from training.framed import framed_dataset, join
+    from training.data.framed import framed_dataset, join
     from training.data.loaders.rafdb import load_rafdb
 
     if task not in COLOR_TASKS:
