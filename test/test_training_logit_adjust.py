@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.label_views import POSED_VIEW
+from training.data.label_views import POSED_VIEW
 from training.logit_adjust import adjusted_probabilities, choose_tau, fold_into_model
 
 LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]

@@ -26,7 +26,7 @@ from conftest import write_labelled_tar
 
 from training.data.dataset import Dataset, Split
 from training.data.framed import join
-from training.label_views import label_views, UNION_VIEW
+from training.data.label_views import label_views, UNION_VIEW
 from training.data.loaders.fer2013 import EMOTION_LABELS
 from training.data.loaders.rafdb import read_rafdb, stratified_split
 from training.paths import DEFAULT_RAFDB

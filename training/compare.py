@@ -19,7 +19,7 @@ Compare trained models on the VALIDATION split (choices are made here, never on 
         face_perception/models/emotion.keras
 
 Prints a Markdown table: one row per model, one accuracy column per label view
-(training.label_views: FER+ majority and original labels for emotion), with and without flip TTA,
+(training.data.label_views: FER+ majority and original labels for emotion), with and without flip TTA,
 and the training targets and minutes from each model's run.json / card when there is one.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 import sys
 from typing import Any, Sequence
 
-from training.label_views import label_views, select
+from training.data.label_views import label_views, select
 from training.metrics import classification_report
 from training.data.preprocess import normalize
 

@@ -248,7 +248,7 @@ def summarise(task: str, split, labels: Sequence[str], outcome: dict[str, Any]) 
     result: dict[str, Any] = {"faces": int(n), "detected": float(found.mean()) if n else 0.0,
                               "seconds": round(outcome["seconds"], 1)}
     if task != "age":
-        from training.label_views import label_views
+        from training.data.label_views import label_views
 
         for name, (mask, y) in label_views(task, split, list(labels)).items():
             keep = found & (np.ones(len(split), bool) if mask is None else mask)[:n]

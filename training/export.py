@@ -153,7 +153,7 @@ def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
     ``_tolerance`` (how much more loss int8 may have) and a ``_headline`` for the log.
     """
     from training.evaluate import evaluate_tflite
-    from training.label_views import label_views, select
+    from training.data.label_views import label_views, select
 
     test = dataset.splits["test"]
     if task == "age":

@@ -81,7 +81,7 @@ def learnt_prior(model, train_images: np.ndarray) -> np.ndarray:
 def choose_tau(probs: np.ndarray, views: dict, prior: np.ndarray,
                taus: Sequence[float] = TAUS) -> tuple[float, list[dict[str, float]]]:
     """Score each tau on validation probabilities; the best by CRITERION (ties: smaller tau)."""
-    from training.label_views import POSED_VIEW, select, UNION_VIEW
+    from training.data.label_views import POSED_VIEW, select, UNION_VIEW
     from training.metrics import classification_report
 
     primary = next(iter(views))
@@ -158,7 +158,7 @@ def _age_tau(model, dataset, prior: np.ndarray, run: dict, taus: Sequence[float]
 
 def _emotion_tau(model, dataset, prior: np.ndarray, run: dict, taus: Sequence[float]) -> tuple[float, list[dict]]:
     """Choose tau for emotion on its validation split (CRITERION, or UNION_CRITERION with several sets)."""
-    from training.label_views import label_views
+    from training.data.label_views import label_views
     from training.data.preprocess import normalize
 
     validation = dataset.splits["validation"]
