@@ -122,7 +122,7 @@ def _real_colour_faces(astronaut_bgr: np.ndarray) -> np.ndarray:
 
 
 def test_augmentation_and_normalisation_keep_three_channels(astronaut_bgr) -> None:
-    from training.augment import AugmentedBatches, build_augmentation, random_affine_batch
+    from training.data.augment import AugmentedBatches, build_augmentation, random_affine_batch
     from training.data.preprocess import normalize, resize_batch
 
     faces = _real_colour_faces(astronaut_bgr)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from face_perception.attributes.framing import EyesMouthFraming, FramingJitter
-from training.augment import AugmentedBatches
+from training.data.augment import AugmentedBatches
 
 
 @dataclass(frozen=True)

@@ -299,7 +299,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     check_color(args.task, args.color)  # before the slow imports: one line and out
     import keras
 
-    from training.augment import AugmentedBatches, build_augmentation
+    from training.data.augment import AugmentedBatches, build_augmentation
     from training.models.architectures import build_model
 
     if args.threads and keras.backend.backend() == "tensorflow":
