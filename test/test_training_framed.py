@@ -120,7 +120,7 @@ def test_robot_view_is_seeded_and_changes_the_face() -> None:
     from skimage.data import astronaut
 
     from face_perception.detection.blazeface import BlazeFaceDetector
-    from training.robot_view import robot_view_face
+    from training.data.robot_view import robot_view_face
 
     image = astronaut()  # RGB
     keypoints = np.array(BlazeFaceDetector("full_range", 0.5, 2.0).detect(image[:, :, ::-1].copy())[0].keypoints)

@@ -90,7 +90,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--augment", choices=("loader", "layers", "robot", "none"), default="loader",
                    help="random shift/zoom/rotation/flip in the data loader (OpenCV, fast on any "
                         "backend), as Keras layers in the training graph, 'robot' (needs --framing: each face "
-                        "cut afresh with framing jitter, low resolution, blur, JPEG, light; training.robot_view), "
+                        "cut afresh with framing jitter, low resolution, blur, JPEG, light; training.data.robot_view), "
                         "or none")
     p.add_argument("--framing", choices=("none", "eyes_mouth"), default="none",
                    help="eyes_mouth: re-detect every image with the node's detector and cut it with the node's "
@@ -379,7 +379,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         extra_card["set_weights"] = {str(int(code)): round(w, 4) for code, w in
                                      zip(np.unique(sets), per_set.values())}
     if args.augment == "robot":
-        from training.robot_view import FramedBatches
+        from training.data.robot_view import FramedBatches
         batches = FramedBatches(train_split.extra["source"][train_rows], train_split.extra["keypoints"][train_rows],
                                 y_train, args.batch_size, args.seed, framing, args.input_size, args.color,
                                 sample_weights=sample_weights)
