@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import pytest
 
-from training.age import (
+from training.data.age import (
     AGE_BANDS,
     AGE_BIN_EDGES,
     band_index,

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from training.age import AGE_BANDS, band_index, expected_age
+from training.data.age import AGE_BANDS, band_index, expected_age
 from training.metrics import classification_report
 
 BAND_NAMES = [name for name, _, _ in AGE_BANDS]

@@ -33,7 +33,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from training.age import expected_age
+from training.data.age import expected_age
 from training.compare import model_framing, model_record
 from training.data.preprocess import normalize
 

@@ -116,7 +116,7 @@ def choose_age_tau(fairface_probs: np.ndarray, fairface_groups: np.ndarray, utk_
                    utk_ages: np.ndarray, prior: np.ndarray, centers: Sequence[float],
                    taus: Sequence[float] = AGE_TAUS) -> tuple[float, list[dict[str, float]]]:
     """Score each tau by AGE_CRITERION; the best (ties: smaller tau)."""
-    from training.age import expected_age
+    from training.data.age import expected_age
     from training.data.loaders.fairface import age_group_of
 
     children, seniors = fairface_groups <= 1, fairface_groups >= 7  # FairFace's 0-2 and 3-9; 60-69 and 70+

@@ -57,7 +57,7 @@ def confidence_and_answer(task: str, probabilities: np.ndarray, card: dict[str, 
     if task == "gender":
         return probabilities.max(axis=1), probabilities.argmax(axis=1)
     from face_perception.attributes.age_groups import AGE_GROUPS, overlap_matrix
-    from training.age import expected_age
+    from training.data.age import expected_age
 
     groups = probabilities @ overlap_matrix(card["age_bins"]["edges_years"], [(lo, hi) for _, lo, hi in AGE_GROUPS])
     return groups.max(axis=1), expected_age(probabilities, card["age_bins"]["centers_years"])

@@ -156,7 +156,7 @@ def training_targets(split, kind: str, num_classes: int, mix_original: float = 0
     """(row indices to train on, float targets [n, num_classes]) for a training split."""
     eye = np.eye(num_classes, dtype=np.float32)
     if kind == "age_distribution":
-        from training.age import soft_targets
+        from training.data.age import soft_targets
         return np.arange(len(split)), soft_targets(split.extra["age"])
     if kind == "original":
         return np.arange(len(split)), eye[split.labels]
@@ -232,7 +232,7 @@ def make_callbacks(args: argparse.Namespace, core, out: Path, start: float,
         """Validation mean absolute error in years of the expected age (logged as val_age_mae)."""
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            from training.age import expected_age
+            from training.data.age import expected_age
             x, ages, centers = age_validation
             probabilities = core.predict(x, batch_size=256, verbose=0)
             mae = float(np.mean(np.abs(expected_age(probabilities, centers) - ages)))
@@ -344,7 +344,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     x_val = normalize(val_split.images[val_rows])
     age_validation = None
     if targets == "age_distribution":
-        from training.age import bin_centers
+        from training.data.age import bin_centers
         # The bins' centres come from labelled ages only (pseudo-labels are the teacher's expectations).
         labelled = ~train_split.extra.get("pseudo_labelled", np.zeros(len(train_split), bool))[train_rows]
         centers = bin_centers(train_split.extra["age"][train_rows][labelled])

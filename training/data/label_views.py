@@ -70,7 +70,7 @@ def label_views(task: str, split: Split, labels: list[str] | None = None) -> dic
         utk = None
         views = {"all": (None, split.labels)}
     if task == "gender" and "age" in split.extra:
-        from training.age import AGE_BANDS, band_index
+        from training.data.age import AGE_BANDS, band_index
 
         ages = split.extra["age"]
         known = ages >= 0 if utk is None else utk  # LFW faces have no age

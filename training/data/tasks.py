@@ -196,7 +196,7 @@ def _with_pseudo_labels(task: str, dataset: Dataset, pseudo: Path, side: int, ca
                            framing, side, color, cache_dir).splits["train"]
     extra = {key: value[rows] for key, value in faces.extra.items()}
     if task == "age":
-        from training.age import bin_index
+        from training.data.age import bin_index
         labels, extra["age"] = bin_index(answer), answer.astype(np.float64)
     else:
         labels = answer.astype(np.int64)
@@ -225,8 +225,8 @@ def _with_pseudo_labels(task: str, dataset: Dataset, pseudo: Path, side: int, ca
 
 
 def _as_age(dataset: Dataset) -> Dataset:
-    """Load UTKFace with the age bin (training.age) as label; the gender stays in ``extra``."""
-    from training.age import AGE_BIN_EDGES, bin_index, bin_labels
+    """Load UTKFace with the age bin (training.data.age) as label; the gender stays in ``extra``."""
+    from training.data.age import AGE_BIN_EDGES, bin_index, bin_labels
 
     splits = {name: Split(split.images, bin_index(split.extra["age"]), {**split.extra, "gender": split.labels})
               for name, split in dataset.splits.items()}
