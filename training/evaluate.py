@@ -60,7 +60,7 @@ def report_both(probs: np.ndarray, probs_tta: np.ndarray, y: np.ndarray, labels:
 
 def evaluate_tflite(path: Path | str, x: np.ndarray, y: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
     """Card-sized summary of a .tflite model: accuracy / macro F1 / per-class, with and without TTA."""
-    from training.litert import LiteRTClassifier
+    from training.models.litert import LiteRTClassifier
 
     model = LiteRTClassifier(path)
     both = report_both(model.predict(x), flip_tta(model.predict, x), y, labels)
@@ -73,7 +73,7 @@ def evaluate_tflite(path: Path | str, x: np.ndarray, y: np.ndarray, labels: Sequ
 
 def latency_ms(path: Path | str, x: np.ndarray, repeats: int = 200) -> dict[str, float]:
     """Median LiteRT time per face (1 thread): single faces, and batches of 5 divided by 5."""
-    from training.litert import LiteRTClassifier
+    from training.models.litert import LiteRTClassifier
 
     model = LiteRTClassifier(path)
     result = {}
@@ -190,7 +190,7 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
     from face_perception.attributes.model_card import load_model_card
     from training.anchor import anchor_path, anchor_predict, ANCHOR_SIDE
     from training.guided_backprop import guided_backprop, save_figure
-    from training.litert import LiteRTClassifier
+    from training.models.litert import LiteRTClassifier
     from training.data.tasks import load_task_data
 
     card = load_model_card(model_path.with_name(f"{task}.card.json"))
@@ -281,7 +281,7 @@ def evaluate_age(model_path: Path, data: Path | None, out_dir: Path, command: st
 
     from face_perception.attributes.model_card import load_model_card
     from training.age_report import age_markdown, age_report, BAND_NAMES
-    from training.litert import LiteRTClassifier
+    from training.models.litert import LiteRTClassifier
     from training.data.tasks import load_task_data
 
     card = load_model_card(model_path.with_name("age.card.json"))

@@ -82,7 +82,7 @@ def export_tflite(model, path: Path | str, quantize: bool = False,
 
 def interleaved_latency_ms(paths: dict[str, Path], x: np.ndarray, repeats: int = 400) -> dict[str, float]:
     """Median ms per single face for each model, calls alternating so machine load hits all alike."""
-    from training.litert import LiteRTClassifier
+    from training.models.litert import LiteRTClassifier
 
     models = {name: LiteRTClassifier(path) for name, path in paths.items()}
     times: dict[str, list[float]] = {name: [] for name in models}
@@ -159,7 +159,7 @@ def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
     if task == "age":
         from training.data.age import expected_age
         from training.age_report import age_metrics
-        from training.litert import LiteRTClassifier
+        from training.models.litert import LiteRTClassifier
 
         centers = run["age_bins"]["centers_years"]
 
