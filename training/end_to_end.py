@@ -380,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if not skip:
                     summary[f"crop, same faces: {name}"] = value
             if paper and len(outcome["paper_rows"]):
-                from training.anchor import anchor_predict
+                from training.models.anchor import anchor_predict
 
                 paper_outcome = dict(outcome, answer=np.full(len(split), -1, np.int64))
                 paper_outcome["answer"][outcome["paper_rows"]] = anchor_predict(paper, outcome["paper_crops"]).argmax(1)

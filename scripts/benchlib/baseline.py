@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from benchlib.common import publish_stage, SHARED_ANCHOR_DIR
-from training.anchor import anchor_path  # the training side owns the paper models' file names
+from training.models.anchor import anchor_path  # the training side owns the paper models' file names
 
 # The anchor models' output orders (the paper's repo: FER-2013 order; gender [woman, man]).
 ANCHOR_LABELS = {
