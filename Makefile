@@ -57,9 +57,9 @@ train: setup-dev
 	$(PYTHON) -m training.train --task age --arch mini_xception_wide --framing eyes_mouth --augment robot --epochs 6 --lr 6e-4 --warmup-epochs 0.3 \
 		--l2 0.0001 --init-weights build/runs/age_unframed/model.keras --out build/runs/age
 	$(PYTHON) -m training.logit_adjust --task age --run build/runs/age
-	$(PYTHON) -m training.export --task emotion --run build/runs/emotion_wild_adjusted
-	$(PYTHON) -m training.export --task gender
-	$(PYTHON) -m training.export --task age --run build/runs/age_adjusted
+	$(PYTHON) -m training.models.export --task emotion --run build/runs/emotion_wild_adjusted
+	$(PYTHON) -m training.models.export --task gender
+	$(PYTHON) -m training.models.export --task age --run build/runs/age_adjusted
 	# export writes a new age card without child_calibration: fit it again for the new model (validation only).
 	$(PYTHON) -m training.child_calibration --write-card
 	$(MAKE) evaluate

@@ -125,7 +125,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     import keras
 
-    from training import export, models
+    from training.models import export, models
 
     directory = tmp_path_factory.mktemp("models")
     specs = {

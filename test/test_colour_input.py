@@ -63,7 +63,7 @@ def rgb_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a small real (untrained) 48x48 rgb gender model, its outputs spread (not saturated)."""
     import keras
 
-    from training import export, models
+    from training.models import export, models
 
     directory = tmp_path_factory.mktemp("rgb_model")
     keras.utils.set_random_seed(7)

@@ -331,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     model = args.model or MODELS_DIR / f"{args.task}.tflite"
     if not model.is_file():
-        raise SystemExit(f"--model {model} not found: export first (python -m training.export --task {args.task})")
+        raise SystemExit(f"--model {model} not found: export first (python -m training.models.export --task {args.task})")
     command = "python -m training.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.task == "age":
         report = evaluate_age(model, args.data, args.out, command)

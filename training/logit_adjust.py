@@ -28,7 +28,7 @@ Scores each tau on the VALIDATION split and keeps the best mean of two numbers: 
 primary labels (FER+ majority) and mean class recall on the six emotions without neutral (our
 stand-in for balanced, lab-posed sets); with RAF-DB joined, the union's accuracy and its mean
 class recall over all seven classes. Writes ``<run>_adjusted/``
-(model.keras, run.json with the adjustment) for ``training.export --run``.
+(model.keras, run.json with the adjustment) for ``training.models.export --run``.
 """
 from __future__ import annotations
 

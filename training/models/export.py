@@ -15,14 +15,14 @@
 """
 Export a trained Keras model to LiteRT (.tflite) and write its model card.
 
-    python -m training.export --task emotion     # build/runs/emotion -> face_perception/models/
+    python -m training.models.export --task emotion     # build/runs/emotion -> face_perception/models/
 
 Exports float32 and an int8-quantised (float input/output) variant, evaluates both on the test
 split, times both on this CPU (interleaved, one face at a time) and ships the int8 one only when
 it loses less than one accuracy point and is also faster: XNNPACK on x86 often runs these small
 float32 models faster than their int8 twins, and the node's speed is what int8 is for.
 
-    python -m training.export --task emotion --from-shipped   # re-export the shipped .keras
+    python -m training.models.export --task emotion --from-shipped   # re-export the shipped .keras
 """
 from __future__ import annotations
 
@@ -293,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.from_shipped:
         run["notes"] = [note for note in run.get("notes", []) if not note.startswith("Re-exported")] + [
             f"Re-exported from the shipped {args.task}.keras (same weights) with "
-            f"`python -m training.export --task {args.task} --from-shipped` on {extra['created'][:10]}."]
+            f"`python -m training.models.export --task {args.task} --from-shipped` on {extra['created'][:10]}."]
     if "notes" in run:
         extra["notes"] = run["notes"]
     card = write_model_card(args.models_dir / f"{args.task}.card.json", task=args.task, labels=dataset.labels,
