@@ -99,7 +99,7 @@ def test_grey_and_colour_caches_never_mix(utk_sample: Path, tmp_path: Path) -> N
 
 def test_emotion_in_colour_stops_with_one_line(tmp_path: Path) -> None:
     from training.data.tasks import load_task_data
-    from training.train import main as train_main
+    from training.fit.train import main as train_main
 
     with pytest.raises(SystemExit) as info:
         train_main(["--task", "emotion", "--color", "rgb", "--out", str(tmp_path / "run"), "--epochs", "1"])
@@ -177,7 +177,7 @@ def test_a_tiny_rgb_gender_model_trains_exports_and_runs_in_the_pipeline(utk_sam
     run = tmp_path / "run"
     # The command line itself, in a process of its own: --threads 1 can only take effect before
     # TensorFlow starts, which earlier tests in this process may have done.
-    command = [sys.executable, "-m", "training.train", "--task", "gender", "--color", "rgb",
+    command = [sys.executable, "-m", "training.fit.train", "--task", "gender", "--color", "rgb",
                "--data", str(utk_sample), "--out", str(run), "--arch", "mini_xception", "--epochs", "1",
                "--limit", "300", "--batch-size", "32", "--warmup-epochs", "0.2", "--threads", "1",
                "--no-cache", "--verbose", "0"]

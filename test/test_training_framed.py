@@ -136,7 +136,7 @@ def test_robot_view_is_seeded_and_changes_the_face() -> None:
 
 
 def test_robot_augmentation_needs_the_framing() -> None:
-    result = subprocess.run([sys.executable, "-m", "training.train", "--task", "gender", "--augment", "robot"],
+    result = subprocess.run([sys.executable, "-m", "training.fit.train", "--task", "gender", "--augment", "robot"],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "--augment robot" in result.stderr and "--framing eyes_mouth" in result.stderr
@@ -147,7 +147,7 @@ def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path
     out = tmp_path / "run"
     out.mkdir()
     (out / "STOP").touch()  # asks the run to end after its first epoch
-    command = [sys.executable, "-m", "training.train", "--task", "gender", "--data", str(utk_folder),
+    command = [sys.executable, "-m", "training.fit.train", "--task", "gender", "--data", str(utk_folder),
                "--lfw", str(lfw_tar), "--framing", "eyes_mouth", "--augment", "robot", "--epochs", "3",
                "--arch", "mini_xception", "--batch-size", "32", "--threads", "1", "--no-cache",
                "--verbose", "0", "--out", str(out)]

@@ -34,7 +34,7 @@ ROWS = 2400
 def test_two_epochs_on_real_rows_beat_majority_class(tmp_path: Path) -> None:
     import keras
 
-    from training.train import main as train_main
+    from training.fit.train import main as train_main
 
     frame = pd.read_csv(DEFAULT_FER2013, nrows=ROWS)
     frame = frame[frame["Usage"] == "Training"].reset_index(drop=True)

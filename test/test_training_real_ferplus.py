@@ -80,7 +80,7 @@ def _held_out(csv: Path, votes_csv: Path) -> tuple[np.ndarray, np.ndarray]:
 def test_two_epochs_of_vote_distributions_beat_chance(small_fer: tuple[Path, Path], tmp_path: Path) -> None:
     import keras
 
-    from training.train import main as train_main
+    from training.fit.train import main as train_main
 
     csv, votes_csv = small_fer
     out = tmp_path / "run"
@@ -116,7 +116,7 @@ def test_a_student_distilled_from_a_real_teacher_learns_to_agree_with_it(
 
     import keras
 
-    from training.train import main as train_main
+    from training.fit.train import main as train_main
 
     csv, votes_csv = small_fer
     out = tmp_path / "student"

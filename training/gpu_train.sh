@@ -13,7 +13,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 #
-# Run training.train on a machine with a GPU, JAX and no TensorFlow (Keras 3, KERAS_BACKEND=jax).
+# Run training.fit.train on a machine with a GPU, JAX and no TensorFlow (Keras 3, KERAS_BACKEND=jax).
 # Needs build/gpu/wheels/*.whl (keras and its pure deps for that Python) and a decoded cache
 # build/gpu/fer_trainval.npz.xz made by training.data.cache; see training/README.md.
 # Usage: training/gpu_train.sh OUTDIR [-- extra args for every run] ; runs the configs below in parallel.
@@ -25,9 +25,9 @@ for wheel in build/gpu/wheels/*.whl; do python3 -m zipfile -e "$wheel" "$site"; 
 [ -f /tmp/fer_trainval.npz ] || xz -dc build/gpu/fer_trainval.npz.xz > /tmp/fer_trainval.npz
 export PYTHONPATH="$site:$PWD" KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false
 work=/tmp/gpu_runs
-run() {  # name, then training.train arguments
+run() {  # name, then training.fit.train arguments
   local name=$1; shift
-  python3 -m training.train --task emotion --data /tmp/fer_trainval.npz --out "$work/$name" --verbose 2 \
+  python3 -m training.fit.train --task emotion --data /tmp/fer_trainval.npz --out "$work/$name" --verbose 2 \
     --max-minutes 7 "$@" > "$work/$name.log" 2>&1 &
 }
 mkdir -p "$work"

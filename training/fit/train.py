@@ -15,8 +15,8 @@
 """
 Train a face classifier (emotion on FER-2013, gender on UTKFace) and save the float model.
 
-    python -m training.train --task emotion --epochs 80
-    python -m training.train --task gender --epochs 20
+    python -m training.fit.train --task emotion --epochs 80
+    python -m training.fit.train --task gender --epochs 20
 
 Writes ``build/runs/<task>/``: ``model.keras`` (best validation accuracy, without the
 augmentation layers), ``history.csv`` and ``run.json`` (provenance for the model card).
@@ -433,7 +433,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "best_val_age_mae": float(best.best_value) if best.monitor == "val_age_mae" else None,
         **extra_card,
         "training_minutes": round(minutes, 1),
-        "training_command": "python -m training.train " + shlex.join(_training_argv(sys.argv[1:])),
+        "training_command": "python -m training.fit.train " + shlex.join(_training_argv(sys.argv[1:])),
         **({"continued_from": _earlier_run(args.init_weights)} if args.init_weights is not None else {}),
         "git_commit": git_commit(),
         "trained_on": machine_description(),
