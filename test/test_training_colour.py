@@ -150,7 +150,7 @@ def test_augmentation_and_normalisation_keep_three_channels(astronaut_bgr) -> No
 
 
 def test_a_grey_teacher_is_refused_for_a_colour_student(tmp_path: Path) -> None:
-    from training.distill import load_teacher
+    from training.fit.distill import load_teacher
     from training.models.architectures import build_mini_xception
 
     path = tmp_path / "teacher" / "model.keras"

@@ -140,7 +140,7 @@ def test_a_student_distilled_from_a_real_teacher_learns_to_agree_with_it(
 
 
 def test_a_teacher_for_other_classes_is_refused(tmp_path: Path) -> None:
-    from training.distill import load_teacher
+    from training.fit.distill import load_teacher
 
     gender = TEACHER.with_name("gender.keras")
     with pytest.raises(SystemExit, match="gives 2 classes, the student 48x48 and 7"):
@@ -150,7 +150,7 @@ def test_a_teacher_for_other_classes_is_refused(tmp_path: Path) -> None:
 
 
 def test_blended_targets_stay_distributions() -> None:
-    from training.distill import blend_targets
+    from training.fit.distill import blend_targets
 
     labels = np.array([[1.0, 0.0, 0.0], [0.2, 0.8, 0.0]], np.float32)
     teacher = np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]], np.float32)

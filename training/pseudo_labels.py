@@ -112,7 +112,7 @@ class ModelTeacher:
         self.description = f"{path} (flip-averaged, the node's framing)"
 
     def read(self, split) -> np.ndarray:
-        from training.distill import teacher_probabilities
+        from training.fit.distill import teacher_probabilities
         from training.data.framed import cut_faces
 
         faces = cut_faces(split.extra["source"], split.extra["keypoints"], self.framing, self.side, self.color)

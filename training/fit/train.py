@@ -78,7 +78,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mix-original", type=float, default=0.0,
                    help="with FER+ targets: weight of the original FER-2013 label mixed into the target")
     p.add_argument("--teacher", type=Path, action="append", default=None,
-                   help="distil from this trained .keras model (training.distill): its flip-averaged "
+                   help="distil from this trained .keras model (training.fit.distill): its flip-averaged "
                         "probabilities on each training face are blended into the targets; give it more than "
                         "once for an ensemble teacher (probabilities averaged)")
     p.add_argument("--distill-alpha", type=float, default=0.5,
@@ -332,7 +332,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     train_images, train_labels = train_split.images[train_rows], y_train.argmax(axis=1)
     extra_card: dict[str, Any] = {}
     if args.teacher is not None:
-        from training import distill
+        from training.fit import distill
         teachers = [distill.load_teacher(path, args.input_size, len(dataset.labels), channels)
                     for path in args.teacher]
         teacher_probs = distill.teacher_probabilities(teachers, train_images)
