@@ -40,15 +40,15 @@ train: setup-dev
 	$(PYTHON) -m training.fit.train --task emotion --arch mini_xception_wide --epochs 12 --l2 0.0001 --augment layers --targets ferplus_soft --out build/runs/emotion_ferplus_soft
 	$(PYTHON) -m training.fit.train --task emotion --arch mini_xception_wide --epochs 16 --l2 0.0001 --augment layers --photometric 0.2 --targets ferplus_soft \
 		--teacher build/runs/emotion_ferplus_soft/model.keras --teacher build/runs/emotion_original/model.keras --distill-alpha 0.7 --out build/runs/emotion
-	$(PYTHON) -m training.logit_adjust --task emotion --run build/runs/emotion
+	$(PYTHON) -m training.fit.logit_adjust --task emotion --run build/runs/emotion
 	$(PYTHON) -m training.fit.train --task emotion --arch mini_xception_wide --framing eyes_mouth --framing-size 2.67 --framing-center 0.28 \
 		--sets fer2013 --augment robot --targets ferplus_soft --class-weight sqrt --epochs 15 --lr 1e-3 --warmup-epochs 0.3 --l2 0.0001 \
 		--init-weights build/runs/emotion_adjusted/model.keras --out build/runs/emotion_framed --max-minutes 100
-	$(PYTHON) -m training.logit_adjust --task emotion --run build/runs/emotion_framed
+	$(PYTHON) -m training.fit.logit_adjust --task emotion --run build/runs/emotion_framed
 	$(PYTHON) -m training.fit.train --task emotion --arch mini_xception_wide --framing eyes_mouth --framing-size 2.67 --framing-center 0.28 \
 		--sets fer2013 rafdb --augment robot --targets ferplus_soft --class-weight sqrt --set-weight sqrt --epochs 7 --lr 1e-3 \
 		--warmup-epochs 0.3 --l2 0.0001 --init-weights build/runs/emotion_framed_adjusted/model.keras --out build/runs/emotion_wild --max-minutes 85
-	$(PYTHON) -m training.logit_adjust --task emotion --run build/runs/emotion_wild
+	$(PYTHON) -m training.fit.logit_adjust --task emotion --run build/runs/emotion_wild
 	$(PYTHON) -m training.fit.train --task gender --arch mini_xception_wide --epochs 26 --l2 0.0001 --augment layers --out build/runs/gender_base
 	$(PYTHON) -m training.fit.train --task gender --arch mini_xception_wide --framing eyes_mouth --augment robot --epochs 10 --lr 1e-3 --warmup-epochs 0.3 \
 		--l2 0.0001 --class-weight sqrt --init-weights build/runs/gender_base/model.keras --out build/runs/gender
@@ -56,7 +56,7 @@ train: setup-dev
 	$(PYTHON) -m training.fit.train --task age --arch mini_xception_wide --epochs 7 --lr 6e-4 --warmup-epochs 0.3 --l2 0.0001 --augment layers --init-weights build/runs/age_base/model.keras --out build/runs/age_unframed
 	$(PYTHON) -m training.fit.train --task age --arch mini_xception_wide --framing eyes_mouth --augment robot --epochs 6 --lr 6e-4 --warmup-epochs 0.3 \
 		--l2 0.0001 --init-weights build/runs/age_unframed/model.keras --out build/runs/age
-	$(PYTHON) -m training.logit_adjust --task age --run build/runs/age
+	$(PYTHON) -m training.fit.logit_adjust --task age --run build/runs/age
 	$(PYTHON) -m training.models.export --task emotion --run build/runs/emotion_wild_adjusted
 	$(PYTHON) -m training.models.export --task gender
 	$(PYTHON) -m training.models.export --task age --run build/runs/age_adjusted

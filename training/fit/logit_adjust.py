@@ -22,7 +22,7 @@ probabilities by prior^tau (post-hoc logit adjustment, Menon et al. 2021) moves 
 the model ends in class conv -> global average pooling -> softmax, subtracting tau * log(prior)
 from the class conv's bias does exactly that inside the model, at no cost per face.
 
-    python -m training.logit_adjust --task emotion --run build/runs/emotion
+    python -m training.fit.logit_adjust --task emotion --run build/runs/emotion
 
 Scores each tau on the VALIDATION split and keeps the best mean of two numbers: accuracy on the
 primary labels (FER+ majority) and mean class recall on the six emotions without neutral (our
@@ -221,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tau": tau, "prior": {label: float(v) for label, v in zip(dataset.labels, prior)},
         "prior_source": "the model's mean probabilities over the training faces",
         "criterion": criterion, "validation": rows, "adjusted_from": str(model_path),
-        "command": "python -m training.logit_adjust " + shlex.join(sys.argv[1:] if argv is None else list(argv)),
+        "command": "python -m training.fit.logit_adjust " + shlex.join(sys.argv[1:] if argv is None else list(argv)),
     }
     (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     print(f"tau {tau} folded into class_conv's bias; wrote {out / 'model.keras'}")
