@@ -33,7 +33,7 @@ test: setup-dev
 ## together (both re-detected and cut the node's way, sqrt class and set weights); each stage's prior
 ## correction is chosen on validation and folded into the model. Age ends with a prior correction
 ## against the squeeze of children and seniors toward the middle ages, chosen on FairFace validation.
-## (RAF-DB pseudo-labels, training.pseudo_labels, were tried for gender and age and did not help on
+## (RAF-DB pseudo-labels, training.fit.pseudo_labels, were tried for gender and age and did not help on
 ## FairFace validation: training/README.md, "Faces without labels".)
 train: setup-dev
 	$(PYTHON) -m training.fit.train --task emotion --arch mini_xception_wide --epochs 60 --l2 0.0001 --targets original --out build/runs/emotion_original

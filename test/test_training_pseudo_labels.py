@@ -24,7 +24,7 @@ import pytest
 from test_training_fairface import write_fairface_tar
 from test_training_rafdb import write_rafdb_tar
 
-from training import pseudo_labels
+from training.fit import pseudo_labels
 from training.data.dataset import Dataset, Split
 from training.data.loaders.fairface import AGE_GROUPS, RACE_LABELS
 from training.data.loaders.utkface import GENDER_LABELS
@@ -117,7 +117,7 @@ def test_pseudo_labelled_faces_join_the_training_split_only(tmp_path: Path) -> N
 
 def test_a_softmax_head_learns_separable_descriptors_and_the_dlib_teacher_reads_real_faces(astronaut_bgr) -> None:
     from training.descriptors import face_descriptors, SoftmaxHead
-    from training.pseudo_labels import DescriptorTeacher
+    from training.fit.pseudo_labels import DescriptorTeacher
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(200, 16))

@@ -70,7 +70,7 @@ def load_task_data(task: str, data: Path | str | None = None, side: int = 48,
     (``lfw``, default ../shared/data) to UTKFace, with
     ``extra['source_set']`` (0 UTKFace, 1 LFW). Framed emotion joins ``emotion_sets`` (default:
     FER-2013 with FER+ and RAF-DB for the default data, FER-2013 alone for a given ``data``) the same way.
-    ``pseudo`` (training.pseudo_labels' .npz, framed gender and age only): RAF-DB's faces the teacher
+    ``pseudo`` (training.fit.pseudo_labels' .npz, framed gender and age only): RAF-DB's faces the teacher
     was sure of join the training split with its answers as labels (``extra['pseudo_labelled']``).
     """
     if framing is not None:
@@ -186,7 +186,7 @@ def _with_pseudo_labels(task: str, dataset: Dataset, pseudo: Path, side: int, ca
         raise SystemExit(f"--pseudo is for --task {' or '.join(COLOR_TASKS)}")
     record_path = pseudo.with_suffix(".json")
     if not (pseudo.is_file() and record_path.is_file()):
-        raise SystemExit(f"--pseudo {pseudo}: not found with its {record_path.name} (python -m training.pseudo_labels)")
+        raise SystemExit(f"--pseudo {pseudo}: not found with its {record_path.name} (python -m training.fit.pseudo_labels)")
     record = json.loads(record_path.read_text())
     if record["task"] != task:
         raise SystemExit(f"--pseudo {pseudo} holds {record['task']} labels, not {task}")

@@ -109,7 +109,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rafdb", type=Path, default=None,
                    help="RAF-DB basic tar (default ../shared/data/rafdb_basic_train_100px.tar.gz)")
     p.add_argument("--pseudo", type=Path, default=None,
-                   help="gender/age with --framing: RAF-DB faces pseudo-labelled by training.pseudo_labels (.npz) "
+                   help="gender/age with --framing: RAF-DB faces pseudo-labelled by training.fit.pseudo_labels (.npz) "
                         "join the training split")
     p.add_argument("--set-weight", choices=("none", "balanced", "sqrt"), default="none",
                    help="with several data sets: weight each set's faces so a small set counts more "

@@ -224,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "threshold_rule": f"lowest of {THRESHOLD_GRID[0]}..{THRESHOLD_GRID[-1]} at which the teacher's kept FairFace "
                           f"validation faces are right >= {precision:g}",
         "fairface_validation_curve": curve,
-        "command": "python -m training.pseudo_labels " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "python -m training.fit.pseudo_labels " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     if args.task == "gender":
         record["kept_labels"] = {name: int((answer == i).sum()) for i, name in enumerate(card["labels"])}
