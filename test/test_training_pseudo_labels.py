@@ -116,7 +116,7 @@ def test_pseudo_labelled_faces_join_the_training_split_only(tmp_path: Path) -> N
 
 
 def test_a_softmax_head_learns_separable_descriptors_and_the_dlib_teacher_reads_real_faces(astronaut_bgr) -> None:
-    from training.descriptors import face_descriptors, SoftmaxHead
+    from training.fit.descriptors import face_descriptors, SoftmaxHead
     from training.fit.pseudo_labels import DescriptorTeacher
 
     rng = np.random.default_rng(3)

@@ -120,11 +120,11 @@ class ModelTeacher:
 
 
 class DescriptorTeacher:
-    """A softmax head on dlib face descriptors (training.descriptors), fitted on labelled training faces."""
+    """A softmax head on dlib face descriptors (training.fit.descriptors), fitted on labelled training faces."""
 
     def __init__(self, labelled, classes: int, faces: int, cache_dir: Path | None, seed: int = DESCRIPTOR_SEED,
                  head: dict[str, Any] = DESCRIPTOR_HEAD["gender"]) -> None:
-        from training.descriptors import face_descriptors, SoftmaxHead
+        from training.fit.descriptors import face_descriptors, SoftmaxHead
 
         self.cache_dir = cache_dir
         rows = np.sort(np.random.default_rng(seed).choice(len(labelled), min(faces, len(labelled)), replace=False))
@@ -135,7 +135,7 @@ class DescriptorTeacher:
                             f"(seed {seed}, {head}; training accuracy {self.fit_accuracy:.3f})")
 
     def read(self, split) -> np.ndarray:
-        from training.descriptors import face_descriptors
+        from training.fit.descriptors import face_descriptors
 
         return self.head.probabilities(face_descriptors(split.extra["source"], split.extra["keypoints"],
                                                         self.cache_dir))
