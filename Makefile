@@ -61,7 +61,7 @@ train: setup-dev
 	$(PYTHON) -m training.models.export --task gender
 	$(PYTHON) -m training.models.export --task age --run build/runs/age_adjusted
 	# export writes a new age card without child_calibration: fit it again for the new model (validation only).
-	$(PYTHON) -m training.child_calibration --write-card
+	$(PYTHON) -m training.fit.child_calibration --write-card
 	$(MAKE) evaluate
 
 ## Evaluation reports (docs/evaluation/), with the paper's models side by side when ../shared/anchor exists;

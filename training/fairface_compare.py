@@ -56,7 +56,7 @@ def age_outcome(probabilities: np.ndarray, bins: dict[str, Any]) -> dict[str, np
     reader = AgeGroupReader(bins["centers_years"], bins.get("edges_years"))
     return {"found": np.ones(len(probabilities), bool), "age": expected_age(probabilities, bins["centers_years"]),
             "age_group": np.array([int(np.argmax(reader.group_probabilities(p))) for p in probabilities]),
-            # Uncalibrated: a candidate has no child_calibration yet (training.child_calibration fits it).
+            # Uncalibrated: a candidate has no child_calibration yet (training.fit.child_calibration fits it).
             "child_probability": np.array([reader.raw_child_probability(p) for p in probabilities])}
 
 

@@ -24,9 +24,9 @@ BlazeFace, cut by the card's ``input.framing``):
 - FairFace's validation half (training.data.loaders.fairface, seed 2026): groups 0-2 and 3-9 are
   children, 20-29 and older are not; 10-19 is left out (10-12 are children, 13-19 not).
 
-    python -m training.child_calibration                      # fit and print, shipped model
-    python -m training.child_calibration --write-card         # ... and store a, b in its card
-    python -m training.child_calibration --model build/runs/age/model.keras
+    python -m training.fit.child_calibration                      # fit and print, shipped model
+    python -m training.fit.child_calibration --write-card         # ... and store a, b in its card
+    python -m training.fit.child_calibration --model build/runs/age/model.keras
 
 Re-run it (``--write-card``) whenever the age model changes: ``make train`` does, after the
 age export. The test figures come from training.fairface_report and training.end_to_end.
@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              y + [y_all]):
         figures[name] = {"raw": {**precision_recall(r, t), "log_loss": log_loss(r, t)},
                          "calibrated": {**precision_recall(c, t), "log_loss": log_loss(c, t)}}
-    command = "python -m training.child_calibration " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m training.fit.child_calibration " + " ".join(sys.argv[1:] if argv is None else argv)
     entry = {"a": round(a, 6), "b": round(b, 6),
              "fitted_on": "validation faces cut by input.framing: UTKFace validation split (child = age under 13, "
                           f"{len(sets['UTKFace validation'][1])} faces) + FairFace validation half without 10-19 "
