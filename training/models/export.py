@@ -152,7 +152,7 @@ def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
     Return a function .tflite path -> test metrics for the card, plus ``_loss`` (lower is better),
     ``_tolerance`` (how much more loss int8 may have) and a ``_headline`` for the log.
     """
-    from training.evaluate import evaluate_tflite
+    from training.evaluation.evaluate import evaluate_tflite
     from training.data.label_views import label_views, select
 
     test = dataset.splits["test"]
@@ -195,7 +195,7 @@ def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
 def main(argv: Sequence[str] | None = None) -> int:
     import keras
 
-    from training.evaluate import test_split_inputs
+    from training.evaluation.evaluate import test_split_inputs
     from training.data.preprocess import model_color
     from training.data.tasks import load_task_data
 

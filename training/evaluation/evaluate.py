@@ -15,7 +15,7 @@
 """
 Evaluate a shipped model on its test split, side by side with the paper's published model.
 
-    python -m training.evaluate --task emotion
+    python -m training.evaluation.evaluate --task emotion
 
 Writes docs/evaluation/<task>.json and .md, confusion-matrix PNGs (ours and the paper's) and a
 guided-backprop example PNG. Accuracy, per-class precision/recall/F1, macro F1, with and without
@@ -332,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = args.model or MODELS_DIR / f"{args.task}.tflite"
     if not model.is_file():
         raise SystemExit(f"--model {model} not found: export first (python -m training.models.export --task {args.task})")
-    command = "python -m training.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m training.evaluation.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.task == "age":
         report = evaluate_age(model, args.data, args.out, command)
         print((args.out / "age.md").read_text())
