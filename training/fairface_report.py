@@ -16,7 +16,7 @@
 Gender and age on FairFace, by age group and race, end to end and on the crops.
 
 FairFace's faces are re-detected by the node's BlazeFace (training.data.framed), pasted whole into
-camera frames and read by the node's pipeline (training.end_to_end) with each detector; the
+camera frames and read by the node's pipeline (training.evaluation.end_to_end) with each detector; the
 crop row is the models on the faces cut by their cards' framing, no detector. Gender:
 accuracy overall, on adults (20+), per age group and per race. Age: the node's age group
 (FaceAttributes.age_group) against FairFace's (hit rate), the predicted age in years mapped to
@@ -129,7 +129,7 @@ def markdown_report(report: dict[str, Any]) -> str:
         lines += [f"| {s} | " + " | ".join(cell(results[s][key][n], years) for n in names) + " |" for s in settings]
     lines += ["", "Every figure is over the faces the row's detector found (`detected` is that share; a cell is empty "
               "where it found none of the column's faces). Faces are pasted whole into 640x480 photos at the row's "
-              "face width and read by the node's pipeline (`training.end_to_end`); `crop (no detector)` is each "
+              "face width and read by the node's pipeline (`training.evaluation.end_to_end`); `crop (no detector)` is each "
               "model on the FairFace image cut by its card's framing from the re-detected keypoints. The age group "
               "hit rate scores the node's `FaceAttributes.age_group` (the most likely of FairFace's groups under "
               "the model's bin distribution, `face_perception.attributes.age_groups`); `age in years in the right "
@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from face_perception.attributes.classification import FaceClassifier, resolve_model_path
     from face_perception.attributes.framing import EyesMouthFraming
-    from training.end_to_end import crop_outcome, run_end_to_end
+    from training.evaluation.end_to_end import crop_outcome, run_end_to_end
     from training.data.framed import framed_dataset
     from training.data.loaders.fairface import DEFAULT_FAIRFACE, load_fairface
     from training.paths import REPO_ROOT
@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def record_in_card(model_path: str, report: dict[str, Any]) -> Path:
     """Write the report into a model's card as ``metrics.fairface`` (the card re-validated)."""
-    from training.end_to_end import rounded_results, write_card_metrics
+    from training.evaluation.end_to_end import rounded_results, write_card_metrics
 
     return write_card_metrics(model_path, "fairface", {
         "command": report["command"], "split": report["split"], "faces": report["faces"],

@@ -27,8 +27,8 @@ random place, and the frame gets seeded light, blur and JPEG changes. The real
 centre is nearest the pasted face's (within half a face width) is the answer, and a frame
 where none is found counts as a missed face.
 
-    python -m training.end_to_end --task gender --split validation --limit 600
-    python -m training.end_to_end --task gender --gender-model build/runs/gender/gender.float32.tflite
+    python -m training.evaluation.end_to_end --task gender --split validation --limit 600
+    python -m training.evaluation.end_to_end --task gender --gender-model build/runs/gender/gender.float32.tflite
 """
 from __future__ import annotations
 
@@ -358,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     shown = {task: os.path.relpath(path, REPO_ROOT) for task, path in models.items()}
     report: dict[str, Any] = {"task": args.task, "split": args.split, "models": shown, "limit": args.limit,
-                              "command": "python -m training.end_to_end "
+                              "command": "python -m training.evaluation.end_to_end "
                                          + " ".join(sys.argv[1:] if argv is None else argv),
                               "results": {}}
     crops = crop_outcome(split, models[args.task], args.task, len(split), labels)
