@@ -73,7 +73,7 @@ evaluate: setup-dev
 	$(PYTHON) -m training.evaluation.end_to_end --task gender --split test --limit 1000 --paper --sizes 96 48 24 --json docs/evaluation/gender_end_to_end.json
 	$(PYTHON) -m training.evaluation.end_to_end --task age --split test --limit 600 --sizes 96 48 --json docs/evaluation/age_end_to_end.json
 	$(PYTHON) -m training.evaluation.end_to_end --task age --split test --sizes 96 48 --json docs/evaluation/is_child_utkface.json
-	$(PYTHON) -m training.fairface_report --split test --card --json docs/evaluation/fairface_test.json
+	$(PYTHON) -m training.evaluation.fairface_report --split test --card --json docs/evaluation/fairface_test.json
 	$(PYTHON) -m training.evaluation.end_to_end --task emotion --split test --limit 2400 --paper --sizes 160 96 48 --card --json docs/evaluation/emotion_end_to_end.json
 
 ## Speed, memory, recall and footprint against the seed paper's demo path (docs/benchmark.md).

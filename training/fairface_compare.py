@@ -18,7 +18,7 @@ Gender or age candidates side by side on FairFace's VALIDATION half and the task
     python -m training.fairface_compare --task age face_perception/models/age.keras build/runs/age_wild/model.keras
 
 Each .keras model reads the faces cut by the framing its run.json or card names (crops, no
-detector; ``training.fairface_report`` runs the node's pipeline on a shipped model). Gender:
+detector; ``training.evaluation.fairface_report`` runs the node's pipeline on a shipped model). Gender:
 FairFace accuracy, adults 20+ and children under 10, and UTKFace + LFW validation accuracy.
 Age: FairFace's age-group hit rate of the node's ``age_group``, the age in years in the right
 group, children under 10 read under 13 and 60+ read 55 or more, and UTKFace validation MAE.
@@ -64,7 +64,7 @@ def compare(task: str, model_paths: Sequence[Path]) -> list[dict[str, Any]]:
     """Return one row of figures per model."""
     import keras
 
-    from training.fairface_report import CHILD_GROUPS, summarise
+    from training.evaluation.fairface_report import CHILD_GROUPS, summarise
     from training.data.framed import framed_dataset
     from training.data.loaders.fairface import load_fairface
     from training.data.tasks import load_task_data

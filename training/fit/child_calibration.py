@@ -29,7 +29,7 @@ BlazeFace, cut by the card's ``input.framing``):
     python -m training.fit.child_calibration --model build/runs/age/model.keras
 
 Re-run it (``--write-card``) whenever the age model changes: ``make train`` does, after the
-age export. The test figures come from training.fairface_report and training.evaluation.end_to_end.
+age export. The test figures come from training.evaluation.fairface_report and training.evaluation.end_to_end.
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ accuracy overall, on adults (20+), per age group and per race. Age: the node's a
 the groups, the median predicted age per true group, children under 10 read under 13, people of
 60+ read 55 or more, and precision / recall of the node's is_child (10-19 left out).
 
-    python -m training.fairface_report --split validation --json build/fairface_validation.json
+    python -m training.evaluation.fairface_report --split validation --json build/fairface_validation.json
 """
 from __future__ import annotations
 
@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "split": args.split, "faces": len(split),
         "no_face_found": dataset.info["framing"]["counts"][args.split]["no_face_found"],
         "models": {t: os.path.relpath(models[t], REPO_ROOT) for t in ("gender", "age")},
-        "command": "python -m training.fairface_report " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "python -m training.evaluation.fairface_report " + " ".join(sys.argv[1:] if argv is None else argv),
         "counts": {"age_group": counts["age_group"], "race": counts["race"]}, "split_rule": dataset.info["split_rule"],
         "results": {}}
     gender_crops = crop_outcome(split, models["gender"], "gender", len(split), labels)
