@@ -145,7 +145,7 @@ def test_a_softmax_head_learns_separable_descriptors_and_the_dlib_teacher_reads_
 
 
 def test_candidates_read_age_as_the_node_does() -> None:
-    from training.fairface_compare import age_outcome, markdown
+    from training.evaluation.fairface_compare import age_outcome, markdown
 
     edges = [0, 3, 6, 10, 13, 16, 18, 21, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 90, 131]
     bins = {"edges_years": edges, "centers_years": [(lo + hi) / 2 for lo, hi in zip(edges[:-1], edges[1:])]}

@@ -15,7 +15,7 @@
 r"""
 Gender or age candidates side by side on FairFace's VALIDATION half and the task's own validation split.
 
-    python -m training.fairface_compare --task age face_perception/models/age.keras build/runs/age_wild/model.keras
+    python -m training.evaluation.fairface_compare --task age face_perception/models/age.keras build/runs/age_wild/model.keras
 
 Each .keras model reads the faces cut by the framing its run.json or card names (crops, no
 detector; ``training.evaluation.fairface_report`` runs the node's pipeline on a shipped model). Gender:
