@@ -171,7 +171,7 @@ def test_a_tiny_rgb_gender_model_trains_exports_and_runs_in_the_pipeline(utk_sam
     from face_perception.attributes.pipeline import FacePerceptionPipeline
     from face_perception.attributes.preprocessing import preprocess_faces
     from training.models import export
-    from training.compare import compare
+    from training.evaluation.compare import compare
     from training.evaluation.evaluate import evaluate
 
     run = tmp_path / "run"

@@ -34,7 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from training.data.age import expected_age
-from training.compare import model_framing, model_record
+from training.evaluation.compare import model_framing, model_record
 from training.data.preprocess import normalize
 
 GENDER_COLUMNS = ("gender accuracy", "gender accuracy, adults 20+", "children under 10")

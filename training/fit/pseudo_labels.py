@@ -241,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _teacher_card(path: Path) -> dict[str, Any]:
     """Return the card beside a shipped model, or the run.json of a training run's folder."""
-    from training.compare import model_record
+    from training.evaluation.compare import model_record
 
     record = model_record(path)
     if record is None:

@@ -15,7 +15,7 @@
 r"""
 Compare trained models on the VALIDATION split (choices are made here, never on test).
 
-    python -m training.compare --task emotion build/runs/emotion_ferplus_soft/model.keras \
+    python -m training.evaluation.compare --task emotion build/runs/emotion_ferplus_soft/model.keras \
         face_perception/models/emotion.keras
 
 Prints a Markdown table: one row per model, one accuracy column per label view
