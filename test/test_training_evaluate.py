@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from training.evaluation.evaluate import flip_tta, markdown_report, report_both
-from training.metrics import classification_report, confusion_matrix
+from training.evaluation.metrics import classification_report, confusion_matrix
 
 LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 

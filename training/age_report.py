@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from training.data.age import AGE_BANDS, band_index, expected_age
-from training.metrics import classification_report
+from training.evaluation.metrics import classification_report
 
 BAND_NAMES = [name for name, _, _ in AGE_BANDS]
 

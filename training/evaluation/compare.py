@@ -31,7 +31,7 @@ import sys
 from typing import Any, Sequence
 
 from training.data.label_views import label_views, select
-from training.metrics import classification_report
+from training.evaluation.metrics import classification_report
 from training.data.preprocess import normalize
 
 

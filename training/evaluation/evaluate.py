@@ -35,7 +35,7 @@ import numpy as np
 
 from training.data.dataset import Dataset
 from training.data.label_views import label_views, POSED_VIEW, select
-from training.metrics import classification_report
+from training.evaluation.metrics import classification_report
 from training.paths import DEFAULT_ANCHOR_DIR, EVAL_DIR, MODELS_DIR
 from training.data.preprocess import normalize
 

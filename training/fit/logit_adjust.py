@@ -82,7 +82,7 @@ def choose_tau(probs: np.ndarray, views: dict, prior: np.ndarray,
                taus: Sequence[float] = TAUS) -> tuple[float, list[dict[str, float]]]:
     """Score each tau on validation probabilities; the best by CRITERION (ties: smaller tau)."""
     from training.data.label_views import POSED_VIEW, select, UNION_VIEW
-    from training.metrics import classification_report
+    from training.evaluation.metrics import classification_report
 
     primary = next(iter(views))
     if POSED_VIEW not in views:
