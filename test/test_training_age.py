@@ -33,7 +33,7 @@ from training.data.age import (
     expected_age,
     soft_targets,
 )
-from training.age_report import age_metrics, age_report
+from training.evaluation.age_report import age_metrics, age_report
 from training.fit.train import training_targets
 
 

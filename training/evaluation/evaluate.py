@@ -280,7 +280,7 @@ def evaluate_age(model_path: Path, data: Path | None, out_dir: Path, command: st
     import keras
 
     from face_perception.attributes.model_card import load_model_card
-    from training.age_report import age_markdown, age_report, BAND_NAMES
+    from training.evaluation.age_report import age_markdown, age_report, BAND_NAMES
     from training.models.litert import LiteRTClassifier
     from training.data.tasks import load_task_data
 

@@ -158,7 +158,7 @@ def _scorer(task: str, dataset, run: dict[str, Any], x_test: np.ndarray):
     test = dataset.splits["test"]
     if task == "age":
         from training.data.age import expected_age
-        from training.age_report import age_metrics
+        from training.evaluation.age_report import age_metrics
         from training.models.litert import LiteRTClassifier
 
         centers = run["age_bins"]["centers_years"]
