@@ -189,7 +189,7 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
 
     from face_perception.attributes.model_card import load_model_card
     from training.models.anchor import anchor_path, anchor_predict, ANCHOR_SIDE
-    from training.guided_backprop import guided_backprop, save_figure
+    from training.evaluation.guided_backprop import guided_backprop, save_figure
     from training.models.litert import LiteRTClassifier
     from training.data.tasks import load_task_data
 

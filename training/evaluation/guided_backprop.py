@@ -15,7 +15,7 @@
 """
 Guided back-propagation (the paper's visualisation): which pixels raise a class score.
 
-    python -m training.guided_backprop --model face_perception/models/emotion.keras \
+    python -m training.evaluation.guided_backprop --model face_perception/models/emotion.keras \
         --image face.png --class happy --out gbp.png
 """
 from __future__ import annotations
