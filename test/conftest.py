@@ -37,7 +37,7 @@ if str(REPO_ROOT) not in sys.path:  # `training` is a top-level folder, not an i
 from face_perception.parameters import PipelineConfig  # noqa: E402
 from face_perception.ros.demo_frames import background, load_demo_image, paste_head  # noqa: E402
 # The training package fixes TensorFlow's CPU settings (oneDNN off) before anything loads
-# TensorFlow, in this process as in a user's (training/tensorflow_runtime.py).
+# TensorFlow, in this process as in a user's (training/runtime/tensorflow_runtime.py).
 import training  # noqa: E402, F401, I100
 
 # Where Haar finds the astronaut's face in the 512x512 photo (x, y, w, h), +-5 px.
@@ -52,7 +52,7 @@ AGE_CENTERS = (3.0, 9.0, 15.0, 24.0, 35.0, 50.0, 70.0, 88.0)
 
 def pytest_report_header(config) -> list[str]:
     """Print what the run is on: CPU, its AVX-512 flags, TensorFlow and the oneDNN settings in force."""
-    from training import tensorflow_runtime
+    from training.runtime import tensorflow_runtime
 
     settings = tensorflow_runtime.describe()
     try:

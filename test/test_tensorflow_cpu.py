@@ -89,7 +89,7 @@ print("same")
 
 def test_an_explicit_user_choice_is_kept_and_reported() -> None:
     env = {**user_environment(), "TF_ENABLE_ONEDNN_OPTS": "1"}
-    code = ("import os, json, training; from training import tensorflow_runtime as r; "
+    code = ("import os, json, training; from training.runtime import tensorflow_runtime as r; "
             "print(json.dumps([os.environ['TF_ENABLE_ONEDNN_OPTS'], r.describe()['TF_ENABLE_ONEDNN_OPTS']]))")
     result = run_python(["-c", code], env)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -104,7 +104,7 @@ def test_tensorflow_loaded_before_training_is_refused_with_one_line() -> None:
 
 
 def test_the_settings_name_the_cpu_and_its_avx512_flags() -> None:
-    from training import tensorflow_runtime
+    from training.runtime import tensorflow_runtime
 
     settings = tensorflow_runtime.describe()
     assert settings["cpu"]

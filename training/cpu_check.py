@@ -18,7 +18,7 @@ Run the TensorFlow paths that crashed on some CPUs once, on a small real model, 
     python -m training.cpu_check --color rgb --step guided_backprop
     python -m training.cpu_check --color gray --step train
 
-Prints one JSON line: the settings in force (training.tensorflow_runtime.describe), whether
+Prints one JSON line: the settings in force (training.runtime.tensorflow_runtime.describe), whether
 oneDNN is in use, and the step's result (finite or not). A crash shows as the process dying,
 which is why the tests run each step in a process of its own.
 """
@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from training import tensorflow_runtime
+from training.runtime import tensorflow_runtime
 
 
 def guided_backprop_step(color: str, size: int, seed: int) -> dict[str, Any]:

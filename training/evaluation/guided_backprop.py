@@ -61,7 +61,7 @@ def guided_backprop(model, image: np.ndarray, class_index: int) -> np.ndarray:
     import tensorflow as tf
 
     # In a graph only the gradient w.r.t. the image is computed. Eager mode also computes every
-    # conv's filter gradient: the oneDNN kernel that crashed (training/tensorflow_runtime.py).
+    # conv's filter gradient: the oneDNN kernel that crashed (training/runtime/tensorflow_runtime.py).
     @tf.function
     def input_gradient(x):
         with tf.GradientTape() as tape:
