@@ -47,7 +47,7 @@ def run_python(args: list[str], env: dict[str, str] | None = None) -> subprocess
 @pytest.mark.parametrize("color", ["gray", "rgb"])
 @pytest.mark.parametrize("step", ["guided_backprop", "train"])
 def test_the_step_that_crashed_runs_in_a_fresh_process(step: str, color: str) -> None:
-    result = run_python(["-m", "training.cpu_check", "--step", step, "--color", color])
+    result = run_python(["-m", "training.runtime.cpu_check", "--step", step, "--color", color])
     assert result.returncode == 0, (f"exit {result.returncode} (negative: killed by signal)\n"
                                     + result.stdout[-1500:] + result.stderr[-3000:])
     report = json.loads(result.stdout.strip().splitlines()[-1])

@@ -15,8 +15,8 @@
 """
 Run the TensorFlow paths that crashed on some CPUs once, on a small real model, and report.
 
-    python -m training.cpu_check --color rgb --step guided_backprop
-    python -m training.cpu_check --color gray --step train
+    python -m training.runtime.cpu_check --color rgb --step guided_backprop
+    python -m training.runtime.cpu_check --color gray --step train
 
 Prints one JSON line: the settings in force (training.runtime.tensorflow_runtime.describe), whether
 oneDNN is in use, and the step's result (finite or not). A crash shows as the process dying,
