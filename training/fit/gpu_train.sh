@@ -16,7 +16,7 @@
 # Run training.fit.train on a machine with a GPU, JAX and no TensorFlow (Keras 3, KERAS_BACKEND=jax).
 # Needs build/gpu/wheels/*.whl (keras and its pure deps for that Python) and a decoded cache
 # build/gpu/fer_trainval.npz.xz made by training.data.cache; see training/README.md.
-# Usage: training/gpu_train.sh OUTDIR [-- extra args for every run] ; runs the configs below in parallel.
+# Usage: training/fit/gpu_train.sh OUTDIR [-- extra args for every run] ; runs the configs below in parallel.
 set -euo pipefail
 out=${1:?output folder}
 site=/tmp/gpusite
