@@ -125,7 +125,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     import keras
 
-    from training.models import export, models
+    from training.models import architectures, litert_export
 
     directory = tmp_path_factory.mktemp("models")
     specs = {
@@ -136,18 +136,18 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     extra = {"age": {"age_bins": {"centers_years": list(AGE_CENTERS)}}}
     for seed, (task, (size, labels, scale, offset)) in enumerate(specs.items()):
         keras.utils.set_random_seed(seed + 1)
-        model = models.build_mini_xception(input_shape=(size, size, 1), num_classes=len(labels))
+        model = architectures.build_mini_xception(input_shape=(size, size, 1), num_classes=len(labels))
         # Untrained, the last conv's outputs are tiny and every face gets ~uniform
         # probabilities; scaled up, different crops give clearly different outputs, so a
         # test can tell whether faces in a batch were mixed up.
         class_conv = model.get_layer("class_conv")
         kernel, bias = class_conv.get_weights()
         class_conv.set_weights([kernel * 200.0, bias])
-        export.export_tflite(model, directory / f"{task}.tflite")
-        export.write_model_card(directory / f"{task}.card.json", task=task, labels=list(labels),
-                                input_height=size, input_width=size,
-                                scale=scale, offset=offset,
-                                extra={"note": "untrained test model", **extra.get(task, {})})
+        litert_export.export_tflite(model, directory / f"{task}.tflite")
+        litert_export.write_model_card(directory / f"{task}.card.json", task=task, labels=list(labels),
+                                       input_height=size, input_width=size,
+                                       scale=scale, offset=offset,
+                                       extra={"note": "untrained test model", **extra.get(task, {})})
     return directory
 
 

@@ -66,7 +66,7 @@ def test_graph_guided_backprop_equals_the_eager_gradient() -> None:
     code = """
 import training  # first, as every training entry point does: oneDNN off before TensorFlow loads
 import numpy as np, keras, tensorflow as tf
-from training.evaluation.guided_backprop import guided_backprop, guided_relu_patched
+from training.evaluation.saliency import guided_backprop, guided_relu_patched
 from training.models.architectures import build_mini_xception
 keras.utils.set_random_seed(1)
 model = build_mini_xception((48, 48, 3), 7)

@@ -34,7 +34,7 @@ from training.data.age import (
     soft_targets,
 )
 from training.evaluation.age_report import age_metrics, age_report
-from training.fit.train import training_targets
+from training.fit.trainer import training_targets
 
 
 def test_bins_cover_every_age_and_bands_are_unions_of_bins() -> None:

@@ -171,8 +171,8 @@ def test_a_tiny_rgb_gender_model_trains_exports_and_runs_in_the_pipeline(utk_sam
     from face_perception.attributes.pipeline import FacePerceptionPipeline
     from face_perception.attributes.preprocessing import preprocess_faces
     from training.models import export
-    from training.evaluation.compare import compare
-    from training.evaluation.evaluate import evaluate
+    from training.evaluation.validation_compare import compare
+    from training.evaluation.test_report import evaluate
 
     run = tmp_path / "run"
     # The command line itself, in a process of its own: --threads 1 can only take effect before

@@ -25,7 +25,7 @@ import pytest
 from conftest import write_labelled_tar
 
 from training.data.loaders.fairface import (age_group_of, AGE_GROUPS, DEFAULT_FAIRFACE, halves, RACE_LABELS,
-                                       read_fairface)
+                                            read_fairface)
 from training.data.loaders.utkface import GENDER_LABELS
 
 
@@ -115,9 +115,10 @@ def test_fairface_results_are_recorded_in_the_gender_and_age_cards(tmp_path: Pat
     import shutil
 
     from face_perception.attributes.classification import FaceClassifier, resolve_model_path
-    from training.evaluation.fairface_report import record_in_card
+    from training.evaluation.fairface_figures import record_in_card
 
-    report = {"command": "python -m training.evaluation.fairface_report --split test --card", "split": "test", "faces": 3,
+    report = {"command": "python -m training.evaluation.fairface_report --split test --card", "split": "test",
+              "faces": 3,
               "models": {"gender": "g", "age": "a"}, "split_rule": "halves",
               "results": {"haar 96px": {"detected": 2 / 3, "gender accuracy by race": {"White": 0.5}}}}
     for task in ("gender", "age"):

@@ -174,7 +174,7 @@ def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path
 @needs_data
 def test_end_to_end_reads_pasted_faces_through_the_pipeline(utk_folder: Path) -> None:
     from face_perception.attributes.classification import resolve_model_path
-    from training.evaluation.end_to_end import run_end_to_end, summarise
+    from training.evaluation.pasted_faces import run_end_to_end, summarise
     from training.data.framed import framed_dataset, SOURCE_SIDE
     from training.data.loaders.utkface import read_utkface
 
@@ -193,7 +193,7 @@ def test_end_to_end_results_are_recorded_in_the_models_card(tmp_path: Path) -> N
     import shutil
 
     from face_perception.attributes.classification import FaceClassifier, resolve_model_path
-    from training.evaluation.end_to_end import record_in_card
+    from training.evaluation.pasted_faces import record_in_card
 
     shipped = resolve_model_path("", "emotion")
     model = tmp_path / "emotion.tflite"

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from training.data.label_views import POSED_VIEW
-from training.fit.logit_adjust import adjusted_probabilities, choose_tau, fold_into_model
+from training.fit.prior_correction import adjusted_probabilities, choose_tau, fold_into_model
 
 LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
@@ -80,7 +80,7 @@ def squeezed_readings(true_bins: np.ndarray, num_bins: int, pull: float) -> np.n
 
 
 def test_age_tau_undoes_a_squeeze_within_the_mae_slack() -> None:
-    from training.fit.logit_adjust import AGE_MAE_SLACK, choose_age_tau
+    from training.fit.prior_correction import AGE_MAE_SLACK, choose_age_tau
 
     centers = [1.0, 6.0, 15.0, 25.0, 35.0, 45.0, 55.0, 65.0, 80.0]  # one bin per FairFace group
     groups = np.repeat(np.arange(9), 20)

@@ -21,9 +21,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from training.data.dataset import Dataset, Split
+from training.data.preprocess import resize_batch
 from training.paths import (CACHE_DIR, DEFAULT_FER2013, DEFAULT_FERPLUS_VOTES, DEFAULT_LFW, DEFAULT_RAFDB,
                             DEFAULT_UTKFACE)
-from training.data.preprocess import resize_batch
 
 TASKS = ("emotion", "gender", "age")
 DEFAULT_DATA = {"emotion": DEFAULT_FER2013, "gender": DEFAULT_UTKFACE, "age": DEFAULT_UTKFACE}
@@ -186,7 +186,8 @@ def _with_pseudo_labels(task: str, dataset: Dataset, pseudo: Path, side: int, ca
         raise SystemExit(f"--pseudo is for --task {' or '.join(COLOR_TASKS)}")
     record_path = pseudo.with_suffix(".json")
     if not (pseudo.is_file() and record_path.is_file()):
-        raise SystemExit(f"--pseudo {pseudo}: not found with its {record_path.name} (python -m training.fit.pseudo_labels)")
+        raise SystemExit(f"--pseudo {pseudo}: not found with its {record_path.name} "
+                         "(python -m training.fit.pseudo_labels)")
     record = json.loads(record_path.read_text())
     if record["task"] != task:
         raise SystemExit(f"--pseudo {pseudo} holds {record['task']} labels, not {task}")

@@ -28,86 +28,9 @@ import argparse
 import json
 from pathlib import Path
 import sys
-from typing import Any, Sequence
+from typing import Sequence
 
-from training.data.label_views import label_views, select
-from training.evaluation.metrics import classification_report
-from training.data.preprocess import normalize
-
-
-def _provenance(model_path: Path) -> dict[str, Any]:
-    """Return what run.json (beside a run's model) or the card (beside a shipped model) says of training."""
-    for record in (model_path.with_name("run.json"), model_path.with_suffix(".card.json")):
-        if record.is_file():
-            data = json.loads(record.read_text())
-            return {"targets": data.get("targets", data.get("training_targets", "original")),
-                    "epochs": data.get("epochs_run"), "minutes": data.get("training_minutes"),
-                    "trained_on": data.get("trained_on", ""),
-                    **({"teacher": [m["model"] for m in data["teacher"]["members"]]} if "teacher" in data else {})}
-    return {}
-
-
-def model_record(model_path: Path) -> dict[str, Any] | None:
-    """Return a model's run.json (beside a run's model.keras) or card (beside a shipped model), if any."""
-    for record in (model_path.with_name("run.json"), model_path.with_suffix(".card.json")):
-        if record.is_file():
-            return json.loads(record.read_text())
-    return None
-
-
-def model_framing(model_path: Path) -> dict[str, Any] | None:
-    """Return the framing a trained model's run (run.json beside it) or shipped card was cut with."""
-    record = model_record(model_path)
-    return None if record is None else record["input"].get("framing")
-
-
-def compare(task: str, model_paths: Sequence[Path], data: Path | None = None) -> tuple[list[str], list[dict[str, Any]]]:
-    import keras
-
-    from training.data.preprocess import model_color
-    from training.data.tasks import load_task_data
-
-    rows, view_names = [], []
-    datasets: dict[tuple[int, str, str], Any] = {}
-    for path in model_paths:
-        model = keras.models.load_model(path, compile=False)
-        side, color = int(model.input_shape[1]), model_color(model)  # rgb models: colour faces
-        framing = model_framing(path)
-        key = (side, color, json.dumps(framing, sort_keys=True))
-        if key not in datasets:
-            datasets[key] = load_task_data(task, data, side=side, color=color, framing=framing)
-        split = datasets[key].splits["validation"]
-        x = normalize(split.images)
-        probs = model.predict(x, batch_size=256, verbose=0)
-        probs_tta = 0.5 * (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0))
-        labels = datasets[key].labels
-        views = label_views(task, split, labels)
-        view_names = list(views)
-        row: dict[str, Any] = {"model": str(path), "parameters": int(model.count_params()), **_provenance(path)}
-        for name, view in views.items():
-            y, p, t = select(view, probs, probs_tta)
-            row[name] = float((p.argmax(1) == y).mean())
-            row[name + ", flip TTA"] = float((t.argmax(1) == y).mean())
-            row[name + " faces"] = int(len(y))
-            # Recall averaged over the classes present: what a class-balanced set would see.
-            row[name + " mean class recall"] = classification_report(y, p.argmax(1), labels)["mean_recall"]
-        rows.append(row)
-    return view_names, rows
-
-
-def markdown_table(view_names: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
-    header = ["model", "targets", "epochs", "minutes", "params"] + [f"{v} (val)" for v in view_names] + \
-             [f"{v}, flip TTA (val)" for v in view_names] + [f"{v}, mean class recall (val)" for v in view_names]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        targets = str(row.get("targets", "?")) + (" + teacher" if row.get("teacher") else "")
-        cells = [f"`{row['model']}`", targets, str(row.get("epochs", "?")),
-                 str(row.get("minutes", "?")), str(row["parameters"])]
-        cells += [f"{100 * row[v]:.2f}%" for v in view_names]
-        cells += [f"{100 * row[v + ', flip TTA']:.2f}%" for v in view_names]
-        cells += [f"{100 * row[v + ' mean class recall']:.2f}%" for v in view_names]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+from training.evaluation.validation_compare import compare, markdown_table
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,8 +32,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from training.paths import run_provenance
 from training.data.preprocess import normalize
+from training.paths import run_provenance
 
 CHANNEL_NAMES = {1: "grey", 3: "rgb"}
 
@@ -68,7 +68,7 @@ def teacher_probabilities(teachers: Sequence, images: np.ndarray, batch_size: in
     Probabilities [N, classes] of the teacher ensemble for uint8 faces [N, H, W]: the mean
     over its members, each the mean of face and mirror.
     """
-    from training.evaluation.evaluate import flip_tta
+    from training.evaluation.test_report import flip_tta
 
     x = normalize(images)
     per_member = [flip_tta(lambda batch, t=teacher: t.predict(batch, batch_size=batch_size, verbose=0), x)

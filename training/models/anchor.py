@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.paths import DEFAULT_ANCHOR_DIR
 from training.data.preprocess import normalize, resize_batch
+from training.paths import DEFAULT_ANCHOR_DIR
 
 ANCHOR_FILES = {"emotion": "fer2013_mini_XCEPTION.102-0.66.hdf5", "gender": "gender_mini_XCEPTION.21-0.95.hdf5"}
 # The paper's gender model outputs [woman, man]; ours are [male, female].

@@ -38,7 +38,7 @@ def guided_backprop_step(color: str, size: int, seed: int) -> dict[str, Any]:
     """Run guided back-prop of a random face through a mini-Xception; report the gradient's finiteness and scale."""
     import keras
 
-    from training.evaluation.guided_backprop import guided_backprop
+    from training.evaluation.saliency import guided_backprop
     from training.models.architectures import build_mini_xception
 
     keras.utils.set_random_seed(seed)
