@@ -9,10 +9,10 @@ export PYTHONUNBUFFERED := 1
 .PHONY: setup setup-dev demo test train evaluate benchmark clean
 
 setup:
-	scripts/setup_env.sh
+	scripts/setup/setup_env.sh
 
 setup-dev:
-	scripts/setup_env.sh --dev
+	scripts/setup/setup_env.sh --dev
 
 ## Set up (runtime only) and run the whole graph on the embedded demo sequence.
 demo: setup

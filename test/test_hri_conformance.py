@@ -39,7 +39,7 @@ from face_perception.attributes import head_pose as hp
 from face_perception.ros.demo_frames import background
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
 
-try:  # scripts/setup_env.sh --dev builds both where ../shared/ros2/src holds them (CI does)
+try:  # scripts/setup/setup_env.sh --dev builds both where ../shared/ros2/src holds them (CI does)
     from hri_msgs.msg import Expression, FacialLandmarks, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
     from tf2_msgs.msg import TFMessage
 

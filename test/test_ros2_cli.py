@@ -18,7 +18,7 @@ The package driven by the real ROS 2 tools, as a user does.
 The package driven by the real ROS 2 tools, as a user does: `ros2 launch`, `ros2 topic`,
 `ros2 param`, each a subprocess with a timeout.
 
-The tools come from ../shared/ros2 (installed by `scripts/setup_env.sh --dev`, which also
+The tools come from ../shared/ros2 (installed by `scripts/setup/setup_env.sh --dev`, which also
 makes the venv an ament prefix for face_perception). Without that folder the tests skip,
 saying so; with it but without the tools installed they fail. Every verb runs with
 --no-daemon and the daemon is stopped at the end, so no process outlives the run.
@@ -62,7 +62,7 @@ def tool_environment(log_dir: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory: pytest.TempPathFactory):
-    assert ROS2.is_file(), f"{ROS2} is missing although {SHARED_ROS2} exists: run scripts/setup_env.sh --dev"
+    assert ROS2.is_file(), f"{ROS2} is missing although {SHARED_ROS2} exists: run scripts/setup/setup_env.sh --dev"
     env = tool_environment(tmp_path_factory.mktemp("ros_log"))
     yield env
     subprocess.run([str(ROS2), "daemon", "stop"], env=env, capture_output=True, timeout=30)

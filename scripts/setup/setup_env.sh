@@ -18,8 +18,8 @@
 # interfaces (face_perception_msgs, plus vision_msgs where none is installed) built
 # into the venv, which doubles as the ament install prefix.
 #
-#   scripts/setup_env.sh            runtime only (the node, the demo)
-#   scripts/setup_env.sh --dev      + training, test and benchmark dependencies, and, when
+#   scripts/setup/setup_env.sh            runtime only (the node, the demo)
+#   scripts/setup/setup_env.sh --dev      + training, test and benchmark dependencies, and, when
 #                                   ../shared/ros2 exists, the ROS 2 command-line/launch
 #                                   tools and the interfaces built from its src/
 #                                   (composition_interfaces, hri_msgs) for the tests
