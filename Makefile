@@ -78,7 +78,7 @@ evaluate: setup-dev
 
 ## Speed, memory, recall and footprint against the seed paper's demo path (docs/benchmark.md).
 benchmark: setup-dev
-	$(PYTHON) scripts/benchmark.py --json out/benchmark.json
+	$(PYTHON) scripts/benchmarks/benchmark.py --json out/benchmark.json
 
 clean:
 	rm -rf build log install out .pytest_cache

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Smoke test of scripts/benchmark.py --quick: it runs end to end and reports every part.
+Smoke test of scripts/benchmarks/benchmark.py --quick: it runs end to end and reports every part.
 
 No timing asserts: the numbers of a three-frame run on a shared machine mean nothing.
 """

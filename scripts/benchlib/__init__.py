@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Helpers of scripts/benchmark.py (frames, measurements, ROS graph run, recall, footprint).
+Helpers of scripts/benchmarks/benchmark.py (frames, measurements, ROS graph run, recall, footprint).
 
 Nothing here imports TensorFlow except :mod:`benchlib.baseline`, and only when the baseline
 runs, so our side's memory can be measured in a process that never loads it.

@@ -18,7 +18,7 @@ The graph across processes, as a robot runs it.
 The graph across processes, as a robot runs it: a camera process, the perception node
 started by ``face-perception-bringup``, and listener processes that count every message.
 
-Used for the DDS transport table (``python scripts/benchmark.py --dds-table``) and the
+Used for the DDS transport table (``python scripts/benchmarks/benchmark.py --dds-table``) and the
 cross-process soak (``--cross-soak-minutes``), both in docs/benchmark.md (issue 16):
 
 - the camera is ``image_source_node`` (the demo sequence, 640x480 ``bgr8``, stamped when

@@ -42,12 +42,12 @@ robot-distance set, face-free frames, ms per frame, and the ROS graph at 30 Hz w
 1/3/5/8 faces per backend (skipped with --skip-ros), ratios to Haar from the same run.
 
 Usage:
-    python scripts/benchmark.py --json out/benchmark.json
-    python scripts/benchmark.py --quick --skip-ros          # smoke test, about a minute
-    python scripts/benchmark.py --detection                 # detection backends only
-    python scripts/benchmark.py --offboard                  # use_compressed / UDP at 15 Hz (issue 19)
-    python scripts/benchmark.py --aggregator                # REP-155 list merging (issue 19)
-    python scripts/benchmark.py --mesh                      # face mesh + gaze vs without (issue 27)
+    python scripts/benchmarks/benchmark.py --json out/benchmark.json
+    python scripts/benchmarks/benchmark.py --quick --skip-ros          # smoke test, about a minute
+    python scripts/benchmarks/benchmark.py --detection                 # detection backends only
+    python scripts/benchmarks/benchmark.py --offboard                  # use_compressed / UDP at 15 Hz (issue 19)
+    python scripts/benchmarks/benchmark.py --aggregator                # REP-155 list merging (issue 19)
+    python scripts/benchmarks/benchmark.py --mesh                      # face mesh + gaze vs without (issue 27)
 Timings on a shared machine are noisy: read the ratios, which are taken in one process on
 the same frames at the same time.
 """
