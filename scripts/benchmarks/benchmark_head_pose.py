@@ -31,7 +31,7 @@ Then each new step alone, per face. Messages are built, not published (the DDS c
 same per byte for both). Frames: 640x480, the astronaut's head pasted 1 or 5 times
 (face_perception.ros.demo_frames), f = 600 px.
 
-Usage: python scripts/benchmark_head_pose.py [--frames N] [--repeats N]
+Usage: python scripts/benchmarks/benchmark_head_pose.py [--frames N] [--repeats N]
 """
 from __future__ import annotations
 
