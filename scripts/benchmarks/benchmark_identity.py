@@ -25,7 +25,7 @@ the frame thread's ``process`` time is compared (p50, p95, mean) and the descrip
 worker made are counted.
 Matching: PersonGallery.nearest over 10, 1,000 and 100,000 stored 128-D descriptors, and
 the time to load 100,000 rows from SQLite at start-up.
-Run: nice -n 15 .venv/bin/python scripts/benchmark_identity.py   (writes out/identity_benchmark.json)
+Run: nice -n 15 .venv/bin/python scripts/benchmarks/benchmark_identity.py   (writes out/identity_benchmark.json)
 """
 from __future__ import annotations
 
