@@ -25,7 +25,7 @@ cross-process soak (``--cross-soak-minutes``), both in docs/benchmark.md (issue 
   published), either in a process of its own or started by bringup (``image_source:=demo``);
   it waits for the node's subscription and stops after a fixed number of frames, so the
   frames sent are known exactly;
-- each listener process (``python scripts/benchlib/cross_process.py listen ...``) counts
+- each listener process (``python scripts/benchmarks/benchlib/cross_process.py listen ...``) counts
   ``/faces/attributes`` (reliable and/or best-effort), ``/faces/annotated_image`` and the
   node's ``/diagnostics``, and writes its counts as a JSON line every few seconds;
 - each process gets its own DDS environment: what the user's shell has is removed first
