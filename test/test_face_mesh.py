@@ -265,7 +265,7 @@ def test_the_astronaut_looks_at_the_camera(astronaut_bgr, detector, landmarker):
     camera = hp.CameraModel.from_values([width, 0, width / 2, 0, width, height / 2, 0, 0, 1], [], "", width, height)
     landmarks = mesh_of(astronaut_bgr, detector, landmarker)
     gaze = estimate_gaze(landmarks, estimate_mesh_pose(landmarks.points, camera), camera)
-    # scripts/measure_gaze.py: 10 degrees with this (assumed, 53 degree) field of view.
+    # scripts/measurements/measure_gaze.py: 10 degrees with this (assumed, 53 degree) field of view.
     assert gaze.angle_to_camera_deg < 15.0
 
 

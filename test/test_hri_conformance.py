@@ -198,7 +198,7 @@ def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rend
     np.testing.assert_allclose(gaze[:3, 3], face[:3, 3], atol=1e-9)  # collocated
     np.testing.assert_allclose(gaze[:3, :3].T @ gaze[:3, :3], np.eye(3), atol=1e-6)  # a rotation
     # The gaze frame's z follows the eyes, not the head: toward the eyes' true direction (the
-    # tolerance is the error scripts/measure_gaze.py measures on such renders, with a margin).
+    # tolerance is the error scripts/measurements/measure_gaze.py measures on such renders, with a margin).
     true_gaze = TRUE_ROTATION @ head_render.gaze_direction_in_face(EYES_YAW_DEG, 0.0)
     gaze_error = np.degrees(np.arccos(np.clip(gaze[:3, 2] @ true_gaze, -1, 1)))
     head_to_truth = np.degrees(np.arccos(np.clip(face[:3, 0] @ true_gaze, -1, 1)))

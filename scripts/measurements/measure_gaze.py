@@ -31,7 +31,7 @@ Eye gaze error, measured on what we can make here (we have no gaze data set).
 Each check runs twice, with the mesh head pose from the 3-D alignment of the mesh (the
 node's, mesh_geometry.align_mesh_pose) and from SQPnP of its 2-D points (estimate_mesh_pose).
 
-Usage: python scripts/measure_gaze.py [--quick]
+Usage: python scripts/measurements/measure_gaze.py [--quick]
 """
 from __future__ import annotations
 
