@@ -33,7 +33,7 @@ For the first N LFW faces (archive order) where BlazeFace and the mesh find a fa
    the iris centre 10 mm in front of the eye's centre of rotation.
 
 A mean of 400 LFW and 355 FairFace faces together changed the head pose error on the renders
-of scripts/measure_head_pose.py by 0.1 degree: the LFW mean is kept.
+of scripts/measurements/measure_head_pose.py by 0.1 degree: the LFW mean is kept.
 
 Usage: python scripts/build_mean_face_mesh.py [--faces 400] [--lfw ...lfw_gender_112px.tar]
        [--fairface ...fairface_val_1k_224px.tar.gz]

@@ -205,7 +205,7 @@ def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rend
     assert gaze_error < 22.0 and gaze_error < head_to_truth, (gaze_error, head_to_truth)
     assert gaze[:3, 0] @ face[:3, 1] < 0  # x toward the person's right
     # The pose itself, against the render's truth (mean-face model and a rendered head: the
-    # tolerances are the error scripts/measure_head_pose.py measures, with a margin).
+    # tolerances are the error scripts/measurements/measure_head_pose.py measures, with a margin).
     assert hp.rotation_angle_deg(TRUE_ROTATION, face[:3, :3]) < 20.0
     assert np.linalg.norm(face[:3, 3] - TRUE_TRANSLATION) < 0.2 * TRUE_TRANSLATION[2]
     assert face[:3, 0] @ -face[:3, 3] > 0  # it faces the camera

@@ -33,7 +33,7 @@ lens distortion:
   Levenberg-Marquardt refinement after it gained 0.3 degrees on the renders for 1.2 ms per
   face: left out.
 
-Both are measured side by side by ``scripts/measure_head_pose.py``.
+Both are measured side by side by ``scripts/measurements/measure_head_pose.py``.
 """
 from __future__ import annotations
 
@@ -251,7 +251,7 @@ def best_pose_estimate(landmarks: FaceLandmarks | None, keypoints: Keypoints | N
     """
     Return a face's best pose estimate: its mesh's, falling back to its six keypoints'.
 
-    The mesh's many points give a pose to a few degrees (scripts/measure_head_pose.py); where
+    The mesh's many points give a pose to a few degrees (scripts/measurements/measure_head_pose.py); where
     the face has no mesh, or the mesh's fit fails, its keypoints' pose is still worth having.
     """
     estimates = ([from_mesh(landmarks.points)] if landmarks is not None else []) + (

@@ -20,7 +20,7 @@ Eye gaze error, measured on what we can make here (we have no gaze data set).
    by rendered eyeballs turned by known angles (head_with_eyes), at known head poses, 0.6 m,
    640x480, f = 600 px; the node's chain (BlazeFace, face mesh, iris model, mesh head pose,
    gaze). Errors: the angle between the estimated and the true gaze, raw and after removing
-   the frontal render's offset (as scripts/measure_head_pose.py does for the head); how far
+   the frontal render's offset (as scripts/measurements/measure_head_pose.py does for the head); how far
    the estimate turns when the eyes turn (ideal 1.0); and how often looking_at_camera
    (threshold 15 degrees) agrees with the truth.
 2. the astronaut photo, who looks at the camera: the angle between her gaze and the line to

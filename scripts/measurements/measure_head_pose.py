@@ -35,7 +35,7 @@ Head pose error, measured on what we can make here (we have no head-pose data se
 3. smoothing: a still rendered head with camera noise, and a head turning at 60 deg/s,
    raw vs One-Euro-smoothed (the node's defaults), 30 Hz.
 
-Usage: python scripts/measure_head_pose.py [--quick]
+Usage: python scripts/measurements/measure_head_pose.py [--quick]
 """
 from __future__ import annotations
 
