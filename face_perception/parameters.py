@@ -56,7 +56,7 @@ class ParameterSpec:
 DETECTION_BACKENDS = ("haar", "blazeface")
 BLAZEFACE_MODELS = ("full_range", "short_range")
 HAAR_KEYPOINT_SOURCES = ("blazeface", "box")
-# Chosen on LFW validation people (scripts/evaluate_identity.py, docs/identity.md).
+# Chosen on LFW validation people (scripts/measurements/evaluate_identity.py, docs/identity.md).
 IDENTITY_MATCH_THRESHOLD = 0.53
 
 PARAMETERS: tuple[ParameterSpec, ...] = (

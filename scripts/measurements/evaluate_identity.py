@@ -22,7 +22,7 @@ the network's own), ``blazeface`` (our BlazeFace keypoints, face_embedding.align
 layout where that finds nothing). The threshold is read on validation at a false accept rate
 of 1e-3; test gives TAR at FAR 1e-2 / 1e-3, the rates at that threshold, and rank-1
 identification with one enrolled photo per person.
-Run: nice -n 15 .venv/bin/python scripts/evaluate_identity.py [--people-val 150 --people-test 400]
+Run: nice -n 15 .venv/bin/python scripts/measurements/evaluate_identity.py [--people-val 150 --people-test 400]
 Writes out/identity_eval.json.
 """
 from __future__ import annotations
