@@ -23,7 +23,7 @@ defaults (Haar with the BlazeFace keypoint pass, identity.match_threshold), as t
 Rates: a returning person got their own person id back (same person, same id); a first visit
 created a new person rather than matching someone seen before (different people, different
 ids); a return matched someone else (wrong person).
-Run: nice -n 15 .venv/bin/python scripts/evaluate_identity_frames.py [--people 150]
+Run: nice -n 15 .venv/bin/python scripts/measurements/evaluate_identity_frames.py [--people 150]
 Writes out/identity_frames.json.
 """
 from __future__ import annotations
