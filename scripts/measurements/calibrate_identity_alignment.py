@@ -18,7 +18,7 @@ Measure face_embedding.CHIP_TEMPLATE: where our keypoints fall on dlib's own ali
 On LFW validation people: dlib's HOG detector and 5-point predictor cut the chip dlib's ResNet
 was trained on (150x150, padding 0.25); BlazeFace's short-range model then measures our six
 keypoints on that chip. The mean of the first four (eyes, nose tip, mouth) is the template.
-Run: .venv/bin/python scripts/calibrate_identity_alignment.py
+Run: .venv/bin/python scripts/measurements/calibrate_identity_alignment.py
 """
 from __future__ import annotations
 
