@@ -28,7 +28,7 @@ test: setup-dev
 ## cut by face_perception.attributes.framing, robot-view augmentation; gender on UTKFace + LFW).
 ## Emotion: two teachers (FER+ vote distributions; original labels), the student distilled from
 ## their ensemble on FER-2013's own chips, then fine-tuned through the node's framing (FER-2013
-## re-detected; size and centre are FER-2013's own chip framing, scripts/calibrate_framing.py)
+## re-detected; size and centre are FER-2013's own chip framing, scripts/measurements/calibrate_framing.py)
 ## with robot-view augmentation and sqrt class weights; then fine-tuned on FER-2013+FER+ and RAF-DB
 ## together (both re-detected and cut the node's way, sqrt class and set weights); each stage's prior
 ## correction is chosen on validation and folded into the model. Age ends with a prior correction

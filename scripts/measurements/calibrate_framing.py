@@ -28,7 +28,7 @@ the faces found, how the data set's chip relates to the keypoints:
 These are the numbers behind the defaults of ``face_perception.attributes.framing.EyesMouthFraming`` and
 behind a task's ``--framing-size`` / ``--framing-center`` in training.
 
-Usage: python scripts/calibrate_framing.py --set fer2013|utkface|lfw [--split train] [--limit N]
+Usage: python scripts/measurements/calibrate_framing.py --set fer2013|utkface|lfw [--split train] [--limit N]
 """
 from __future__ import annotations
 
