@@ -16,7 +16,7 @@
 Head pose from the face mesh: its 2-D points against a 3-D mean face of the same mesh.
 
 The mean face (``face_perception/data/mean_face_mesh.json``, built from LFW by
-``scripts/build_mean_face_mesh.py``) is in the REP-155 face frame, in metres: origin between
+``scripts/assets/build_mean_face_mesh.py``) is in the REP-155 face frame, in metres: origin between
 the eyes' centres (63 mm apart), x out of the face, y to the person's left, z up. It also
 holds the eyeballs' centres for the eye gaze (:mod:`face_perception.attributes.gaze`).
 

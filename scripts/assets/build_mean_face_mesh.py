@@ -35,7 +35,7 @@ For the first N LFW faces (archive order) where BlazeFace and the mesh find a fa
 A mean of 400 LFW and 355 FairFace faces together changed the head pose error on the renders
 of scripts/measurements/measure_head_pose.py by 0.1 degree: the LFW mean is kept.
 
-Usage: python scripts/build_mean_face_mesh.py [--faces 400] [--lfw ...lfw_gender_112px.tar]
+Usage: python scripts/assets/build_mean_face_mesh.py [--faces 400] [--lfw ...lfw_gender_112px.tar]
        [--fairface ...fairface_val_1k_224px.tar.gz]
 """
 from __future__ import annotations
@@ -150,7 +150,7 @@ def main() -> int:
     eyeball = fit_eyeball(face, sharp, depth)
     print(f"eyeball centre (person's left eye, face frame, mm): {np.round(1000 * eyeball, 1)}")
     OUTPUT.write_text(json.dumps({
-        "how": (f"scripts/build_mean_face_mesh.py: {len(shapes)} LFW faces (lfw_gender_112px.tar, archive order), "
+        "how": (f"scripts/assets/build_mean_face_mesh.py: {len(shapes)} LFW faces (lfw_gender_112px.tar, archive order), "
                 "face mesh points centred on the eyes, scaled to 63 mm between the eyes' centres, "
                 "Procrustes mean turned to the faces' average orientation; eyeball centre fitted to the "
                 f"irises of {len(sharp)} FairFace adults (fairface_val_1k_224px) looking at the camera on "
