@@ -139,7 +139,8 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
                   "One-Euro: cutoff frequency (Hz) of the speed estimate", 0.01, 100.0),
     ParameterSpec("gaze.looking_at_camera_deg", 15.0, float,
                   "FaceAttributes.looking_at_camera is true while the eyes' gaze is at most this many degrees "
-                  "from the line to the camera (the gaze's own error is 5-15 degrees: scripts/measurements/measure_gaze.py)",
+                  "from the line to the camera (the gaze's own error is 5-15 degrees: "
+                  "scripts/measurements/measure_gaze.py)",
                   1.0, 90.0),
 )
 STARTUP_ONLY = {"image_topic", "camera_info_topic", "use_compressed", "diagnostics_period", "hri.enabled",

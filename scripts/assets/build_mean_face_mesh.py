@@ -49,14 +49,14 @@ import tarfile
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from face_perception.attributes import mesh_geometry as mg  # noqa: E402
 from face_perception.attributes.head_pose import CameraModel, EYE_DISTANCE_M  # noqa: E402
 from face_perception.detection.blazeface import BlazeFaceDetector  # noqa: E402
 from face_perception.detection.face_mesh import FaceMeshLandmarker  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "face_perception" / "data" / mg.MEAN_FACE_FILE
 # The iris centre's distance from the eye's centre of rotation: eyeball radius 12 mm less the
 # anterior chamber's ~3 mm, plus ~1 mm by which the cornea's refraction brings the pupil forward.
@@ -150,7 +150,8 @@ def main() -> int:
     eyeball = fit_eyeball(face, sharp, depth)
     print(f"eyeball centre (person's left eye, face frame, mm): {np.round(1000 * eyeball, 1)}")
     OUTPUT.write_text(json.dumps({
-        "how": (f"scripts/assets/build_mean_face_mesh.py: {len(shapes)} LFW faces (lfw_gender_112px.tar, archive order), "
+        "how": (f"scripts/assets/build_mean_face_mesh.py: {len(shapes)} LFW faces (lfw_gender_112px.tar, "
+                "archive order), "
                 "face mesh points centred on the eyes, scaled to 63 mm between the eyes' centres, "
                 "Procrustes mean turned to the faces' average orientation; eyeball centre fitted to the "
                 f"irises of {len(sharp)} FairFace adults (fairface_val_1k_224px) looking at the camera on "

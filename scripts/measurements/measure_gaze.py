@@ -43,7 +43,7 @@ import time
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from face_perception.attributes import head_pose as hp  # noqa: E402
 from face_perception.attributes.gaze import estimate_gaze, GazeTracker  # noqa: E402

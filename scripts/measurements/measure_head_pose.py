@@ -46,7 +46,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from face_perception.attributes import head_pose as hp  # noqa: E402
 

