@@ -55,6 +55,7 @@ from face_perception.attributes import mesh_geometry as mg  # noqa: E402
 from face_perception.attributes.head_pose import CameraModel, EYE_DISTANCE_M  # noqa: E402
 from face_perception.detection.blazeface import BlazeFaceDetector  # noqa: E402
 from face_perception.detection.face_mesh import FaceMeshLandmarker  # noqa: E402
+from training.paths import DEFAULT_FAIRFACE, DEFAULT_LFW  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "face_perception" / "data" / mg.MEAN_FACE_FILE
@@ -119,9 +120,8 @@ def procrustes_mean(shapes: list[np.ndarray], iterations: int = 10) -> np.ndarra
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faces", type=int, default=400)
-    parser.add_argument("--lfw", type=Path, default=ROOT.parent / "shared" / "data" / "lfw_gender_112px.tar")
-    parser.add_argument("--fairface", type=Path,
-                        default=ROOT.parent / "shared" / "data" / "fairface_val_1k_224px.tar.gz")
+    parser.add_argument("--lfw", type=Path, default=DEFAULT_LFW)
+    parser.add_argument("--fairface", type=Path, default=DEFAULT_FAIRFACE)
     args = parser.parse_args()
     detector = BlazeFaceDetector("short_range", 0.5, 2.0)
     mesher = FaceMeshLandmarker(irises=True)

@@ -30,6 +30,7 @@ Run: nice -n 15 .venv/bin/python scripts/benchmarks/benchmark_identity.py   (wri
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import sqlite3
 import sys
 import tarfile
@@ -39,11 +40,16 @@ import time
 import cv2
 import numpy as np
 
-from face_perception.attributes.person_matching import PersonGallery
-from face_perception.attributes.persons_db import PersonStore
-from face_perception.attributes.pipeline import FacePerceptionPipeline
-from face_perception.parameters import PipelineConfig
-from identity_lfw import LFW_TAR, read_bgr, split_people, write_report
+# identity_lfw: the people split the identity measurements use.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "measurements"))
+
+from face_perception.attributes.person_matching import PersonGallery  # noqa: E402
+from face_perception.attributes.persons_db import PersonStore  # noqa: E402
+from face_perception.attributes.pipeline import FacePerceptionPipeline  # noqa: E402
+from face_perception.parameters import PipelineConfig  # noqa: E402
+from identity_lfw import split_people, write_report  # noqa: E402
+from training.data.loaders.lfw import read_photo  # noqa: E402
+from training.paths import DEFAULT_LFW  # noqa: E402
 
 POSITIONS = [(20, 40), (250, 40), (480, 40), (130, 280), (370, 280)]
 
@@ -140,9 +146,9 @@ def main() -> int:
     parser.add_argument("--block", type=int, default=25)
     parser.add_argument("--out", default="out/identity_benchmark.json")
     args = parser.parse_args()
-    with tarfile.open(LFW_TAR) as tar:
+    with tarfile.open(DEFAULT_LFW) as tar:
         _, test = split_people(tar)
-        photos = [read_bgr(tar, paths[0]) for paths in list(test.values())[:60]]
+        photos = [read_photo(tar, paths[0]) for paths in list(test.values())[:60]]
     report = {"frame_time": {str(n): frame_times(n, photos, args) for n in (1, 5)}, "matching": matching()}
     write_report(args.out, report)
     return 0

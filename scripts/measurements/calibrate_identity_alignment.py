@@ -31,7 +31,9 @@ import numpy as np
 
 from face_perception.attributes.face_embedding import CHIP_SIZE, dlib_model_path
 from face_perception.detection.blazeface import BlazeFaceModelRunner, face_keypoints
-from identity_lfw import LFW_TAR, limit_images, read_bgr, split_people
+from identity_lfw import limit_images, split_people
+from training.data.loaders.lfw import read_photo
+from training.paths import DEFAULT_LFW
 
 
 def main() -> int:
@@ -39,11 +41,11 @@ def main() -> int:
     predictor = dlib.shape_predictor(str(dlib_model_path("shape_predictor_5_face_landmarks.dat")))
     runner = BlazeFaceModelRunner("short_range", 1)
     points = []
-    with tarfile.open(LFW_TAR) as tar:
+    with tarfile.open(DEFAULT_LFW) as tar:
         validation, _ = split_people(tar)
         for paths in limit_images(validation, 200, 2).values():
             for path in paths:
-                rgb = cv2.cvtColor(read_bgr(tar, path), cv2.COLOR_BGR2RGB)
+                rgb = cv2.cvtColor(read_photo(tar, path), cv2.COLOR_BGR2RGB)
                 faces = detector(rgb, 1)
                 if len(faces) != 1:
                     continue

@@ -40,7 +40,9 @@ from face_perception.attributes.framing import BOX_KEYPOINT_PRIORS
 from face_perception.detection.detectors import create_detector
 from face_perception.detection.keypoints import RegionKeypointFinder
 from face_perception.parameters import PipelineConfig
-from identity_lfw import LFW_TAR, limit_images, read_bgr, split_people, SPLIT_SEED, write_report
+from identity_lfw import limit_images, split_people, SPLIT_SEED, write_report
+from training.data.loaders.lfw import read_photo
+from training.paths import DEFAULT_LFW
 
 METHODS = ("dlib", "blazeface", "haar")
 
@@ -88,7 +90,7 @@ def embed_split(tar, people: dict[str, list[str]], aligners: Aligners, embedder:
     out = {m: {"labels": [], "vectors": [], "missed": 0, "embed_s": 0.0} for m in METHODS}
     for label, (person, paths) in enumerate(people.items()):
         for path in paths:
-            bgr = read_bgr(tar, path)
+            bgr = read_photo(tar, path)
             for method in METHODS:
                 chip = aligners.chip(method, bgr)
                 if chip is None:
@@ -146,7 +148,7 @@ def main() -> int:
     args = parser.parse_args()
     aligners, embedder = Aligners(), DlibFaceEmbedder()
     report: dict = {"split_seed": SPLIT_SEED, "methods": {}}
-    with tarfile.open(LFW_TAR) as tar:
+    with tarfile.open(DEFAULT_LFW) as tar:
         validation, test = split_people(tar)
         report["people_with_2_or_more_images"] = {"validation": len(validation), "test": len(test)}
         validation = limit_images(validation, args.people_val, args.images_per_person)

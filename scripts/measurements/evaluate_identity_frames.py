@@ -38,7 +38,9 @@ import numpy as np
 
 from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.parameters import PipelineConfig
-from identity_lfw import LFW_TAR, read_bgr, split_people, write_report
+from identity_lfw import split_people, write_report
+from training.data.loaders.lfw import read_photo
+from training.paths import DEFAULT_LFW
 
 PLACES = [(60, 60), (360, 40), (200, 200), (400, 220), (40, 240)]
 EMPTY_FRAMES = 8  # > tracking.max_missed_frames: the track is dropped
@@ -68,10 +70,10 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=150)
     parser.add_argument("--out", default="out/identity_frames.json")
     args = parser.parse_args()
-    with tarfile.open(LFW_TAR) as tar:
+    with tarfile.open(DEFAULT_LFW) as tar:
         _, test = split_people(tar)
         people = list(test.items())[: args.people]
-        photos = {person: (read_bgr(tar, paths[0]), read_bgr(tar, paths[1])) for person, paths in people}
+        photos = {person: (read_photo(tar, paths[0]), read_photo(tar, paths[1])) for person, paths in people}
     with tempfile.TemporaryDirectory() as folder:
         config = PipelineConfig.from_mapping({"identity.enabled": True, "identity.database": f"{folder}/p.db",
                                               "identity.rejoin_gap": 0.0})

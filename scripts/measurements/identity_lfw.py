@@ -12,20 +12,20 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""LFW (../shared/data/lfw_gender_112px.tar) for identity: a seeded split by person, images read from the tar."""
+"""LFW for identity: a seeded split by person; the archive's path and reader are training's (``training.paths``)."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 import random
+import sys
 import tarfile
 
-import cv2
-import numpy as np
+# training (LFW's path and reader), for this module and the scripts that import it, run from a checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-LFW_TAR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "lfw_gender_112px.tar"
+from training.data.loaders.lfw import read_labels  # noqa: E402
+
 SPLIT_SEED = 28
 VALIDATION_FRACTION = 0.3
 
@@ -33,24 +33,13 @@ VALIDATION_FRACTION = 0.3
 def split_people(tar: tarfile.TarFile, min_images: int = 2, seed: int = SPLIT_SEED
                  ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Return (validation, test): person -> image paths, people with >= ``min_images``, split by person."""
-    labels = tar.extractfile("lfw/labels.csv")
-    assert labels is not None
     by_person: dict[str, list[str]] = {}
-    for row in csv.DictReader(io.TextIOWrapper(labels, encoding="utf-8")):
+    for row in read_labels(tar):
         by_person.setdefault(row["person"], []).append(row["path"])
     people = sorted(p for p, paths in by_person.items() if len(paths) >= min_images)
     random.Random(seed).shuffle(people)
     cut = int(round(VALIDATION_FRACTION * len(people)))
     return ({p: sorted(by_person[p]) for p in people[:cut]}, {p: sorted(by_person[p]) for p in people[cut:]})
-
-
-def read_bgr(tar: tarfile.TarFile, path: str) -> np.ndarray:
-    member = tar.extractfile(path)
-    assert member is not None, path
-    image = cv2.imdecode(np.frombuffer(member.read(), np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"cannot decode {path}")
-    return image
 
 
 def limit_images(people: dict[str, list[str]], max_people: int, max_per_person: int) -> dict[str, list[str]]:

@@ -17,7 +17,9 @@ LFW gender loader (``lfw_gender_112px.tar``): adults in the wild, split by perso
 
 The tar holds ``lfw/<Person>/<Person>_<NNNN>.jpg`` (112x112 colour) and ``lfw/labels.csv``
 (``path,person,gender``). Many people have several photos, so the seeded split is over
-people, never over images: nobody is in two splits.
+people, never over images: nobody is in two splits. ``read_labels`` and ``read_photo`` are the
+archive's one reader, also for the identity measurements (scripts/measurements/identity_lfw.py)
+and the identity tests (test/identity_frames.py); the archive's path is ``training.paths.DEFAULT_LFW``.
 """
 from __future__ import annotations
 
@@ -39,6 +41,22 @@ LABELS_MEMBER = "lfw/labels.csv"
 NO_AGE = -1
 
 
+def read_labels(tar: tarfile.TarFile) -> list[dict[str, str]]:
+    """Return the rows of the archive's ``lfw/labels.csv`` (path, person, gender), in file order."""
+    return list(csv.DictReader(io.TextIOWrapper(tar.extractfile(LABELS_MEMBER), encoding="utf-8")))
+
+
+def read_photo(tar: tarfile.TarFile, path: str) -> np.ndarray:
+    """Return one photo of the archive, BGR uint8; ValueError naming ``path`` when it is no decodable image."""
+    import cv2
+
+    handle = tar.extractfile(path)
+    image = None if handle is None else cv2.imdecode(np.frombuffer(handle.read(), np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot decode {path}")
+    return image
+
+
 def read_lfw(path: Path | str, seed: int, fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> Dataset:
     """
     Read LFW faces in colour with gender labels, split by person.
@@ -52,12 +70,11 @@ def read_lfw(path: Path | str, seed: int, fractions: Sequence[float] = (0.8, 0.1
     if not path.is_file():
         raise FileNotFoundError(f"LFW data not found: {path} (pass --lfw)")
     with tarfile.open(path) as tar:
-        rows = list(csv.DictReader(io.TextIOWrapper(tar.extractfile(LABELS_MEMBER), encoding="utf-8")))
         images, genders, people, undecodable = [], [], [], 0
-        for row in sorted(rows, key=lambda r: r["path"]):
-            handle = tar.extractfile(row["path"])
-            image = None if handle is None else cv2.imdecode(np.frombuffer(handle.read(), np.uint8), cv2.IMREAD_COLOR)
-            if image is None:
+        for row in sorted(read_labels(tar), key=lambda r: r["path"]):
+            try:
+                image = read_photo(tar, row["path"])
+            except ValueError:
                 undecodable += 1
                 continue
             images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
