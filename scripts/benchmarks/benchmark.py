@@ -14,10 +14,10 @@
 # limitations under the License.
 
 """
-Benchmark of issue 5.
+Real-time benchmark: our pipeline and node against the seed paper's demo path and the targets.
 
-Benchmark of issue 5: the seed paper's demo path vs our pipeline, the real ROS graph,
-detection recall of the fast-detection options, and the runtime footprint.
+The seed paper's demo path vs our pipeline, the real ROS graph, detection recall of the
+fast-detection options, and the runtime footprint, checked against the real-time targets.
 
 What runs (each part can be skipped):
 
@@ -36,7 +36,7 @@ What runs (each part can be skipped):
    scaleFactor 1.1, on the shared group photos and on the demo sequences.
 5. footprint: disk size of a runtime-only install (requirements/runtime.txt + interfaces).
 
-With ``--detection`` only the detection backends are compared (issue 9; see
+With ``--detection`` only the detection backends are compared (see
 benchlib/detection_bench.py): test_image.jpg's hand-labelled faces, a synthetic
 robot-distance set, face-free frames, ms per frame, and the ROS graph at 30 Hz with
 1/3/5/8 faces per backend (skipped with --skip-ros), ratios to Haar from the same run.
@@ -45,9 +45,9 @@ Usage:
     python scripts/benchmarks/benchmark.py --json out/benchmark.json
     python scripts/benchmarks/benchmark.py --quick --skip-ros          # smoke test, about a minute
     python scripts/benchmarks/benchmark.py --detection                 # detection backends only
-    python scripts/benchmarks/benchmark.py --offboard                  # use_compressed / UDP at 15 Hz (issue 19)
-    python scripts/benchmarks/benchmark.py --aggregator                # REP-155 list merging (issue 19)
-    python scripts/benchmarks/benchmark.py --mesh                      # face mesh + gaze vs without (issue 27)
+    python scripts/benchmarks/benchmark.py --offboard                  # use_compressed / UDP at 15 Hz
+    python scripts/benchmarks/benchmark.py --aggregator                # REP-155 list merging
+    python scripts/benchmarks/benchmark.py --mesh                      # face mesh + gaze vs without
 Timings on a shared machine are noisy: read the ratios, which are taken in one process on
 the same frames at the same time.
 """
@@ -78,7 +78,7 @@ from benchlib.common import (  # noqa: E402
     summarize,
 )
 
-# Issue 5's targets (2 cores).
+# The real-time targets (2 cores).
 TARGET_CLASSIFY_MS_PER_FACE = 0.5
 TARGET_CLASSIFY_SPEEDUP = 100.0
 TARGET_NODE_FPS = 30.0
@@ -119,19 +119,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="compare the detection backends only (--frames = synthetic frames)")
     parser.add_argument("--soak-minutes", type=float, default=0.0,
                         help="run only the soak: the node fed --soak-rate Hz with --soak-faces faces for this "
-                             "many minutes (issue 10: 10), RSS every --soak-sample-s s, p95 per minute")
+                             "many minutes (docs/benchmark.md: 10), RSS every --soak-sample-s s, p95 per minute")
     parser.add_argument("--soak-rate", type=float, default=30.0, help="soak input rate in Hz (default 30)")
     parser.add_argument("--soak-faces", type=int, default=3, help="faces per soak frame, 640x480 (default 3)")
     parser.add_argument("--soak-sample-s", type=float, default=30.0,
                         help="seconds between soak RSS samples (default 30)")
     parser.add_argument("--offboard", action="store_true",
-                        help="off-board input only (issue 19): JPEG codec cost, raw vs use_compressed at 15 Hz "
+                        help="off-board input only: JPEG codec cost, raw vs use_compressed at 15 Hz "
                              "over shared memory and over UDP on loopback")
     parser.add_argument("--mesh", action="store_true",
                         help="only the ROS graph at 30 Hz with 3 faces, face mesh + gaze on and off, BlazeFace and "
-                             "Haar (issue 27)")
+                             "Haar")
     parser.add_argument("--aggregator", action="store_true",
-                        help="REP-155 aggregator only (issue 19): latency, CPU and staleness of the merged list")
+                        help="REP-155 aggregator only: latency, CPU and staleness of the merged list")
     parser.add_argument("--worker", choices=("compare", "ours", "ros", "soak", "transport"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -617,7 +617,7 @@ def _target(name: str, value: float | None, check: Callable[[float], bool], unit
 
 
 def print_targets(targets: list[dict[str, Any]]) -> None:
-    print("\n== Targets (issue 5) ==")
+    print("\n== Targets ==")
     for t in targets:
         state = {True: "MET", False: "NOT MET", None: "not measured"}[t["met"]]
         print(f"{state:>13s}  {t['target']}: {fmt(t['value'], 3)} {t['unit']}")
@@ -758,7 +758,7 @@ def detection_main(options: argparse.Namespace) -> int:
 
 
 def mesh_main(options: argparse.Namespace) -> int:
-    """Run ``--mesh``: the node with and without the face mesh and gaze, back to back (issue 27)."""
+    """Run ``--mesh``: the node with and without the face mesh and gaze, back to back."""
     started = time.monotonic()
     report: dict[str, Any] = {"machine_before": machine_state()}
     if options.dds == "both":
@@ -787,7 +787,7 @@ def mesh_main(options: argparse.Namespace) -> int:
 
 
 def offboard_main(options: argparse.Namespace) -> int:
-    """``--offboard``: the node on another computer, measured over loopback (issue 19)."""
+    """``--offboard``: the node on another computer, measured over loopback."""
     from benchlib.offboard import codec_costs, print_offboard, print_transport, write_udp_loopback_profile
 
     started = time.monotonic()
@@ -819,7 +819,7 @@ def offboard_main(options: argparse.Namespace) -> int:
 
 
 def aggregator_main(options: argparse.Namespace) -> int:
-    """Run ``--aggregator``: the REP-155 list merger's cost (issue 19); needs hri_msgs."""
+    """Run ``--aggregator``: the REP-155 list merger's cost; needs hri_msgs."""
     from benchlib.aggregator_bench import print_aggregator, run_aggregator_benchmark
 
     started = time.monotonic()

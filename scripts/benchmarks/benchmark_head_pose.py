@@ -14,14 +14,14 @@
 # limitations under the License.
 
 """
-Per-frame cost of issue 17's work at 1 and 5 faces.
+Per-frame cost of head pose and what comes with it, at 1 and 5 faces.
 
-Per-frame cost of issue 17's work (keypoints for every face, head pose, landmarks, face
+Per-frame cost of the head-pose work (keypoints for every face, head pose, landmarks, face
 frames, aligned faces) at 1 and 5 faces, as a ratio to the frame's work without it,
 measured in the same run, frame by frame interleaved so machine load hits both alike.
 
-- baseline: ``pipeline.process`` (shipped models) + the messages built every frame before
-  this issue (FaceAttributesArray, and per face the REP-155 roi, softbiometrics, expression).
+- baseline: ``pipeline.process`` (shipped models) + the messages built every frame without
+  it (FaceAttributesArray, and per face the REP-155 roi, softbiometrics, expression).
 - new: the same with ``measure_keypoints`` (a BlazeFace pass per Haar face; BlazeFace faces
   have keypoints already), the head pose per face (solvePnP + One-Euro), FacialLandmarks,
   the /tf message and FaceAttributes.position; ``+aligned``: also a 128x128 aligned face per

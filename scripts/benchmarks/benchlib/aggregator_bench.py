@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-The REP-155 aggregator (issue 19): what merging the cameras' face lists costs.
+The REP-155 aggregator: what merging the cameras' face lists costs.
 
 The real ``hri_aggregator_node`` runs as a subprocess; this process plays N cameras, each
 publishing its hri_msgs/IdsList at 15 Hz on ``/camN/humans/faces/tracked`` (stamped when

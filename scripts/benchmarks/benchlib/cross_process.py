@@ -19,7 +19,7 @@ The graph across processes, as a robot runs it: a camera process, the perception
 started by ``face-perception-bringup``, and listener processes that count every message.
 
 Used for the DDS transport table (``python scripts/benchmarks/benchmark.py --dds-table``) and the
-cross-process soak (``--cross-soak-minutes``), both in docs/benchmark.md (issue 16):
+cross-process soak (``--cross-soak-minutes``), both in docs/benchmark.md:
 
 - the camera is ``image_source_node`` (the demo sequence, 640x480 ``bgr8``, stamped when
   published), either in a process of its own or started by bringup (``image_source:=demo``);
@@ -182,7 +182,7 @@ def read_counts(path: Path) -> dict[str, Any]:
 
 
 def table_setups() -> list[Setup]:
-    """Return the rows of issue 16's table, measured again (plus the switch that turns ours off)."""
+    """Return the rows of docs/benchmark.md's DDS transport table, measured again (and the switch turning ours off)."""
     off = ("dds_large_images:=false",)
     small_cpu = {"detection": {"redetect_interval": 3, "background": True}}  # README "Speed on a small CPU"
     return [
@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     listener.add_argument("--reliable-attributes", action="store_true")
     listener.add_argument("--best-effort-attributes", action="store_true")
     listener.add_argument("--viewer", action="store_true")
-    table = sub.add_parser("table", help="issue 16's DDS table, measured again")
+    table = sub.add_parser("table", help="docs/benchmark.md's DDS transport table, measured again")
     table.add_argument("--only", nargs="*", help="setup names")
     sub.add_parser("jpeg-cost", help="per-frame cost of use_compressed")
     soak = sub.add_parser("soak", help="the cross-process soak")

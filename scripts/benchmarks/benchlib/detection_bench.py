@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Detection backends compared (issue 9): accuracy on labelled sets and time per frame.
+Detection backends compared: accuracy on labelled sets and time per frame.
 
 Every backend variant sees the same frames, interleaved frame by frame (so machine load hits
 all alike); ratios to Haar at the defaults come from the same run. A face counts as found

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-The node on another computer (issue 19), measured on this machine over loopback.
+The node on another computer, measured on this machine over loopback.
 
 1. Codec cost per frame (this process, no DDS): what ``use_compressed`` costs the node (the
    JPEG decode in ``ros_messages.compressed_msg_to_bgr``) and the camera side (the encode),

@@ -51,7 +51,7 @@ class RosRun:
     # encoded after stamping (as a camera-side image_transport does), for use_compressed.
     jpeg_quality: int = 0
     # Also publish a sensor_msgs/CameraInfo (nominal 60 degree pinhole) with every image: the
-    # head pose and the eye gaze need one (the face mesh benchmark, issue 27).
+    # head pose and the eye gaze need one (the face mesh benchmark, --mesh).
     camera_info: bool = False
 
 
