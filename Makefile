@@ -25,7 +25,7 @@ test: setup-dev
 ## Retrain, export and evaluate the shipped models (needs ../shared/data; several hours on
 ## 2 cores; see training/README.md for the measured times of each run).
 ## Gender and age end with a run through the node's framing (faces re-detected with BlazeFace,
-## cut by face_perception.attributes.framing, robot-view augmentation; gender on UTKFace + LFW).
+## cut by face_perception.classification.framing, robot-view augmentation; gender on UTKFace + LFW).
 ## Emotion: two teachers (FER+ vote distributions; original labels), the student distilled from
 ## their ensemble on FER-2013's own chips, then fine-tuned through the node's framing (FER-2013
 ## re-detected; size and centre are FER-2013's own chip framing, scripts/measurements/calibrate_framing.py)

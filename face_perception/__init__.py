@@ -12,4 +12,13 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""face_perception: face detection with gender and emotion classification for ROS 2."""
+"""
+face_perception: face perception for ROS 2.
+
+It finds faces in camera images (detection), follows them from frame to frame (tracking), reads
+gender, emotion and age from each face (classification), estimates head pose, the face mesh, eye
+gaze and mouth openness (geometry), recognises known persons (identity), runs all of that per
+frame (pipeline) and publishes the results as ROS messages, including the REP-155 (ROS4HRI)
+topics (ros); bringup starts the node graph, one node per camera, and holds the demo and the
+persons database command line.
+"""

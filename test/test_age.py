@@ -25,11 +25,11 @@ import pytest
 from rclpy.parameter import Parameter
 
 from conftest import AGE_CENTERS, AGE_LABELS
-from face_perception.attributes import age, classification
-from face_perception.attributes.classification import FaceClassifier, ModelLoadError
-from face_perception.attributes.model_card import load_model_card, ModelCardError, parse_model_card
-from face_perception.attributes.pipeline import FacePerceptionPipeline
+from face_perception.classification import age, classification
+from face_perception.classification.classification import FaceClassifier, ModelLoadError
+from face_perception.classification.model_card import load_model_card, ModelCardError, parse_model_card
 from face_perception.parameters import PipelineConfig
+from face_perception.pipeline.pipeline import FacePerceptionPipeline
 from face_perception.ros.annotation import face_label_lines
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
 

@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 from rclpy.parameter import Parameter
 
-from face_perception.attributes import age_groups, classification
-from face_perception.attributes.age_groups import AGE_GROUP_NAMES, AgeGroupReader, ChildCalibration
-from face_perception.attributes.model_card import load_model_card, ModelCardError, parse_model_card
+from face_perception.classification import age_groups, classification
+from face_perception.classification.age_groups import AGE_GROUP_NAMES, AgeGroupReader, ChildCalibration
+from face_perception.classification.model_card import load_model_card, ModelCardError, parse_model_card
 from face_perception.ros import ros_messages
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
 

@@ -27,7 +27,7 @@ import sys
 
 import pytest
 
-from face_perception.attributes.classification import card_path_for, resolve_model_path
+from face_perception.classification.classification import card_path_for, resolve_model_path
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("convert", "detect", "crop", "classify", "track", "publish")

@@ -26,7 +26,6 @@ import pytest
 from skimage import data as skimage_data
 
 from conftest import ASTRONAUT_FACE, make_face_frame
-from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.detection.blazeface import (
     BlazeFaceDetector,
     decode_boxes,
@@ -40,6 +39,7 @@ from face_perception.detection.blazeface import (
 from face_perception.detection.detection import box_iou
 from face_perception.detection.detectors import create_detector
 from face_perception.parameters import ConfigError, PipelineConfig
+from face_perception.pipeline.pipeline import FacePerceptionPipeline
 
 
 def blazeface(model: str = "full_range", **overrides) -> BlazeFaceDetector:

@@ -31,12 +31,12 @@ import numpy as np
 import pytest
 
 from conftest import ASTRONAUT_FACE, GENDER_LABELS
-from face_perception.attributes.classification import card_path_for, FaceClassifier, ModelLoadError
-from face_perception.attributes.model_card import ModelCardError, parse_model_card
-from face_perception.attributes.pipeline import build_batches, FacePerceptionPipeline
-from face_perception.attributes.preprocessing import InputSpec, preprocess_faces
+from face_perception.classification.classification import card_path_for, FaceClassifier, ModelLoadError
+from face_perception.classification.model_card import ModelCardError, parse_model_card
+from face_perception.classification.preprocessing import InputSpec, preprocess_faces
 from face_perception.detection.detection import Detection
 from face_perception.parameters import PipelineConfig
+from face_perception.pipeline.pipeline import build_batches, FacePerceptionPipeline
 
 RGB_SIZE = 48
 

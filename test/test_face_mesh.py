@@ -21,9 +21,14 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT
-from face_perception.attributes import head_pose as hp
-from face_perception.attributes.gaze import estimate_gaze, gaze_rotation_in_face
-from face_perception.attributes.mesh_geometry import (
+from face_perception.bringup import head_render
+from face_perception.detection.blazeface import BlazeFaceDetector
+from face_perception.detection.detection import Detection
+from face_perception.detection.face_mesh import FaceMeshLandmarker, MIN_PRESENCE
+from face_perception.detection.landmarks import ibug68, LOWER_LIP_INNER, UPPER_LIP_INNER
+from face_perception.geometry import head_pose as hp
+from face_perception.geometry.gaze import estimate_gaze, gaze_rotation_in_face
+from face_perception.geometry.mesh_geometry import (
     align_mesh_pose,
     estimate_mesh_pose,
     from_mesh,
@@ -33,13 +38,8 @@ from face_perception.attributes.mesh_geometry import (
     POSE_POINTS,
     similarity_rotation,
 )
-from face_perception.attributes.mesh_tracking import MeshTracks
-from face_perception.attributes.mouth import mouth_openness
-from face_perception.bringup import head_render
-from face_perception.detection.blazeface import BlazeFaceDetector
-from face_perception.detection.detection import Detection
-from face_perception.detection.face_mesh import FaceMeshLandmarker, MIN_PRESENCE
-from face_perception.detection.landmarks import ibug68, LOWER_LIP_INNER, UPPER_LIP_INNER
+from face_perception.geometry.mesh_tracking import MeshTracks
+from face_perception.geometry.mouth import mouth_openness
 from face_perception.parameters import PipelineConfig
 
 HAND_MARKED = json.loads((REPO_ROOT / "test" / "data" / "astronaut_landmarks.json").read_text())
@@ -280,9 +280,9 @@ def test_the_mean_face_is_an_adult_face_in_the_rep155_face_frame():
 
 
 def test_missing_face_mesh_models_are_refused_at_start_naming_the_parameter(monkeypatch, pipeline_config):
-    from face_perception.attributes.pipeline import FacePerceptionPipeline
     from face_perception.detection import face_mesh
     from face_perception.detection.blazeface import BlazeFaceLoadError
+    from face_perception.pipeline.pipeline import FacePerceptionPipeline
 
     monkeypatch.setattr(face_mesh, "MODEL_PACKAGE", "no_such_package_here")
     with pytest.raises(BlazeFaceLoadError, match="face_mesh.enabled"):

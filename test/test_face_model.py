@@ -23,17 +23,17 @@ import pytest
 from std_msgs.msg import Header
 
 from conftest import AGE_CENTERS, AGE_LABELS, GENDER_LABELS
-from face_perception.attributes import age
-from face_perception.attributes.classification import (
+from face_perception.classification import age
+from face_perception.classification.classification import (
     ATTRIBUTES,
     BinnedValueModel,
     ClassifierModel,
     load_face_models,
 )
-from face_perception.attributes.face_model import ClassDistribution, ExpectedValue, UNKNOWN_LABEL
-from face_perception.attributes.pipeline import FacePerceptionPipeline
-from face_perception.attributes.preprocessing import InputSpec
+from face_perception.classification.face_model import ClassDistribution, ExpectedValue, UNKNOWN_LABEL
+from face_perception.classification.preprocessing import InputSpec
 from face_perception.parameters import PipelineConfig
+from face_perception.pipeline.pipeline import FacePerceptionPipeline
 from face_perception.ros import ros_messages
 from face_perception.ros.annotation import face_label_lines
 

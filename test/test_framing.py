@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 
 from conftest import ASTRONAUT_FACE
-from face_perception.attributes.classification import FaceClassifier, ModelLoadError
-from face_perception.attributes.framing import (
+from face_perception.classification.classification import FaceClassifier, ModelLoadError
+from face_perception.classification.framing import (
     BOX_KEYPOINT_PRIORS,
     BoxFraming,
     detection_keypoints,
@@ -33,7 +33,7 @@ from face_perception.attributes.framing import (
     FramingError,
     FramingJitter,
 )
-from face_perception.attributes.preprocessing import preprocess_faces
+from face_perception.classification.preprocessing import preprocess_faces
 from face_perception.detection.blazeface import BlazeFaceDetector
 from face_perception.detection.detection import Detection
 from face_perception.detection.haar import HaarFaceDetector
@@ -140,7 +140,7 @@ def test_jitter_moves_the_cut(astronaut_bgr, blazeface):
 
 
 def test_box_framing_is_the_crop_every_old_card_had(astronaut_gray):
-    from face_perception.attributes.preprocessing import build_batch, InputSpec
+    from face_perception.classification.preprocessing import build_batch, InputSpec
 
     spec = InputSpec(48, 48, 2 / 255, -1.0)
     detection = Detection(*ASTRONAUT_FACE, 1.0, 1.0)
@@ -168,7 +168,7 @@ def test_round_trip_of_a_framing_entry():
 
 
 def test_node_refuses_a_card_whose_framing_it_cannot_produce(tmp_path):
-    from face_perception.attributes.classification import MODELS_DIRECTORY
+    from face_perception.classification.classification import MODELS_DIRECTORY
 
     model = tmp_path / "gender.tflite"
     shutil.copyfile(MODELS_DIRECTORY / "gender.tflite", model)

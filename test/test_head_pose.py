@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Head pose maths (face_perception.attributes.head_pose) and the pipeline's keypoints for it, without ROS."""
+"""Head pose maths (face_perception.geometry.head_pose) and the pipeline's keypoints for it, without ROS."""
 from __future__ import annotations
 
 import math
@@ -21,9 +21,9 @@ import cv2
 import numpy as np
 import pytest
 
-from face_perception.attributes import head_pose as hp
-from face_perception.attributes.pipeline import FacePerceptionPipeline
+from face_perception.geometry import head_pose as hp
 from face_perception.parameters import PipelineConfig
+from face_perception.pipeline.pipeline import FacePerceptionPipeline
 
 K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
 PINHOLE = hp.CameraModel.from_values(K.ravel(), [0.0] * 5, "plumb_bob", 640, 480)

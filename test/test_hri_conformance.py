@@ -35,7 +35,7 @@ from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
 
 from conftest import REPO_ROOT
-from face_perception.attributes import head_pose as hp
+from face_perception.geometry import head_pose as hp
 from face_perception.ros.demo_frames import background
 from test_perception_node import image_message, model_parameters, ros_graph, wait_for  # noqa: F401 (fixtures)
 

@@ -155,8 +155,8 @@ import sys
 sys.modules["hri_msgs"] = None  # any `import hri_msgs...` now raises ImportError
 import rclpy
 from rclpy.parameter import Parameter
-from face_perception.ros.perception_node import PerceptionNode, StartupError
 from face_perception.ros.demo_frames import load_demo_image
+from face_perception.ros.perception_node import PerceptionNode, StartupError
 parameters = {parameters!r}
 rclpy.init()
 node = PerceptionNode(parameter_overrides=[Parameter(k, value=v) for k, v in parameters.items()])
@@ -206,8 +206,8 @@ def test_landmarks_are_all_70_from_the_mesh_or_the_six_keypoints_without_it(astr
 
     from std_msgs.msg import Header
 
-    from face_perception.attributes.pipeline import FacePerceptionPipeline
     from face_perception.parameters import PipelineConfig
+    from face_perception.pipeline.pipeline import FacePerceptionPipeline
 
     pipeline = FacePerceptionPipeline(PipelineConfig.from_mapping({"detection.backend": "blazeface"}))
     pipeline.measure_landmarks = True

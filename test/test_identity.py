@@ -26,10 +26,10 @@ import time
 import numpy as np
 import pytest
 
-from face_perception.attributes.face_embedding import align_chip, CHIP_TEMPLATE, DlibFaceEmbedder, \
+from face_perception.identity.face_embedding import align_chip, CHIP_TEMPLATE, DlibFaceEmbedder, \
     similarity_transform
-from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.parameters import PipelineConfig
+from face_perception.pipeline.pipeline import FacePerceptionPipeline
 from identity_frames import frame_with, lfw_photos, needs_lfw
 
 
@@ -173,7 +173,7 @@ def test_threshold_changes_apply_live(tmp_path, photos):
 
 
 def test_anonymous_persons_past_retention_are_forgotten_named_ones_kept(tmp_path):
-    from face_perception.attributes.persons_db import PersonStore
+    from face_perception.identity.persons_db import PersonStore
 
     store = PersonStore(tmp_path / "p.db", DlibFaceEmbedder.name)
     long_ago = time.time() - 3600.0

@@ -22,7 +22,7 @@ import sys
 from face_perception_msgs.msg import FaceAttributes, FaceAttributesArray
 import pytest
 
-from face_perception.attributes.classification import EMOTION_LABELS
+from face_perception.classification.classification import EMOTION_LABELS
 from face_perception.ros.ros_messages import MESSAGE_EMOTION_ORDER
 
 # Field layout of vision_msgs 4.x (Humble, Jazzy, Kilted), the part we build on pip-only

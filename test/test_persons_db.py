@@ -28,8 +28,8 @@ import time
 import numpy as np
 import pytest
 
-from face_perception.attributes.person_matching import match_confidence, PersonGallery, PersonMatcher
-from face_perception.attributes.persons_db import PersonStore, PersonStoreError
+from face_perception.identity.person_matching import match_confidence, PersonGallery, PersonMatcher
+from face_perception.identity.persons_db import PersonStore, PersonStoreError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,7 +155,7 @@ def test_a_locked_file_gives_an_error_not_a_hang(tmp_path):
 
 WRITER = textwrap.dedent("""
     import sys, numpy as np
-    from face_perception.attributes.persons_db import PersonStore
+    from face_perception.identity.persons_db import PersonStore
     store = PersonStore(sys.argv[1], "m")
     rng = np.random.default_rng(int(sys.argv[2]))
     for k in range(int(sys.argv[3])):
@@ -198,7 +198,7 @@ def test_two_processes_write_one_file_at_once(tmp_path):
 
 OPENER = textwrap.dedent("""
     import sys, time
-    from face_perception.attributes.persons_db import PersonStore
+    from face_perception.identity.persons_db import PersonStore
     start = float(sys.argv[2])
     while time.time() < start:  # all processes open the new file at the same moment
         pass

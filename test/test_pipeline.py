@@ -28,10 +28,10 @@ import pytest
 from skimage import data as skimage_data
 
 from conftest import ASTRONAUT_FACE, EMOTION_LABELS, GENDER_LABELS, make_face_frame, REPO_ROOT
-from face_perception.attributes.classification import card_path_for, FaceClassifier, ModelLoadError
-from face_perception.attributes.pipeline import FacePerceptionPipeline, TIMING_STAGES
-from face_perception.attributes.preprocessing import crop_box_with_margin, InputSpec, preprocess_faces
+from face_perception.classification.classification import card_path_for, FaceClassifier, ModelLoadError
+from face_perception.classification.preprocessing import crop_box_with_margin, InputSpec, preprocess_faces
 from face_perception.parameters import ConfigError, PARAMETERS, PipelineConfig, validate_value
+from face_perception.pipeline.pipeline import FacePerceptionPipeline, TIMING_STAGES
 from face_perception.ros.annotation import draw_annotations
 
 FOUR_FACES = [(130, 130, 100), (470, 120, 90), (150, 360, 80), (480, 350, 110)]
@@ -339,9 +339,11 @@ def test_runtime_modules_do_not_import_tensorflow(pipeline_config: PipelineConfi
     script = textwrap.dedent(f"""
         import sys
         from face_perception import parameters
-        from face_perception.attributes import classification, pipeline, preprocessing, tracking
+        from face_perception.classification import classification, preprocessing
         from face_perception.detection import detection, haar
+        from face_perception.pipeline import pipeline
         from face_perception.ros import annotation, image_conversion
+        from face_perception.tracking import tracking
         config = parameters.PipelineConfig.from_mapping({{
             "classification.emotion_model": {pipeline_config.classification.emotion_model!r},
             "classification.gender_model": {pipeline_config.classification.gender_model!r},
@@ -382,7 +384,7 @@ def test_reconfigure_keeps_tracks_and_refuses_bad_models(pipeline_config: Pipeli
 
 def test_shipped_models_on_the_astronaut(astronaut_bgr) -> None:
     """The trained models in models/ (once they land): the smiling astronaut is a happy woman."""
-    from face_perception.attributes.classification import resolve_model_path
+    from face_perception.classification.classification import resolve_model_path
 
     emotion_path, gender_path = resolve_model_path("", "emotion"), resolve_model_path("", "gender")
     if not emotion_path.is_file():

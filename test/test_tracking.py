@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from conftest import make_face_frame
-from face_perception.attributes.tracking import FaceTracker
 from face_perception.detection.haar import HaarFaceDetector
 from face_perception.parameters import PipelineConfig
+from face_perception.tracking.tracking import FaceTracker
 
 
 def tracking_config(**overrides) -> PipelineConfig:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from face_perception.attributes.age_groups import ChildCalibration
+from face_perception.classification.age_groups import ChildCalibration
 from training.evaluation.fairface_figures import is_child_figures
 from training.evaluation.pasted_faces import age_group_figures
 from training.fit.child_probability import fit_platt, logit, precision_recall

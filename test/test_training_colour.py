@@ -168,8 +168,8 @@ def test_a_tiny_rgb_gender_model_trains_exports_and_runs_in_the_pipeline(utk_sam
     import keras
 
     from face_perception.parameters import PipelineConfig
-    from face_perception.attributes.pipeline import FacePerceptionPipeline
-    from face_perception.attributes.preprocessing import preprocess_faces
+    from face_perception.pipeline.pipeline import FacePerceptionPipeline
+    from face_perception.classification.preprocessing import preprocess_faces
     from training.models import export
     from training.evaluation.validation_compare import compare
     from training.evaluation.test_report import evaluate

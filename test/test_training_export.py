@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from face_perception.attributes.model_card import load_model_card, ModelCardError
+from face_perception.classification.model_card import load_model_card, ModelCardError
 from training.data.age import bin_labels
 from training.models.architectures import build_mini_xception
 from training.models.litert import LiteRTClassifier

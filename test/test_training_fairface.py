@@ -92,7 +92,7 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not DEFAULT_FAIRFACE.is_file(), reason=f"{DEFAULT_FAIRFACE} not present")
 def test_real_fairface_faces_are_found_by_the_nodes_detector() -> None:
-    from face_perception.attributes.framing import EyesMouthFraming
+    from face_perception.classification.framing import EyesMouthFraming
     from training.data.dataset import Dataset, Split
     from training.data.framed import detect_keypoints, framed_dataset
 
@@ -114,7 +114,7 @@ def test_fairface_results_are_recorded_in_the_gender_and_age_cards(tmp_path: Pat
     import json
     import shutil
 
-    from face_perception.attributes.classification import FaceClassifier, resolve_model_path
+    from face_perception.classification.classification import FaceClassifier, resolve_model_path
     from training.evaluation.fairface_figures import record_in_card
 
     report = {"command": "python -m training.evaluation.fairface_report --split test --card", "split": "test",

@@ -36,7 +36,7 @@ import numpy as np
 import pytest
 
 from conftest import copy_utkface_sample, REPO_ROOT
-from face_perception.attributes.framing import EyesMouthFraming
+from face_perception.classification.framing import EyesMouthFraming
 from training.paths import DEFAULT_LFW, DEFAULT_UTKFACE
 
 needs_data = pytest.mark.skipif(not (DEFAULT_UTKFACE.is_file() and DEFAULT_LFW.is_file()),
@@ -173,7 +173,7 @@ def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path
 
 @needs_data
 def test_end_to_end_reads_pasted_faces_through_the_pipeline(utk_folder: Path) -> None:
-    from face_perception.attributes.classification import resolve_model_path
+    from face_perception.classification.classification import resolve_model_path
     from training.evaluation.pasted_faces import run_end_to_end, summarise
     from training.data.framed import framed_dataset, SOURCE_SIDE
     from training.data.loaders.utkface import read_utkface
@@ -192,7 +192,7 @@ def test_end_to_end_reads_pasted_faces_through_the_pipeline(utk_folder: Path) ->
 def test_end_to_end_results_are_recorded_in_the_models_card(tmp_path: Path) -> None:
     import shutil
 
-    from face_perception.attributes.classification import FaceClassifier, resolve_model_path
+    from face_perception.classification.classification import FaceClassifier, resolve_model_path
     from training.evaluation.pasted_faces import record_in_card
 
     shipped = resolve_model_path("", "emotion")

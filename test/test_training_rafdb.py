@@ -123,7 +123,7 @@ def test_real_rafdb_faces_are_found_by_the_node_detector_once_padded(tmp_path: P
 
 
 def test_an_unknown_emotion_set_is_refused_with_the_choices() -> None:
-    from face_perception.attributes.framing import EyesMouthFraming
+    from face_perception.classification.framing import EyesMouthFraming
     from training.data.tasks import load_task_data
 
     message = r"--sets affectnet: unknown emotion data set; choose from \('fer2013', 'rafdb'\)"

@@ -12,4 +12,9 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Start-up: the graph description shared by the launch file and face-perception-bringup, the demo."""
+"""
+Start-up: the graph description shared by the launch file and face-perception-bringup, the demo.
+
+Also the cameras file (one node per camera), the DDS transport choice, the persons database
+command line (face-perception-persons) and the rendered heads that check the head pose.
+"""

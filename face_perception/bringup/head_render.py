@@ -37,7 +37,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from face_perception.attributes.head_pose import EYE_DISTANCE_M
+from face_perception.geometry.head_pose import EYE_DISTANCE_M
 from face_perception.ros.demo_frames import load_demo_image
 
 # Head front (face frame, metres): half width, half height, depth, the outline's exponent

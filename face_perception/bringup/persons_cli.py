@@ -28,8 +28,8 @@ import argparse
 import datetime
 import sys
 
-from face_perception.attributes.face_embedding import DlibFaceEmbedder
-from face_perception.attributes.persons_db import PersonStore, PersonStoreError
+from face_perception.identity.face_embedding import DlibFaceEmbedder
+from face_perception.identity.persons_db import PersonStore, PersonStoreError
 from face_perception.parameters import PARAMETERS_BY_NAME
 
 

@@ -12,4 +12,9 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Face detection: the Detection type, the Haar and BlazeFace detectors, keypoints, background detection."""
+"""
+Face detection: the Detection type, the Haar and BlazeFace detectors, keypoints, background detection.
+
+It also holds the dense landmark models that measure one found face: MediaPipe's face mesh and
+iris models (landmarks, face_mesh).
+"""

@@ -174,7 +174,7 @@ class FaceMeshLandmarker:
         source image, so the points of this mirror-image face lie on the mirrored features
         (point 33, the right eye's outer corner, on the left eye's): a second, independent look
         at the face whose errors are the model's mirrored ones. Its pose is fitted against the
-        mirrored mean face (:func:`face_perception.attributes.mesh_geometry.mirror_averaged_pose`).
+        mirrored mean face (:func:`face_perception.geometry.mesh_geometry.mirror_averaged_pose`).
         """
         _check_image(image)
         mesh = self._run_mesh(image, *self._crop_from(detection, previous), mirrored=True)

@@ -19,7 +19,7 @@ The eyes-and-mouth framing needs the eyes and the mouth. BlazeFace detections ca
 a Haar box gets them from BlazeFace's short-range model run on the square around the box
 (one small inference per face). Where it finds no face there, the detection keeps no
 keypoints and the framing places the Haar box's mean layout
-(:data:`face_perception.attributes.framing.BOX_KEYPOINT_PRIORS`) in the box instead.
+(:data:`face_perception.classification.framing.BOX_KEYPOINT_PRIORS`) in the box instead.
 """
 from __future__ import annotations
 

@@ -21,10 +21,10 @@ from typing import Sequence, TYPE_CHECKING
 import cv2
 import numpy as np
 
-from face_perception.attributes.face_model import ExpectedValue
+from face_perception.classification.face_model import ExpectedValue
 
 if TYPE_CHECKING:  # only for type hints; keeps this module free of the model runtime
-    from face_perception.attributes.pipeline import FaceResult
+    from face_perception.pipeline.pipeline import FaceResult
 
 # BGR colours per gender; the box and the label background share it.
 _COLORS = {"female": (180, 60, 220), "male": (220, 140, 30), "unknown": (150, 150, 150)}

@@ -18,7 +18,7 @@ The REP-155 face and gaze TF frames of each tracked face, broadcast on /tf.
 ``face_<id>`` has the camera image's ``frame_id`` as parent (the optical frame the pose was
 estimated in); ``gaze_<id>`` has ``face_<id>`` as parent, at its origin, in the optical
 convention (z along the eyes' gaze where the irises gave one, else out of the face; x toward
-the person's right, y down; see face_perception.attributes.gaze). Both carry the image's stamp.
+the person's right, y down; see face_perception.geometry.gaze). Both carry the image's stamp.
 
 On the pip path there is no tf2_ros: /tf is then a plain topic of tf2_msgs/TFMessage, and
 this is its publisher, with the QoS tf2_ros' TransformBroadcaster uses (reliable, volatile,
@@ -36,7 +36,7 @@ from rclpy.qos import QoSProfile
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
-from face_perception.attributes.head_pose import GAZE_IN_FACE, HeadPose, matrix_to_quaternion
+from face_perception.geometry.head_pose import GAZE_IN_FACE, HeadPose, matrix_to_quaternion
 
 TF_TOPIC = "/tf"
 _TF_QOS = QoSProfile(depth=100)

@@ -55,16 +55,16 @@ from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from face_perception.attributes.age_groups import group_index
-from face_perception.attributes.framing import EyesMouthFraming
+from face_perception.classification.age_groups import group_index
+from face_perception.classification.framing import EyesMouthFraming
 from face_perception.detection.detection import KEYPOINT_NAMES
 from face_perception.detection.landmarks import ibug68
 from face_perception.ros import ros_messages
 from face_perception.ros.topics import HRI_FACES_NAMESPACE, HRI_INSTANCE_TRACKED_TOPIC
 
 if TYPE_CHECKING:
-    from face_perception.attributes.head_pose import HeadPose
-    from face_perception.attributes.pipeline import FaceResult, FrameResult
+    from face_perception.geometry.head_pose import HeadPose
+    from face_perception.pipeline.pipeline import FaceResult, FrameResult
     from face_perception.ros.face_frames import FaceFramesPublisher
 
 TRACKED_TOPIC = HRI_INSTANCE_TRACKED_TOPIC

@@ -38,7 +38,7 @@ from rclpy.publisher import Publisher
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from std_msgs.msg import Bool, Header, String
 
-from face_perception.attributes.person_matching import PersonMatch
+from face_perception.identity.person_matching import PersonMatch
 
 PERSONS_TRACKED_TOPIC = "humans/persons/tracked"
 PERSONS_KNOWN_TOPIC = "humans/persons/known"

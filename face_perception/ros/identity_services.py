@@ -28,8 +28,8 @@ from face_perception_msgs.msg import Person
 from face_perception_msgs.srv import ForgetPerson, ListPersons, NamePerson
 from rclpy.node import Node
 
-from face_perception.attributes.persons_db import PersonStoreError
-from face_perception.attributes.pipeline import FacePerceptionPipeline
+from face_perception.identity.persons_db import PersonStoreError
+from face_perception.pipeline.pipeline import FacePerceptionPipeline
 
 NAME_SERVICE = "identity/name_person"
 FORGET_SERVICE = "identity/forget_person"

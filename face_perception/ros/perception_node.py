@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-The ROS 2 node: a thin shell over :class:`face_perception.attributes.pipeline.FacePerceptionPipeline`.
+The ROS 2 node: a thin shell over :class:`face_perception.pipeline.pipeline.FacePerceptionPipeline`.
 
 Subscribes:  image_topic (sensor_msgs/Image, or sensor_msgs/CompressedImage on
              <image_topic>/compressed when use_compressed is true), sensor-data QoS;
@@ -61,12 +61,12 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
-from face_perception.attributes.classification import ATTRIBUTES
-from face_perception.attributes.gaze import gaze_rotation_in_face, GazeTracker
-from face_perception.attributes.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
-from face_perception.attributes.mesh_geometry import best_pose_estimate
-from face_perception.attributes.pipeline import FacePerceptionPipeline
+from face_perception.classification.classification import ATTRIBUTES
+from face_perception.geometry.gaze import gaze_rotation_in_face, GazeTracker
+from face_perception.geometry.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
+from face_perception.geometry.mesh_geometry import best_pose_estimate
 from face_perception.parameters import ConfigError, PARAMETERS, ParameterSpec, PipelineConfig, validate_value
+from face_perception.pipeline.pipeline import FacePerceptionPipeline
 from face_perception.ros import ros_messages
 from face_perception.ros.annotation import draw_annotations
 from face_perception.ros.camera_info import camera_info_topic, CameraInfoMonitor

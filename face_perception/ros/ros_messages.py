@@ -18,7 +18,7 @@ Conversion between ROS messages and the pure-Python pipeline's data.
 Everything ROS-typed lives here and in the node shell; the pipeline never sees a
 message. Images go through :mod:`face_perception.ros.image_conversion` (numpy only,
 since ROS 2 cv_bridge is not installable from PyPI); a face's model outputs
-(:mod:`face_perception.attributes.face_model`) become the messages' explicit fields here.
+(:mod:`face_perception.classification.face_model`) become the messages' explicit fields here.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
-from face_perception.attributes.face_model import ClassDistribution, ExpectedValue, FaceOutput
+from face_perception.classification.face_model import ClassDistribution, ExpectedValue, FaceOutput
 from face_perception.ros.image_conversion import (
     array_to_image_fields,
     decode_compressed,
@@ -53,7 +53,7 @@ MESSAGE_EMOTION_ORDER: tuple[str, ...] = (
     FaceAttributes.EMOTION_NEUTRAL,
 )
 # The message's fixed age group order: the AGE_GROUP_* constants in declaration order
-# (the names of face_perception.attributes.age_groups.AGE_GROUPS; a test keeps them equal).
+# (the names of face_perception.classification.age_groups.AGE_GROUPS; a test keeps them equal).
 MESSAGE_AGE_GROUP_ORDER: tuple[str, ...] = (
     FaceAttributes.AGE_GROUP_0_2,
     FaceAttributes.AGE_GROUP_3_9,
@@ -146,7 +146,7 @@ def face_attributes(face, position: Sequence[float] | None = None, gaze=None,
     The message's explicit fields from the face's outputs by name (without an age model: age
     and child_probability NaN, age_confidence and the group probabilities 0, age_group "",
     is_child false); ``position``: the face's x, y, z in metres in the camera frame,
-    NaN when None; ``gaze``: its :class:`~face_perception.attributes.gaze.Gaze` (NaN and not
+    NaN when None; ``gaze``: its :class:`~face_perception.geometry.gaze.Gaze` (NaN and not
     looking when None), looking at the camera within ``looking_threshold_deg``.
     """
     gender, emotion, age = face.outputs["gender"], face.outputs["emotion"], face.outputs.get("age")

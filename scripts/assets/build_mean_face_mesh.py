@@ -51,10 +51,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from face_perception.attributes import mesh_geometry as mg  # noqa: E402
-from face_perception.attributes.head_pose import CameraModel, EYE_DISTANCE_M  # noqa: E402
 from face_perception.detection.blazeface import BlazeFaceDetector  # noqa: E402
 from face_perception.detection.face_mesh import FaceMeshLandmarker  # noqa: E402
+from face_perception.geometry import mesh_geometry as mg  # noqa: E402
+from face_perception.geometry.head_pose import CameraModel, EYE_DISTANCE_M  # noqa: E402
 from training.paths import DEFAULT_FAIRFACE, DEFAULT_LFW  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

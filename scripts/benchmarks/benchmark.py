@@ -150,7 +150,7 @@ def benchmark_configs(quick: bool) -> list[FrameConfig]:
 
 def check_models(options: argparse.Namespace) -> None:
     """Fail early, naming the files, when our models are missing."""
-    from face_perception.attributes.classification import card_path_for, resolve_model_path
+    from face_perception.classification.classification import card_path_for, resolve_model_path
 
     for task, configured in (("emotion", options.emotion_model), ("gender", options.gender_model)):
         path = resolve_model_path(configured, task)
@@ -658,7 +658,7 @@ def model_fingerprints(options: argparse.Namespace) -> dict[str, str]:
     """Our models' files and hashes, taken before and after the run (a re-export mid-run shows)."""
     import hashlib
 
-    from face_perception.attributes.classification import resolve_model_path
+    from face_perception.classification.classification import resolve_model_path
 
     prints = {}
     for task, configured in (("emotion", options.emotion_model), ("gender", options.gender_model)):

@@ -46,9 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from std_msgs.msg import Header  # noqa: E402
 
-from face_perception.attributes import head_pose as hp  # noqa: E402
-from face_perception.attributes.pipeline import FacePerceptionPipeline  # noqa: E402
+from face_perception.geometry import head_pose as hp  # noqa: E402
 from face_perception.parameters import PipelineConfig  # noqa: E402
+from face_perception.pipeline.pipeline import FacePerceptionPipeline  # noqa: E402
 from face_perception.ros import hri_output, ros_messages  # noqa: E402
 from face_perception.ros.demo_frames import demo_frame  # noqa: E402
 from face_perception.ros.face_frames import face_transforms  # noqa: E402

@@ -43,10 +43,10 @@ import numpy as np
 # identity_lfw: the people split the identity measurements use.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "measurements"))
 
-from face_perception.attributes.person_matching import PersonGallery  # noqa: E402
-from face_perception.attributes.persons_db import PersonStore  # noqa: E402
-from face_perception.attributes.pipeline import FacePerceptionPipeline  # noqa: E402
+from face_perception.identity.person_matching import PersonGallery  # noqa: E402
+from face_perception.identity.persons_db import PersonStore  # noqa: E402
 from face_perception.parameters import PipelineConfig  # noqa: E402
+from face_perception.pipeline.pipeline import FacePerceptionPipeline  # noqa: E402
 from identity_lfw import split_people, write_report  # noqa: E402
 from training.data.loaders.lfw import read_photo  # noqa: E402
 from training.paths import DEFAULT_LFW  # noqa: E402

@@ -25,7 +25,7 @@ the faces found, how the data set's chip relates to the keypoints:
   1 = mouth), along the eye-mouth line;
 - ``eye_mouth_ratio``: eye distance / eye-to-mouth distance.
 
-These are the numbers behind the defaults of ``face_perception.attributes.framing.EyesMouthFraming`` and
+These are the numbers behind the defaults of ``face_perception.classification.framing.EyesMouthFraming`` and
 behind a task's ``--framing-size`` / ``--framing-center`` in training.
 
 Usage: python scripts/measurements/calibrate_framing.py --set fer2013|utkface|lfw [--split train] [--limit N]
@@ -46,7 +46,7 @@ SETS = ("fer2013", "utkface", "lfw")
 
 def redetected(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(keypoints [N, 6, 2], found [N]) of a split, from training's own framed loader and keypoint cache."""
-    from face_perception.attributes.framing import EyesMouthFraming
+    from face_perception.classification.framing import EyesMouthFraming
     from training.data.tasks import load_task_data
 
     # The framed loader re-detects the sources the way training does; the framing it cuts
@@ -60,7 +60,7 @@ def redetected(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def chip_framing(keypoints: np.ndarray, side: float, eye_mouth_ratio: float) -> dict[str, np.ndarray]:
     """Per face: the chip's size, center and the face's eye/mouth ratio (see the module docstring)."""
-    from face_perception.attributes.framing import LEFT_EYE, MOUTH, RIGHT_EYE
+    from face_perception.classification.framing import LEFT_EYE, MOUTH, RIGHT_EYE
 
     eye_mid = 0.5 * (keypoints[:, RIGHT_EYE] + keypoints[:, LEFT_EYE])
     eye_distance = np.linalg.norm(keypoints[:, LEFT_EYE] - keypoints[:, RIGHT_EYE], axis=1)
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None, help="also write the summary here")
     args = p.parse_args(argv)
 
-    from face_perception.attributes.framing import EyesMouthFraming
+    from face_perception.classification.framing import EyesMouthFraming
     from training.data.framed import SOURCE_SIDE
 
     keypoints, found = redetected(args.set, args.split)

@@ -29,8 +29,8 @@ import cv2
 import dlib
 import numpy as np
 
-from face_perception.attributes.face_embedding import CHIP_SIZE, dlib_model_path
 from face_perception.detection.blazeface import BlazeFaceModelRunner, face_keypoints
+from face_perception.identity.face_embedding import CHIP_SIZE, dlib_model_path
 from identity_lfw import limit_images, split_people
 from training.data.loaders.lfw import read_photo
 from training.paths import DEFAULT_LFW

@@ -35,10 +35,10 @@ import time
 import cv2
 import numpy as np
 
-from face_perception.attributes.face_embedding import align_chip, CHIP_SIZE, dlib_model_path, DlibFaceEmbedder
-from face_perception.attributes.framing import BOX_KEYPOINT_PRIORS
+from face_perception.classification.framing import BOX_KEYPOINT_PRIORS
 from face_perception.detection.detectors import create_detector
 from face_perception.detection.keypoints import RegionKeypointFinder
+from face_perception.identity.face_embedding import align_chip, CHIP_SIZE, dlib_model_path, DlibFaceEmbedder
 from face_perception.parameters import PipelineConfig
 from identity_lfw import limit_images, split_people, SPLIT_SEED, write_report
 from training.data.loaders.lfw import read_photo

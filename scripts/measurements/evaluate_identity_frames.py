@@ -36,8 +36,8 @@ import tempfile
 import cv2
 import numpy as np
 
-from face_perception.attributes.pipeline import FacePerceptionPipeline
 from face_perception.parameters import PipelineConfig
+from face_perception.pipeline.pipeline import FacePerceptionPipeline
 from identity_lfw import split_people, write_report
 from training.data.loaders.lfw import read_photo
 from training.paths import DEFAULT_LFW

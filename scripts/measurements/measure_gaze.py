@@ -45,12 +45,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from face_perception.attributes import head_pose as hp  # noqa: E402
-from face_perception.attributes.gaze import estimate_gaze, GazeTracker  # noqa: E402
-from face_perception.attributes.mesh_geometry import align_mesh_pose, estimate_mesh_pose  # noqa: E402
 from face_perception.bringup.head_render import gaze_direction_in_face, head_with_eyes, render_head  # noqa: E402
 from face_perception.detection.blazeface import BlazeFaceDetector  # noqa: E402
 from face_perception.detection.face_mesh import FaceMeshLandmarker  # noqa: E402
+from face_perception.geometry import head_pose as hp  # noqa: E402
+from face_perception.geometry.gaze import estimate_gaze, GazeTracker  # noqa: E402
+from face_perception.geometry.mesh_geometry import align_mesh_pose, estimate_mesh_pose  # noqa: E402
 from face_perception.ros.demo_frames import load_demo_image  # noqa: E402
 
 K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])

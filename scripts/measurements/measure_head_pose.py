@@ -48,7 +48,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from face_perception.attributes import head_pose as hp  # noqa: E402
+from face_perception.geometry import head_pose as hp  # noqa: E402
 
 K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
 CAMERA = hp.CameraModel.from_values(K.ravel(), [], "", 640, 480)
@@ -86,10 +86,10 @@ def synthetic(trials: int, rng: np.random.Generator) -> None:
 
 
 def rendered(quick: bool) -> None:
-    from face_perception.attributes.mesh_geometry import align_mesh_pose, estimate_mesh_pose, mirror_averaged_pose
     from face_perception.bringup.head_render import render_head
     from face_perception.detection.blazeface import BlazeFaceDetector
     from face_perception.detection.face_mesh import FaceMeshLandmarker
+    from face_perception.geometry.mesh_geometry import align_mesh_pose, estimate_mesh_pose, mirror_averaged_pose
 
     detector = BlazeFaceDetector("full_range", 0.5, 2.0)
     mesher = FaceMeshLandmarker(irises=False)
@@ -173,10 +173,10 @@ def rendered(quick: bool) -> None:
 
 def render_geometry() -> None:
     """Print the rendered head's depth profile against the mean face's, where the mesh finds the photo's features."""
-    from face_perception.attributes.mesh_geometry import mean_face
     from face_perception.bringup.head_render import astronaut_head, surface_depth
     from face_perception.detection.blazeface import BlazeFaceDetector
     from face_perception.detection.face_mesh import FaceMeshLandmarker
+    from face_perception.geometry.mesh_geometry import mean_face
     from face_perception.ros.demo_frames import load_demo_image
 
     photo = load_demo_image()
@@ -202,10 +202,10 @@ def smoothing(quick: bool, rng: np.random.Generator, mesh_method: str | None) ->
     """Jitter and lag of the smoothed pose: six keypoints (``mesh_method`` None), or a mesh pose ("pnp", "align")."""
     import cv2
 
-    from face_perception.attributes.mesh_geometry import align_mesh_pose, estimate_mesh_pose
     from face_perception.bringup.head_render import render_head
     from face_perception.detection.blazeface import BlazeFaceDetector
     from face_perception.detection.face_mesh import FaceMeshLandmarker
+    from face_perception.geometry.mesh_geometry import align_mesh_pose, estimate_mesh_pose
 
     detector = BlazeFaceDetector("full_range", 0.5, 2.0)
     mesher = FaceMeshLandmarker(irises=False)

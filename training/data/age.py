@@ -28,7 +28,7 @@ import numpy as np
 from scipy.stats import norm
 
 # The node's bands (age_confidence, /faces/detections), so reports and the node agree.
-from face_perception.attributes.age import AGE_BANDS
+from face_perception.classification.age import AGE_BANDS
 
 # Bin edges in years; the bands (0-12, 13-17, 18-39, 40-59, 60+) are unions of bins.
 AGE_BIN_EDGES = (0, 3, 6, 10, 13, 16, 18, 21, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 90, 131)
@@ -83,6 +83,6 @@ def expected_age(probabilities: np.ndarray, centers: Sequence[float]) -> np.ndar
 
 
 def band_index(ages: np.ndarray) -> np.ndarray:
-    """Band (AGE_BANDS) of each age in years: face_perception.attributes.age.band_index for arrays."""
+    """Band (AGE_BANDS) of each age in years: face_perception.classification.age.band_index for arrays."""
     ages = np.asarray(ages, dtype=np.float64)
     return np.searchsorted(np.array([end for _, _, end in AGE_BANDS[:-1]]), ages, side="right").astype(np.int64)

@@ -16,7 +16,7 @@
 Training faces cut the node's way.
 
 Training faces cut the node's way: the node's detector re-detects every dataset image and
-``face_perception.attributes.framing`` (the node's own function) cuts the face from it.
+``face_perception.classification.framing`` (the node's own function) cuts the face from it.
 
 Each source image is padded (half its side of black on every edge, so a tight dataset chip
 looks like a face in a larger picture) and searched by the node's BlazeFace detector with its
@@ -94,7 +94,7 @@ def fill_missing(keypoints: np.ndarray, found: np.ndarray, side: int) -> np.ndar
     if found.any():
         filled[~found] = np.median(keypoints[found], axis=0)
     else:  # nothing found at all: the BlazeFace box prior over the whole image
-        from face_perception.attributes.framing import BOX_KEYPOINT_PRIORS
+        from face_perception.classification.framing import BOX_KEYPOINT_PRIORS
         filled[:] = BOX_KEYPOINT_PRIORS["blazeface"] * side
     return filled
 
@@ -132,7 +132,7 @@ def framed_dataset(sources: Dataset, framing_entry: Mapping[str, Any], side: int
     card entry names. Each split keeps ``extra['source']`` (RGB at SOURCE_SIDE) and
     ``extra['keypoints']`` for framing augmentation; ``info['framing']`` records the counts.
     """
-    from face_perception.attributes.framing import framing_from_card
+    from face_perception.classification.framing import framing_from_card
 
     framing = framing_from_card(framing_entry, 0.0, "training framing")
     splits, counts = {}, {}

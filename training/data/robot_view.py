@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from face_perception.attributes.framing import EyesMouthFraming, FramingJitter
+from face_perception.classification.framing import EyesMouthFraming, FramingJitter
 from training.data.augment import AugmentedBatches
 
 

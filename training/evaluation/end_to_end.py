@@ -63,8 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "test split for a shipped model")
     args = p.parse_args(argv)
 
-    from face_perception.attributes.classification import FaceClassifier, resolve_model_path
-    from face_perception.attributes.framing import EyesMouthFraming
+    from face_perception.classification.classification import FaceClassifier, resolve_model_path
+    from face_perception.classification.framing import EyesMouthFraming
     from training.data.tasks import load_task_data
 
     models = {task: getattr(args, f"{task}_model") or str(resolve_model_path("", task))

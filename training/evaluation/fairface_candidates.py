@@ -46,7 +46,7 @@ def _age_bins(model_path: Path) -> dict[str, Any]:
 
 def age_outcome(probabilities: np.ndarray, bins: dict[str, Any]) -> dict[str, np.ndarray]:
     """Return the node's reading of age-bin probabilities: years (expectation), most likely FairFace group."""
-    from face_perception.attributes.age_groups import AgeGroupReader
+    from face_perception.classification.age_groups import AgeGroupReader
 
     reader = AgeGroupReader(bins["centers_years"], bins.get("edges_years"))
     return {"found": np.ones(len(probabilities), bool), "age": expected_age(probabilities, bins["centers_years"]),

@@ -56,7 +56,7 @@ def summarise(split, outcome_gender: dict[str, Any], outcome_age: dict[str, Any]
     result["gender accuracy by age group"] = {g: _rate(right[found & (groups == i)]) for i, g in enumerate(AGE_GROUPS)}
     result["gender accuracy by race"] = {r: _rate(right[found & (races == i)]) for i, r in enumerate(RACE_LABELS)}
     keep = found & np.isfinite(ages)
-    # The node's FaceAttributes.age_group (face_perception.attributes.age_groups: the most likely
+    # The node's FaceAttributes.age_group (face_perception.classification.age_groups: the most likely
     # group of the bin distribution), so the report scores what the node publishes.
     predicted_group = outcome_age["age_group"]
     result["age group hit rate"] = _rate((predicted_group == groups)[keep])
@@ -128,7 +128,7 @@ def markdown_report(report: dict[str, Any]) -> str:
               "face width and read by the node's pipeline (`training.evaluation.end_to_end`); `crop (no detector)` is "
               "each model on the FairFace image cut by its card's framing from the re-detected keypoints. The age "
               "group hit rate scores the node's `FaceAttributes.age_group` (the most likely of FairFace's groups under "
-              "the model's bin distribution, `face_perception.attributes.age_groups`); `age in years in the right "
+              "the model's bin distribution, `face_perception.classification.age_groups`); `age in years in the right "
               "group` maps the predicted age in years to the groups (0-2 is under 3, ..., 70 and over). "
               "`children under 10` are groups 0-2 and 3-9, `60+` groups 60-69 and more than 70. `is_child` is the "
               "node's `FaceAttributes.is_child` at the default `classification.child_threshold` 0.5 (calibrated "

@@ -52,8 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "use on the test split for the shipped models")
     args = p.parse_args(argv)
 
-    from face_perception.attributes.classification import FaceClassifier, resolve_model_path
-    from face_perception.attributes.framing import EyesMouthFraming
+    from face_perception.classification.classification import FaceClassifier, resolve_model_path
+    from face_perception.classification.framing import EyesMouthFraming
     from training.evaluation.pasted_faces import crop_outcome, run_end_to_end
     from training.data.framed import framed_dataset
     from training.data.loaders.fairface import DEFAULT_FAIRFACE, load_fairface

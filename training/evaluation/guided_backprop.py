@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--class", dest="cls", default=None, help="class name or index (default: the predicted one)")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
-    from face_perception.attributes.model_card import load_model_card
+    from face_perception.classification.model_card import load_model_card
 
     card = load_model_card(args.card or args.model.with_suffix(".card.json"))
     model = keras.models.load_model(args.model, compile=False)

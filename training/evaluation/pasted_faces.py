@@ -148,7 +148,7 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
     paper's models' input) for the paper's model of that task.
     """
     from face_perception.parameters import PipelineConfig
-    from face_perception.attributes.pipeline import FacePerceptionPipeline
+    from face_perception.pipeline.pipeline import FacePerceptionPipeline
 
     values = {"detection.backend": backend, "tracking.smoothing": 1.0, "tracking.max_missed_frames": 0}
     values.update({f"classification.{task}_model": path for task, path in models.items()})
@@ -180,7 +180,7 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
         if paper:
             import cv2
 
-            from face_perception.attributes.preprocessing import crop_faces
+            from face_perception.classification.preprocessing import crop_faces
 
             gray = cv2.cvtColor(pasted.frame, cv2.COLOR_BGR2GRAY)
             paper_crops.append(cv2.resize(crop_faces(gray, [face.box], 0.1)[0], (64, 64),
@@ -194,7 +194,7 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
 
 def _group_and_child(output) -> tuple[int, float]:
     """Return an age output's group index (-1 without one) and its child probability, as the node publishes them."""
-    from face_perception.attributes.age_groups import AGE_GROUP_NAMES
+    from face_perception.classification.age_groups import AGE_GROUP_NAMES
 
     return (AGE_GROUP_NAMES.index(output.group) if output.group else -1), float(output.child_probability)
 
@@ -209,8 +209,8 @@ def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Seq
     """
     import cv2
 
-    from face_perception.attributes.classification import FaceClassifier
-    from face_perception.attributes.preprocessing import build_batch
+    from face_perception.classification.classification import FaceClassifier
+    from face_perception.classification.preprocessing import build_batch
 
     classifier = FaceClassifier(model_path, task)
     spec = classifier.input_spec
@@ -224,7 +224,7 @@ def crop_outcome(task_split, model_path: str, task: str, count: int, labels: Seq
     probs = np.concatenate([classifier.predict(build_batch(crops[i:i + 256], spec)) for i in range(0, count, 256)])
     found = np.ones(count, bool)
     if task == "age":
-        from face_perception.attributes.classification import BinnedValueModel
+        from face_perception.classification.classification import BinnedValueModel
 
         # The node's reading of each face's distribution: years, group, child probability.
         outputs = [BinnedValueModel(classifier).read(p) for p in probs]
@@ -267,7 +267,7 @@ def summarise(task: str, split, labels: Sequence[str], outcome: dict[str, Any]) 
 def age_group_figures(outcome: dict[str, Any], ages: np.ndarray, keep: np.ndarray,
                       threshold: float = 0.5) -> dict[str, Any]:
     """Return the node's age-group hit rate and is_child precision / recall (child: under 13) on ``keep``."""
-    from face_perception.attributes.age_groups import group_index
+    from face_perception.classification.age_groups import group_index
 
     truth = np.array([group_index(float(a)) for a in ages])
     said = outcome["child_probability"][keep] >= threshold
@@ -328,8 +328,8 @@ def rounded_results(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def write_card_metrics(model_path: str, key: str, entry: dict[str, Any]) -> Path:
     """Write ``entry`` as ``metrics.<key>`` of the card beside ``model_path``, re-validated; return the card's path."""
-    from face_perception.attributes.classification import card_path_for
-    from face_perception.attributes.model_card import parse_model_card
+    from face_perception.classification.classification import card_path_for
+    from face_perception.classification.model_card import parse_model_card
 
     path = card_path_for(model_path)
     card = json.loads(path.read_text(encoding="utf-8"))

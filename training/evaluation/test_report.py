@@ -182,7 +182,7 @@ def evaluate(task: str, model_path: Path, data: Path | None, anchor_dir: Path | 
              command: str) -> dict[str, Any]:
     import keras
 
-    from face_perception.attributes.model_card import load_model_card
+    from face_perception.classification.model_card import load_model_card
     from training.models.anchor import anchor_path, anchor_predict, ANCHOR_SIDE
     from training.evaluation.saliency import guided_backprop, save_figure
     from training.models.litert import LiteRTClassifier
@@ -274,7 +274,7 @@ def evaluate_age(model_path: Path, data: Path | None, out_dir: Path, command: st
     """Age report: MAE in years, by band, band accuracy and confusion, against constant baselines."""
     import keras
 
-    from face_perception.attributes.model_card import load_model_card
+    from face_perception.classification.model_card import load_model_card
     from training.evaluation.age_report import age_markdown, age_report, BAND_NAMES
     from training.models.litert import LiteRTClassifier
     from training.data.tasks import load_task_data

@@ -16,7 +16,7 @@
 Fit the age model's child calibration (card key ``child_calibration``) on validation faces.
 
 The node's ``FaceAttributes.child_probability`` is ``sigmoid(a * logit(p) + b)``, p the age
-model's mass under 13 years (face_perception.attributes.age_groups). This fits a and b by
+model's mass under 13 years (face_perception.classification.age_groups). This fits a and b by
 maximum likelihood (Platt scaling) on validation data only, cut the node's way (re-detected by
 BlazeFace, cut by the card's ``input.framing``):
 
@@ -53,9 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None, help="also write the fit's figures here")
     args = p.parse_args(argv)
 
-    from face_perception.attributes.age_groups import AgeGroupReader, ChildCalibration
-    from face_perception.attributes.classification import card_path_for, resolve_model_path
-    from face_perception.attributes.model_card import load_model_card, parse_model_card
+    from face_perception.classification.age_groups import AgeGroupReader, ChildCalibration
+    from face_perception.classification.classification import card_path_for, resolve_model_path
+    from face_perception.classification.model_card import load_model_card, parse_model_card
 
     model_path = args.model or resolve_model_path("", "age")
     card_path = card_path_for(model_path)

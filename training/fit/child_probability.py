@@ -34,7 +34,7 @@ FAIRFACE_LEFT_OUT = 2  # 10-19: holds children (10-12) and not (13-19)
 
 def logit(p: np.ndarray) -> np.ndarray:
     """Return log(p / (1 - p)), p kept within the node's epsilon of 0 and 1 (as ChildCalibration does)."""
-    from face_perception.attributes.age_groups import LOGIT_EPSILON
+    from face_perception.classification.age_groups import LOGIT_EPSILON
 
     q = np.clip(np.asarray(p, np.float64), LOGIT_EPSILON, 1.0 - LOGIT_EPSILON)
     return np.log(q / (1.0 - q))
@@ -78,9 +78,9 @@ def precision_recall(p: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> di
 
 def age_probabilities(model_path: Path, images: np.ndarray) -> np.ndarray:
     """Return the age model's bin probabilities for faces already cut at its input size (.tflite or .keras)."""
-    from face_perception.attributes.classification import card_path_for, FaceClassifier
-    from face_perception.attributes.model_card import load_model_card
-    from face_perception.attributes.preprocessing import build_batch, InputSpec
+    from face_perception.classification.classification import card_path_for, FaceClassifier
+    from face_perception.classification.model_card import load_model_card
+    from face_perception.classification.preprocessing import build_batch, InputSpec
 
     if model_path.suffix == ".keras":
         import keras

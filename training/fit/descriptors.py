@@ -15,7 +15,7 @@
 """
 dlib face descriptors of framed faces, and a softmax head on them: a training-only teacher.
 
-dlib's ResNet descriptor (the node's identity model, ``face_perception.attributes.face_embedding``)
+dlib's ResNet descriptor (the node's identity model, ``face_perception.identity.face_embedding``)
 was trained on millions of faces of thousands of people, so it holds up on faces unlike UTKFace
 better than our 48x48 grey models do. A linear softmax on it, fitted on our labelled training
 faces, is a stronger gender teacher for RAF-DB's unlabelled faces (FairFace validation: 84.3%
@@ -48,7 +48,7 @@ def _digest(sources: np.ndarray, keypoints: np.ndarray) -> str:
 def face_descriptors(sources_rgb: np.ndarray, keypoints: np.ndarray, cache_dir: Path | None = CACHE_DIR,
                      progress: bool = False) -> np.ndarray:
     """(N, 128) float32 dlib descriptors of RGB sources [N, H, W, 3] at their keypoints [N, 6, 2]."""
-    from face_perception.attributes.face_embedding import align_chip, DlibFaceEmbedder
+    from face_perception.identity.face_embedding import align_chip, DlibFaceEmbedder
 
     path = None
     if cache_dir is not None:

@@ -53,7 +53,7 @@ def confidence_and_answer(task: str, probabilities: np.ndarray, card: dict[str, 
     """Return (confidence, answer) per face: gender (label index) or age (expected years)."""
     if task == "gender":
         return probabilities.max(axis=1), probabilities.argmax(axis=1)
-    from face_perception.attributes.age_groups import AGE_GROUPS, overlap_matrix
+    from face_perception.classification.age_groups import AGE_GROUPS, overlap_matrix
     from training.data.age import expected_age
 
     groups = probabilities @ overlap_matrix(card["age_bins"]["edges_years"], [(lo, hi) for _, lo, hi in AGE_GROUPS])
@@ -99,7 +99,7 @@ class ModelTeacher:
     def __init__(self, path: Path, framing_entry: dict[str, Any], side: int) -> None:
         import keras
 
-        from face_perception.attributes.framing import framing_from_card
+        from face_perception.classification.framing import framing_from_card
 
         if not path.is_file():
             raise SystemExit(f"--teacher {path} not found")

@@ -82,8 +82,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "or none")
     p.add_argument("--framing", choices=("none", "eyes_mouth"), default="none",
                    help="eyes_mouth: re-detect every image with the node's detector and cut it with the node's "
-                        "framing function (face_perception.attributes.framing, its defaults; recorded in the card's "
-                        "input.framing); gender then also trains on LFW (--lfw). none: resize the data set's image")
+                        "framing function (face_perception.classification.framing, its defaults; recorded in the "
+                        "card's input.framing); gender then also trains on LFW (--lfw). none: resize the data set's "
+                        "image")
     p.add_argument("--framing-size", type=float, default=None,
                    help="with --framing eyes_mouth: crop side in face scales (default the framing's, UTKFace's own)")
     p.add_argument("--framing-center", type=float, default=None,

@@ -34,7 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from face_perception.attributes.framing import EyesMouthFraming
+from face_perception.classification.framing import EyesMouthFraming
 
 from training.data.preprocess import normalize, OFFSET, SCALE
 from training.data.tasks import check_color, load_task_data

@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "split": {**dataset.info, "counts": dataset.counts(),
                   "train_class_counts": run.get("train_class_counts", dataset.class_counts("train"))},
         "training_targets": run.get("targets", "original"),
-        "preprocessing": (("face cut by input.framing (face_perception.attributes.framing) " if framing else "") +
+        "preprocessing": (("face cut by input.framing (face_perception.classification.framing) " if framing else "") +
                           ("face crop -> grey (OpenCV BGR2GRAY)" if color == "gray" else
                            "face crop -> R, G, B (the BGR frame's channels reversed)") + " -> resize to "
                           f"{side}x{side} (INTER_AREA when shrinking) -> pixel * scale + offset "

@@ -102,12 +102,12 @@ def write_model_card(path: Path | str, *, task: str, labels: Sequence[str], inpu
                      input_width: int, scale: float, offset: float, extra: dict[str, Any],
                      color: str = "gray", framing: dict[str, Any] | None = None) -> Path:
     """
-    Write ``<task>.card.json``; validated with face_perception.attributes.model_card before it is written.
+    Write ``<task>.card.json``; validated with face_perception.classification.model_card before it is written.
 
     ``color``: "gray" (one input channel) or "rgb" (three, in the order R, G, B); ``framing``:
-    the face framing the model was trained on (face_perception.attributes.framing), None = the box crop.
+    the face framing the model was trained on (face_perception.classification.framing), None = the box crop.
     """
-    from face_perception.attributes.model_card import parse_model_card
+    from face_perception.classification.model_card import parse_model_card
 
     card: dict[str, Any] = {
         "schema_version": 1,

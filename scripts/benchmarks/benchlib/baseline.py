@@ -61,7 +61,7 @@ def resolve_baseline_models(ours_models: dict[str, str],
 
     ``ours_models``: task -> the .tflite path our side uses ('' = shipped), for the .keras twin.
     """
-    from face_perception.attributes.classification import card_path_for, resolve_model_path
+    from face_perception.classification.classification import card_path_for, resolve_model_path
 
     specs = {}
     for task in ("emotion", "gender"):
@@ -162,8 +162,8 @@ class PaperBaseline:
 
     def face_result(self, index: int, box: Sequence[int], probabilities: dict[str, np.ndarray]):
         """Return the node's FaceResult for one baseline face, so both sides publish the same messages."""
-        from face_perception.attributes.face_model import ClassDistribution
-        from face_perception.attributes.pipeline import FaceResult
+        from face_perception.classification.face_model import ClassDistribution
+        from face_perception.pipeline.pipeline import FaceResult
 
         # The demo has no tracking and no "unknown" gender: the raw answer, always given.
         outputs = {task: ClassDistribution(self.specs[task].labels, tuple(float(p) for p in probabilities[task]))

@@ -49,7 +49,7 @@ class OursRunner:
 
     @classmethod
     def create(cls, name: str, emotion_model: str, gender_model: str, draw: bool) -> "OursRunner":
-        from face_perception.attributes.pipeline import FacePerceptionPipeline
+        from face_perception.pipeline.pipeline import FacePerceptionPipeline
 
         return cls(name, FacePerceptionPipeline(variant_config(VARIANTS[name], emotion_model, gender_model)), draw)
 

@@ -160,8 +160,8 @@ def sequence_recall(configs: Sequence[FrameConfig], frames: int, emotion_model: 
                     gender_model: str) -> dict[str, Any]:
     """Demo sequences: per frame, reference boxes vs each option; pipeline for redetect options."""
     from benchlib.ours import variant_config
+    from face_perception.pipeline.pipeline import FacePerceptionPipeline
     from face_perception.ros.demo_frames import demo_frame
-    from face_perception.attributes.pipeline import FacePerceptionPipeline
 
     reference_detector = detector(REFERENCE)
     results = {}

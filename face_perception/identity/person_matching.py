@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from face_perception.attributes.persons_db import PersonStore
+from face_perception.identity.persons_db import PersonStore
 
 
 @dataclass(frozen=True)

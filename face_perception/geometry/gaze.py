@@ -33,14 +33,6 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from face_perception.attributes.head_pose import (
-    CameraModel,
-    GAZE_IN_FACE,
-    HeadPose,
-    OneEuroFilter,
-    OneEuroParameters,
-)
-from face_perception.attributes.mesh_geometry import eye_centres, mean_face, MeanFaceMesh
 from face_perception.detection.landmarks import (
     EyeLandmarks,
     FaceLandmarks,
@@ -49,6 +41,14 @@ from face_perception.detection.landmarks import (
     RIGHT_EYE_INNER,
     RIGHT_EYE_OUTER,
 )
+from face_perception.geometry.head_pose import (
+    CameraModel,
+    GAZE_IN_FACE,
+    HeadPose,
+    OneEuroFilter,
+    OneEuroParameters,
+)
+from face_perception.geometry.mesh_geometry import eye_centres, mean_face, MeanFaceMesh
 
 # An eye whose ray misses its sphere by more than this fraction of the radius is a bad fit
 # (a wrong iris, or a wrong head pose): it gives no direction.

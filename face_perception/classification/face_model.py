@@ -15,7 +15,7 @@
 """
 One shape for every face model: framed faces in, one named output per face out.
 
-A :class:`FaceModel` is built from its card (:mod:`face_perception.attributes.classification`),
+A :class:`FaceModel` is built from its card (:mod:`face_perception.classification.classification`),
 takes the batch its :attr:`~FaceModel.input_spec` asks for and returns one probability vector
 per face. The pipeline smooths those vectors per track under the model's
 :attr:`~FaceModel.name` (the card's task), then the model reads a vector into its output: a
@@ -33,7 +33,7 @@ from typing import Protocol, Union
 
 import numpy as np
 
-from face_perception.attributes.preprocessing import InputSpec
+from face_perception.classification.preprocessing import InputSpec
 
 # What a ClassDistribution reads as when its most likely class is below its min_confidence.
 UNKNOWN_LABEL = "unknown"
@@ -69,7 +69,7 @@ class ExpectedValue:
     """
     The expectation of a distribution over bins (age: years) and the probability of each coarse band.
 
-    Age also reads as groups a robot can act on (face_perception.attributes.age_groups):
+    Age also reads as groups a robot can act on (face_perception.classification.age_groups):
     FairFace's nine groups and the calibrated probability of a child under 13, who is a child
     at ``child_threshold`` and above.
     """

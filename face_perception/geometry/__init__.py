@@ -12,4 +12,5 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Face attributes: framing, model cards, the face models, preprocessing, tracking and the per-frame pipeline."""
+
+"""Face geometry: head pose from keypoints or the face mesh, the tracked mesh, eye gaze and mouth openness."""

@@ -18,7 +18,7 @@ Head pose from the face mesh: its 2-D points against a 3-D mean face of the same
 The mean face (``face_perception/data/mean_face_mesh.json``, built from LFW by
 ``scripts/assets/build_mean_face_mesh.py``) is in the REP-155 face frame, in metres: origin between
 the eyes' centres (63 mm apart), x out of the face, y to the person's left, z up. It also
-holds the eyeballs' centres for the eye gaze (:mod:`face_perception.attributes.gaze`).
+holds the eyeballs' centres for the eye gaze (:mod:`face_perception.geometry.gaze`).
 
 Two ways to the pose from the mesh's inner points (:data:`POSE_POINTS`: the face oval's points
 slide along the silhouette as the head turns, so they are left out), both after removing the
@@ -45,7 +45,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from face_perception.attributes.head_pose import CameraModel, from_keypoints, HeadPose, plausible, PoseEstimate
 from face_perception.detection.detection import Keypoints
 from face_perception.detection.landmarks import (
     FaceLandmarks,
@@ -54,6 +53,7 @@ from face_perception.detection.landmarks import (
     RIGHT_EYE_INNER,
     RIGHT_EYE_OUTER,
 )
+from face_perception.geometry.head_pose import CameraModel, from_keypoints, HeadPose, plausible, PoseEstimate
 
 MEAN_FACE_FILE = "mean_face_mesh.json"
 MEAN_FACE_PATH = Path(__file__).resolve().parent.parent / "data" / MEAN_FACE_FILE

@@ -333,7 +333,7 @@ class HeadPoseTracker:
         Update the tracks' smoothed head poses with one frame.
 
         One frame: (track id, its pose estimate or None) of the faces seen (:func:`from_keypoints`,
-        :func:`face_perception.attributes.mesh_geometry.from_mesh`), the ids of every live
+        :func:`face_perception.geometry.mesh_geometry.from_mesh`), the ids of every live
         track. Returns track id -> smoothed pose for the live tracks that have one; a track
         missed in this frame, or whose estimate gave no plausible pose, keeps its last.
         """

@@ -19,7 +19,7 @@ The card (``<model>.card.json``) gives labels, input size and normalisation; the
 tensor shapes are checked against it on load so a mismatched pair fails at start-up, naming
 the file, rather than producing wrong labels at run time. :data:`ATTRIBUTES` lists the
 models the node runs; :func:`load_face_models` builds each as a
-:class:`~face_perception.attributes.face_model.FaceModel` that reads as its card says (age
+:class:`~face_perception.classification.face_model.FaceModel` that reads as its card says (age
 bins: an expected value; otherwise a class distribution).
 """
 from __future__ import annotations
@@ -31,11 +31,11 @@ from typing import Mapping, Sequence
 from ai_edge_litert.interpreter import Interpreter
 import numpy as np
 
-from face_perception.attributes import age
-from face_perception.attributes.age_groups import AGE_GROUP_NAMES, AgeGroupReader
-from face_perception.attributes.face_model import ClassDistribution, ExpectedValue
-from face_perception.attributes.model_card import load_model_card, ModelCard, ModelCardError
-from face_perception.attributes.preprocessing import InputSpec
+from face_perception.classification import age
+from face_perception.classification.age_groups import AGE_GROUP_NAMES, AgeGroupReader
+from face_perception.classification.face_model import ClassDistribution, ExpectedValue
+from face_perception.classification.model_card import load_model_card, ModelCard, ModelCardError
+from face_perception.classification.preprocessing import InputSpec
 from face_perception.parameters import ClassificationConfig
 
 MODELS_DIRECTORY = Path(__file__).resolve().parents[1] / "models"  # face_perception/models

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Face crops to model input: framing (face_perception.attributes.framing), normalise, batch.
+Face crops to model input: framing (face_perception.classification.framing), normalise, batch.
 
 All faces of a frame go into ONE float32 array [N, H, W, C] so each model runs once per frame;
 C is 1 for a grey model and 3 (R, G, B) for an rgb one, as its card says (``input.color``).
@@ -31,14 +31,14 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from face_perception.attributes.framing import (
+from face_perception.classification.framing import (
     BoxFraming,
     crop_box_with_margin,
     FaceFraming,
     framing_from_card,
     resize_crop,
 )
-from face_perception.attributes.model_card import COLOR_CHANNELS, ModelCard
+from face_perception.classification.model_card import COLOR_CHANNELS, ModelCard
 from face_perception.detection.detection import Detection
 
 __all__ = ["InputSpec", "build_batch", "crop_box_with_margin", "crop_faces", "frame_faces", "preprocess_faces"]

@@ -30,9 +30,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from face_perception.attributes.mouth import mouth_openness
 from face_perception.detection.detection import Box, Detection
 from face_perception.detection.landmarks import FaceLandmarker, FaceLandmarks
+from face_perception.geometry.mouth import mouth_openness
 from face_perception.parameters import FaceMeshConfig
 
 

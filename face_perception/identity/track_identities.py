@@ -34,12 +34,12 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from face_perception.attributes.face_embedding import align_chip, FaceEmbedder
-from face_perception.attributes.person_matching import PersonMatch, PersonMatcher
-from face_perception.attributes.persons_db import PersonStore, PersonStoreError, StoredPerson
-from face_perception.attributes.tracking import FaceTracker, Track
 from face_perception.detection.detection import Keypoints
+from face_perception.identity.face_embedding import align_chip, FaceEmbedder
+from face_perception.identity.person_matching import PersonMatch, PersonMatcher
+from face_perception.identity.persons_db import PersonStore, PersonStoreError, StoredPerson
 from face_perception.parameters import IdentityConfig
+from face_perception.tracking.tracking import FaceTracker, Track
 
 # Chips waiting for the worker; more are refused (the frame thread never blocks).
 QUEUE_SIZE = 4

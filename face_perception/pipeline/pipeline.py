@@ -15,8 +15,8 @@
 """
 The whole per-frame pipeline: detect -> crop -> run every face model (one batch each) -> track.
 
-The face models are the configured :data:`~face_perception.attributes.classification.ATTRIBUTES`,
-all run alike (:class:`~face_perception.attributes.face_model.FaceModel`): each output is
+The face models are the configured :data:`~face_perception.classification.classification.ATTRIBUTES`,
+all run alike (:class:`~face_perception.classification.face_model.FaceModel`): each output is
 smoothed per track by the model's name and read into a :class:`FaceResult`'s ``outputs``.
 No ROS here: the node converts messages to arrays, calls :meth:`FacePerceptionPipeline.process`
 and turns the :class:`FrameResult` back into messages.
@@ -31,22 +31,22 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
-from face_perception.attributes.classification import load_face_models
-from face_perception.attributes.face_embedding import DlibFaceEmbedder, EmbeddingUnavailable
-from face_perception.attributes.face_model import FaceModel, FaceOutput
-from face_perception.attributes.framing import BOX_KEYPOINT_PRIORS, EyesMouthFraming
-from face_perception.attributes.identity import IdentityWorker, TrackIdentities
-from face_perception.attributes.mesh_tracking import MeshTracks, TrackMesh
-from face_perception.attributes.person_matching import PersonMatch
-from face_perception.attributes.persons_db import PersonStoreError
-from face_perception.attributes.preprocessing import build_batch, frame_faces, InputSpec
-from face_perception.attributes.tracking import FaceTracker, TrackedFace
+from face_perception.classification.classification import load_face_models
+from face_perception.classification.face_model import FaceModel, FaceOutput
+from face_perception.classification.framing import BOX_KEYPOINT_PRIORS, EyesMouthFraming
+from face_perception.classification.preprocessing import build_batch, frame_faces, InputSpec
 from face_perception.detection.background_detection import BackgroundDetector, merge_new_faces
 from face_perception.detection.detection import Detection, Keypoints, PreparedFrame
 from face_perception.detection.detectors import create_detector
 from face_perception.detection.keypoints import RegionKeypointFinder
 from face_perception.detection.landmarks import FaceLandmarker, FaceLandmarks
+from face_perception.geometry.mesh_tracking import MeshTracks, TrackMesh
+from face_perception.identity.face_embedding import DlibFaceEmbedder, EmbeddingUnavailable
+from face_perception.identity.person_matching import PersonMatch
+from face_perception.identity.persons_db import PersonStoreError
+from face_perception.identity.track_identities import IdentityWorker, TrackIdentities
 from face_perception.parameters import IdentityConfig, PipelineConfig
+from face_perception.tracking.tracking import FaceTracker, TrackedFace
 
 TIMING_STAGES = ("detect", "crop", "classify", "track", "mesh")
 # A face narrower than this in BlazeFace's whole-frame input (FULL_RANGE_INPUT_PX wide) has its

@@ -27,8 +27,8 @@ import math
 from pathlib import Path
 from typing import Any, Mapping
 
-from face_perception.attributes.age_groups import ChildCalibration
-from face_perception.attributes.framing import framing_from_card, FramingError
+from face_perception.classification.age_groups import ChildCalibration
+from face_perception.classification.framing import framing_from_card, FramingError
 
 CARD_SCHEMA_VERSION = 1
 SUPPORTED_TASKS = ("emotion", "gender", "age")
@@ -65,7 +65,7 @@ class ModelCard:
     age_bin_edges: tuple[float, ...] | None = None
     # Age cards only: Platt scaling of P(under 13) (card key child_calibration); absent: the raw mass.
     child_calibration: ChildCalibration = ChildCalibration()
-    # input.framing (face_perception.attributes.framing), validated; None: the card names none (older
+    # input.framing (face_perception.classification.framing), validated; None: the card names none (older
     # cards), and the node's box framing with classification.crop_margin applies.
     framing: Mapping[str, Any] | None = None
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from face_perception.attributes.mesh_geometry import eye_centres
 from face_perception.detection.landmarks import (
     LOWER_LIP_INNER,
     MOUTH_LEFT_CORNER,
     MOUTH_RIGHT_CORNER,
     UPPER_LIP_INNER,
 )
+from face_perception.geometry.mesh_geometry import eye_centres
 
 
 def mouth_openness(points: np.ndarray) -> float:
