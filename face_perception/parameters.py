@@ -84,7 +84,7 @@ DEFAULT_IMAGE_TOPIC = "camera/image_raw"
 DETECTION_BACKENDS = ("haar", "blazeface")
 BLAZEFACE_MODELS = ("full_range", "short_range")
 HAAR_KEYPOINT_SOURCES = ("blazeface", "box")
-# Chosen on LFW validation people (scripts/evaluate_identity.py, docs/identity.md).
+# Chosen on LFW validation people (scripts/measurements/evaluate_identity.py, docs/identity.md).
 IDENTITY_MATCH_THRESHOLD = 0.53
 
 PARAMETERS: tuple[ParameterSpec, ...] = (
@@ -113,7 +113,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "of the image is made", 64 * 64, 16384 * 16384, scope=NODE),
     ParameterSpec("gaze.looking_at_camera_deg", 15.0, float,
                   "FaceAttributes.looking_at_camera is true while the eyes' gaze is at most this many degrees "
-                  "from the line to the camera (the gaze's own error is 5-15 degrees: scripts/measure_gaze.py)",
+                  "from the line to the camera (the gaze's own error is 5-15 degrees: scripts/measurements/measure_gaze.py)",
                   1.0, 90.0, scope=NODE),
     # --- head pose and gaze (intrinsics from camera_info_topic; smoothed by the pipeline) ---
     ParameterSpec("head_pose.enabled", True, bool,

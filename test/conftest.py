@@ -46,7 +46,7 @@ if str(REPO_ROOT) not in sys.path:  # `training` is a top-level folder, not an i
 from face_perception.parameters import PipelineConfig  # noqa: E402
 from face_perception.ros.demo_frames import background, load_demo_image, paste_head  # noqa: E402
 # The training package fixes TensorFlow's CPU settings (oneDNN off) before anything loads
-# TensorFlow, in this process as in a user's (training/tensorflow_runtime.py).
+# TensorFlow, in this process as in a user's (training/runtime/tensorflow_runtime.py).
 import training  # noqa: E402, F401, I100
 
 # Where Haar finds the astronaut's face in the 512x512 photo (x, y, w, h), +-5 px.
@@ -61,7 +61,7 @@ AGE_CENTERS = (3.0, 9.0, 15.0, 24.0, 35.0, 50.0, 70.0, 88.0)
 
 def pytest_report_header(config) -> list[str]:
     """Print what the run is on: CPU, its AVX-512 flags, TensorFlow and the oneDNN settings in force."""
-    from training import tensorflow_runtime
+    from training.runtime import tensorflow_runtime
 
     settings = tensorflow_runtime.describe()
     try:
@@ -153,7 +153,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     import keras
 
-    from training import export, models
+    from training.models import architectures, litert_export
 
     directory = tmp_path_factory.mktemp("models")
     specs = {
@@ -164,18 +164,18 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     extra = {"age": {"age_bins": {"centers_years": list(AGE_CENTERS)}}}
     for seed, (task, (size, labels, scale, offset)) in enumerate(specs.items()):
         keras.utils.set_random_seed(seed + 1)
-        model = models.build_mini_xception(input_shape=(size, size, 1), num_classes=len(labels))
+        model = architectures.build_mini_xception(input_shape=(size, size, 1), num_classes=len(labels))
         # Untrained, the last conv's outputs are tiny and every face gets ~uniform
         # probabilities; scaled up, different crops give clearly different outputs, so a
         # test can tell whether faces in a batch were mixed up.
         class_conv = model.get_layer("class_conv")
         kernel, bias = class_conv.get_weights()
         class_conv.set_weights([kernel * 200.0, bias])
-        export.export_tflite(model, directory / f"{task}.tflite")
-        export.write_model_card(directory / f"{task}.card.json", task=task, labels=list(labels),
-                                input_height=size, input_width=size,
-                                scale=scale, offset=offset,
-                                extra={"note": "untrained test model", **extra.get(task, {})})
+        litert_export.export_tflite(model, directory / f"{task}.tflite")
+        litert_export.write_model_card(directory / f"{task}.card.json", task=task, labels=list(labels),
+                                       input_height=size, input_width=size,
+                                       scale=scale, offset=offset,
+                                       extra={"note": "untrained test model", **extra.get(task, {})})
     return directory
 
 
@@ -222,7 +222,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory):
     """Yield the environment of the real ``ros2`` tools (ros2_tools.py); stop the ros2 daemon at the end."""
     from ros2_tools import ROS2, SHARED_ROS2, stop_daemon, tool_environment
 
-    assert ROS2.is_file(), f"{ROS2} is missing although {SHARED_ROS2} exists: run scripts/setup_env.sh --dev"
+    assert ROS2.is_file(), f"{ROS2} is missing although {SHARED_ROS2} exists: run scripts/setup/setup_env.sh --dev"
     env = tool_environment(tmp_path_factory.mktemp("ros_log"))
     yield env
     stop_daemon(env)

@@ -15,33 +15,31 @@
 """Camera frames with real LFW photos pasted in (../shared/data; the tests skip without it)."""
 from __future__ import annotations
 
-from pathlib import Path
 import tarfile
 
 import cv2
 import numpy as np
 import pytest
 
-LFW_TAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_gender_112px.tar"
+from training.data.loaders.lfw import read_photo
+from training.paths import DEFAULT_LFW
+
 # Two photos each of three people (different days, light and pose); Haar finds all but B's second.
 PHOTOS = {
     "A": ("lfw/Colin_Powell/Colin_Powell_0001.jpg", "lfw/Colin_Powell/Colin_Powell_0002.jpg"),
     "B": ("lfw/Serena_Williams/Serena_Williams_0001.jpg", "lfw/Serena_Williams/Serena_Williams_0002.jpg"),
     "C": ("lfw/Junichiro_Koizumi/Junichiro_Koizumi_0001.jpg", "lfw/Junichiro_Koizumi/Junichiro_Koizumi_0002.jpg"),
 }
-needs_lfw = pytest.mark.skipif(not LFW_TAR.is_file(), reason=f"{LFW_TAR} not found (CI has it)")
+needs_lfw = pytest.mark.skipif(not DEFAULT_LFW.is_file(), reason=f"{DEFAULT_LFW} not found (CI has it)")
 
 
 def lfw_photos() -> dict[str, list[np.ndarray]]:
     """Person letter -> their two photos, BGR 112x112."""
     photos: dict[str, list[np.ndarray]] = {}
-    with tarfile.open(LFW_TAR) as tar:
+    with tarfile.open(DEFAULT_LFW) as tar:
         for person, paths in PHOTOS.items():
             for path in paths:
-                member = tar.extractfile(path)
-                assert member is not None, path
-                photos.setdefault(person, []).append(
-                    cv2.imdecode(np.frombuffer(member.read(), np.uint8), cv2.IMREAD_COLOR))
+                photos.setdefault(person, []).append(read_photo(tar, path))
     return photos
 
 

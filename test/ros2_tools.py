@@ -16,7 +16,7 @@
 """
 The real ROS 2 command-line tools, for the tests that drive the package as a user does.
 
-The tools come from ../shared/ros2 (installed by `scripts/setup_env.sh --dev`, which also
+The tools come from ../shared/ros2 (installed by `scripts/setup/setup_env.sh --dev`, which also
 makes the venv an ament prefix for face_perception). Every verb runs as a subprocess with a
 timeout; conftest.py's ``environment`` fixture gives them this run's environment.
 """

@@ -114,7 +114,7 @@ def test_a_card_without_child_calibration_gives_the_raw_probability() -> None:
 
 def test_a_card_with_child_calibration_is_read(tmp_path: Path) -> None:
     path = tmp_path / "age.card.json"
-    entry = {"a": 1.3, "b": -0.2, "fitted_on": "validation", "command": "python -m training.child_calibration"}
+    entry = {"a": 1.3, "b": -0.2, "fitted_on": "validation", "command": "python -m training.fit.child_calibration"}
     path.write_text(json.dumps(age_card(child_calibration=entry)))
     assert load_model_card(path).child_calibration == ChildCalibration(1.3, -0.2)
 

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Smoke test of scripts/benchmark.py --quick: it runs end to end and reports every part.
+Smoke test of scripts/benchmarks/benchmark.py --quick: it runs end to end and reports every part.
 
 No timing asserts: the numbers of a three-frame run on a shared machine mean nothing.
 """
@@ -43,7 +43,7 @@ def shipped_models_present() -> bool:
 @pytest.fixture(scope="module")
 def quick_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
     out = tmp_path_factory.mktemp("benchmark") / "benchmark.json"
-    command = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--quick", "--json", str(out)]
+    command = [sys.executable, str(ROOT / "scripts" / "benchmarks" / "benchmark.py"), "--quick", "--json", str(out)]
     if not shipped_models_present():
         model_dir = request.getfixturevalue("model_dir")  # small untrained models (conftest.py)
         command += ["--emotion-model", str(model_dir / "emotion.tflite"),
@@ -94,7 +94,7 @@ def test_ros_graph_recall_footprint_and_targets_reported(quick_run: tuple[str, d
 def test_soak_mode_samples_memory_and_reports_each_minute(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     # A 15-second soak (the real one is 10 minutes, docs/benchmark.md): the same code path.
     out = tmp_path / "soak.json"
-    command = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--soak-minutes", "0.25",
+    command = [sys.executable, str(ROOT / "scripts" / "benchmarks" / "benchmark.py"), "--soak-minutes", "0.25",
                "--soak-sample-s", "5", "--soak-rate", "10", "--dds", "local-only", "--json", str(out)]
     if not shipped_models_present():
         model_dir = request.getfixturevalue("model_dir")

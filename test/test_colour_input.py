@@ -63,18 +63,18 @@ def rgb_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a small real (untrained) 48x48 rgb gender model, its outputs spread (not saturated)."""
     import keras
 
-    from training import export, models
+    from training.models import architectures, litert_export
 
     directory = tmp_path_factory.mktemp("rgb_model")
     keras.utils.set_random_seed(7)
-    model = models.build_mini_xception(input_shape=(RGB_SIZE, RGB_SIZE, 3), num_classes=2)
+    model = architectures.build_mini_xception(input_shape=(RGB_SIZE, RGB_SIZE, 3), num_classes=2)
     class_conv = model.get_layer("class_conv")
     kernel, bias = class_conv.get_weights()
     class_conv.set_weights([kernel * 10.0, bias])
-    path = export.export_tflite(model, directory / "gender.tflite")
-    export.write_model_card(directory / "gender.card.json", task="gender", labels=list(GENDER_LABELS),
-                            input_height=RGB_SIZE, input_width=RGB_SIZE, scale=2 / 255, offset=-1.0,
-                            color="rgb", extra={"note": "untrained test model"})
+    path = litert_export.export_tflite(model, directory / "gender.tflite")
+    litert_export.write_model_card(directory / "gender.card.json", task="gender", labels=list(GENDER_LABELS),
+                                   input_height=RGB_SIZE, input_width=RGB_SIZE, scale=2 / 255, offset=-1.0,
+                                   color="rgb", extra={"note": "untrained test model"})
     return path
 
 

@@ -122,7 +122,7 @@ def test_sources_are_found() -> None:
     # Guards the check below against walking nothing: each kind of source is seen.
     names = {path.relative_to(REPO_ROOT).as_posix() for path in source_files()}
     for expected in ("setup.py", "launch/perception.launch.py", "face_perception/ros/perception_node.py",
-                     "scripts/setup_env.sh", ".ci/run", "face_perception_msgs/CMakeLists.txt"):
+                     "scripts/setup/setup_env.sh", ".ci/run", "face_perception_msgs/CMakeLists.txt"):
         assert expected in names
 
 

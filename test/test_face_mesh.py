@@ -94,7 +94,7 @@ def test_bad_or_tiny_crops_give_no_landmarks(landmarker, astronaut_bgr):
 def test_a_turned_face_the_box_crop_doubts_gets_a_second_look(detector, landmarker):
     image = head_render.render_head(hp.face_rotation(-50, 20, 15), np.array([0.0, 0.0, 0.8]), K)
     detection = detector.detect(image)[0]
-    # scripts/measure_head_pose.py's render: the detector's box gives presence 0.06, the crop
+    # scripts/measurements/measure_head_pose.py's render: the detector's box gives presence 0.06, the crop
     # from that mesh 0.85.
     assert landmarker._run_mesh(image, *landmarker._crop_from(detection, None))[1] < MIN_PRESENCE
     landmarks = landmarker.measure(image, detection)
@@ -155,7 +155,7 @@ def test_mesh_head_pose_on_renders(detector, landmarker, yaw, pitch, roll, estim
     truth = hp.face_rotation(yaw, pitch, roll)
     image = head_render.render_head(truth, np.array([0.0, 0.0, 0.8]), K)
     pose = estimate(mesh_of(image, detector, landmarker).points, CAMERA)
-    # scripts/measure_head_pose.py: median 7 degrees on such renders, the frontal one's 5 included.
+    # scripts/measurements/measure_head_pose.py: median 7 degrees on such renders, the frontal one's 5 included.
     assert hp.rotation_angle_deg(truth, pose.rotation) < 12.0
     assert abs(np.linalg.norm(pose.translation) - 0.8) < 0.12
 
@@ -265,7 +265,7 @@ def test_the_astronaut_looks_at_the_camera(astronaut_bgr, detector, landmarker):
     camera = hp.CameraModel.from_values([width, 0, width / 2, 0, width, height / 2, 0, 0, 1], [], "", width, height)
     landmarks = mesh_of(astronaut_bgr, detector, landmarker)
     gaze = estimate_gaze(landmarks, estimate_mesh_pose(landmarks.points, camera), camera)
-    # scripts/measure_gaze.py: 10 degrees with this (assumed, 53 degree) field of view.
+    # scripts/measurements/measure_gaze.py: 10 degrees with this (assumed, 53 degree) field of view.
     assert gaze.angle_to_camera_deg < 15.0
 
 

@@ -134,7 +134,7 @@ def test_launch_argument_names_match_the_readme():
 
 
 @pytest.mark.skipif(shutil.which("colcon") is None and not (Path(sys.prefix) / "bin" / "colcon").exists(),
-                    reason="colcon is installed by scripts/setup_env.sh")
+                    reason="colcon is installed by scripts/setup/setup_env.sh")
 def test_colcon_discovers_both_packages_with_the_documented_base_paths():
     colcon = shutil.which("colcon") or str(Path(sys.prefix) / "bin" / "colcon")
     documented = subprocess.run(

@@ -39,7 +39,7 @@ from face_perception.geometry import head_pose as hp
 from face_perception.ros.demo_frames import background
 from ros_helpers import image_message
 
-try:  # scripts/setup_env.sh --dev builds both where ../shared/ros2/src holds them (CI does)
+try:  # scripts/setup/setup_env.sh --dev builds both where ../shared/ros2/src holds them (CI does)
     from hri_msgs.msg import Expression, FacialLandmarks, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
     from tf2_msgs.msg import TFMessage
 
@@ -199,14 +199,14 @@ def test_a_consumer_finds_every_rep155_topic_and_the_face_frames(ros_graph, rend
     np.testing.assert_allclose(gaze[:3, 3], face[:3, 3], atol=1e-9)  # collocated
     np.testing.assert_allclose(gaze[:3, :3].T @ gaze[:3, :3], np.eye(3), atol=1e-6)  # a rotation
     # The gaze frame's z follows the eyes, not the head: toward the eyes' true direction (the
-    # tolerance is the error scripts/measure_gaze.py measures on such renders, with a margin).
+    # tolerance is the error scripts/measurements/measure_gaze.py measures on such renders, with a margin).
     true_gaze = TRUE_ROTATION @ head_render.gaze_direction_in_face(EYES_YAW_DEG, 0.0)
     gaze_error = np.degrees(np.arccos(np.clip(gaze[:3, 2] @ true_gaze, -1, 1)))
     head_to_truth = np.degrees(np.arccos(np.clip(face[:3, 0] @ true_gaze, -1, 1)))
     assert gaze_error < 22.0 and gaze_error < head_to_truth, (gaze_error, head_to_truth)
     assert gaze[:3, 0] @ face[:3, 1] < 0  # x toward the person's right
     # The pose itself, against the render's truth (mean-face model and a rendered head: the
-    # tolerances are the error scripts/measure_head_pose.py measures, with a margin).
+    # tolerances are the error scripts/measurements/measure_head_pose.py measures, with a margin).
     assert hp.rotation_angle_deg(TRUE_ROTATION, face[:3, :3]) < 20.0
     assert np.linalg.norm(face[:3, 3] - TRUE_TRANSLATION) < 0.2 * TRUE_TRANSLATION[2]
     assert face[:3, 0] @ -face[:3, 3] > 0  # it faces the camera

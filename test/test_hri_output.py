@@ -30,7 +30,7 @@ from face_perception.ros.demo_frames import background
 from face_perception.ros.perception_node import NODE_NAME
 from ros_helpers import image_message
 
-try:  # scripts/setup_env.sh --dev builds hri_msgs where ../shared/ros2/src/hri_msgs exists (CI does)
+try:  # scripts/setup/setup_env.sh --dev builds hri_msgs where ../shared/ros2/src/hri_msgs exists (CI does)
     from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D, SoftBiometrics
 
     from face_perception.ros import hri_output

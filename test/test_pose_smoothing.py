@@ -67,7 +67,7 @@ def test_faces_carry_pose_and_gaze_only_with_a_camera(config, astronaut_bgr):
     face = result.faces[0]
     assert face.landmarks is not None and face.keypoints is not None  # measured for the pose, unasked
     assert 0.2 < face.head_pose.translation[2] < 3.0  # in front of the camera, at a portrait's distance
-    # scripts/measure_gaze.py: she looks at the camera, about 10 degrees with this field of view.
+    # scripts/measurements/measure_gaze.py: she looks at the camera, about 10 degrees with this field of view.
     assert face.gaze is not None and face.gaze.angle_to_camera_deg < 15.0
     assert result.live_head_poses == {face.track_id: face.head_pose}
     assert result.live_gazes == {face.track_id: face.gaze}

@@ -49,7 +49,7 @@ def run_python(args: list[str], env: dict[str, str] | None = None) -> subprocess
 @pytest.mark.parametrize("color", ["gray", "rgb"])
 @pytest.mark.parametrize("step", ["guided_backprop", "train"])
 def test_the_step_that_crashed_runs_in_a_fresh_process(step: str, color: str) -> None:
-    result = run_python(["-m", "training.cpu_check", "--step", step, "--color", color])
+    result = run_python(["-m", "training.runtime.cpu_check", "--step", step, "--color", color])
     assert result.returncode == 0, (f"exit {result.returncode} (negative: killed by signal)\n"
                                     + result.stdout[-1500:] + result.stderr[-3000:])
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -68,8 +68,8 @@ def test_graph_guided_backprop_equals_the_eager_gradient() -> None:
     code = """
 import training  # first, as every training entry point does: oneDNN off before TensorFlow loads
 import numpy as np, keras, tensorflow as tf
-from training.guided_backprop import guided_backprop, guided_relu_patched
-from training.models import build_mini_xception
+from training.evaluation.saliency import guided_backprop, guided_relu_patched
+from training.models.architectures import build_mini_xception
 keras.utils.set_random_seed(1)
 model = build_mini_xception((48, 48, 3), 7)
 image = np.random.default_rng(1).uniform(-1, 1, (48, 48, 3)).astype(np.float32)
@@ -91,7 +91,7 @@ print("same")
 
 def test_an_explicit_user_choice_is_kept_and_reported() -> None:
     env = {**user_environment(), "TF_ENABLE_ONEDNN_OPTS": "1"}
-    code = ("import os, json, training; from training import tensorflow_runtime as r; "
+    code = ("import os, json, training; from training.runtime import tensorflow_runtime as r; "
             "print(json.dumps([os.environ['TF_ENABLE_ONEDNN_OPTS'], r.describe()['TF_ENABLE_ONEDNN_OPTS']]))")
     result = run_python(["-c", code], env)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -106,7 +106,7 @@ def test_tensorflow_loaded_before_training_is_refused_with_one_line() -> None:
 
 
 def test_the_settings_name_the_cpu_and_its_avx512_flags() -> None:
-    from training import tensorflow_runtime
+    from training.runtime import tensorflow_runtime
 
     settings = tensorflow_runtime.describe()
     assert settings["cpu"]

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import pytest
 
-from training.age import (
+from training.data.age import (
     AGE_BANDS,
     AGE_BIN_EDGES,
     band_index,
@@ -33,8 +33,8 @@ from training.age import (
     expected_age,
     soft_targets,
 )
-from training.age_report import age_metrics, age_report
-from training.train import training_targets
+from training.evaluation.age_report import age_metrics, age_report
+from training.fit.trainer import training_targets
 
 
 def test_bins_cover_every_age_and_bands_are_unions_of_bins() -> None:
@@ -82,7 +82,7 @@ def test_age_metrics_and_constant_baselines() -> None:
 
 
 def test_age_task_uses_the_gender_split_with_age_bins(tmp_path: Path) -> None:
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
 
     rng = np.random.default_rng(5)
     tar_path = tmp_path / "utk.tar"

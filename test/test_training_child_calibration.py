@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from face_perception.classification.age_groups import ChildCalibration
-from training.child_calibration import fit_platt, logit, precision_recall
-from training.end_to_end import age_group_figures
-from training.fairface_report import is_child_figures
+from training.evaluation.fairface_figures import is_child_figures
+from training.evaluation.pasted_faces import age_group_figures
+from training.fit.child_probability import fit_platt, logit, precision_recall
 
 
 def test_platt_fit_recovers_the_scaling_that_made_the_labels() -> None:

@@ -52,7 +52,7 @@ def utk_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_utkface_decodes_colour_faces_in_rgb_order(utk_sample: Path) -> None:
     from PIL import Image
 
-    from training.loaders.utkface import parse_utk_name, read_utkface, split_indices
+    from training.data.loaders.utkface import parse_utk_name, read_utkface, split_indices
 
     gray = read_utkface(utk_sample, seed=1, side=48)
     rgb = read_utkface(utk_sample, seed=1, side=48, color="rgb")
@@ -77,8 +77,8 @@ def test_utkface_decodes_colour_faces_in_rgb_order(utk_sample: Path) -> None:
 @pytest.mark.data
 @needs_utkface
 def test_grey_and_colour_caches_never_mix(utk_sample: Path, tmp_path: Path) -> None:
-    from training.cache import cache_key
-    from training.loaders.utkface import load_utkface_gender
+    from training.data.cache import cache_key
+    from training.data.loaders.utkface import load_utkface_gender
 
     tar_path = tmp_path / "utk_small.tar"
     with tarfile.open(tar_path, "w") as tar:
@@ -100,8 +100,8 @@ def test_grey_and_colour_caches_never_mix(utk_sample: Path, tmp_path: Path) -> N
 
 
 def test_emotion_in_colour_stops_with_one_line(tmp_path: Path) -> None:
-    from training.tasks import load_task_data
-    from training.train import main as train_main
+    from training.data.tasks import load_task_data
+    from training.fit.train import main as train_main
 
     with pytest.raises(SystemExit) as info:
         train_main(["--task", "emotion", "--color", "rgb", "--out", str(tmp_path / "run"), "--epochs", "1"])
@@ -124,8 +124,8 @@ def _real_colour_faces(astronaut_bgr: np.ndarray) -> np.ndarray:
 
 
 def test_augmentation_and_normalisation_keep_three_channels(astronaut_bgr) -> None:
-    from training.augment import AugmentedBatches, build_augmentation, random_affine_batch
-    from training.preprocess import normalize, resize_batch
+    from training.data.augment import AugmentedBatches, build_augmentation, random_affine_batch
+    from training.data.preprocess import normalize, resize_batch
 
     faces = _real_colour_faces(astronaut_bgr)
     x = normalize(faces)
@@ -152,8 +152,8 @@ def test_augmentation_and_normalisation_keep_three_channels(astronaut_bgr) -> No
 
 
 def test_a_grey_teacher_is_refused_for_a_colour_student(tmp_path: Path) -> None:
-    from training.distill import load_teacher
-    from training.models import build_mini_xception
+    from training.fit.distill import load_teacher
+    from training.models.architectures import build_mini_xception
 
     path = tmp_path / "teacher" / "model.keras"
     path.parent.mkdir()
@@ -170,17 +170,17 @@ def test_a_tiny_rgb_gender_model_trains_exports_and_runs_in_the_pipeline(utk_sam
                                                                          astronaut_bgr) -> None:
     import keras
 
-    from face_perception.classification.preprocessing import preprocess_faces
     from face_perception.parameters import PipelineConfig
     from face_perception.pipeline.pipeline import FacePerceptionPipeline
-    from training import export
-    from training.compare import compare
-    from training.evaluate import evaluate
+    from face_perception.classification.preprocessing import preprocess_faces
+    from training.models import export
+    from training.evaluation.validation_compare import compare
+    from training.evaluation.test_report import evaluate
 
     run = tmp_path / "run"
     # The command line itself, in a process of its own: --threads 1 can only take effect before
     # TensorFlow starts, which earlier tests in this process may have done.
-    command = [sys.executable, "-m", "training.train", "--task", "gender", "--color", "rgb",
+    command = [sys.executable, "-m", "training.fit.train", "--task", "gender", "--color", "rgb",
                "--data", str(utk_sample), "--out", str(run), "--arch", "mini_xception", "--epochs", "1",
                "--limit", "300", "--batch-size", "32", "--warmup-epochs", "0.2", "--threads", "1",
                "--no-cache", "--verbose", "0"]

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.evaluate import flip_tta, markdown_report, report_both
-from training.metrics import classification_report, confusion_matrix
+from training.evaluation.metrics import classification_report, confusion_matrix
+from training.evaluation.test_report import flip_tta, markdown_report, report_both
 
 LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 

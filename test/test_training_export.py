@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 
 from face_perception.classification.model_card import load_model_card, ModelCardError
-from training.age import bin_labels
-from training.export import export_tflite, interleaved_latency_ms, run_from_shipped_card, write_model_card
-from training.litert import LiteRTClassifier
-from training.models import build_mini_xception
+from training.data.age import bin_labels
+from training.models.architectures import build_mini_xception
+from training.models.litert import LiteRTClassifier
+from training.models.litert_export import export_tflite, interleaved_latency_ms, run_from_shipped_card, write_model_card
 from training.paths import MODELS_DIR
 
 EXPECTED_LABELS = {"emotion": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],

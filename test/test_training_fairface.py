@@ -24,9 +24,9 @@ import pytest
 
 from conftest import write_fairface_tar
 
-from training.loaders.fairface import (age_group_of, AGE_GROUPS, DEFAULT_FAIRFACE, halves, RACE_LABELS,
-                                       read_fairface)
-from training.loaders.utkface import GENDER_LABELS
+from training.data.loaders.fairface import (age_group_of, AGE_GROUPS, DEFAULT_FAIRFACE, halves, RACE_LABELS,
+                                            read_fairface)
+from training.data.loaders.utkface import GENDER_LABELS
 
 
 def test_age_groups_from_years_at_the_edges() -> None:
@@ -84,8 +84,8 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
 @pytest.mark.skipif(not DEFAULT_FAIRFACE.is_file(), reason=f"{DEFAULT_FAIRFACE} not present")
 def test_real_fairface_faces_are_found_by_the_nodes_detector() -> None:
     from face_perception.classification.framing import EyesMouthFraming
-    from training.dataset import Dataset, Split
-    from training.framed import detect_keypoints, framed_dataset
+    from training.data.dataset import Dataset, Split
+    from training.data.framed import detect_keypoints, framed_dataset
 
     data = read_fairface(DEFAULT_FAIRFACE)
     assert data.info["faces"] == 980 and data.counts()["train"] == 0
@@ -106,9 +106,10 @@ def test_fairface_results_are_recorded_in_the_gender_and_age_cards(tmp_path: Pat
     import shutil
 
     from face_perception.classification.classification import FaceClassifier, resolve_model_path
-    from training.fairface_report import record_in_card
+    from training.evaluation.fairface_figures import record_in_card
 
-    report = {"command": "python -m training.fairface_report --split test --card", "split": "test", "faces": 3,
+    report = {"command": "python -m training.evaluation.fairface_report --split test --card", "split": "test",
+              "faces": 3,
               "models": {"gender": "g", "age": "a"}, "split_rule": "halves",
               "results": {"haar 96px": {"detected": 2 / 3, "gender accuracy by race": {"White": 0.5}}}}
     for task in ("gender", "age"):

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.dataset import Dataset, Split
-from training.loaders.fer2013 import EMOTION_LABELS, read_fer2013_csv
-from training.loaders.ferplus import attach_ferplus, read_votes, VOTE_COLUMNS, votes_to_targets
+from training.data.dataset import Dataset, Split
+from training.data.loaders.fer2013 import EMOTION_LABELS, read_fer2013_csv
+from training.data.loaders.ferplus import attach_ferplus, read_votes, VOTE_COLUMNS, votes_to_targets
 
 LABELS = list(EMOTION_LABELS)  # angry, disgust, fear, happy, sad, surprise, neutral
 

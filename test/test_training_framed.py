@@ -74,8 +74,8 @@ def lfw_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_training_cuts_the_face_the_node_cuts(utk_folder: Path) -> None:
     """The training face of an image is the node's face of that image padded into a frame."""
     from face_perception.detection.blazeface import BlazeFaceDetector
-    from training.framed import framed_dataset, PAD_FRACTION, SOURCE_SIDE
-    from training.loaders.utkface import read_utkface
+    from training.data.framed import framed_dataset, PAD_FRACTION, SOURCE_SIDE
+    from training.data.loaders.utkface import read_utkface
 
     sources = read_utkface(utk_folder, seed=1, side=SOURCE_SIDE, color="rgb")
     framing = EyesMouthFraming()
@@ -102,7 +102,7 @@ def test_training_cuts_the_face_the_node_cuts(utk_folder: Path) -> None:
 @pytest.mark.data
 @needs_data
 def test_lfw_is_split_by_person(lfw_tar: Path) -> None:
-    from training.loaders.lfw import read_lfw
+    from training.data.loaders.lfw import read_lfw
 
     dataset = read_lfw(lfw_tar, seed=1337)
     assert dataset.info["people"] == LFW_PEOPLE
@@ -122,7 +122,7 @@ def test_robot_view_is_seeded_and_changes_the_face() -> None:
     from skimage.data import astronaut
 
     from face_perception.detection.blazeface import BlazeFaceDetector
-    from training.robot_view import robot_view_face
+    from training.data.robot_view import robot_view_face
 
     image = astronaut()  # RGB
     keypoints = np.array(BlazeFaceDetector("full_range", 0.5, 2.0).detect(image[:, :, ::-1].copy())[0].keypoints)
@@ -138,7 +138,7 @@ def test_robot_view_is_seeded_and_changes_the_face() -> None:
 
 
 def test_robot_augmentation_needs_the_framing() -> None:
-    result = subprocess.run([sys.executable, "-m", "training.train", "--task", "gender", "--augment", "robot"],
+    result = subprocess.run([sys.executable, "-m", "training.fit.train", "--task", "gender", "--augment", "robot"],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "--augment robot" in result.stderr and "--framing eyes_mouth" in result.stderr
@@ -150,7 +150,7 @@ def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path
     out = tmp_path / "run"
     out.mkdir()
     (out / "STOP").touch()  # asks the run to end after its first epoch
-    command = [sys.executable, "-m", "training.train", "--task", "gender", "--data", str(utk_folder),
+    command = [sys.executable, "-m", "training.fit.train", "--task", "gender", "--data", str(utk_folder),
                "--lfw", str(lfw_tar), "--framing", "eyes_mouth", "--augment", "robot", "--epochs", "3",
                "--arch", "mini_xception", "--batch-size", "32", "--threads", "1", "--no-cache",
                "--verbose", "0", "--out", str(out)]
@@ -178,9 +178,9 @@ def test_a_framed_gender_run_records_its_framing(utk_folder: Path, lfw_tar: Path
 @needs_data
 def test_end_to_end_reads_pasted_faces_through_the_pipeline(utk_folder: Path) -> None:
     from face_perception.classification.classification import resolve_model_path
-    from training.end_to_end import run_end_to_end, summarise
-    from training.framed import framed_dataset, SOURCE_SIDE
-    from training.loaders.utkface import read_utkface
+    from training.evaluation.pasted_faces import run_end_to_end, summarise
+    from training.data.framed import framed_dataset, SOURCE_SIDE
+    from training.data.loaders.utkface import read_utkface
 
     dataset = framed_dataset(read_utkface(utk_folder, seed=1, side=SOURCE_SIDE, color="rgb"),
                              EyesMouthFraming().describe(), 48, "gray", cache_dir=None)
@@ -197,13 +197,13 @@ def test_end_to_end_results_are_recorded_in_the_models_card(tmp_path: Path) -> N
     import shutil
 
     from face_perception.classification.classification import FaceClassifier, resolve_model_path
-    from training.end_to_end import record_in_card
+    from training.evaluation.pasted_faces import record_in_card
 
     shipped = resolve_model_path("", "emotion")
     model = tmp_path / "emotion.tflite"
     shutil.copyfile(shipped, model)
     shutil.copyfile(shipped.with_name("emotion.card.json"), tmp_path / "emotion.card.json")
-    report = {"command": "python -m training.end_to_end --task emotion", "split": "test", "limit": 3,
+    report = {"command": "python -m training.evaluation.end_to_end --task emotion", "split": "test", "limit": 3,
               "results": {"blazeface 96px": {"faces": 3, "detected": 2 / 3, "seconds": 1.5}}}
     record_in_card(str(model), report)
     card = json.loads((tmp_path / "emotion.card.json").read_text())

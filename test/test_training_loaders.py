@@ -24,10 +24,10 @@ import cv2
 import numpy as np
 import pytest
 
-from training.cache import cached, load_dataset, save_dataset
-from training.loaders.fer2013 import EMOTION_LABELS, load_fer2013, read_fer2013_csv, read_fer2013_folder
-from training.loaders.imdb_wiki import read_imdb_wiki_mat
-from training.loaders.utkface import parse_utk_name, read_utkface, split_indices
+from training.data.cache import cached, load_dataset, save_dataset
+from training.data.loaders.fer2013 import EMOTION_LABELS, load_fer2013, read_fer2013_csv, read_fer2013_folder
+from training.data.loaders.imdb_wiki import read_imdb_wiki_mat
+from training.data.loaders.utkface import parse_utk_name, read_utkface, split_indices
 
 
 def _fer_rows(n: int, usage: str, rng: np.random.Generator) -> list[str]:

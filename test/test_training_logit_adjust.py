@@ -12,20 +12,20 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Prior correction folded into the class conv's bias (training.logit_adjust)."""
+"""Prior correction folded into the class conv's bias (training.fit.logit_adjust)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from training.label_views import POSED_VIEW
-from training.logit_adjust import adjusted_probabilities, choose_tau, fold_into_model
+from training.data.label_views import POSED_VIEW
+from training.fit.prior_correction import adjusted_probabilities, choose_tau, fold_into_model
 
 LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
 
 def test_the_folded_bias_gives_exactly_the_adjusted_probabilities() -> None:
-    from training.models import build_model
+    from training.models.architectures import build_model
 
     model = build_model("mini_xception", (48, 48, 1), 7, l2=0.0)
     faces = np.random.default_rng(0).uniform(-1, 1, (8, 48, 48, 1)).astype(np.float32)
@@ -80,7 +80,7 @@ def squeezed_readings(true_bins: np.ndarray, num_bins: int, pull: float) -> np.n
 
 
 def test_age_tau_undoes_a_squeeze_within_the_mae_slack() -> None:
-    from training.logit_adjust import AGE_MAE_SLACK, choose_age_tau
+    from training.fit.prior_correction import AGE_MAE_SLACK, choose_age_tau
 
     centers = [1.0, 6.0, 15.0, 25.0, 35.0, 45.0, 55.0, 65.0, 80.0]  # one bin per FairFace group
     groups = np.repeat(np.arange(9), 20)

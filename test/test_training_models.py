@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.models import build_mini_xception, build_model, build_simple_cnn
+from training.models.architectures import build_mini_xception, build_model, build_simple_cnn
 
 
 @pytest.mark.parametrize("side", [48, 64])

@@ -23,11 +23,11 @@ import pytest
 
 from conftest import write_fairface_tar, write_rafdb_tar
 
-from training import pseudo_labels
-from training.dataset import Dataset, Split
-from training.loaders.fairface import AGE_GROUPS, RACE_LABELS
-from training.loaders.utkface import GENDER_LABELS
-from training.tasks import _with_pseudo_labels
+from training.data.dataset import Dataset, Split
+from training.data.loaders.fairface import AGE_GROUPS, RACE_LABELS
+from training.data.loaders.utkface import GENDER_LABELS
+from training.data.tasks import _with_pseudo_labels
+from training.fit import pseudo_label_teachers, pseudo_labels
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,13 +35,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def test_the_threshold_is_the_lowest_that_keeps_the_precision() -> None:
     confidence = np.array([0.55, 0.6, 0.7, 0.8, 0.9, 0.95] * 10)
     right = np.array([False, False, True, False, True, True] * 10)
-    threshold, curve = pseudo_labels.choose_threshold(confidence, right, 0.8, grid=(0.5, 0.65, 0.75, 0.85),
-                                                      min_kept=5)
+    threshold, curve = pseudo_label_teachers.choose_threshold(confidence, right, 0.8, grid=(0.5, 0.65, 0.75, 0.85),
+                                                              min_kept=5)
     assert threshold == 0.85  # from 0.85 on the wrong 0.8 faces are dropped: all kept right
     assert [p["precision"] for p in curve] == pytest.approx([0.5, 0.75, 2 / 3, 1.0])
     assert [p["faces"] for p in curve] == [60, 40, 30, 20]
     with pytest.raises(SystemExit, match="lower --precision"):
-        pseudo_labels.choose_threshold(confidence, np.zeros(60, bool), 0.5, grid=(0.5, 0.9), min_kept=5)
+        pseudo_label_teachers.choose_threshold(confidence, np.zeros(60, bool), 0.5, grid=(0.5, 0.9), min_kept=5)
 
 
 def test_the_shipped_teacher_labels_rafdb_faces_with_the_threshold_chosen_on_fairface(tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_the_shipped_teacher_labels_rafdb_faces_with_the_threshold_chosen_on_fai
     assert pseudo_labels.main(["--task", "gender", "--fairface", str(fairface), "--rafdb", str(rafdb),
                                "--precision", "0", "--out", str(out), "--no-cache", "--rafdb-faces", "20"]) == 0
     saved, record = np.load(out), json.loads(out.with_suffix(".json").read_text())
-    np.testing.assert_array_equal(saved["rows"], pseudo_labels.rafdb_subset(50, 20))
+    np.testing.assert_array_equal(saved["rows"], pseudo_label_teachers.rafdb_subset(50, 20))
     assert record["rafdb_faces"] == 20 and len(set(saved["rows"].tolist())) == 20
     # A precision no threshold reaches on noise is refused, naming the option.
     with pytest.raises(SystemExit, match="--precision"):
@@ -115,8 +115,8 @@ def test_pseudo_labelled_faces_join_the_training_split_only(tmp_path: Path) -> N
 
 
 def test_a_softmax_head_learns_separable_descriptors_and_the_dlib_teacher_reads_real_faces(astronaut_bgr) -> None:
-    from training.descriptors import face_descriptors, SoftmaxHead
-    from training.pseudo_labels import DescriptorTeacher
+    from training.fit.descriptors import face_descriptors, SoftmaxHead
+    from training.fit.pseudo_label_teachers import DescriptorTeacher
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(200, 16))
@@ -125,7 +125,7 @@ def test_a_softmax_head_learns_separable_descriptors_and_the_dlib_teacher_reads_
     assert (head.probabilities(x).argmax(axis=1) == labels).mean() > 0.97
     np.testing.assert_allclose(head.probabilities(x).sum(axis=1), 1.0, rtol=1e-5)
     # The real descriptor on the astronaut's face, cut the node's way, at keypoints found by BlazeFace.
-    from training.framed import detect_keypoints
+    from training.data.framed import detect_keypoints
     import cv2
     face = cv2.resize(astronaut_bgr[20:260, 140:380], (112, 112))[..., ::-1]  # RGB, like a data set's source
     keypoints, found = detect_keypoints(face[None])
@@ -144,7 +144,7 @@ def test_a_softmax_head_learns_separable_descriptors_and_the_dlib_teacher_reads_
 
 
 def test_candidates_read_age_as_the_node_does() -> None:
-    from training.fairface_compare import age_outcome, markdown
+    from training.evaluation.fairface_candidates import age_outcome, markdown
 
     edges = [0, 3, 6, 10, 13, 16, 18, 21, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 90, 131]
     bins = {"edges_years": edges, "centers_years": [(lo + hi) / 2 for lo, hi in zip(edges[:-1], edges[1:])]}

@@ -24,11 +24,11 @@ import pytest
 
 from conftest import write_rafdb_tar
 
-from training.dataset import Dataset, Split
-from training.framed import join
-from training.label_views import label_views, UNION_VIEW
-from training.loaders.fer2013 import EMOTION_LABELS
-from training.loaders.rafdb import read_rafdb, stratified_split
+from training.data.dataset import Dataset, Split
+from training.data.framed import join
+from training.data.label_views import label_views, UNION_VIEW
+from training.data.loaders.fer2013 import EMOTION_LABELS
+from training.data.loaders.rafdb import read_rafdb, stratified_split
 from training.paths import DEFAULT_RAFDB
 
 
@@ -97,7 +97,7 @@ def test_joined_sets_keep_each_sets_view_and_the_union_first() -> None:
 @pytest.mark.data
 @pytest.mark.skipif(not DEFAULT_RAFDB.is_file(), reason=f"needs {DEFAULT_RAFDB}")
 def test_real_rafdb_faces_are_found_by_the_node_detector_once_padded(tmp_path: Path) -> None:
-    from training.framed import detect_keypoints
+    from training.data.framed import detect_keypoints
 
     with tarfile.open(DEFAULT_RAFDB) as tar:
         faces = []
@@ -116,7 +116,7 @@ def test_real_rafdb_faces_are_found_by_the_node_detector_once_padded(tmp_path: P
 
 def test_an_unknown_emotion_set_is_refused_with_the_choices() -> None:
     from face_perception.classification.framing import EyesMouthFraming
-    from training.tasks import load_task_data
+    from training.data.tasks import load_task_data
 
     message = r"--sets affectnet: unknown emotion data set; choose from \('fer2013', 'rafdb'\)"
     with pytest.raises(SystemExit, match=message):

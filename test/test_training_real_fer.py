@@ -35,7 +35,7 @@ ROWS = 2400
 def test_two_epochs_on_real_rows_beat_majority_class(tmp_path: Path) -> None:
     import keras
 
-    from training.train import main as train_main
+    from training.fit.train import main as train_main
 
     frame = pd.read_csv(DEFAULT_FER2013, nrows=ROWS)
     frame = frame[frame["Usage"] == "Training"].reset_index(drop=True)
@@ -52,8 +52,8 @@ def test_two_epochs_on_real_rows_beat_majority_class(tmp_path: Path) -> None:
                 "--augment", "none", "--no-cache", "--verbose", "0"])
     assert (out / "run.json").is_file() and (out / "history.csv").is_file()
 
-    from training.loaders.fer2013 import read_fer2013_csv
-    from training.preprocess import normalize
+    from training.data.loaders.fer2013 import read_fer2013_csv
+    from training.data.preprocess import normalize
 
     held = read_fer2013_csv(csv).splits["test"]
     model = keras.models.load_model(out / "model.keras", compile=False)

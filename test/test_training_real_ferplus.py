@@ -67,9 +67,9 @@ def small_fer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def _held_out(csv: Path, votes_csv: Path) -> tuple[np.ndarray, np.ndarray]:
     """Normalised held-out faces that have a FER+ majority label, and those labels."""
-    from training.loaders.fer2013 import read_fer2013_csv
-    from training.loaders.ferplus import attach_ferplus
-    from training.preprocess import normalize
+    from training.data.loaders.fer2013 import read_fer2013_csv
+    from training.data.loaders.ferplus import attach_ferplus
+    from training.data.preprocess import normalize
 
     held = attach_ferplus(read_fer2013_csv(csv), votes_csv).splits["test"]
     labelled = held.extra["ferplus_majority"] >= 0
@@ -81,7 +81,7 @@ def _held_out(csv: Path, votes_csv: Path) -> tuple[np.ndarray, np.ndarray]:
 def test_two_epochs_of_vote_distributions_beat_chance(small_fer: tuple[Path, Path], tmp_path: Path) -> None:
     import keras
 
-    from training.train import main as train_main
+    from training.fit.train import main as train_main
 
     csv, votes_csv = small_fer
     out = tmp_path / "run"
@@ -118,7 +118,7 @@ def test_a_student_distilled_from_a_real_teacher_learns_to_agree_with_it(
 
     import keras
 
-    from training.train import main as train_main
+    from training.fit.train import main as train_main
 
     csv, votes_csv = small_fer
     out = tmp_path / "student"
@@ -142,7 +142,7 @@ def test_a_student_distilled_from_a_real_teacher_learns_to_agree_with_it(
 
 
 def test_a_teacher_for_other_classes_is_refused(tmp_path: Path) -> None:
-    from training.distill import load_teacher
+    from training.fit.distill import load_teacher
 
     gender = TEACHER.with_name("gender.keras")
     with pytest.raises(SystemExit, match="gives 2 classes, the student 48x48 and 7"):
@@ -152,7 +152,7 @@ def test_a_teacher_for_other_classes_is_refused(tmp_path: Path) -> None:
 
 
 def test_blended_targets_stay_distributions() -> None:
-    from training.distill import blend_targets
+    from training.fit.distill import blend_targets
 
     labels = np.array([[1.0, 0.0, 0.0], [0.2, 0.8, 0.0]], np.float32)
     teacher = np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]], np.float32)

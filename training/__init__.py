@@ -15,10 +15,10 @@
 """
 Offline training for face_perception: data loaders, models, training, evaluation, export.
 
-Run the steps as modules from the repository root, e.g. ``python -m training.train --task emotion``.
+Run the steps as modules from the repository root, e.g. ``python -m training.fit.train --task emotion``.
 See training/README.md.
 """
-from training import tensorflow_runtime as _tensorflow_runtime
+from training.runtime import tensorflow_runtime as _tensorflow_runtime
 
 # Before any training module loads TensorFlow: oneDNN off (crashes on some CPUs; training/README.md).
 _tensorflow_runtime.configure()

@@ -48,7 +48,7 @@ def trained_run(run_dir: Path | None, task: str) -> tuple[Path, Path, dict]:
     model_path, record_path = run_dir / "model.keras", run_dir / "run.json"
     for needed in (model_path, record_path):
         if not needed.is_file():
-            raise SystemExit(f"{needed} not found: train first (python -m training.train --task {task})")
+            raise SystemExit(f"{needed} not found: train first (python -m training.fit.train --task {task})")
     return model_path, record_path, json.loads(record_path.read_text())
 
 

@@ -64,7 +64,7 @@ def executable_module(executable: str) -> str:
             return entry_point.value.split(":", 1)[0]
     raise ValueError(
         f"executable '{executable}' is not a console script of {PACKAGE_NAME}; "
-        "is the package installed (scripts/setup_env.sh)?"
+        "is the package installed (scripts/setup/setup_env.sh)?"
     )
 
 

@@ -114,7 +114,7 @@ NO_JITTER = FramingJitter()
 class EyesMouthFraming:
     """A square centred and scaled on the eyes and mouth, eyes levelled (module docstring)."""
 
-    # Defaults: UTKFace's own chip framing measured by scripts/calibrate_framing.py (median
+    # Defaults: UTKFace's own chip framing measured by scripts/measurements/calibrate_framing.py (median
     # chip side 2.46 face scales, centre 0.48 of the way from the eyes to the mouth; eye
     # distance / eye-to-mouth distance 0.93 on UTKFace and 0.92 on LFW).
     size: float = 2.4  # crop side / face scale

@@ -45,7 +45,7 @@ import numpy as np
 # distance: nose tip 0.60, mouth centre 1.08, tragion 0.19 eye distances below the eyes.
 # Depth (x, forward of the eyes' surface): nose tip +20 mm, lips +5 mm, tragion -80 mm,
 # typical adult profile values. Individual faces differ by some millimetres: the pose error
-# this leaves is measured by scripts/measure_head_pose.py.
+# this leaves is measured by scripts/measurements/measure_head_pose.py.
 MEAN_FACE = np.array(
     [
         [0.000, -0.0315, 0.000],   # right_eye (the person's right: -y)

@@ -16,7 +16,7 @@
 Head pose from the face mesh: its 2-D points against a 3-D mean face of the same mesh.
 
 The mean face (``face_perception/data/mean_face_mesh.json``, built from LFW by
-``scripts/build_mean_face_mesh.py``) is in the REP-155 face frame, in metres: origin between
+``scripts/assets/build_mean_face_mesh.py``) is in the REP-155 face frame, in metres: origin between
 the eyes' centres (63 mm apart), x out of the face, y to the person's left, z up. It also
 holds the eyeballs' centres for the eye gaze (:mod:`face_perception.geometry.gaze`).
 
@@ -33,7 +33,7 @@ lens distortion:
   Levenberg-Marquardt refinement after it gained 0.3 degrees on the renders for 1.2 ms per
   face: left out.
 
-Both are measured side by side by ``scripts/measure_head_pose.py``.
+Both are measured side by side by ``scripts/measurements/measure_head_pose.py``.
 """
 from __future__ import annotations
 
@@ -251,7 +251,7 @@ def best_pose_estimate(landmarks: FaceLandmarks | None, keypoints: Keypoints | N
     """
     Return a face's best pose estimate: its mesh's, falling back to its six keypoints'.
 
-    The mesh's many points give a pose to a few degrees (scripts/measure_head_pose.py); where
+    The mesh's many points give a pose to a few degrees (scripts/measurements/measure_head_pose.py); where
     the face has no mesh, or the mesh's fit fails, its keypoints' pose is still worth having.
     """
     estimates = ([from_mesh(landmarks.points)] if landmarks is not None else []) + (

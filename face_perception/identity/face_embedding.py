@@ -21,7 +21,7 @@ package, both from PyPI; nothing is downloaded at run time) maps a 150x150 RGB c
 dlib's 5-point shape predictor; we have no second face detector, so :func:`align_chip` cuts
 the chip with a similarity transform that puts *our* detector's eyes, nose tip and mouth
 where they fall on dlib's chips (:data:`CHIP_TEMPLATE`, measured by
-``scripts/calibrate_identity_alignment.py``).
+``scripts/measurements/calibrate_identity_alignment.py``).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ CHIP_SIZE = 150
 # Where the right eye, left eye, nose tip and mouth centre (detection.KEYPOINT_NAMES[:4]) of
 # our BlazeFace keypoints lie on dlib's own 150x150 chips (5-point predictor, padding 0.25):
 # the mean over 394 chips of 200 LFW validation people (per-point std 3.5-4.6 px), from
-# scripts/calibrate_identity_alignment.py.
+# scripts/measurements/calibrate_identity_alignment.py.
 CHIP_TEMPLATE = np.array([[44.1, 46.6], [101.9, 44.0], [74.0, 75.8], [75.1, 106.1]], np.float64)
 # Only these keypoints steer the chip; the ear tragions move with the head's yaw.
 _ALIGN_POINTS = 4

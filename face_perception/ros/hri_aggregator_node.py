@@ -70,7 +70,7 @@ class HriAggregatorNode(Node):
         except ImportError as error:
             raise AggregatorStartupError(
                 f"hri_msgs cannot be imported ({error}); install ros-<distro>-hri-msgs or build "
-                "../shared/ros2/src/hri_msgs (scripts/setup_env.sh --dev)") from error
+                "../shared/ros2/src/hri_msgs (scripts/setup/setup_env.sh --dev)") from error
         self._ids_list = IdsList
         try:  # both read-only: ROS refuses any change after the start
             values = declare_table(self, HRI_AGGREGATOR_PARAMETERS)

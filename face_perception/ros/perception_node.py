@@ -391,7 +391,7 @@ def _hri_output(node: Node, face_frames: bool):
     except ImportError as error:
         raise StartupError(
             f"parameter 'hri.enabled' is true but hri_msgs cannot be imported ({error}); install "
-            "ros-<distro>-hri-msgs or build ../shared/ros2/src/hri_msgs (scripts/setup_env.sh --dev)"
+            "ros-<distro>-hri-msgs or build ../shared/ros2/src/hri_msgs (scripts/setup/setup_env.sh --dev)"
         ) from error
     frames = None
     if face_frames:
@@ -401,7 +401,7 @@ def _hri_output(node: Node, face_frames: bool):
             raise StartupError(
                 f"parameters 'hri.enabled' and 'head_pose.enabled' are true but tf2_msgs cannot be imported "
                 f"({error}); install ros-<distro>-tf2-msgs, build ../shared/ros2/src/tf2_msgs "
-                "(scripts/setup_env.sh --dev), or set head_pose.enabled false"
+                "(scripts/setup/setup_env.sh --dev), or set head_pose.enabled false"
             ) from error
         frames = FaceFramesPublisher(node)
     return HriFaceOutput(node, frames=frames)
