@@ -113,7 +113,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "of the image is made", 64 * 64, 16384 * 16384, scope=NODE),
     ParameterSpec("gaze.looking_at_camera_deg", 15.0, float,
                   "FaceAttributes.looking_at_camera is true while the eyes' gaze is at most this many degrees "
-                  "from the line to the camera (the gaze's own error is 5-15 degrees: scripts/measurements/measure_gaze.py)",
+                  "from the line to the camera (the gaze's own error is 5-15 degrees: "
+                  "scripts/measurements/measure_gaze.py)",
                   1.0, 90.0, scope=NODE),
     # --- head pose and gaze (intrinsics from camera_info_topic; smoothed by the pipeline) ---
     ParameterSpec("head_pose.enabled", True, bool,

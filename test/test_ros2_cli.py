@@ -18,7 +18,8 @@ The package driven by the real ROS 2 tools, as a user does.
 The package driven by the real ROS 2 tools, as a user does: `ros2 launch`, `ros2 topic`,
 `ros2 param`, each a subprocess with a timeout.
 
-The tools come from ../shared/ros2 (ros2_tools.py; installed by `scripts/setup/setup_env.sh --dev`). Without that folder the tests skip,
+The tools come from ../shared/ros2 (ros2_tools.py; installed by `scripts/setup/setup_env.sh
+--dev`). Without that folder the tests skip,
 saying so; with it but without the tools installed they fail. Every verb runs with
 --no-daemon and the daemon is stopped at the end, so no process outlives the run.
 """
