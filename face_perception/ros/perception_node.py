@@ -29,8 +29,10 @@ Publishes:   faces/attributes         face_perception_msgs/FaceAttributesArray (
                                       (face_perception.ros.hri_output)
              /tf                      face_<id>/gaze_<id> frames, with hri.enabled,
                                       head_pose.enabled and a camera_info
-             /humans/persons/...      REP-155 persons, with hri.enabled and identity.enabled
-                                      (face_perception.ros.hri_persons)
+             /humans/persons/...      REP-155 persons, with hri.enabled and identity.enabled (the
+                                      database's) or engagement.enabled (an anonymous one per
+                                      tracked face), each with its engagement_status, and the
+                                      proxemic lists (face_perception.ros.hri_persons)
 Services:    identity/{name,forget,list}_person(s), with identity.enabled
              (face_perception.ros.identity_services)
 The faces/ topics are relative (face_perception.ros.topics): /faces/... in the root namespace,
@@ -66,11 +68,13 @@ from face_perception.attributes.gaze import gaze_rotation_in_face, GazeTracker
 from face_perception.attributes.head_pose import CameraModel, CameraModelError, HeadPoseTracker, OneEuroParameters
 from face_perception.attributes.mesh_geometry import best_pose_estimate
 from face_perception.attributes.pipeline import FacePerceptionPipeline
+from face_perception.attributes.proxemics import zone_lists
 from face_perception.parameters import ConfigError, PARAMETERS, ParameterSpec, PipelineConfig, validate_value
 from face_perception.ros import ros_messages
 from face_perception.ros.annotation import draw_annotations
 from face_perception.ros.camera_info import camera_info_topic, CameraInfoMonitor
 from face_perception.ros.diagnostics import PerCauseThrottle, StreamHealth
+from face_perception.ros.engagement import NodeEngagement, person_positions
 from face_perception.ros.image_conversion import check_pixel_count, compressed_image_size, ImageConversionError
 from face_perception.ros.node_main import run_node, warn_unknown_parameters
 from face_perception.ros.topics import (  # noqa: F401 (re-exported: the demo and tests import them from here)
@@ -143,7 +147,8 @@ NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
                   1.0, 90.0),
 )
 STARTUP_ONLY = {"image_topic", "camera_info_topic", "use_compressed", "diagnostics_period", "hri.enabled",
-                "head_pose.enabled", "identity.enabled", "identity.database"}
+                "head_pose.enabled", "identity.enabled", "identity.database", "engagement.enabled",
+                "engagement.reference_frame"}
 NODE_PARAMETERS_BY_NAME = {spec.name: spec for spec in NODE_PARAMETERS}
 # Seconds between two log lines for the same cause of bad frames (each cause has its own).
 BAD_FRAME_LOG_INTERVAL_S = 5.0
@@ -217,13 +222,28 @@ class PerceptionNode(Node):
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
         frames_on = bool(values["hri.enabled"] and values["head_pose.enabled"])
         self._hri = _hri_output(self, frames_on) if values["hri.enabled"] else None
-        self._hri_persons = None
-        if self._hri is not None and self._pipeline.identity is not None:
-            from face_perception.ros.hri_persons import HriPersonOutput, KNOWN_PERIOD_S
+        # Engagement (engagement.enabled, from the head poses): FaceAttributes and, with hri, the persons.
+        self._engagement = None
+        if self._config.engagement.enabled and values["head_pose.enabled"]:
+            try:
+                self._engagement = NodeEngagement(self, self._config.engagement)
+            except ValueError as error:
+                raise StartupError(str(error)) from error
+        self._hri_persons = self._hri_proxemics = self._anonymous_persons = None
+        identity = self._pipeline.identity
+        if self._hri is not None and (identity is not None or self._config.engagement.enabled):
+            from face_perception.ros.hri_persons import (anonymous_persons, HriPersonOutput, HriProxemicsOutput,
+                                                         KNOWN_PERIOD_S)
 
-            self._hri_persons = HriPersonOutput(self, self._pipeline.identity.known_person_ids)
-            self.create_timer(KNOWN_PERIOD_S, lambda: self._hri_persons.publish_known(
-                Header(stamp=self.get_clock().now().to_msg())))
+            # Without identity, an anonymous person per track: it lives as long as the track.
+            self._hri_persons = HriPersonOutput(self, identity.known_person_ids if identity else list,
+                                                transient=identity is None, engagement=self._engagement is not None)
+            self._anonymous_persons = anonymous_persons if identity is None else None
+            if identity is not None:
+                self.create_timer(KNOWN_PERIOD_S, lambda: self._hri_persons.publish_known(
+                    Header(stamp=self.get_clock().now().to_msg())))
+            if self._engagement is not None:
+                self._hri_proxemics = HriProxemicsOutput(self)
 
         message_type = CompressedImage if values["use_compressed"] else Image
         topic = image_topic.rstrip("/") + "/compressed" if values["use_compressed"] else image_topic
@@ -329,11 +349,16 @@ class PerceptionNode(Node):
         header = message.header
         poses, gazes = self._face_poses(result, header, bgr.shape)
         positions = {track_id: pose.translation for track_id, pose in poses.items()}
+        engagement, robot = {}, None
+        if self._engagement is not None:
+            camera_problem = "" if self._camera is not None else self._camera_problem
+            engagement, robot = self._engagement.update(result, header, poses, gazes, camera_problem)
+        levels = {track_id: value.level for track_id, value in engagement.items()}
         self._attributes_pub.publish(ros_messages.face_attributes_array(result.faces, header, positions, gazes,
-                                                                        self._looking_threshold_deg))
+                                                                        self._looking_threshold_deg, levels))
         self._detections_pub.publish(ros_messages.detection_array(result.faces, header))
         if self._publish_annotated and self._annotated_pub.get_subscription_count() > 0:
-            annotated = draw_annotations(bgr, result.faces)
+            annotated = draw_annotations(bgr, result.faces, levels)
             self._annotated_pub.publish(ros_messages.image_msg_with_header(annotated, header))
         if self._hri is not None:
             # Every live track with a pose: a missed track keeps its last gaze, as its last pose.
@@ -342,7 +367,13 @@ class PerceptionNode(Node):
                            for track_id, gaze in last_gazes.items() if gaze is not None}
             self._hri.publish(result, header, bgr, poses, gaze_frames)
         if self._hri_persons is not None:
-            self._hri_persons.publish(result.live_persons, self._hri.face_id, header)
+            persons = (self._anonymous_persons(result.live_track_ids, self._hri.face_id)
+                       if self._anonymous_persons is not None else result.live_persons)
+            self._hri_persons.publish(persons, self._hri.face_id, header, levels)
+            if self._hri_proxemics is not None:
+                origin = robot.origin if robot is not None else (0.0, 0.0, 0.0)
+                self._hri_proxemics.publish(zone_lists(person_positions(persons, poses), self._engagement.distances,
+                                                       origin), header)
         self._health.add_processed(time.monotonic(), (time.perf_counter() - received_at) * 1000.0, len(result.faces))
 
     def _log_identity_problem(self) -> None:
@@ -440,6 +471,8 @@ class PerceptionNode(Node):
                 self._pipeline.reconfigure(previous)
                 return SetParametersResult(successful=False, reason=str(error))
             self._config = config
+            if self._engagement is not None:
+                self._engagement.configure(config.engagement)
         self._apply_node_updates(node_updates)
         self.get_logger().info(f"parameters updated: {sorted(updates)}")
         return SetParametersResult(successful=True)
@@ -481,6 +514,8 @@ class PerceptionNode(Node):
             self._hri.close()
         if self._hri_persons is not None:
             self._hri_persons.close()
+        if self._hri_proxemics is not None:
+            self._hri_proxemics.close()
         super().destroy_node()
 
 
