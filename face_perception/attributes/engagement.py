@@ -94,37 +94,57 @@ class Engagement:
     value: float
 
 
-def gaze_term(direction: np.ndarray, towards: np.ndarray, field_of_view_deg: float) -> float:
+def gaze_term(direction: Sequence[float], towards: Sequence[float], field_of_view_deg: float) -> float:
     """
     Return how directly ``direction`` points along ``towards``: 1 straight on, 0 at the field of view's edge.
 
     1 - (angle / half field of view)^2, clipped at 0: flat near the centre, where the gaze's
-    own error (5-15 degrees) lies, and steeper towards the edge.
+    own error (5-15 degrees) lies, and steeper towards the edge. (Plain floats: NumPy's call
+    overhead on 3-vectors would be most of the per-face cost.)
     """
-    norm = float(np.linalg.norm(direction) * np.linalg.norm(towards))
+    ax, ay, az = _floats(direction)
+    bx, by, bz = _floats(towards)
+    norm = math.sqrt((ax * ax + ay * ay + az * az) * (bx * bx + by * by + bz * bz))
     if not norm > 0.0:
         return 0.0
-    cosine = float(np.clip(np.dot(direction, towards) / norm, -1.0, 1.0))
+    cosine = min(1.0, max(-1.0, (ax * bx + ay * by + az * bz) / norm))
     ratio = math.acos(cosine) / math.radians(field_of_view_deg / 2.0)
     return max(0.0, 1.0 - ratio * ratio)
 
 
+def _floats(vector: Sequence[float]) -> Sequence[float]:
+    # ndarray.tolist() is several times faster than iterating NumPy scalars.
+    return vector.tolist() if isinstance(vector, np.ndarray) else vector
+
+
 def distance_weight(distance_m: float, max_distance_m: float) -> float:
     """Return 1 up to half ``max_distance_m``, falling linearly to 0 at ``max_distance_m``."""
-    return float(np.clip(2.0 * (1.0 - distance_m / max_distance_m), 0.0, 1.0))
+    return min(1.0, max(0.0, 2.0 * (1.0 - distance_m / max_distance_m)))
 
 
-def engagement_score(position: np.ndarray, person_direction: np.ndarray, parameters: EngagementParameters,
+def engagement_score(position: Sequence[float], person_direction: Sequence[float], parameters: EngagementParameters,
                      robot: RobotGaze = CAMERA_GAZE) -> float:
     """Return the instantaneous score of a person at ``position`` looking along ``person_direction``."""
-    to_person = np.asarray(position, np.float64) - robot.origin
-    distance = float(np.linalg.norm(to_person))
+    ox, oy, oz = _floats(robot.origin)
+    px, py, pz = _floats(position)
+    to_person = (px - ox, py - oy, pz - oz)
+    distance = math.sqrt(to_person[0] ** 2 + to_person[1] ** 2 + to_person[2] ** 2)
     weight = distance_weight(distance, parameters.max_distance_m)
     if weight == 0.0:
         return 0.0
     fov = parameters.field_of_view_deg
-    return (gaze_term(np.asarray(person_direction, np.float64), -to_person, fov)
-            * gaze_term(robot.direction, to_person, fov) * weight)
+    towards_robot = (-to_person[0], -to_person[1], -to_person[2])
+    return gaze_term(person_direction, towards_robot, fov) * gaze_term(robot.direction, to_person, fov) * weight
+
+
+def looking_direction(pose, gaze=None) -> np.ndarray:
+    """
+    Return where a person looks, in the camera frame.
+
+    The eye gaze (face_perception.attributes.gaze.Gaze) where the face mesh measured one, else
+    the head's forward axis: the x axis of the head pose (HeadPose) face frame.
+    """
+    return gaze.direction if gaze is not None else pose.rotation[:, 0]
 
 
 def next_level(level: int, value: float, parameters: EngagementParameters) -> int:
@@ -153,17 +173,25 @@ class ScoreHistory:
 
     def __init__(self) -> None:
         self._samples: deque[tuple[float, float]] = deque()
+        # Sum of score x span of every sample but the first (whose span lies before the window).
+        self._area = 0.0
         self.level = UNKNOWN
 
     def add(self, time_s: float, score: float, parameters: EngagementParameters) -> Engagement:
-        if self._samples and time_s <= self._samples[-1][0]:
-            time_s = self._samples[-1][0]  # a stamp going back (replayed bag): no negative spans
-        self._samples.append((time_s, score))
+        samples = self._samples
+        if samples:
+            time_s = max(time_s, samples[-1][0])  # a stamp going back (replayed bag): no negative spans
+            self._area += score * (time_s - samples[-1][0])
+        samples.append((time_s, score))
         start = time_s - parameters.window_s
         # Keep one sample at or before the window's start: it bounds the first span inside.
-        while len(self._samples) >= 2 and self._samples[1][0] <= start:
-            self._samples.popleft()
-        value = self.mean(time_s, parameters.window_s)
+        while len(samples) >= 2 and samples[1][0] <= start:
+            boundary = samples.popleft()
+            self._area -= samples[0][1] * (samples[0][0] - boundary[0])
+        value = self._area
+        if len(samples) >= 2 and samples[0][0] < start:  # the first span is partly before the window
+            value -= samples[1][1] * (start - samples[0][0])
+        value = max(0.0, value / parameters.window_s)
         self.level = next_level(self.level, value, parameters)
         return Engagement(self.level, score, value)
 

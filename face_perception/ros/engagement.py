@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence, TYPE_CHECKING
 
-import numpy as np
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile
 
@@ -35,6 +34,7 @@ from face_perception.attributes.engagement import (
     Engagement,
     EngagementParameters,
     EngagementTracker,
+    looking_direction,
     RobotGaze,
     UNKNOWN,
 )
@@ -59,11 +59,6 @@ def method_parameters(config: EngagementConfig) -> EngagementParameters:
 
 def proxemic_distances(config: EngagementConfig) -> ProxemicDistances:
     return ProxemicDistances(config.personal_distance, config.social_distance, config.public_distance)
-
-
-def looking_direction(pose: "HeadPose", gaze: "Gaze | None") -> np.ndarray:
-    """Return where the person looks: the eye gaze if measured, else the face frame's x axis (out of the face)."""
-    return gaze.direction if gaze is not None else pose.rotation[:, 0]
 
 
 class NodeEngagement:
