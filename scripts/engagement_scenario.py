@@ -63,8 +63,8 @@ def run_scenario(shots: list[vs.Shot]) -> list[dict]:
                   eg.looking_direction(frame_poses[f.track_id], frame_gazes.get(f.track_id)))
                  for f in result.faces if f.track_id in frame_poses]
         measured = tracker.update_frame(faces, result.live_track_ids, shot.time_s)
-        first = measured[result.live_track_ids[0]] if result.live_track_ids else eg.Engagement(eg.UNKNOWN, np.nan,
-                                                                                                np.nan)
+        none = eg.Engagement(eg.UNKNOWN, np.nan, np.nan)
+        first = measured[result.live_track_ids[0]] if result.live_track_ids else none
         true = truth.add(shot.time_s, vs.true_score(shot.heads[0]) if shot.heads else 0.0, tracker.parameters)
         rows.append({"time": shot.time_s, "phase": shot.phase, "score": first.score, "value": first.value,
                      "level": first.level, "true_score": true.score, "true_value": true.value,

@@ -104,14 +104,15 @@ def visitor(rate_hz: float = RATE_HZ) -> list[Shot]:
 
 def passer_by(rate_hz: float = RATE_HZ) -> list[Shot]:
     """Return a person crossing the frame at 0.8 m in 4 s, head turned 35 degrees and eyes 20 more (where they walk)."""
-    return [Shot(i / rate_hz, "cross", (Head(-35.0, (_lerp(-0.3, 0.3, i / (4.0 * rate_hz)), EYE_HEIGHT_M, 0.8), -20.0),))
-            for i in range(int(round(4.0 * rate_hz)))]
+    count = int(round(4.0 * rate_hz))
+    return [Shot(i / rate_hz, "cross", (Head(-35.0, (_lerp(-0.3, 0.3, i / count), EYE_HEIGHT_M, 0.8), -20.0),))
+            for i in range(count)]
 
 
 def two_persons(rate_hz: float = RATE_HZ) -> list[Shot]:
     """Return two persons at 0.8 m for 4 s: on the left one looks at the robot, on the right one looks away."""
-    return [Shot(i / rate_hz, "two", (Head(0.0, (-0.22, EYE_HEIGHT_M, 0.8)), Head(35.0, (0.22, EYE_HEIGHT_M, 0.8), 30.0)))
-            for i in range(int(round(4.0 * rate_hz)))]
+    heads = (Head(0.0, (-0.22, EYE_HEIGHT_M, 0.8)), Head(35.0, (0.22, EYE_HEIGHT_M, 0.8), 30.0))
+    return [Shot(i / rate_hz, "two", heads) for i in range(int(round(4.0 * rate_hz)))]
 
 
 def lost_and_found(rate_hz: float = RATE_HZ, short_gap_s: float = 0.3, long_gap_s: float = 2.0) -> list[Shot]:

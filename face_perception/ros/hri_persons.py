@@ -184,7 +184,7 @@ class HriProxemicsOutput:
                             for zone, topic in PROXEMICS_TOPICS.items()}
 
     def publish(self, lists: Mapping[str, Sequence[str]], header: Header) -> None:
-        """``lists``: zone ("personal", "social", "public") -> person ids (proxemics.zone_lists)."""
+        """Publish the three lists; ``lists``: zone ("personal", "social", "public") -> person ids (zone_lists)."""
         for zone, publisher in self._publishers.items():
             publisher.publish(IdsList(header=header, ids=list(lists.get(zone, ()))))
 
