@@ -198,3 +198,26 @@ def test_proxemic_zones_follow_the_distances():
     assert lists == {"personal": ["p0", "p1"], "social": ["p2"], "public": ["p3"]}
     # From another origin (a robot frame 1 m behind the camera).
     assert zone_lists({"p1": (0.0, 0.0, 1.0)}, distances, origin=(0.0, 0.0, -1.0))["social"] == ["p1"]
+
+
+def test_the_frame_tree_gives_a_robot_frames_pose_in_the_camera_frame():
+    from face_perception.attributes.frame_tree import FrameTree
+
+    tree = FrameTree()
+    # base_link at the root; the camera 1 m up, its optical frame turned as REP-103 has it
+    # (z forward = base x, x right = base -y, y down = base -z).
+    tree.set_transform("base_link", "camera_link", (0.0, 0.0, 1.0), (0.0, 0.0, 0.0, 1.0))
+    tree.set_transform("camera_link", "camera_optical_frame", (0.0, 0.0, 0.0), (-0.5, 0.5, -0.5, 0.5))
+    pose = tree.pose_in("base_link", "/camera_optical_frame")
+    # The robot's origin is 1 m below the camera (optical +y) and it looks along optical +z.
+    assert pose[:3, 3] == pytest.approx([0.0, 1.0, 0.0], abs=1e-9)
+    assert pose[:3, 0] == pytest.approx([0.0, 0.0, 1.0], abs=1e-9)
+    robot = eg.RobotGaze(pose[:3, 3], pose[:3, 0])
+    # A person 2 m ahead at the camera's height looking at the camera: the robot's origin is
+    # 1 m lower, so the person looks ~27 degrees above it and the robot ~27 degrees below them,
+    # and it is sqrt(5) m away.
+    person = np.array([0.0, 0.0, 2.0])
+    expected = (1 - (math.degrees(math.atan2(1.0, 2.0)) / 30.0) ** 2) ** 2 * eg.distance_weight(math.sqrt(5), 4.0)
+    assert eg.engagement_score(person, -person, PARAMETERS, robot) == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(LookupError, match="no transform connects"):
+        tree.pose_in("map", "camera_optical_frame")
