@@ -273,6 +273,42 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "a face recognised within this many seconds of losing its track continues that track "
                   "(id and smoothed attributes)",
                   0.0, 3600.0),
+    # --- engagement and proxemics (ROS4HRI persons; face_perception.interaction.engagement) ---
+    ParameterSpec("engagement.enabled", True, bool,
+                  "with hri.enabled: a REP-155 person for every tracked face (anonymous, living as long as the "
+                  "track; identity.enabled gives its own persons instead), each person's engagement_status and "
+                  "the proxemic lists /humans/persons/in_{personal,social,public}_space (read at start-up)",
+                  startup_only=True),
+    ParameterSpec("engagement.window", 2.0, float,
+                  "seconds of engagement scores averaged into the engagement value; the states follow it with "
+                  "about this delay (docs/engagement.md)", 0.1, 30.0),
+    ParameterSpec("engagement.field_of_view", 60.0, float,
+                  "full angle (degrees) of both gazes' field of view: a person looking at the robot, and the "
+                  "robot at the person, counts 1 straight on and 0 at half this angle", 5.0, 180.0),
+    ParameterSpec("engagement.max_distance", 4.0, float,
+                  "metres from which a person counts as not engaged; the distance weight is 1 up to half of it "
+                  "and falls linearly to 0 at it", 0.5, 20.0),
+    ParameterSpec("engagement.engaging_threshold", 0.25, float,
+                  "window mean score at which a DISENGAGED person becomes ENGAGING (and below which, less the "
+                  "hysteresis, ENGAGING or DISENGAGING become DISENGAGED); below engaged_threshold", 0.01, 1.0),
+    ParameterSpec("engagement.engaged_threshold", 0.5, float,
+                  "window mean score at which an ENGAGING or DISENGAGING person becomes ENGAGED (and below "
+                  "which, less the hysteresis, ENGAGED becomes DISENGAGING)", 0.01, 1.0),
+    ParameterSpec("engagement.hysteresis", 0.05, float,
+                  "margin below a threshold before a state falls back across it, so a mean hovering at a "
+                  "threshold does not flip the state; below engaged_threshold - engaging_threshold", 0.0, 0.5),
+    ParameterSpec("engagement.reference_frame", "", str,
+                  "TF frame of the robot's gaze: its origin is where the robot is, its x axis where it looks "
+                  "(REP-103 body frame), looked up on /tf and /tf_static from the images' frame_id; empty = the "
+                  "camera itself, looking along its optical axis (read at start-up)", startup_only=True),
+    ParameterSpec("engagement.personal_distance", 1.2, float,
+                  "metres: persons this near are listed in /humans/persons/in_personal_space (Hall's personal "
+                  "zone)", 0.1, 50.0),
+    ParameterSpec("engagement.social_distance", 3.6, float,
+                  "metres: persons beyond personal_distance and up to this are in_social_space", 0.1, 50.0),
+    ParameterSpec("engagement.public_distance", 7.6, float,
+                  "metres: persons beyond social_distance and up to this are in_public_space; farther, in no "
+                  "list", 0.1, 100.0),
     # --- whole pipeline ---------------------------------------------------------------------
     ParameterSpec("max_faces", 10, int,
                   "most faces classified per frame (the largest are kept)", 1, 256),
@@ -449,8 +485,38 @@ class IdentityConfig:
     rejoin_gap: float
 
 
+@dataclass(frozen=True)
+class EngagementConfig:
+    enabled: bool
+    window: float
+    field_of_view: float
+    max_distance: float
+    engaging_threshold: float
+    engaged_threshold: float
+    hysteresis: float
+    reference_frame: str
+    personal_distance: float
+    social_distance: float
+    public_distance: float
+
+    def __post_init__(self) -> None:
+        # Checks between parameters (each one's own range is checked by validate_value).
+        if not self.engaging_threshold < self.engaged_threshold:
+            raise ConfigError(f"parameter 'engagement.engaging_threshold' = {self.engaging_threshold!r} must be "
+                              f"below 'engagement.engaged_threshold' = {self.engaged_threshold!r}")
+        if not self.hysteresis < self.engaged_threshold - self.engaging_threshold:
+            raise ConfigError(f"parameter 'engagement.hysteresis' = {self.hysteresis!r} must be below "
+                              "engagement.engaged_threshold - engagement.engaging_threshold = "
+                              f"{self.engaged_threshold - self.engaging_threshold:g}")
+        if not self.personal_distance < self.social_distance < self.public_distance:
+            raise ConfigError(f"parameters 'engagement.personal_distance' = {self.personal_distance!r}, "
+                              f"'engagement.social_distance' = {self.social_distance!r} and "
+                              f"'engagement.public_distance' = {self.public_distance!r} must increase")
+
+
 _SECTIONS = {"detection": DetectionConfig, "classification": ClassificationConfig, "tracking": TrackingConfig,
-             "face_mesh": FaceMeshConfig, "head_pose": HeadPoseConfig, "identity": IdentityConfig}
+             "face_mesh": FaceMeshConfig, "head_pose": HeadPoseConfig, "identity": IdentityConfig,
+             "engagement": EngagementConfig}
 
 
 @dataclass(frozen=True)
@@ -463,6 +529,7 @@ class PipelineConfig:
     face_mesh: FaceMeshConfig
     head_pose: HeadPoseConfig
     identity: IdentityConfig
+    engagement: EngagementConfig
     max_faces: int
 
     @classmethod

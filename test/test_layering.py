@@ -35,8 +35,8 @@ PACKAGE = "face_perception"
 Floors = tuple[str | tuple[str, ...], ...]
 # Lowest first; "" = the modules directly in face_perception/ (shared helpers). A tuple is one floor
 # of sibling sub-packages that may import the floors below but not each other.
-LAYERS: Floors = ("", "detection", "tracking", ("classification", "geometry", "identity"), "pipeline", "ros",
-                  "bringup")
+LAYERS: Floors = ("", "detection", "tracking", ("classification", "geometry", "identity", "interaction"), "pipeline",
+                  "ros", "bringup")
 
 
 def floor_of(layers: Floors) -> dict[str, int]:

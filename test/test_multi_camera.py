@@ -281,3 +281,29 @@ def test_one_tracked_list_holds_both_cameras_ids_and_each_face_has_its_cameras_f
         if wait_for(lambda: rois, timeout=5.0):
             break
     assert rois and rois[-1].header.frame_id == "front_camera_optical_frame"
+
+
+@needs_hri_msgs
+def test_anonymous_persons_of_both_cameras_in_one_persons_list(two_cameras):
+    # Identity off, engagement on (the default): a person per face, merged like the faces.
+    graph = two_cameras({"hri.enabled": True}, with_aggregator=True)
+    merged: list[IdsList] = []
+    personal: list[IdsList] = []
+    graph.probe.create_subscription(IdsList, "/humans/persons/tracked", merged.append, 10)
+    graph.probe.create_subscription(IdsList, "/humans/persons/in_personal_space", personal.append, 10)
+    aggregator = graph.nodes[2]
+    assert wait_for(lambda: aggregator.count_subscribers("/humans/persons/tracked") >= 1
+                    and all(n.count_subscribers(f"/{c}/humans/persons/tracked") == 1
+                            for n, c in zip(graph.nodes, ("front", "rear"))))
+
+    def both_cameras(message: IdsList) -> bool:
+        prefixes = [person_id.split("_")[1] for person_id in message.ids]
+        return all(p.startswith("anon_") for p in message.ids) and sorted(prefixes) == ["front", "rear", "rear"]
+
+    for second in range(300, 320, 2):
+        send(graph, second)
+        if wait_for(lambda: any(both_cameras(m) for m in merged), timeout=5.0):
+            break
+    assert any(both_cameras(m) for m in merged), [m.ids for m in merged]
+    # No camera_info here: no positions, so nobody is in a proxemic zone, but the lists come.
+    assert wait_for(lambda: personal) and all(not m.ids for m in personal)

@@ -13,4 +13,4 @@
 # limitations under the License.
 
 
-"""Face geometry: head pose from keypoints or the face mesh, the tracked mesh, eye gaze and mouth openness."""
+"""Face geometry: head pose from keypoints or the face mesh, the tracked mesh, eye gaze, mouth openness, frame trees."""

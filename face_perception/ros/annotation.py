@@ -12,16 +12,17 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Debug image: face boxes with track id, gender, emotion and age drawn on a copy of the frame."""
+"""Debug image: face boxes with track id, gender, emotion, age and engagement drawn on a copy of the frame."""
 from __future__ import annotations
 
 import math
-from typing import Sequence, TYPE_CHECKING
+from typing import Mapping, Sequence, TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from face_perception.classification.face_model import ExpectedValue
+from face_perception.interaction.engagement import DISENGAGED, DISENGAGING, ENGAGED, ENGAGING, LEVEL_NAMES
 
 if TYPE_CHECKING:  # only for type hints; keeps this module free of the model runtime
     from face_perception.pipeline.pipeline import FaceResult
@@ -29,6 +30,9 @@ if TYPE_CHECKING:  # only for type hints; keeps this module free of the model ru
 # BGR colours per gender; the box and the label background share it.
 _COLORS = {"female": (180, 60, 220), "male": (220, 140, 30), "unknown": (150, 150, 150)}
 _TEXT_COLOR = (255, 255, 255)
+# BGR per engagement level: a disc in the box's top-right corner (none while unknown).
+ENGAGEMENT_COLORS = {DISENGAGED: (160, 160, 160), ENGAGING: (0, 215, 255), ENGAGED: (0, 200, 0),
+                     DISENGAGING: (0, 120, 255)}
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -40,9 +44,11 @@ def _font_scale(image_width: int, image_height: int, box_width: int) -> float:
     return float(np.clip(max(by_image, by_box), 0.35, 2.0))
 
 
-def face_label_lines(face: "FaceResult") -> list[str]:
-    """Return the track id, then a line per model output: its answer and confidence."""
+def face_label_lines(face: "FaceResult", engagement_level: int | None = None) -> list[str]:
+    """Return the track id (and its engagement level, if known), then a line per model output: answer, confidence."""
     lines = [face.track_id]
+    if engagement_level in ENGAGEMENT_COLORS:
+        lines[0] += f" {LEVEL_NAMES[engagement_level]}"
     for name, output in face.outputs.items():
         if isinstance(output, ExpectedValue):
             if math.isfinite(output.value):  # NaN: a distribution without mass
@@ -52,8 +58,16 @@ def face_label_lines(face: "FaceResult") -> list[str]:
     return lines
 
 
-def draw_annotations(bgr: np.ndarray, faces: Sequence["FaceResult"]) -> np.ndarray:
-    """Return a new BGR image with every face's box and labels; ``bgr`` (or grey) is not modified."""
+def draw_annotations(bgr: np.ndarray, faces: Sequence["FaceResult"],
+                     engagement_levels: Mapping[str, int] | None = None) -> np.ndarray:
+    """
+    Return a new BGR image with every face's box and labels; ``bgr`` (or grey) is not modified.
+
+    ``engagement_levels``: track id -> hri_msgs/EngagementLevel level; a known level is named
+    after the track id and shown as a disc of its colour (:data:`ENGAGEMENT_COLORS`) in the
+    box's top-right corner.
+    """
+    engagement_levels = engagement_levels or {}
     if bgr.ndim == 2:
         canvas = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
     elif bgr.ndim == 3 and bgr.shape[2] == 3:
@@ -68,7 +82,11 @@ def draw_annotations(bgr: np.ndarray, faces: Sequence["FaceResult"]) -> np.ndarr
         thickness = max(1, int(round(scale * 1.6)))
         box_thickness = max(thickness, int(round(min(width, height) / 360)))
         cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), color, box_thickness)
-        _draw_label_block(canvas, face_label_lines(face), x, y, y + h, scale, thickness, color)
+        level = engagement_levels.get(face.track_id)
+        if level in ENGAGEMENT_COLORS:
+            radius = max(3, w // 10)
+            cv2.circle(canvas, (x + w - 1 - radius, y + radius), radius, ENGAGEMENT_COLORS[level], cv2.FILLED)
+        _draw_label_block(canvas, face_label_lines(face, level), x, y, y + h, scale, thickness, color)
     return canvas
 
 

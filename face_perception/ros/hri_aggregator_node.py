@@ -24,8 +24,10 @@ Publishes:   /humans/faces/tracked (hri_msgs/IdsList): the union of the cameras'
              face's own topics, /humans/faces/<id>/..., carry its camera's frame_id).
              /humans/persons/tracked and /humans/persons/known (IdsList), the same way, from
              each camera's humans/persons/tracked and known beside its faces list (nodes
-             with identity.enabled; cameras sharing one database share person ids, and a
-             person seen by two cameras is listed once).
+             with identity.enabled: cameras sharing one database share person ids, and a
+             person seen by two cameras is listed once; or engagement.enabled: an anonymous
+             person per face), and /humans/persons/in_{personal,social,public}_space
+             (engagement.enabled). Each person's engagement_status is per person already.
 
 The launch file and face-perception-bringup start it when a cameras file (or a namespace)
 puts perception nodes with hri.enabled outside the root namespace.
@@ -49,7 +51,8 @@ from face_perception.ros.topics import HRI_TRACKED_TOPIC
 
 # A camera's person lists sit beside its faces list: <ns>/humans/faces/tracked -> <ns>/humans/persons/...
 FACES_LIST_SUFFIX = "/humans/faces/tracked"
-PERSON_LISTS = {"tracked": "/humans/persons/tracked", "known": "/humans/persons/known"}
+PERSON_LISTS = {"tracked": "/humans/persons/tracked", "known": "/humans/persons/known",
+                **{f"in_{zone}_space": f"/humans/persons/in_{zone}_space" for zone in ("personal", "social", "public")}}
 
 NODE_NAME = "hri_aggregator"
 # As hri_output.STATE_QOS (reliable, newest only), not imported from there: that module

@@ -29,8 +29,10 @@ Publishes:   faces/attributes         face_perception_msgs/FaceAttributesArray (
                                       (face_perception.ros.hri_output)
              /tf                      face_<id>/gaze_<id> frames, with hri.enabled,
                                       head_pose.enabled and a camera_info
-             /humans/persons/...      REP-155 persons, with hri.enabled and identity.enabled
-                                      (face_perception.ros.hri_persons)
+             /humans/persons/...      REP-155 persons, with hri.enabled and identity.enabled (the
+                                      database's) or engagement.enabled (an anonymous one per
+                                      tracked face), each with its engagement_status, and the
+                                      proxemic lists (face_perception.ros.hri_persons)
 Services:    identity/{name,forget,list}_person(s), with identity.enabled
              (face_perception.ros.identity_services)
 The faces/ topics are relative (face_perception.ros.topics): /faces/... in the root namespace,
@@ -58,6 +60,7 @@ from vision_msgs.msg import Detection2DArray
 from face_perception.classification.classification import ATTRIBUTES
 from face_perception.geometry.gaze import gaze_rotation_in_face
 from face_perception.geometry.head_pose import CameraModel, CameraModelError
+from face_perception.interaction.proxemics import zone_lists
 from face_perception.parameters import (
     ConfigError,
     NODE,
@@ -72,6 +75,7 @@ from face_perception.ros import ros_messages
 from face_perception.ros.annotation import draw_annotations
 from face_perception.ros.camera_info import camera_info_topic, CameraInfoMonitor
 from face_perception.ros.diagnostics import PerCauseThrottle, StreamHealth
+from face_perception.ros.engagement import NodeEngagement, person_positions
 from face_perception.ros.image_conversion import check_pixel_count, compressed_image_size, ImageConversionError
 from face_perception.ros.node_main import run_node, warn_unknown_parameters
 from face_perception.ros.ros_parameters import declare_table
@@ -130,13 +134,28 @@ class PerceptionNode(Node):
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
         frames_on = bool(values["hri.enabled"] and self._config.head_pose.enabled)
         self._hri = _hri_output(self, frames_on) if values["hri.enabled"] else None
-        self._hri_persons = None
-        if self._hri is not None and self._pipeline.identity is not None:
-            from face_perception.ros.hri_persons import HriPersonOutput, KNOWN_PERIOD_S
+        # Engagement (engagement.enabled, from the head poses): FaceAttributes and, with hri, the persons.
+        self._engagement = None
+        if self._config.engagement.enabled and values["head_pose.enabled"]:
+            try:
+                self._engagement = NodeEngagement(self, self._config.engagement)
+            except ValueError as error:
+                raise StartupError(str(error)) from error
+        self._hri_persons = self._hri_proxemics = self._anonymous_persons = None
+        identity = self._pipeline.identity
+        if self._hri is not None and (identity is not None or self._config.engagement.enabled):
+            from face_perception.ros.hri_persons import (anonymous_persons, HriPersonOutput, HriProxemicsOutput,
+                                                         KNOWN_PERIOD_S)
 
-            self._hri_persons = HriPersonOutput(self, self._pipeline.identity.known_person_ids)
-            self.create_timer(KNOWN_PERIOD_S, lambda: self._hri_persons.publish_known(
-                Header(stamp=self.get_clock().now().to_msg())))
+            # Without identity, an anonymous person per track: it lives as long as the track.
+            self._hri_persons = HriPersonOutput(self, identity.known_person_ids if identity else list,
+                                                transient=identity is None, engagement=self._engagement is not None)
+            self._anonymous_persons = anonymous_persons if identity is None else None
+            if identity is not None:
+                self.create_timer(KNOWN_PERIOD_S, lambda: self._hri_persons.publish_known(
+                    Header(stamp=self.get_clock().now().to_msg())))
+            if self._engagement is not None:
+                self._hri_proxemics = HriProxemicsOutput(self)
 
         message_type = CompressedImage if values["use_compressed"] else Image
         topic = image_topic.rstrip("/") + "/compressed" if values["use_compressed"] else image_topic
@@ -157,6 +176,7 @@ class PerceptionNode(Node):
         # estimates and smooths the poses and gazes.
         self._camera: CameraModel | None = None
         self._camera_problem = "no camera_info received yet"
+        self._frame_camera_problem = self._camera_problem  # why this frame has no camera ("" when it has one)
         self._camera_logged: set[str] = set()
         self._camera_info_topic = info_subscription.topic_name
 
@@ -241,20 +261,31 @@ class PerceptionNode(Node):
         self._log_identity_problem()
         positions = {face.track_id: face.head_pose.translation for face in result.faces if face.head_pose}
         gazes = {face.track_id: face.gaze for face in result.faces if face.gaze is not None}
+        # Every live track with a pose: a missed track keeps its last pose and gaze.
+        poses = result.live_head_poses
+        engagement, robot = {}, None
+        if self._engagement is not None:
+            camera_problem = "" if camera is not None else self._frame_camera_problem
+            engagement, robot = self._engagement.update(result, header, poses, result.live_gazes, camera_problem)
+        levels = {track_id: value.level for track_id, value in engagement.items()}
         self._attributes_pub.publish(ros_messages.face_attributes_array(result.faces, header, positions, gazes,
-                                                                        self._looking_threshold_deg))
+                                                                        self._looking_threshold_deg, levels))
         self._detections_pub.publish(ros_messages.detection_array(result.faces, header))
         if self._publish_annotated and self._annotated_pub.get_subscription_count() > 0:
-            annotated = draw_annotations(bgr, result.faces)
+            annotated = draw_annotations(bgr, result.faces, levels)
             self._annotated_pub.publish(ros_messages.image_msg_with_header(annotated, header))
         if self._hri is not None:
-            # Every live track with a pose: a missed track keeps its last gaze, as its last pose.
-            poses = result.live_head_poses
             gaze_frames = {track_id: gaze_rotation_in_face(gaze.direction, poses[track_id])
                            for track_id, gaze in result.live_gazes.items()}
             self._hri.publish(result, header, bgr, poses, gaze_frames)
         if self._hri_persons is not None:
-            self._hri_persons.publish(result.live_persons, self._hri.face_id, header)
+            persons = (self._anonymous_persons(result.live_track_ids, self._hri.face_id)
+                       if self._anonymous_persons is not None else result.live_persons)
+            self._hri_persons.publish(persons, self._hri.face_id, header, levels)
+            if self._hri_proxemics is not None:
+                origin = robot.origin if robot is not None else (0.0, 0.0, 0.0)
+                self._hri_proxemics.publish(zone_lists(person_positions(persons, poses), self._engagement.distances,
+                                                       origin), header)
         self._health.add_processed(time.monotonic(), (time.perf_counter() - received_at) * 1000.0, len(result.faces))
 
     def _log_identity_problem(self) -> None:
@@ -281,11 +312,13 @@ class PerceptionNode(Node):
         the pipeline gives no head poses or gazes.
         """
         if not self._config.head_pose.enabled:
+            self._frame_camera_problem = "head_pose.enabled is false"
             return None
         camera, problem = self._camera, self._camera_problem
         if camera is not None and camera.width and (camera.width, camera.height) != (image_shape[1], image_shape[0]):
             camera, problem = None, (f"the camera_info is for {camera.width}x{camera.height} images, "
                                      f"the images are {image_shape[1]}x{image_shape[0]}")
+        self._frame_camera_problem = problem if camera is None else ""
         if camera is None and problem not in self._camera_logged:
             self._camera_logged.add(problem)
             self.get_logger().warning(f"no face positions or face frames: {problem} "
@@ -338,6 +371,8 @@ class PerceptionNode(Node):
                 self._pipeline.reconfigure(previous)
                 return SetParametersResult(successful=False, reason=str(error))
             self._config = config
+            if self._engagement is not None:
+                self._engagement.configure(config.engagement)
         self._apply_node_values(node_updates)
         self.get_logger().info(f"parameters updated: {sorted(pipeline_updates)}")
         return SetParametersResult(successful=True)
@@ -376,6 +411,8 @@ class PerceptionNode(Node):
             self._hri.close()
         if self._hri_persons is not None:
             self._hri_persons.close()
+        if self._hri_proxemics is not None:
+            self._hri_proxemics.close()
         super().destroy_node()
 
 

@@ -139,7 +139,7 @@ def check_emotion_labels(labels: Sequence[str]) -> None:
 
 
 def face_attributes(face, position: Sequence[float] | None = None, gaze=None,
-                    looking_threshold_deg: float = 15.0) -> FaceAttributes:
+                    looking_threshold_deg: float = 15.0, engagement_level: int = 0) -> FaceAttributes:
     """
     Convert one pipeline FaceResult to a FaceAttributes message.
 
@@ -147,7 +147,8 @@ def face_attributes(face, position: Sequence[float] | None = None, gaze=None,
     and child_probability NaN, age_confidence and the group probabilities 0, age_group "",
     is_child false); ``position``: the face's x, y, z in metres in the camera frame,
     NaN when None; ``gaze``: its :class:`~face_perception.geometry.gaze.Gaze` (NaN and not
-    looking when None), looking at the camera within ``looking_threshold_deg``.
+    looking when None), looking at the camera within ``looking_threshold_deg``;
+    ``engagement_level``: the track's hri_msgs/EngagementLevel level (0 = unknown).
     """
     gender, emotion, age = face.outputs["gender"], face.outputs["emotion"], face.outputs.get("age")
     x, y, w, h = face.box
@@ -177,6 +178,7 @@ def face_attributes(face, position: Sequence[float] | None = None, gaze=None,
     message.gaze_angle_to_camera = math.nan if gaze is None else float(gaze.angle_to_camera_deg)
     message.looking_at_camera = gaze is not None and bool(gaze.looking_at_camera(looking_threshold_deg))
     message.mouth_open = float(face.mouth_open)
+    message.engagement_level = int(engagement_level)
     if face.person is not None:
         message.person_id, message.person_name = face.person.person_id, face.person.name
         message.person_confidence = float(face.person.confidence)
@@ -185,11 +187,18 @@ def face_attributes(face, position: Sequence[float] | None = None, gaze=None,
 
 def face_attributes_array(faces: Iterable, header: Header,
                           positions: Mapping[str, Sequence[float]] | None = None,
-                          gazes: Mapping | None = None, looking_threshold_deg: float = 15.0) -> FaceAttributesArray:
-    """``positions``/``gazes``: track id -> the face's position / gaze in the camera frame (NaN for the others)."""
-    positions, gazes = positions or {}, gazes or {}
+                          gazes: Mapping | None = None, looking_threshold_deg: float = 15.0,
+                          levels: Mapping[str, int] | None = None) -> FaceAttributesArray:
+    """
+    Return the frame's FaceAttributesArray.
+
+    ``positions``/``gazes``: track id -> the face's position / gaze in the camera frame (NaN
+    for the others); ``levels``: track id -> its engagement level (unknown for the others).
+    """
+    positions, gazes, levels = positions or {}, gazes or {}, levels or {}
     return FaceAttributesArray(header=header, faces=[
-        face_attributes(face, positions.get(face.track_id), gazes.get(face.track_id), looking_threshold_deg)
+        face_attributes(face, positions.get(face.track_id), gazes.get(face.track_id), looking_threshold_deg,
+                        levels.get(face.track_id, 0))
         for face in faces])
 
 
