@@ -58,7 +58,7 @@ BLAZEFACE_MODELS = ("full_range", "short_range")
 HAAR_KEYPOINT_SOURCES = ("blazeface", "box")
 # Chosen on validation faces of every origin group so the worst group's impostor rate is at
 # most 1 in 1,000 pairs (scripts/evaluate_identity_origins.py, docs/identity.md).
-IDENTITY_MATCH_THRESHOLD = 0.53
+IDENTITY_MATCH_THRESHOLD = 0.39
 
 PARAMETERS: tuple[ParameterSpec, ...] = (
     # --- detection -------------------------------------------------------------------------
@@ -192,7 +192,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "faces of every origin group: the worst group's impostor rate is at most 1 in 1,000 pairs, "
                   "docs/identity.md); lower = fewer false matches, more new persons",
                   0.05, 2.0),
-    ParameterSpec("identity.match_margin", 0.0, float,
+    ParameterSpec("identity.match_margin", 0.03, float,
                   "a face is the nearest stored person only if every other person is at least this much "
                   "farther (descriptor distance); closer calls leave the face undecided rather than naming "
                   "either", 0.0, 1.0),
@@ -209,10 +209,10 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "a later descriptor of a track that has its person is stored for that person if within "
                   "this distance of them (the track vouches for who it is: new poses and lights are kept) "
                   "and no other person claims it", 0.05, 2.0),
-    ParameterSpec("identity.min_eye_distance", 0.0, float,
+    ParameterSpec("identity.min_eye_distance", 16.0, float,
                   "quality gate: faces whose eyes are closer than this (source pixels) are neither stored "
                   "nor matched; the track waits for a better frame", 0.0, 1000.0),
-    ParameterSpec("identity.max_turn", 1.0, float,
+    ParameterSpec("identity.max_turn", 0.3, float,
                   "quality gate: faces turned further than this (nose tip's offset from the eyes' mid-point, "
                   "in eye distances; about 0.3 = a half-profile) are neither stored nor matched", 0.0, 1.0),
     ParameterSpec("identity.min_sharpness", 0.0, float,

@@ -23,7 +23,8 @@ identity.evidence_interval 0 (a static photo gives the same descriptor on every 
 0.3 s between them would only slow the run) and identity.rejoin_gap 0.
 --set lfw: LFW test people (seed-28 split) with >= 2 photos, returning in their second photo:
 real returns (another day, pose, light, expression). --set fairface / utkface: the test half
-of each origin group (identity_origins, seed 35), one photo per person, so the return is an
+of each origin group (identity_origins, seed 35; FairFace's children under 10 as a group of
+their own), one photo per person, so the return is an
 **augmented view of the same photo** (rescaled, relit, rotated in the image plane, blurred;
 no change of pose, expression or day): it tests that strangers stay apart in every group and
 that the rule does not lose a face it has just seen, not recognition across real returns.
@@ -64,7 +65,7 @@ def frame_with(photo: np.ndarray, place: tuple[int, int], side: int = 224) -> np
 
 
 def augmented_view(photo: np.ndarray, rng: random.Random) -> tuple[np.ndarray, int]:
-    """The same photo rescaled (returned as the pasted side), relit, rotated in-plane and blurred."""
+    """Return the same photo relit, rotated in-plane and blurred, and a new pasted side (a rescale)."""
     height, width = photo.shape[:2]
     angle = rng.uniform(-8.0, 8.0)
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
@@ -146,8 +147,8 @@ def origin_people(source: str, per_group: int) -> dict[str, list]:
     _, test = split_by_group(faces)
     groups: dict[str, list] = {}
     for face in test:
-        if len(groups.setdefault(face.group, [])) < per_group:
-            groups[face.group].append(face)
+        if len(groups.setdefault(face.report_group, [])) < per_group:
+            groups[face.report_group].append(face)
     photos = read_photos([f for members in groups.values() for f in members])
     rng = random.Random(ORIGIN_SPLIT_SEED)
     out: dict[str, list] = {}

@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from face_perception.attributes.identity_quality import face_quality
-from identity_lfw import limit_images, LFW_TAR, split_people
+from identity_lfw import LFW_TAR, limit_images, split_people
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 FAIRFACE_TAR = DATA / "fairface_val_1k_224px.tar.gz"
@@ -47,6 +47,14 @@ UTKFACE_TAR = DATA / "utkface_100px.tar"
 CACHE = Path(__file__).resolve().parents[1] / "build" / "cache" / "identity"
 ORIGIN_SPLIT_SEED = 35
 UTKFACE_RACES = ("White", "Black", "Asian", "Indian", "Others")
+# Photos of one person that the sets list as two people, found among the nearest impostor
+# pairs and checked by eye: counted as one person (a genuine pair), not as an impostor pair.
+SAME_PERSON = {
+    "fairface_val/10432.jpg": "fairface_val/3018.jpg",  # the same photo, twice
+    "UTKFace/22_1_4_20170117193954085.jpg.chip.jpg": "UTKFace/23_1_4_20170117194315659.jpg.chip.jpg",
+}
+# FairFace's age groups under 10: children are counted as a group of their own (all origins).
+CHILD_AGES = ("0-2", "3-9")
 _UTK_NAME = re.compile(r"UTKFace/(\d+)_([01])_([0-4])_\d+\.jpg\.chip\.jpg$")
 
 
@@ -64,13 +72,20 @@ class Face:
     def key(self) -> str:
         return f"{self.source}:{self.path}"
 
+    @property
+    def report_group(self) -> str:
+        """Return the group a face's pairs are counted in: source/origin, children (under 10) apart."""
+        if self.source == "lfw":
+            return "lfw"
+        return f"{self.source}/children 0-9" if self.age in CHILD_AGES else f"{self.source}/{self.group}"
+
 
 def fairface_faces(tar_path: Path = FAIRFACE_TAR) -> list[Face]:
     with tarfile.open(tar_path) as tar:
         labels = tar.extractfile("fairface_val/labels.csv")
         assert labels is not None
         rows = list(csv.DictReader(io.TextIOWrapper(labels, encoding="utf-8")))
-    return [Face("fairface", r["path"], r["path"], r["race"], r["age"]) for r in rows]
+    return [Face("fairface", r["path"], SAME_PERSON.get(r["path"], r["path"]), r["race"], r["age"]) for r in rows]
 
 
 def utkface_faces(per_group: int, min_age: int = 18, tar_path: Path = UTKFACE_TAR,
@@ -82,7 +97,8 @@ def utkface_faces(per_group: int, min_age: int = 18, tar_path: Path = UTKFACE_TA
             match = _UTK_NAME.search(name)
             if match and int(match.group(1)) >= min_age:
                 group = UTKFACE_RACES[int(match.group(3))]
-                by_group.setdefault(group, []).append(Face("utkface", name, name, group, match.group(1)))
+                by_group.setdefault(group, []).append(
+                    Face("utkface", name, SAME_PERSON.get(name, name), group, match.group(1)))
     chosen: list[Face] = []
     for group in UTKFACE_RACES:
         faces = sorted(by_group.get(group, []), key=lambda f: f.path)
@@ -116,7 +132,7 @@ def split_by_group(faces: list[Face], seed: int = ORIGIN_SPLIT_SEED) -> tuple[li
 
 def camera_view(source: str, bgr: np.ndarray) -> np.ndarray:
     """
-    The photo as the node's detector should see it: with context around tight crops, at camera scale.
+    Return the photo as the node's detector should see it: with context around tight crops, at camera scale.
 
     FairFace's crops are padded (edge pixels repeated) so Haar sees the whole head; UTKFace's
     100 px chips are padded and doubled; LFW's 112 px photos are doubled, as the frame tests paste them.

@@ -72,6 +72,7 @@ class IdentityWorker:
         self._next_expiry = 0.0
         self._expire_anonymous()  # also after a long time without faces: at start-up
         self.problem = ""  # set once the database fails: identity then stops, the node runs on
+        self.descriptors_made = 0  # every descriptor computed (stored or only weighed as evidence)
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
         self._results: dict[str, PersonMatch] = {}
         # Tracks without a person yet: their votes so far, and when the last one came.
@@ -162,6 +163,7 @@ class IdentityWorker:
             try:
                 if not self.problem:
                     vector = self.embedder.embed([chip])[0]
+                    self.descriptors_made += 1
                     with self._lock:
                         self._expire_anonymous()
                         now = self._clock()
@@ -197,7 +199,7 @@ class IdentityWorker:
 
     def _refresh(self, person_id: str, vector: np.ndarray, now: float) -> PersonMatch | None:
         """
-        A later descriptor of a track that has its person: stored for them when near enough.
+        Store a later descriptor of a track that has its person for them, when near enough.
 
         Within ``same_track_threshold`` of the person and claimed by no one else: the track
         vouches for the face, so new poses and lights are kept (several descriptors per person).
