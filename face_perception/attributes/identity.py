@@ -242,6 +242,7 @@ class TrackIdentities:
         self._clock = clock
         self.persons: dict[str, PersonMatch] = {}  # live track id -> person
         self._submitted: dict[str, float] = {}  # live track id -> when its last chip was queued
+        self._weighed: dict[str, int] = {}  # live track id -> chips queued while it had no person
         self._lost: dict[str, _LostTrack] = {}  # person id -> their last track, dropped recently
 
     def person_of(self, track_id: str) -> PersonMatch | None:
@@ -274,6 +275,7 @@ class TrackIdentities:
         for track_id, match in self.worker.take_results().items():
             if track_id not in live:
                 continue
+            self._weighed.pop(track_id, None)
             lost = self._lost.pop(match.person_id, None)
             if track_id not in self.persons and lost is not None and lost.track.track_id not in live:
                 tracker.adopt(track_id, lost.track)
@@ -287,6 +289,7 @@ class TrackIdentities:
         now = self._clock()
         for track in tracker.dropped:
             self._submitted.pop(track.track_id, None)
+            self._weighed.pop(track.track_id, None)
             self.worker.end_track(track.track_id)
             match = self.persons.pop(track.track_id, None)
             if match is not None:
@@ -294,7 +297,11 @@ class TrackIdentities:
         config = self.worker.config
         for track_id, keypoints in faces:
             person = self.person_of(track_id)
-            interval = config.refresh_interval if person is not None else config.evidence_interval
+            # A track without a person is described quickly for one window of evidence; one that
+            # stays undecided (near two people) then waits refresh_interval like the others.
+            quick = person is None and self._weighed.get(track_id, 0) < max(config.evidence_window,
+                                                                            config.evidence_needed)
+            interval = config.evidence_interval if quick else config.refresh_interval
             last = self._submitted.get(track_id)
             if last is not None and now - last < interval:
                 continue
@@ -307,3 +314,5 @@ class TrackIdentities:
                 continue  # too small, turned or blurred to trust: wait for a better frame
             if self.worker.submit(track_id, chip, None if person is None else person.person_id):
                 self._submitted[track_id] = now
+                if person is None:
+                    self._weighed[track_id] = self._weighed.get(track_id, 0) + 1
