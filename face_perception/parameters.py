@@ -84,8 +84,9 @@ DEFAULT_IMAGE_TOPIC = "camera/image_raw"
 DETECTION_BACKENDS = ("haar", "blazeface")
 BLAZEFACE_MODELS = ("full_range", "short_range")
 HAAR_KEYPOINT_SOURCES = ("blazeface", "box")
-# Chosen on LFW validation people (scripts/measurements/evaluate_identity.py, docs/identity.md).
-IDENTITY_MATCH_THRESHOLD = 0.53
+# Chosen on validation faces of every origin group so the worst group's impostor rate is at
+# most 1 in 1,000 pairs (scripts/measurements/evaluate_identity_origins.py, docs/identity.md).
+IDENTITY_MATCH_THRESHOLD = 0.39
 
 PARAMETERS: tuple[ParameterSpec, ...] = (
     # --- the ROS node (scope NODE) ---------------------------------------------------------
@@ -256,9 +257,36 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "SQLite persons file (created owner-only, WAL: several camera nodes may share it); "
                   "~ is expanded (read at start-up)", startup_only=True),
     ParameterSpec("identity.match_threshold", IDENTITY_MATCH_THRESHOLD, float,
-                  "largest descriptor distance at which a face is the stored person (chosen on LFW "
-                  "validation people, docs/identity.md); lower = fewer false matches, more new persons",
+                  "largest descriptor distance at which a face is the stored person (chosen on validation "
+                  "faces of every origin group: the worst group's impostor rate is at most 1 in 1,000 pairs, "
+                  "docs/identity.md); lower = fewer false matches, more new persons",
                   0.05, 2.0),
+    ParameterSpec("identity.match_margin", 0.03, float,
+                  "a face is the nearest stored person only if every other person is at least this much "
+                  "farther (descriptor distance); closer calls leave the face undecided rather than naming "
+                  "either", 0.0, 1.0),
+    ParameterSpec("identity.evidence_needed", 2, int,
+                  "descriptors of a track that must agree (the same person, or no one: a new person) before "
+                  "the track is given a person; 1 = decide on the first descriptor", 1, 30),
+    ParameterSpec("identity.evidence_window", 3, int,
+                  "the newest descriptors of a still undecided track that are weighed (evidence_needed of "
+                  "them must agree; a window smaller than evidence_needed counts as evidence_needed)", 1, 30),
+    ParameterSpec("identity.evidence_interval", 0.3, float,
+                  "seconds between two descriptors of a track that has no person yet (afterwards: "
+                  "refresh_interval)", 0.0, 60.0),
+    ParameterSpec("identity.same_track_threshold", 0.6, float,
+                  "a later descriptor of a track that has its person is stored for that person if within "
+                  "this distance of them (the track vouches for who it is: new poses and lights are kept) "
+                  "and no other person claims it", 0.05, 2.0),
+    ParameterSpec("identity.min_eye_distance", 16.0, float,
+                  "quality gate: faces whose eyes are closer than this (source pixels) are neither stored "
+                  "nor matched; the track waits for a better frame", 0.0, 1000.0),
+    ParameterSpec("identity.max_turn", 0.3, float,
+                  "quality gate: faces turned further than this (nose tip's offset from the eyes' mid-point, "
+                  "in eye distances; about 0.3 = a half-profile) are neither stored nor matched", 0.0, 1.0),
+    ParameterSpec("identity.min_sharpness", 0.0, float,
+                  "quality gate: faces blurrier than this (variance of the Laplacian of the aligned chip's "
+                  "centre) are neither stored nor matched", 0.0, 100000.0),
     ParameterSpec("identity.refresh_interval", 3.0, float,
                   "seconds between two descriptors of the same track (the first comes as the track starts)",
                   0.2, 3600.0),
@@ -483,6 +511,14 @@ class IdentityConfig:
     max_embeddings_per_person: int
     anonymous_retention: float
     rejoin_gap: float
+    match_margin: float
+    evidence_needed: int
+    evidence_window: int
+    evidence_interval: float
+    same_track_threshold: float
+    min_eye_distance: float
+    max_turn: float
+    min_sharpness: float
 
 
 @dataclass(frozen=True)

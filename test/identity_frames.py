@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import tarfile
+import time
 
 import cv2
 import numpy as np
@@ -50,3 +51,19 @@ def frame_with(photos: list[tuple[np.ndarray, int, int]], width: int = 640, heig
         big = cv2.resize(photo, (224, 224), interpolation=cv2.INTER_CUBIC)
         frame[y:y + 224, x:x + 224] = big
     return frame
+
+
+def settle(pipeline, frame: np.ndarray, timeout: float = 60.0):
+    """
+    Show ``frame`` until every face in it has a person (identity weighs several descriptors); return the faces.
+
+    Frames are processed and the identity worker waited for until each face's track has been
+    decided (identity.evidence_needed agreeing descriptors) or ``timeout`` seconds have passed.
+    """
+    end = time.monotonic() + timeout
+    while True:
+        pipeline.process(frame)
+        assert pipeline.wait_for_identity(30.0)
+        faces = pipeline.process(frame).faces
+        if (faces and all(face.person is not None for face in faces)) or time.monotonic() > end:
+            return faces

@@ -30,7 +30,7 @@ from face_perception.identity.face_embedding import align_chip, CHIP_TEMPLATE, D
     similarity_transform
 from face_perception.parameters import PipelineConfig
 from face_perception.pipeline.pipeline import FacePerceptionPipeline
-from identity_frames import frame_with, lfw_photos, needs_lfw
+from identity_frames import frame_with, lfw_photos, needs_lfw, settle
 
 
 def identity_config(database, **overrides) -> PipelineConfig:
@@ -41,14 +41,6 @@ def identity_config(database, **overrides) -> PipelineConfig:
 @pytest.fixture(scope="module")
 def photos():
     return lfw_photos()
-
-
-def settle(pipeline: FacePerceptionPipeline, frame: np.ndarray, frames: int = 3):
-    """Show ``frame`` until the worker has matched its faces; return the last frame's faces."""
-    for _ in range(frames):
-        pipeline.process(frame)
-    assert pipeline.wait_for_identity(30.0)
-    return pipeline.process(frame).faces
 
 
 def test_similarity_transform_recovers_a_known_one():

@@ -13,11 +13,13 @@
 # limitations under the License.
 
 """
-Who is this descriptor? Nearest stored person within a threshold, else a new anonymous person.
+Who is this descriptor? A stored person if near enough and clearly nearer than anyone else.
 
 :class:`PersonGallery` is the in-memory copy of the database's descriptors (one matrix, a
 brute-force nearest neighbour: 100,000 rows is one matrix-vector product); it reloads when
-another process commits to the file. :class:`PersonMatcher` decides and writes.
+another process commits to the file. :class:`PersonMatcher` says what one descriptor points
+to (:meth:`PersonMatcher.vote`: a person, a stranger, or undecided) and writes decisions;
+identity.TrackEvidence weighs several descriptors of a track before one is taken.
 """
 from __future__ import annotations
 
@@ -48,6 +50,19 @@ def match_confidence(distance: float, threshold: float) -> float:
     return float(np.clip(1.0 - 0.5 * distance / threshold, 0.0, 1.0))
 
 
+# What one descriptor says (PersonMatcher.vote): no stored person is near it.
+STRANGER = ""
+
+
+@dataclass(frozen=True)
+class Vote:
+    """What one descriptor says: a person id, STRANGER, or None (near two people: undecided)."""
+
+    person_id: str | None
+    distance: float  # to the nearest stored person (inf when there is none)
+    second: float  # to the second-nearest stored person (inf when there is none)
+
+
 class PersonGallery:
     """All stored descriptors in one matrix; nearest person by Euclidean distance."""
 
@@ -57,6 +72,9 @@ class PersonGallery:
         # Rows [0, len(person_ids)) are used; capacity doubles, so adding a row is amortised O(1).
         self._rows = np.zeros((0, 0), np.float32)
         self._squared_norms = np.zeros(0, np.float32)
+        # Row -> a small integer per person, to find the nearest row of anyone else in one pass.
+        self._owners = np.zeros(0, np.int64)
+        self._owner_of: dict[str, int] = {}
 
     @property
     def matrix(self) -> np.ndarray:
@@ -66,16 +84,41 @@ class PersonGallery:
         self.person_ids, self.names = list(person_ids), dict(names)
         self._rows = np.array(matrix, np.float32) if self.person_ids else np.zeros((0, 0), np.float32)
         self._squared_norms = (self._rows * self._rows).sum(axis=1)
+        self._owner_of = {}
+        self._owners = np.array([self._owner_of.setdefault(p, len(self._owner_of)) for p in self.person_ids],
+                                np.int64)
+
+    def _squared_distances(self, vector: np.ndarray) -> np.ndarray:
+        count = len(self.person_ids)
+        # |a - b|^2 = |a|^2 - 2 a.b + |b|^2: one matrix-vector product over every row.
+        return self._squared_norms[:count] - 2.0 * (self._rows[:count] @ vector) + float(vector @ vector)
 
     def nearest(self, vector: np.ndarray) -> tuple[str, float] | None:
         """Return (person id, distance) of the closest stored descriptor, or None when empty."""
-        count = len(self.person_ids)
-        if count == 0:
+        if not self.person_ids:
             return None
-        # |a - b|^2 = |a|^2 - 2 a.b + |b|^2: one matrix-vector product over every row.
-        squared = self._squared_norms[:count] - 2.0 * (self._rows[:count] @ vector) + float(vector @ vector)
+        squared = self._squared_distances(vector)
         index = int(np.argmin(squared))
         return self.person_ids[index], float(np.sqrt(max(float(squared[index]), 0.0)))
+
+    def nearest_two(self, vector: np.ndarray) -> tuple[str, float, float] | None:
+        """Return (nearest person, their distance, the distance of the nearest *other* person; inf if none)."""
+        if not self.person_ids:
+            return None
+        squared = self._squared_distances(vector)
+        index = int(np.argmin(squared))
+        others = squared[self._owners[: len(squared)] != self._owners[index]]
+        second = float(np.sqrt(max(float(others.min()), 0.0))) if len(others) else float("inf")
+        return self.person_ids[index], float(np.sqrt(max(float(squared[index]), 0.0))), second
+
+    def distance_to(self, vector: np.ndarray, person_id: str) -> float:
+        """Return the distance to ``person_id``'s nearest stored descriptor (inf if none)."""
+        owner = self._owner_of.get(person_id)
+        if owner is None or not self.person_ids:
+            return float("inf")
+        squared = self._squared_distances(np.asarray(vector, np.float32))
+        mine = squared[self._owners[: len(squared)] == owner]
+        return float(np.sqrt(max(float(mine.min()), 0.0))) if len(mine) else float("inf")
 
     def add(self, person_id: str, vector: np.ndarray, name: str = "") -> None:
         vector = np.asarray(vector, np.float32)
@@ -87,8 +130,13 @@ class PersonGallery:
             norms = np.zeros(len(grown), np.float32)
             norms[:count] = self._squared_norms[:count]
             self._rows, self._squared_norms = grown, norms
+        if len(self._owners) < len(self._rows):
+            owners = np.zeros(len(self._rows), np.int64)
+            owners[:count] = self._owners[:count]
+            self._owners = owners
         self._rows[count] = vector
         self._squared_norms[count] = float(vector @ vector)
+        self._owners[count] = self._owner_of.setdefault(person_id, len(self._owner_of))
         self.person_ids.append(person_id)
         self.names.setdefault(person_id, name)
 
@@ -96,9 +144,12 @@ class PersonGallery:
 class PersonMatcher:
     """Matches descriptors to the persons of a :class:`PersonStore`, adding anonymous persons."""
 
-    def __init__(self, store: PersonStore, threshold: float) -> None:
+    def __init__(self, store: PersonStore, threshold: float, margin: float = 0.0) -> None:
         self.store = store
         self.threshold = threshold
+        # The second-nearest person must be this much farther than the nearest: a face about as
+        # near two people is neither (strangers in a crowd of similar faces stay strangers).
+        self.margin = margin
         self.gallery = PersonGallery()
         self._version: int | None = None
 
@@ -119,30 +170,67 @@ class PersonMatcher:
         self._version = None
         self.refresh()
 
-    def match(self, vector: np.ndarray, now: float, keep: bool = True) -> PersonMatch:
+    def vote(self, vector: np.ndarray) -> Vote:
         """
-        Return the person ``vector`` belongs to, storing it.
+        Say whom ``vector`` points to, without writing.
 
-        The nearest person within the threshold gets the descriptor added (capped per person,
-        so a person seen often is described in several poses and lights) when ``keep``; a
-        face near no one becomes a new anonymous person.
+        A person: the nearest is within the threshold and every other person at least
+        ``margin`` farther. STRANGER: no one within the threshold. None: within the threshold
+        of the nearest but another person is about as near (undecided).
         """
         self.refresh()
+        nearest = self.gallery.nearest_two(np.asarray(vector, np.float32))
+        if nearest is None:
+            return Vote(STRANGER, float("inf"), float("inf"))
+        person_id, distance, second = nearest
+        if distance > self.threshold:
+            return Vote(STRANGER, distance, second)
+        if second - distance < self.margin:
+            return Vote(None, distance, second)
+        return Vote(person_id, distance, second)
+
+    def confirm(self, person_id: str, vector: np.ndarray, now: float, distance: float, keep: bool = True
+                ) -> PersonMatch | None:
+        """Record that ``vector`` is ``person_id`` (stored when ``keep``; capped per person); None if forgotten."""
         vector = np.asarray(vector, np.float32)
-        nearest = self.gallery.nearest(vector)
-        if nearest is not None and nearest[1] <= self.threshold:
-            person_id, distance = nearest
-            if keep and self.store.add_embedding(person_id, vector, now):
-                self.gallery.add(person_id, vector)
-            elif not keep:
-                self.store.touch(person_id, now)
-            return PersonMatch(person_id, self.gallery.names.get(person_id, ""), distance,
-                               match_confidence(distance, self.threshold), False)
+        if keep:
+            if not self.store.add_embedding(person_id, vector, now):
+                self.reload()
+                return None
+            self.gallery.add(person_id, vector)
+        else:
+            self.store.touch(person_id, now)
+        if person_id not in self.gallery.names:
+            return None
+        return PersonMatch(person_id, self.gallery.names.get(person_id, ""), distance,
+                           match_confidence(distance, self.threshold), False)
+
+    def create(self, vector: np.ndarray, now: float, nearest: float = float("inf")) -> PersonMatch:
+        """
+        Store ``vector`` as a new anonymous person, unless another camera stored this person a moment ago.
+
+        ``nearest``: the distance to the nearest stored person, reported in the match.
+        """
+        vector = np.asarray(vector, np.float32)
         person_id, created, distance = self.store.add_person_if_new(vector, now, self.threshold)
         if not created:  # another camera stored this person a moment ago
             self.reload()
             return PersonMatch(person_id, self.gallery.names.get(person_id, ""), distance,
                                match_confidence(distance, self.threshold), False)
         self.gallery.add(person_id, vector)
-        return PersonMatch(person_id, "", 0.0 if nearest is None else nearest[1],
+        return PersonMatch(person_id, "", 0.0 if not np.isfinite(nearest) else nearest,
                            match_confidence(0.0, self.threshold), True)
+
+    def match(self, vector: np.ndarray, now: float, keep: bool = True) -> PersonMatch:
+        """
+        Decide on one descriptor alone: its person (storing it when ``keep``), else a new person.
+
+        An undecided descriptor (near two people) is a new person here; the node weighs a
+        track's descriptors instead (identity.TrackEvidence), which can leave it undecided.
+        """
+        vote = self.vote(vector)
+        if vote.person_id:
+            match = self.confirm(vote.person_id, vector, now, vote.distance, keep)
+            if match is not None:
+                return match
+        return self.create(vector, now, vote.distance)

@@ -19,8 +19,12 @@ Face identity off the frame's critical path: a worker thread embeds and matches,
 thread of its own: the frame thread only cuts a 150x150 chip (a warp, well under a
 millisecond) and hands it over without waiting; a full queue means the chip waits for a later
 frame. :class:`TrackIdentities` decides, on the frame thread, which tracks need a descriptor
-(a new track, then every ``refresh_interval`` seconds), gives each track its person, and lets a
-face that returns within ``rejoin_gap`` seconds continue its old track (id and smoothing).
+(every ``evidence_interval`` seconds until the track has a person, then every
+``refresh_interval``), skips faces too small, turned or blurred to trust (identity_quality),
+gives each track its person, and lets a face that returns within ``rejoin_gap`` seconds
+continue its old track (id and smoothing). A track gets a person only when several of its
+descriptors agree (identity_evidence): strangers stay strangers rather than taking the
+nearest person's id.
 """
 from __future__ import annotations
 
@@ -36,7 +40,9 @@ import numpy as np
 
 from face_perception.detection.detection import Keypoints
 from face_perception.identity.face_embedding import align_chip, FaceEmbedder
-from face_perception.identity.person_matching import PersonMatch, PersonMatcher
+from face_perception.identity.identity_evidence import TrackEvidence
+from face_perception.identity.identity_quality import face_quality, good_enough
+from face_perception.identity.person_matching import PersonMatch, PersonMatcher, STRANGER
 from face_perception.identity.persons_db import PersonStore, PersonStoreError, StoredPerson
 from face_perception.parameters import IdentityConfig
 from face_perception.tracking.tracking import FaceTracker, Track
@@ -48,6 +54,8 @@ EXPIRY_PERIOD_S = 60.0
 # The worker thread's niceness above the node's: on a busy CPU the frame thread goes first
 # (Linux gives each thread its own nice value; elsewhere the worker runs at the node's).
 WORKER_NICENESS = 10
+# An undecided track's evidence is dropped once it has had no descriptor for this long.
+EVIDENCE_MAX_AGE_S = 60.0
 
 
 class IdentityWorker:
@@ -59,13 +67,16 @@ class IdentityWorker:
         self.embedder = embedder
         self._clock = clock
         self.store = PersonStore(config.database, embedder.name, config.max_embeddings_per_person)
-        self.matcher = PersonMatcher(self.store, config.match_threshold)
+        self.matcher = PersonMatcher(self.store, config.match_threshold, config.match_margin)
         self.matcher.refresh()
         self._next_expiry = 0.0
         self._expire_anonymous()  # also after a long time without faces: at start-up
         self.problem = ""  # set once the database fails: identity then stops, the node runs on
+        self.descriptors_made = 0  # every descriptor computed (stored or only weighed as evidence)
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
         self._results: dict[str, PersonMatch] = {}
+        # Tracks without a person yet: their votes so far, and when the last one came.
+        self._evidence: dict[str, tuple[TrackEvidence, float]] = {}
         self._lock = threading.Lock()  # guards _results and the matcher (services use it too)
         self._idle = threading.Condition()
         self._busy = 0
@@ -77,15 +88,21 @@ class IdentityWorker:
         with self._lock:
             self.config = config
             self.matcher.threshold = config.match_threshold
+            self.matcher.margin = config.match_margin
             self.store.max_embeddings_per_person = config.max_embeddings_per_person
 
-    def submit(self, track_id: str, chip: np.ndarray) -> bool:
-        """Queue a chip for ``track_id``; False (nothing queued) when the worker is busy or failed."""
+    def submit(self, track_id: str, chip: np.ndarray, person_id: str | None = None) -> bool:
+        """
+        Queue a chip for ``track_id``; False (nothing queued) when the worker is busy or failed.
+
+        ``person_id``: the track's person, if it has one (the chip may then add to their
+        descriptors); None: the chip is evidence towards the track's person.
+        """
         if self.problem:
             return False
         with self._idle:
             try:
-                self._queue.put_nowait((track_id, chip))
+                self._queue.put_nowait((track_id, chip, person_id))
             except queue.Full:
                 return False
             self._busy += 1
@@ -96,6 +113,11 @@ class IdentityWorker:
         with self._lock:
             results, self._results = self._results, {}
         return results
+
+    def end_track(self, track_id: str) -> None:
+        """Forget an undecided track's evidence (its track was dropped)."""
+        with self._lock:
+            self._evidence.pop(track_id, None)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every queued chip is matched (tests, offline evaluation)."""
@@ -138,13 +160,18 @@ class IdentityWorker:
             item = self._queue.get()
             if item is None:
                 return
-            track_id, chip = item
+            track_id, chip, person_id = item
             try:
                 if not self.problem:
                     vector = self.embedder.embed([chip])[0]
+                    self.descriptors_made += 1
                     with self._lock:
                         self._expire_anonymous()
-                        self._results[track_id] = self.matcher.match(vector, self._clock())
+                        now = self._clock()
+                        match = (self._weigh(track_id, vector, now) if person_id is None
+                                 else self._refresh(person_id, vector, now))
+                        if match is not None:
+                            self._results[track_id] = match
             except PersonStoreError as error:
                 self.problem = str(error)
             except Exception as error:  # a bug must not end identity silently: off, with the reason logged
@@ -153,6 +180,36 @@ class IdentityWorker:
                 with self._idle:
                     self._busy -= 1
                     self._idle.notify_all()
+
+    def _weigh(self, track_id: str, vector: np.ndarray, now: float) -> PersonMatch | None:
+        """Add a descriptor to a track's evidence; its person (found or made) once enough agree."""
+        self._evidence = {t: e for t, e in self._evidence.items() if now - e[1] <= EVIDENCE_MAX_AGE_S}
+        evidence = self._evidence.get(track_id, (None, now))[0] or TrackEvidence(
+            self.config.evidence_needed, self.config.evidence_window)
+        self._evidence[track_id] = (evidence, now)
+        decided = evidence.add(self.matcher.vote(vector), vector)
+        if decided is None:
+            return None
+        del self._evidence[track_id]
+        answer, vote, best = decided
+        if answer != STRANGER:
+            match = self.matcher.confirm(answer, best, now, vote.distance)
+            if match is not None:
+                return match
+        return self.matcher.create(best, now, vote.distance)
+
+    def _refresh(self, person_id: str, vector: np.ndarray, now: float) -> PersonMatch | None:
+        """
+        Store a later descriptor of a track that has its person for them, when near enough.
+
+        Within ``same_track_threshold`` of the person and claimed by no one else: the track
+        vouches for the face, so new poses and lights are kept (several descriptors per person).
+        """
+        vote = self.matcher.vote(vector)
+        distance = self.matcher.gallery.distance_to(vector, person_id)
+        if vote.person_id not in (person_id, STRANGER) or distance > self.config.same_track_threshold:
+            return None
+        return self.matcher.confirm(person_id, vector, now, distance)
 
     def _expire_anonymous(self) -> None:
         now = self._clock()
@@ -186,6 +243,7 @@ class TrackIdentities:
         self._clock = clock
         self.persons: dict[str, PersonMatch] = {}  # live track id -> person
         self._submitted: dict[str, float] = {}  # live track id -> when its last chip was queued
+        self._weighed: dict[str, int] = {}  # live track id -> chips queued while it had no person
         self._lost: dict[str, _LostTrack] = {}  # person id -> their last track, dropped recently
 
     def person_of(self, track_id: str) -> PersonMatch | None:
@@ -218,6 +276,7 @@ class TrackIdentities:
         for track_id, match in self.worker.take_results().items():
             if track_id not in live:
                 continue
+            self._weighed.pop(track_id, None)
             lost = self._lost.pop(match.person_id, None)
             if track_id not in self.persons and lost is not None and lost.track.track_id not in live:
                 tracker.adopt(track_id, lost.track)
@@ -231,11 +290,19 @@ class TrackIdentities:
         now = self._clock()
         for track in tracker.dropped:
             self._submitted.pop(track.track_id, None)
+            self._weighed.pop(track.track_id, None)
+            self.worker.end_track(track.track_id)
             match = self.persons.pop(track.track_id, None)
             if match is not None:
                 self._lost[match.person_id] = _LostTrack(track, now)
-        interval = self.worker.config.refresh_interval
+        config = self.worker.config
         for track_id, keypoints in faces:
+            person = self.person_of(track_id)
+            # A track without a person is described quickly for one window of evidence; one that
+            # stays undecided (near two people) then waits refresh_interval like the others.
+            quick = person is None and self._weighed.get(track_id, 0) < max(config.evidence_window,
+                                                                            config.evidence_needed)
+            interval = config.evidence_interval if quick else config.refresh_interval
             last = self._submitted.get(track_id)
             if last is not None and now - last < interval:
                 continue
@@ -243,5 +310,10 @@ class TrackIdentities:
                 chip = align_chip(image, keypoints)
             except ValueError:
                 continue  # degenerate keypoints this frame: try the next one
-            if self.worker.submit(track_id, chip):
+            if not good_enough(face_quality(keypoints, chip), config.min_eye_distance, config.max_turn,
+                               config.min_sharpness):
+                continue  # too small, turned or blurred to trust: wait for a better frame
+            if self.worker.submit(track_id, chip, None if person is None else person.person_id):
                 self._submitted[track_id] = now
+                if person is None:
+                    self._weighed[track_id] = self._weighed.get(track_id, 0) + 1

@@ -93,6 +93,7 @@ def frame_times(faces: int, photos: list[np.ndarray], args) -> dict:
                     time.sleep(max(0.0, period - elapsed))
         pipelines["on"].wait_for_identity(30.0)
         descriptors = sum(p.embeddings for p in pipelines["on"].identity.persons())
+        made = pipelines["on"].identity.descriptors_made
         persons = len(pipelines["on"].identity.persons())
         for pipeline in pipelines.values():
             pipeline.close()
@@ -103,6 +104,7 @@ def frame_times(faces: int, photos: list[np.ndarray], args) -> dict:
     results["ratio_mean_on_off"] = results["on"]["mean_ms"] / results["off"]["mean_ms"]
     results["ratio_p95_on_off"] = results["on"]["p95_ms"] / results["off"]["p95_ms"]
     results["descriptors_stored"], results["persons_stored"] = descriptors, persons
+    results["descriptors_made"] = made  # stored ones and the evidence weighed before a track has a person
     return results
 
 

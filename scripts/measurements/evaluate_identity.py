@@ -70,6 +70,11 @@ class Aligners:
                 return None
             best = max(faces, key=lambda r: r.width() * r.height())
             return dlib.get_face_chip(rgb, self._predictor(rgb, best), size=CHIP_SIZE, padding=0.25)
+        found = self.chip_and_keypoints(method, bgr)
+        return None if found is None else found[0]
+
+    def chip_and_keypoints(self, method: str, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Return the node's chip of the largest face and its keypoints (source pixels), for blazeface or haar."""
         detector = self._blazeface if method == "blazeface" else self._haar
         detections = detector.detect(bgr)
         if not detections:
@@ -81,7 +86,7 @@ class Aligners:
         if keypoints is None:
             x, y, w, h = best.box
             keypoints = [(x + px * w, y + py * h) for px, py in BOX_KEYPOINT_PRIORS[method]]
-        return align_chip(bgr, keypoints)
+        return align_chip(bgr, keypoints), np.asarray(keypoints, np.float64)
 
 
 def embed_split(tar, people: dict[str, list[str]], aligners: Aligners, embedder: DlibFaceEmbedder
