@@ -143,8 +143,9 @@ def framed_dataset(sources: Dataset, framing_entry: Mapping[str, Any], side: int
     Return ``sources`` re-detected and cut by the framing the card entry names.
 
     Return ``sources`` (RGB uint8 images of any one size) re-detected and cut by the framing the
-    card entry names (``central``: :func:`detect_keypoints`' choice of face). Each split keeps ``extra['source']`` (RGB at SOURCE_SIDE) and
-    ``extra['keypoints']`` for framing augmentation; ``info['framing']`` records the counts.
+    card entry names (``central``: :func:`detect_keypoints`' choice of face). Each split keeps
+    ``extra['source']`` (RGB at SOURCE_SIDE) and ``extra['keypoints']`` for framing augmentation;
+    ``info['framing']`` records the counts.
     """
     from face_perception.attributes.framing import framing_from_card
 
