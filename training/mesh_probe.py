@@ -71,7 +71,8 @@ def shape_features(points: np.ndarray) -> np.ndarray:
     return np.concatenate([aligned.ravel(), distances]).astype(np.float32)
 
 
-def mesh_features(sources: np.ndarray, cache_key: str, cache_dir: Path | None = CACHE_DIR) -> tuple[np.ndarray, np.ndarray]:
+def mesh_features(sources: np.ndarray, cache_key: str,
+                  cache_dir: Path | None = CACHE_DIR) -> tuple[np.ndarray, np.ndarray]:
     """(features [N, F], measured bool [N]) for RGB source images, re-detected as training does; cached."""
     import cv2
 
@@ -112,7 +113,7 @@ def recall_report(labels: np.ndarray, predicted: np.ndarray, names: list[str]) -
 
 
 def train_head(x: np.ndarray, y: np.ndarray, classes: int, seed: int = 0, epochs: int = 60):
-    """A one-hidden-layer network on standardised features, class-balanced; returns a predict-probabilities function."""
+    """Fit a one-hidden-layer network on standardised features, class-balanced; return its predict function."""
     import keras
 
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
