@@ -119,7 +119,8 @@ def train_head(x: np.ndarray, y: np.ndarray, classes: int, seed: int = 0, epochs
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
     keras.utils.set_random_seed(seed)
     model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dropout(0.2),
-                              keras.layers.Dense(256, activation="relu", kernel_regularizer=keras.regularizers.l2(1e-4)),
+                              keras.layers.Dense(256, activation="relu",
+                                                 kernel_regularizer=keras.regularizers.l2(1e-4)),
                               keras.layers.Dropout(0.5), keras.layers.Dense(classes, activation="softmax")])
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     counts = np.bincount(y, minlength=classes).astype(np.float64)
