@@ -118,6 +118,6 @@ def test_an_unknown_emotion_set_is_refused_with_the_choices() -> None:
     from face_perception.classification.framing import EyesMouthFraming
     from training.data.tasks import load_task_data
 
-    message = r"--sets affectnet: unknown emotion data set; choose from \('fer2013', 'rafdb'\)"
+    message = r"--sets affectnet: unknown emotion data set; choose from \('fer2013', 'rafdb', 'expw'\)"
     with pytest.raises(SystemExit, match=message):
         load_task_data("emotion", framing=EyesMouthFraming().describe(), emotion_sets=["rafdb", "affectnet"])

@@ -25,6 +25,7 @@ DEFAULT_UTKFACE = SHARED_DIR / "data" / "utkface_100px.tar"
 DEFAULT_LFW = SHARED_DIR / "data" / "lfw_gender_112px.tar"
 DEFAULT_FERPLUS_VOTES = SHARED_DIR / "data" / "ferplus_votes.csv"
 DEFAULT_RAFDB = SHARED_DIR / "data" / "rafdb_basic_train_100px.tar.gz"
+DEFAULT_EXPW = SHARED_DIR / "data" / "expw_faces_112px.tar.gz"
 DEFAULT_FAIRFACE = SHARED_DIR / "data" / "fairface_val_1k_224px.tar.gz"
 DEFAULT_ANCHOR_DIR = SHARED_DIR / "anchor"
 # Everything derived from data (caches, runs) stays under the git-ignored build tree.

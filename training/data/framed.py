@@ -53,8 +53,14 @@ def node_detector():
     return create_detector(PipelineConfig.from_mapping(DETECTOR).detection)
 
 
-def detect_keypoints(images_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(keypoints float32 [N, 6, 2] in source pixels, found bool [N]) for RGB uint8 images; not-found rows are NaN."""
+def detect_keypoints(images_rgb: np.ndarray, central: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Return (keypoints float32 [N, 6, 2] in source pixels, found bool [N]) for RGB uint8 images.
+
+    Not-found rows are NaN. The most confident face gives the keypoints, or with ``central`` the
+    face whose box centre is nearest the image centre (sets whose labelled face is centred in a
+    scene with other people).
+    """
     import cv2
 
     detector = node_detector()
@@ -65,22 +71,30 @@ def detect_keypoints(images_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         canvas = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
         # The detector reads BGR, as the node hands it camera frames.
         detections = detector.detect(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+        if central:
+            middle = np.array(canvas.shape[1::-1], np.float64) / 2
+            detections = sorted(detections, key=lambda d: float(np.hypot(*(_box_centre(d) - middle))))
         if detections and detections[0].keypoints is not None:
             keypoints[i] = np.asarray(detections[0].keypoints, np.float32) - pad
             found[i] = True
     return keypoints, found
 
 
-def cached_keypoints(images_rgb: np.ndarray, cache_dir: Path | None = CACHE_DIR) -> tuple[np.ndarray, np.ndarray]:
+def _box_centre(detection) -> np.ndarray:
+    return np.array([detection.x + detection.w / 2, detection.y + detection.h / 2], np.float64)
+
+
+def cached_keypoints(images_rgb: np.ndarray, cache_dir: Path | None = CACHE_DIR,
+                     central: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """:func:`detect_keypoints`, cached by the images' bytes."""
     if cache_dir is None:
-        return detect_keypoints(images_rgb)
+        return detect_keypoints(images_rgb, central)
     digest = hashlib.sha1(np.ascontiguousarray(images_rgb).tobytes()).hexdigest()[:16]
-    path = Path(cache_dir) / f"keypoints-{KEYPOINTS_VERSION}-{digest}.npz"
+    path = Path(cache_dir) / f"keypoints-{KEYPOINTS_VERSION}{'-central' if central else ''}-{digest}.npz"
     if path.is_file():
         with np.load(path) as data:
             return data["keypoints"], data["found"]
-    keypoints, found = detect_keypoints(images_rgb)
+    keypoints, found = detect_keypoints(images_rgb, central)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, keypoints=keypoints, found=found)
@@ -124,13 +138,14 @@ def _enlarge(images: np.ndarray) -> np.ndarray:
 
 
 def framed_dataset(sources: Dataset, framing_entry: Mapping[str, Any], side: int, color: str,
-                   cache_dir: Path | None = CACHE_DIR) -> Dataset:
+                   cache_dir: Path | None = CACHE_DIR, central: bool = False) -> Dataset:
     """
     Return ``sources`` re-detected and cut by the framing the card entry names.
 
     Return ``sources`` (RGB uint8 images of any one size) re-detected and cut by the framing the
-    card entry names. Each split keeps ``extra['source']`` (RGB at SOURCE_SIDE) and
-    ``extra['keypoints']`` for framing augmentation; ``info['framing']`` records the counts.
+    card entry names (``central``: :func:`detect_keypoints`' choice of face). Each split keeps
+    ``extra['source']`` (RGB at SOURCE_SIDE) and ``extra['keypoints']`` for framing augmentation;
+    ``info['framing']`` records the counts.
     """
     from face_perception.classification.framing import framing_from_card
 
@@ -138,7 +153,7 @@ def framed_dataset(sources: Dataset, framing_entry: Mapping[str, Any], side: int
     splits, counts = {}, {}
     for name, split in sources.splits.items():
         images = _enlarge(split.images)
-        keypoints, found = cached_keypoints(images, cache_dir)
+        keypoints, found = cached_keypoints(images, cache_dir, central)
         keypoints = fill_missing(keypoints, found, SOURCE_SIDE)
         counts[name] = {"images": int(len(found)), "no_face_found": int((~found).sum())}
         faces = cut_faces(images, keypoints, framing, side, color)

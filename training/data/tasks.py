@@ -22,8 +22,8 @@ import numpy as np
 
 from training.data.dataset import Dataset, Split
 from training.data.preprocess import resize_batch
-from training.paths import (CACHE_DIR, DEFAULT_FER2013, DEFAULT_FERPLUS_VOTES, DEFAULT_LFW, DEFAULT_RAFDB,
-                            DEFAULT_UTKFACE)
+from training.paths import (CACHE_DIR, DEFAULT_EXPW, DEFAULT_FER2013, DEFAULT_FERPLUS_VOTES, DEFAULT_LFW,
+                            DEFAULT_RAFDB, DEFAULT_UTKFACE)
 
 TASKS = ("emotion", "gender", "age")
 DEFAULT_DATA = {"emotion": DEFAULT_FER2013, "gender": DEFAULT_UTKFACE, "age": DEFAULT_UTKFACE}
@@ -34,8 +34,11 @@ UTKFACE_FRACTIONS = (0.8, 0.1, 0.1)
 
 # Emotion data sets read through the node's framing (--framing eyes_mouth), in the order they are
 # joined (extra['source_set'] is the index here). A new set is one more loader in emotion_sources.
-EMOTION_SETS = ("fer2013", "rafdb")
-EMOTION_SET_NAMES = {"fer2013": "FER-2013", "rafdb": "RAF-DB"}
+EMOTION_SETS = ("fer2013", "rafdb", "expw")
+EMOTION_SET_NAMES = {"fer2013": "FER-2013", "rafdb": "RAF-DB", "expw": "ExpW"}
+# Sets whose images show a whole scene around the labelled face (ExpW: the face is the central half):
+# the face nearest the image centre is the labelled one, not the most confident.
+CENTRED_SETS = ("expw",)
 
 COLORS = ("gray", "rgb")
 # Tasks whose data set has colour faces; FER-2013 (emotion) is grey only.
@@ -125,7 +128,7 @@ def _framed_task_data(task: str, data: Path | str | None, side: int, cache_dir: 
             raise SystemExit(f"--sets {' '.join(unknown)}: unknown emotion data set; choose from {EMOTION_SETS}")
         names = [name for name in EMOTION_SETS if name in asked]  # one order, one source_set code per set
         framed = [framed_dataset(emotion_sources(name, data, cache_dir, votes, rafdb), framing, side, color,
-                                 cache_dir) for name in names]
+                                 cache_dir, central=name in CENTRED_SETS) for name in names]
         if names == ["fer2013"]:
             return framed[0]
         joined = join(framed, [EMOTION_SET_NAMES[name] for name in names],
@@ -156,7 +159,8 @@ def emotion_sources(name: str, data: Path | str | None, cache_dir: Path | None, 
 
     ``extra['ferplus_soft']`` is the target distribution and ``extra['ferplus_majority']`` the
     label scored: FER+ vote distributions and majorities for FER-2013's faces; RAF-DB's label
-    (the majority of its ~40 annotators) as a one-hot distribution and as the majority.
+    (the majority of its ~40 annotators) and ExpW's (one annotation) as a one-hot distribution and
+    as the majority.
     """
     if name == "fer2013":
         # FER-2013's 48x48 grey faces, with their FER+ targets, replicated into R, G, B.
@@ -164,9 +168,12 @@ def emotion_sources(name: str, data: Path | str | None, cache_dir: Path | None, 
         return Dataset(grey.name, grey.labels, {
             split_name: Split(np.repeat(split.images[..., None], 3, axis=3), split.labels, split.extra)
             for split_name, split in grey.splits.items()}, grey.info)
-    from training.data.loaders.rafdb import load_rafdb
-
-    dataset = load_rafdb(Path(rafdb) if rafdb is not None else DEFAULT_RAFDB, cache_dir=cache_dir)
+    if name == "expw":
+        from training.data.loaders.expw import load_expw
+        dataset = load_expw(DEFAULT_EXPW, cache_dir=cache_dir)
+    else:
+        from training.data.loaders.rafdb import load_rafdb
+        dataset = load_rafdb(Path(rafdb) if rafdb is not None else DEFAULT_RAFDB, cache_dir=cache_dir)
     eye = np.eye(len(dataset.labels), dtype=np.float32)
     splits = {split_name: Split(split.images, split.labels, {
         **split.extra, "row": np.full(len(split), -1, np.int64), "ferplus_soft": eye[split.labels],
