@@ -49,10 +49,6 @@ from face_perception.detection.landmarks import FaceLandmarker, FaceLandmarks
 from face_perception.parameters import IdentityConfig, PipelineConfig
 
 TIMING_STAGES = ("detect", "crop", "classify", "track", "mesh")
-# A face narrower than this in BlazeFace's whole-frame input (FULL_RANGE_INPUT_PX wide) has its
-# keypoints measured again in its box before an eyes_mouth framing cuts it.
-SMALL_FACE_INPUT_PX = 40
-FULL_RANGE_INPUT_PX = 192
 
 
 @dataclass(frozen=True)
@@ -353,9 +349,9 @@ class FacePerceptionPipeline:
         """
         for_models = (any(isinstance(spec.framing, EyesMouthFraming) for spec in specs)
                       and self.config.detection.haar_keypoints == "blazeface")
-        # Faces small in the whole-frame model's input get their keypoints measured again in
-        # their box: a 48 px face in a 640 px frame is 14 px in the 192 px input.
-        remeasure_below = SMALL_FACE_INPUT_PX * max(image.shape[:2]) / FULL_RANGE_INPUT_PX if for_models else 0.0
+        # Faces whose keypoints the detector measured coarsely (small in BlazeFace's whole-frame
+        # input) get them measured again in their box.
+        remeasure_below = self.detector.coarse_keypoints_below * max(image.shape[:2]) if for_models else 0.0
         coarse = any(d.keypoints is None or d.w < remeasure_below for d in detections)
         every_face = self.measure_keypoints or self._identities is not None
         if not (for_models or every_face) or not coarse:

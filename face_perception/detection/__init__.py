@@ -12,4 +12,4 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Face detection: the Detection type, the Haar and BlazeFace detectors, keypoints, background detection."""
+"""Face detection: the Detection type, the Haar, BlazeFace and YuNet detectors, keypoints, background detection."""

@@ -63,6 +63,10 @@ MODELS: dict[str, BlazeFaceModel] = {
 }
 
 # MediaPipe clips raw scores to +-100; 80 keeps exp() finite in float32.
+# A face narrower than this in the whole-frame model's input has coarse keypoints (a 48 px face
+# in a 640 px frame is 14 px in the 192 px input): the pipeline measures them again in its box.
+SMALL_FACE_INPUT_PX = 40
+FULL_RANGE_INPUT_PX = 192
 _RAW_SCORE_LIMIT = 80.0
 # Boxes overlapping more than this are one face for the NMS (MediaPipe's value).
 NMS_IOU_THRESHOLD = 0.3
@@ -259,6 +263,9 @@ class BlazeFaceDetector:
     faces that fill much of its input, and the fastest) on the square of ``region_scale``
     times each tracked face's side around it: one inference per tracked face.
     """
+
+    # Keypoints of faces narrower than this fraction of the frame's larger side are coarse.
+    coarse_keypoints_below = SMALL_FACE_INPUT_PX / FULL_RANGE_INPUT_PX
 
     def __init__(self, model_name: str, min_confidence: float, region_scale: float, tiles: int = 1,
                  num_threads: int = 1, min_face_size: int = 0) -> None:

@@ -80,6 +80,9 @@ def load_cascade(cascade_file: str) -> cv2.CascadeClassifier:
 class HaarFaceDetector:
     """Finds frontal faces; boxes and sizes are always in source image pixels."""
 
+    # It measures no keypoints (each face's come from a BlazeFace pass in its box, if asked).
+    coarse_keypoints_below = 0.0
+
     def __init__(self, config: DetectionConfig) -> None:
         self.config = config
         self.cascade_path = resolve_cascade_path(config.cascade_file)
