@@ -40,6 +40,9 @@ from face_perception.ros.demo_frames import background, load_demo_image, paste_h
 # TensorFlow, in this process as in a user's (training/tensorflow_runtime.py).
 import training  # noqa: E402, F401, I100
 
+# The data and photos kept beside the repository (CI has them; a fresh checkout may not):
+# tests that need them skip with the path they looked for.
+SHARED_DIR = REPO_ROOT.parent / "shared"
 # Where Haar finds the astronaut's face in the 512x512 photo (x, y, w, h), +-5 px.
 ASTRONAUT_FACE = (177, 67, 93, 93)
 EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -102,6 +105,14 @@ def write_labelled_tar(path: Path, faces: list[tuple[str, np.ndarray]], labels_m
         for name, face in faces:
             add(tar, name, cv2.imencode(".jpg", face)[1].tobytes())
         add(tar, labels_member, ("\n".join(csv_lines) + "\n").encode())
+    return path
+
+
+def shared_file(*parts: str) -> Path:
+    """Return a file under :data:`SHARED_DIR`, or skip the test naming the path it is not at."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not path.is_file():
+        pytest.skip(f"{path} not found (the shared data beside the repository)")
     return path
 
 

@@ -76,15 +76,15 @@ def load_model(path: Path, width: int, height: int, min_confidence: float, nms_i
     Raises :class:`YuNetLoadError` naming the file when it is missing, unreadable, not an
     ONNX model or not one with YuNet's outputs.
     """
-    where = f"YuNet model {path} (parameter detection.yunet_model)"
+    parameter = "(parameter detection.yunet_model)"
     if not path.is_file():
-        raise YuNetLoadError(f"{where} does not exist")
+        raise YuNetLoadError(f"YuNet model {path} does not exist {parameter}")
     try:
         detector = cv2.FaceDetectorYN.create(str(path), "", (width, height), min_confidence, nms_iou, TOP_K)
         detector.detect(np.zeros((height, width, 3), np.uint8))
     except (cv2.error, SystemError) as error:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        raise YuNetLoadError(f"{where} cannot be loaded by OpenCV: {reason}") from error
+        raise YuNetLoadError(f"YuNet model {path} cannot be loaded by OpenCV ({reason}) {parameter}") from error
     return detector
 
 
