@@ -161,6 +161,13 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("classification.gender_min_confidence", 0.6, float,
                   "smoothed gender probability below which the gender is reported as 'unknown'",
                   0.0, 1.0),
+    ParameterSpec("classification.min_face_size", 24, int,
+                  "faces narrower than this (box width, source pixels) are too small to read: their "
+                  "frame adds nothing to the track's gender, emotion and age (a face never seen larger "
+                  "reads gender and emotion 'unknown' with confidence 0 and age NaN; a track seen "
+                  "larger keeps its reading as its confidence decays); 0 = read every face. "
+                  "Accuracy by face size: docs/detection.md",
+                  0, 4096),
     ParameterSpec("classification.child_threshold", 0.5, float,
                   "FaceAttributes.is_child is true while child_probability (the calibrated probability "
                   "of a child under 13, from the age model) is at least this; lower = fewer children "
@@ -298,6 +305,7 @@ class ClassificationConfig:
     num_threads: int
     flip_tta: bool
     gender_min_confidence: float
+    min_face_size: int
     child_threshold: float
 
 

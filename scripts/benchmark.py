@@ -265,7 +265,7 @@ def ros_runs(options: argparse.Namespace) -> list:
     if options.detection:
         counts = (3,) if options.quick else (1, 3, TARGET_NODE_MAX_FACES, 8)
         return [RosRun(f"30Hz {backend}", vga(n), 30.0, seconds, (("detection.backend", backend),))
-                for backend in ("haar", "blazeface") for n in counts]
+                for backend in ("haar", "blazeface", "yunet") for n in counts]
     if options.quick:
         return [RosRun("30Hz", vga(1), 30.0, seconds)]
     redetect = (("detection.redetect_interval", 3),)

@@ -236,3 +236,36 @@ def test_yunet_in_the_background_thread(pipeline_config: PipelineConfig) -> None
         assert counts[-1] == 2 and not math.isnan(result.faces[0].detection_confidence)
     finally:
         pipeline.close()
+
+
+def test_faces_below_the_minimum_size_read_unknown_not_a_guess(pipeline_config: PipelineConfig) -> None:
+    pipeline = FacePerceptionPipeline(pipeline_config.with_updates(
+        {"detection.backend": "yunet", "classification.min_face_size": 48}))
+    try:
+        for _ in range(3):
+            result = pipeline.process(make_face_frame([(160, 200, 30), (460, 260, 110)]))
+        small, large = sorted(result.faces, key=lambda f: f.box[2])
+        assert small.box[2] < 48 <= large.box[2]
+        assert small.gender == "unknown" and small.emotion == "unknown"
+        assert small.outputs["gender"].confidence == 0.0 and small.outputs["emotion"].confidence == 0.0
+        assert math.isnan(small.age) and small.outputs["age"].confidence == 0.0
+        assert large.emotion != "unknown" and large.outputs["emotion"].confidence > 0.2
+        assert not math.isnan(large.age)
+        # The same face read once it is close enough.
+        pipeline.reconfigure(pipeline.config.with_updates({"classification.min_face_size": 0}))
+        result = pipeline.process(make_face_frame([(160, 200, 30), (460, 260, 110)]))
+        assert all(face.emotion != "unknown" for face in result.faces)
+    finally:
+        pipeline.close()
+
+
+def test_launch_argument_picks_the_backend() -> None:
+    from face_perception.bringup.graph import describe_graph
+
+    (node,) = [n for n in describe_graph({"detection_backend": "yunet"}, REPO_ROOT).nodes
+               if n.executable == "perception_node"]
+    assert node.parameters[1]["detection.backend"] == "yunet"
+    (default,) = describe_graph({}, REPO_ROOT).nodes
+    assert "detection.backend" not in default.parameters[1]  # the params file's (haar)
+    with pytest.raises(ValueError, match="detection.backend.*'yolo'"):
+        describe_graph({"detection_backend": "yolo"}, REPO_ROOT)

@@ -45,7 +45,7 @@ import numpy as np
 
 FRAME_WIDTH, FRAME_HEIGHT = 640, 480
 FACE_SIZES = (24, 48, 96)
-BACKENDS = ("blazeface", "haar")
+BACKENDS = ("blazeface", "haar", "yunet")
 # Photos of scikit-image without a person's face in them.
 BACKGROUNDS = ("coffee", "chelsea", "rocket", "brick", "grass", "gravel", "page", "coins", "hubble_deep_field",
                "immunohistochemistry", "colorwheel", "horse", "moon", "retina", "clock", "cell")

@@ -264,7 +264,11 @@ class FacePerceptionPipeline:
         flip = self.config.classification.flip_tta
         vectors = {model.name: _predict(model, batches[spec], flip) for model, spec in zip(models, specs)}
         # Every output is smoothed over the track by name; it is read (e.g. the expected age) afterwards.
-        observations = [{name: values[i] for name, values in vectors.items()} for i in range(len(detections))]
+        # A face too small to read adds no probability mass (classification.min_face_size): its
+        # track's answers fade to "unknown" instead of taking a guess made from a few pixels.
+        readable = [d.w >= self.config.classification.min_face_size for d in detections]
+        observations = [{name: values[i] if readable[i] else np.zeros_like(values[i]) for name, values in vectors.items()}
+                        for i in range(len(detections))]
         mark = _lap(timings, "classify", mark)
 
         identities = self._live_identities()

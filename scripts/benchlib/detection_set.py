@@ -24,6 +24,12 @@ Labelled detection sets, generated at benchmark time (never stored in the reposi
 * ``face_free_frames``: the same backgrounds without faces (and mirrored, darker copies).
 * ``anchor_photo``: ``../shared/anchor/test_image.jpg`` with the hand-labelled boxes of
   ``test/data/test_image_faces.json``.
+* ``photo_frames``: every ``../shared/anchor/*.jpg`` fitted into a camera frame (640x480 or
+  1280x720) and shrunk to 1, 3/4, 1/2 and 0.35 of that inside it. test_image.jpg's reference
+  boxes are its hand labels; the other photos carry none: theirs are YuNet's (score >=
+  REFERENCE_MIN_SCORE) and BlazeFace's (2 x 2 tiles) faces at the photo's full resolution, where
+  faces are 2-6x larger than in the frame, merged (a BlazeFace face overlapping a YuNet one is
+  the same face), scaled with the photo. A reference made by a detector favours it: say so.
 
 Backgrounds: the face-free colour and texture photos that ship with scikit-image, plus
 three face-free crops of the anchor photo (sky and landscape, pavement, railing) when it is
@@ -56,6 +62,10 @@ ANCHOR_BACKGROUND_CROPS = ((0, 200, 300, 225), (0, 1056, 640, 480), (1408, 1056,
 # The face inside a 100x100 UTKFace crop (x0, y0, x1, y1 as fractions): brow to chin,
 # cheek to cheek, read off a grid drawn over a sample of crops.
 UTK_FACE_BOX = (0.1, 0.1, 0.9, 0.95)
+
+
+PHOTO_SHRINKS = (1.0, 0.75, 0.5, 0.35)
+REFERENCE_MIN_SCORE = 0.8
 
 
 @dataclass
@@ -223,3 +233,48 @@ def match(detections: Sequence[Sequence[float]], truths: Sequence[Sequence[float
         if not found[ti] and not correct[di]:
             found[ti], correct[di] = True, True
     return found, correct
+
+
+def photo_reference_boxes(photo: np.ndarray) -> list[list[float]]:
+    """YuNet's and BlazeFace's faces (x, y, w, h) in ``photo`` at its full resolution, merged."""
+    from face_perception.detection.detection import box_iou
+    from face_perception.detection.detectors import create_detector
+    from face_perception.detection.yunet import load_model, shipped_model_path
+    from face_perception.parameters import PipelineConfig
+
+    height, width = photo.shape[:2]
+    _, faces = load_model(shipped_model_path(), width, height, REFERENCE_MIN_SCORE, 0.3).detect(photo)
+    boxes = [] if faces is None else [[float(v) for v in row[:4]] for row in faces]
+    tiled = create_detector(PipelineConfig.from_mapping(
+        {"detection.backend": "blazeface", "detection.blazeface_tiles": 2}).detection)
+    for found in tiled.detect(photo):
+        if all(box_iou(found.box, box) < 0.3 for box in boxes):
+            boxes.append([float(v) for v in found.box])
+    return boxes
+
+
+def photo_frames(frame_size: tuple[int, int] = FRAME_SIZE, anchor_dir: Path = SHARED_ANCHOR_DIR,
+                 shrinks: Sequence[float] = PHOTO_SHRINKS) -> list[LabelledFrame]:
+    """
+    Each anchor photo fitted into a ``frame_size`` frame and shrunk by each of ``shrinks`` inside it.
+
+    Centred on a mid-grey frame; reference boxes from :func:`photo_reference_boxes`, scaled alike.
+    """
+    frames = []
+    width, height = frame_size
+    for path in sorted(anchor_dir.glob("*.jpg")):
+        photo = cv2.imread(str(path))
+        if photo is None:
+            continue
+        labelled = anchor_photo(anchor_dir) if path.name == "test_image.jpg" else None
+        reference = labelled[1] if labelled is not None else photo_reference_boxes(photo)
+        fit = min(width / photo.shape[1], height / photo.shape[0])
+        for shrink in shrinks:
+            scale = fit * shrink
+            size = (max(1, round(photo.shape[1] * scale)), max(1, round(photo.shape[0] * scale)))
+            frame = np.full((height, width, 3), 128, np.uint8)
+            x0, y0 = (width - size[0]) // 2, (height - size[1]) // 2
+            frame[y0:y0 + size[1], x0:x0 + size[0]] = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+            boxes = [(x * scale + x0, y * scale + y0, w * scale, h * scale) for x, y, w, h in reference]
+            frames.append(LabelledFrame(frame, boxes, f"{path.name} x{shrink:g} in {width}x{height}"))
+    return frames
