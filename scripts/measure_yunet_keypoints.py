@@ -45,7 +45,7 @@ NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center")
 
 
 def chips(path: Path, limit: int) -> list[np.ndarray]:
-    """The first ``limit`` JPEG chips of a tar, in archive order (fast for a gzip stream)."""
+    """Return the first ``limit`` JPEG chips of a tar, in archive order (fast for a gzip stream)."""
     found = []
     with tarfile.open(path) as archive:
         for member in archive:
@@ -101,7 +101,7 @@ def main() -> int:
               f"{np.median(distance):.3f}")
     prior = np.median(in_box, axis=0)
     print("box prior (BlazeFace's keypoints as fractions of YuNet's box):")
-    print("    \"yunet\": np.array([" + ", ".join(f"[{x:.3f}, {y:.3f}]" for x, y in prior) + "], np.float32),")
+    print('    "yunet": np.array([' + ", ".join(f"[{x:.3f}, {y:.3f}]" for x, y in prior) + "], np.float32),")
     return 0
 
 

@@ -13,8 +13,10 @@
 # limitations under the License.
 
 """
-The YuNet backend: the shipped model on real photos, its keypoints on hand-marked points,
-small faces, region search, a missing or corrupt model file, and YuNet in the pipeline.
+The YuNet backend, from the model file to the pipeline.
+
+The shipped model on real photos, its keypoints on hand-marked points, small faces, region
+search, a missing or corrupt model file, YuNet in the pipeline and the launch argument.
 """
 from __future__ import annotations
 
@@ -125,7 +127,7 @@ def test_missing_model_file_is_one_error_naming_it(tmp_path: Path) -> None:
 
 
 def corrupt_models(folder: Path) -> list[Path]:
-    """A truncated copy of the real model, random bytes and an empty file."""
+    """Write a truncated copy of the real model, random bytes and an empty file; return their paths."""
     model = shipped_model_path().read_bytes()
     files = {"truncated.onnx": model[: len(model) // 2], "random.onnx": np.random.default_rng(0).bytes(4096),
              "empty.onnx": b""}

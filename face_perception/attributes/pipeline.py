@@ -267,8 +267,8 @@ class FacePerceptionPipeline:
         # A face too small to read adds no probability mass (classification.min_face_size): its
         # track's answers fade to "unknown" instead of taking a guess made from a few pixels.
         readable = [d.w >= self.config.classification.min_face_size for d in detections]
-        observations = [{name: values[i] if readable[i] else np.zeros_like(values[i]) for name, values in vectors.items()}
-                        for i in range(len(detections))]
+        observations = [{name: values[i] if readable[i] else np.zeros_like(values[i])
+                         for name, values in vectors.items()} for i in range(len(detections))]
         mark = _lap(timings, "classify", mark)
 
         identities = self._live_identities()

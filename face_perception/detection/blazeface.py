@@ -377,7 +377,6 @@ def _to_detection(face: np.ndarray, score: float, width: int, height: int) -> De
     return Detection(left, top, right - left, bottom - top, float(score), float(score), keypoints)
 
 
-
 def corners_to_xywh(face: np.ndarray) -> tuple[float, float, float, float]:
     """Return the x, y, w, h box of a face vector (x0, y0, x1, y1, ...)."""
     return (float(face[0]), float(face[1]), float(face[2] - face[0]), float(face[3] - face[1]))

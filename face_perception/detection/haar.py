@@ -191,4 +191,3 @@ def _bgr_to_gray(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
         return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     raise ValueError(f"detector expects an HxW grey or HxWx3 BGR uint8 image, got {image.shape} {image.dtype}")
-

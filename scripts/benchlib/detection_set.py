@@ -21,6 +21,9 @@ Labelled detection sets, generated at benchmark time (never stored in the reposi
   frame with a lighting gradient. UTKFace crops are tight (brow to chin, no hair or ears);
   they are blended in with a soft elliptical edge, so no paste seam helps a detector, but
   neither does the head around the face: a harder test than real people at that size.
+* ``synthetic_frames(..., source="lfw")``: the same with LFW faces of the gender task's held-out
+  test people (``training.loaders.lfw``'s seeded split), each chip pasted whole (face, hair and
+  a little of the news photo around it) inside its soft ellipse; faces nobody here trained on.
 * ``face_free_frames``: the same backgrounds without faces (and mirrored, darker copies).
 * ``anchor_photo``: ``../shared/anchor/test_image.jpg`` with the hand-labelled boxes of
   ``test/data/test_image_faces.json``.
@@ -62,6 +65,10 @@ ANCHOR_BACKGROUND_CROPS = ((0, 200, 300, 225), (0, 1056, 640, 480), (1408, 1056,
 # The face inside a 100x100 UTKFace crop (x0, y0, x1, y1 as fractions): brow to chin,
 # cheek to cheek, read off a grid drawn over a sample of crops.
 UTK_FACE_BOX = (0.1, 0.1, 0.9, 0.95)
+# LFW's deep-funneled chips are aligned, so every face sits at about the same place: the mean of
+# YuNet's, BlazeFace's and Haar's median boxes on 300 chips (each box overlaps it by IoU >= 0.8;
+# the backends draw their boxes differently, this is none of theirs).
+LFW_FACE_BOX = (0.171, 0.161, 0.829, 0.883)
 
 
 PHOTO_SHRINKS = (1.0, 0.75, 0.5, 0.35)
@@ -130,10 +137,25 @@ def load_utk_faces(count: int, seed: int) -> list[np.ndarray]:
     return faces
 
 
+def load_lfw_test_faces(count: int, seed: int) -> list[np.ndarray]:
+    """``count`` LFW chips (BGR 112x112) of the gender task's test people, a seeded sample."""
+    from training.loaders.lfw import read_lfw
+    from training.paths import DEFAULT_LFW
+    from training.tasks import UTKFACE_FRACTIONS, UTKFACE_SPLIT_SEED
+
+    test = read_lfw(DEFAULT_LFW, UTKFACE_SPLIT_SEED, UTKFACE_FRACTIONS).splits["test"]
+    chosen = np.random.default_rng(seed).choice(len(test.images), size=min(count, len(test.images)), replace=False)
+    return [cv2.cvtColor(test.images[int(i)], cv2.COLOR_RGB2BGR) for i in chosen]
+
+
+FACE_SOURCES = {"utkface": (load_utk_faces, UTK_FACE_BOX), "lfw": (load_lfw_test_faces, LFW_FACE_BOX)}
+
+
 def _paste_face(frame: np.ndarray, crop: np.ndarray, centre: tuple[float, float], face_side: float,
-                angle: float, gain: float, contrast: float) -> tuple[float, float, float, float]:
+                angle: float, gain: float, contrast: float,
+                face_box: tuple[float, float, float, float] = UTK_FACE_BOX) -> tuple[float, float, float, float]:
     """Blend ``crop`` in so that its face box is ``face_side`` wide; returns the face box."""
-    fx0, fy0, fx1, fy1 = UTK_FACE_BOX
+    fx0, fy0, fx1, fy1 = face_box
     scale = face_side / ((fx1 - fx0) * crop.shape[1])
     size = max(4, int(round(crop.shape[1] * scale)))
     face = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
@@ -175,11 +197,15 @@ def _lighting(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def synthetic_frames(num_frames: int, seed: int = 9, faces_per_frame: tuple[int, int] = (3, 6),
-                     anchor_dir: Path = SHARED_ANCHOR_DIR) -> list[LabelledFrame]:
-    """Frames with UTKFace faces of 16-160 px at known boxes (seeded, reproducible)."""
+                     anchor_dir: Path = SHARED_ANCHOR_DIR, source: str = "utkface",
+                     sides: tuple[float, float] = (16, 160)) -> list[LabelledFrame]:
+    """Frames with ``source``'s faces (FACE_SOURCES) of ``sides`` px at known boxes (seeded, reproducible)."""
     rng = np.random.default_rng(seed)
     pool = backgrounds(anchor_dir)
-    crops = load_utk_faces(num_frames * faces_per_frame[1], seed)
+    load, face_box = FACE_SOURCES[source]
+    crops = load(num_frames * faces_per_frame[1], seed)
+    # Room for the whole chip (larger than its face) inside the frame.
+    room = max(0.8, 0.5 / (face_box[2] - face_box[0]) + 0.15)
     width, height = FRAME_SIZE
     frames = []
     crop_index = 0
@@ -191,17 +217,17 @@ def synthetic_frames(num_frames: int, seed: int = 9, faces_per_frame: tuple[int,
         for _ in range(wanted * 20):  # placement tries
             if len(boxes) == wanted:
                 break
-            side = float(math.exp(rng.uniform(math.log(16), math.log(160))))
-            margin = side * 0.8
+            side = float(math.exp(rng.uniform(math.log(sides[0]), math.log(sides[1]))))
+            margin = side * room
             cx = rng.uniform(margin, width - margin)
             cy = rng.uniform(margin, height - margin)
             if any(abs(cx - (bx + bw / 2)) < (side + bw) * 0.8 and abs(cy - (by + bh / 2)) < (side + bh) * 0.8
                    for bx, by, bw, bh in boxes):
                 continue
             boxes.append(_paste_face(frame, crops[crop_index % len(crops)], (cx, cy), side,
-                                     rng.uniform(-15, 15), rng.uniform(0.6, 1.3), rng.uniform(0.7, 1.2)))
+                                     rng.uniform(-15, 15), rng.uniform(0.6, 1.3), rng.uniform(0.7, 1.2), face_box))
             crop_index += 1
-        frames.append(LabelledFrame(_lighting(frame, rng), boxes, f"synthetic {index} on {name}"))
+        frames.append(LabelledFrame(_lighting(frame, rng), boxes, f"synthetic {source} {index} on {name}"))
     return frames
 
 
@@ -236,7 +262,7 @@ def match(detections: Sequence[Sequence[float]], truths: Sequence[Sequence[float
 
 
 def photo_reference_boxes(photo: np.ndarray) -> list[list[float]]:
-    """YuNet's and BlazeFace's faces (x, y, w, h) in ``photo`` at its full resolution, merged."""
+    """Return YuNet's and BlazeFace's faces (x, y, w, h) in ``photo`` at its full resolution, merged."""
     from face_perception.detection.detection import box_iou
     from face_perception.detection.detectors import create_detector
     from face_perception.detection.yunet import load_model, shipped_model_path
