@@ -67,7 +67,8 @@ class FaceResult:
     outputs: Mapping[str, FaceOutput]
     raw_outputs: Mapping[str, FaceOutput]
     # The detection's facial keypoints (detection.KEYPOINT_NAMES, source pixels), or None
-    # when the detector measured none (Haar, unless the BlazeFace pass in its box found them).
+    # when the detector measured none (Haar, unless the BlazeFace pass in its box found them);
+    # a keypoint the detector does not measure is NaN (YuNet's ears).
     keypoints: Keypoints | None = None
     # The face mesh (468 points, and the irises with face_mesh.irises), or None where it did not
     # run (face_mesh.enabled false, nothing reads it, a face under face_mesh.min_face_size, or
