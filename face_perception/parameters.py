@@ -161,7 +161,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("classification.gender_min_confidence", 0.6, float,
                   "smoothed gender probability below which the gender is reported as 'unknown'",
                   0.0, 1.0),
-    ParameterSpec("classification.min_face_size", 24, int,
+    ParameterSpec("classification.min_face_size", 32, int,
                   "faces narrower than this (box width, source pixels) are too small to read: their "
                   "frame adds nothing to the track's gender, emotion and age (a face never seen larger "
                   "reads gender and emotion 'unknown' with confidence 0 and age NaN; a track seen "
