@@ -23,7 +23,8 @@ setup(
     name=PACKAGE_NAME,
     version="0.1.0",
     packages=find_packages(include=[PACKAGE_NAME, f"{PACKAGE_NAME}.*"]),
-    package_data={PACKAGE_NAME: ["models/*.tflite", "models/*.card.json", "data/*.jpg", "data/*.json"]},
+    package_data={PACKAGE_NAME: ["models/*.tflite", "models/*.card.json", "models/*.onnx", "models/*.LICENSE",
+                                 "models/*.README.md", "data/*.jpg", "data/*.json"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE_NAME}"]),
         (f"share/{PACKAGE_NAME}", ["package.xml"]),

@@ -81,7 +81,7 @@ TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str", list: "list 
 
 # The input topic's default (face_perception.ros.topics re-exports it with the other topic names).
 DEFAULT_IMAGE_TOPIC = "camera/image_raw"
-DETECTION_BACKENDS = ("haar", "blazeface")
+DETECTION_BACKENDS = ("haar", "blazeface", "yunet")
 BLAZEFACE_MODELS = ("full_range", "short_range")
 HAAR_KEYPOINT_SOURCES = ("blazeface", "box")
 # Chosen on validation faces of every origin group so the worst group's impostor rate is at
@@ -135,7 +135,9 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "face detector: 'haar' (OpenCV's Haar cascade, the specified default; the "
                   "detection.* parameters marked 'Haar' apply to it) or 'blazeface' (MediaPipe's "
                   "BlazeFace DNN run by LiteRT: finds far, small and turned faces with fewer false "
-                  "ones, at a fixed cost per frame; the 'BlazeFace' parameters apply to it); "
+                  "ones, at a fixed cost per frame; the 'BlazeFace' parameters apply to it) or 'yunet' "
+                  "(OpenCV's YuNet DNN at the frame's resolution: faces from ~16 px, i.e. up to ~4 m "
+                  "in 640x480, docs/detection.md; the 'YuNet' parameters apply to it); "
                   "can be switched at run time, tracks are kept",
                   choices=DETECTION_BACKENDS),
     ParameterSpec("detection.scale_factor", 1.1, float,
@@ -184,6 +186,21 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "~32 px in 640x480 instead of ~64 px, at 5x the cost (pair it with "
                   "detection.background)",
                   1, 4),
+    ParameterSpec("detection.yunet_model", "", str,
+                  "YuNet: the .onnx model file; empty = face_detection_yunet_2023mar.onnx shipped in the "
+                  "package's models/ directory (MIT, README beside it)"),
+    ParameterSpec("detection.yunet_min_confidence", 0.6, float,
+                  "YuNet: least score to report a face (OpenCV's sample uses 0.9); lower finds more "
+                  "small, dim and turned faces and more false ones (docs/detection.md)",
+                  0.05, 0.99),
+    ParameterSpec("detection.yunet_nms_iou", 0.3, float,
+                  "YuNet: candidate boxes overlapping a better one by more than this (IoU) are the same face",
+                  0.05, 0.95),
+    ParameterSpec("detection.yunet_max_width", 0, int,
+                  "YuNet: downscale frames wider than this before a full detection (boxes are mapped "
+                  "back); 0 = full resolution. The cost grows with the pixels (1280x720 is ~3x 640x480); "
+                  "faces below ~10 * width / yunet_max_width source pixels are then out of reach",
+                  160, 8192, special=(0,)),
     ParameterSpec("detection.haar_keypoints", "blazeface", str,
                   "Haar: where a Haar face's eyes and mouth come from, for models framed on them "
                   "(card input.framing 'eyes_mouth'): 'blazeface' (a short-range BlazeFace pass inside "
@@ -214,6 +231,13 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("classification.gender_min_confidence", 0.6, float,
                   "smoothed gender probability below which the gender is reported as 'unknown'",
                   0.0, 1.0),
+    ParameterSpec("classification.min_face_size", 32, int,
+                  "faces narrower than this (box width, source pixels) are too small to read: their "
+                  "frame adds nothing to the track's gender, emotion and age (a face never seen larger "
+                  "reads gender and emotion 'unknown' with confidence 0 and age NaN; a track seen "
+                  "larger keeps its reading as its confidence decays); 0 = read every face. "
+                  "Accuracy by face size: docs/detection.md",
+                  0, 4096),
     ParameterSpec("classification.child_threshold", 0.5, float,
                   "FaceAttributes.is_child is true while child_probability (the calibrated probability "
                   "of a child under 13, from the age model) is at least this; lower = fewer children "
@@ -464,6 +488,10 @@ class DetectionConfig:
     blazeface_model: str
     blazeface_min_confidence: float
     blazeface_tiles: int
+    yunet_model: str
+    yunet_min_confidence: float
+    yunet_nms_iou: float
+    yunet_max_width: int
     haar_keypoints: str
 
 
@@ -476,6 +504,7 @@ class ClassificationConfig:
     num_threads: int
     flip_tta: bool
     gender_min_confidence: float
+    min_face_size: int
     child_threshold: float
 
 

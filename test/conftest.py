@@ -49,6 +49,9 @@ from face_perception.ros.demo_frames import background, load_demo_image, paste_h
 # TensorFlow, in this process as in a user's (training/runtime/tensorflow_runtime.py).
 import training  # noqa: E402, F401, I100
 
+# The data and photos kept beside the repository (CI has them; a fresh checkout may not):
+# tests that need them skip with the path they looked for.
+SHARED_DIR = REPO_ROOT.parent / "shared"
 # Where Haar finds the astronaut's face in the 512x512 photo (x, y, w, h), +-5 px.
 ASTRONAUT_FACE = (177, 67, 93, 93)
 EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -131,6 +134,14 @@ def write_rafdb_tar(path: Path, labels: list[str], extra_rows: list[str] = (), f
     faces = [(name, face if face is not None else rng.integers(0, 256, (100, 100, 3), np.uint8)) for name in names]
     rows = ["path,emotion"] + [f"{name},{label}" for name, label in zip(names, labels)] + list(extra_rows)
     return write_labelled_tar(path, faces, "rafdb/labels.csv", rows)
+
+
+def shared_file(*parts: str) -> Path:
+    """Return a file under :data:`SHARED_DIR`, or skip the test naming the path it is not at."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not path.is_file():
+        pytest.skip(f"{path} not found (the shared data beside the repository)")
+    return path
 
 
 def make_face_frame(faces: list[tuple[float, float, float]], width: int = 640, height: int = 480,

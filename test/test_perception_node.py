@@ -263,13 +263,17 @@ def test_detection_backend_switch_at_run_time_keeps_the_track(ros_graph, astrona
     result = node.set_parameters([Parameter("detection.backend", value="cnn")])[0]
     assert not result.successful and "detection.backend" in result.reason and "'cnn'" in result.reason
     ids = []
-    for backend in ("haar", "blazeface", "blazeface", "haar"):
+    for backend in ("haar", "blazeface", "yunet", "blazeface", "haar"):
         assert node.set_parameters([Parameter("detection.backend", value=backend)])[0].successful
         header = probe.header()
         probe.image_pub.publish(image_message(astronaut_bgr, header))
         assert wait_for(lambda: probe.attributes_for(header) is not None)
         ids.extend(face.track_id for face in probe.attributes_for(header).faces)
-    assert len(ids) == 4 and len(set(ids)) == 1, ids
+    assert len(ids) == 5 and len(set(ids)) == 1, ids
+    # A YuNet model file that cannot be loaded is refused, naming it; the node keeps its detector.
+    result = node.set_parameters_atomically([Parameter("detection.backend", value="yunet"),
+                                             Parameter("detection.yunet_model", value="/nonexistent/yunet.onnx")])
+    assert not result.successful and "/nonexistent/yunet.onnx" in result.reason
     assert node.get_parameter("detection.backend").value == "haar"
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import re
 
 from face_perception.bringup.cameras import Camera, camera_overrides, load_cameras_file, node_parameter
+from face_perception.parameters import validate_value
 from face_perception.ros.topics import DEFAULT_IMAGE_TOPIC, HRI_INSTANCE_TRACKED_TOPIC, resolve
 
 PACKAGE_NAME = "face_perception"
@@ -64,6 +65,9 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
         "if set, also start image_source_node on this source: a video file, an image "
         "folder or file, 'camera:<index>', or 'demo' (embedded astronaut sequence)",
     ),
+    LaunchArgument("detection_backend", "",
+                   "face detector: 'haar' (faces within ~1.5 m at 640x480), 'blazeface' or 'yunet' (faces up to "
+                   "~4 m; docs/detection.md); default: the params file's detection.backend (haar)"),
     LaunchArgument("use_rviz", "false", "start RViz with config/face_perception.rviz"),
     LaunchArgument(
         "dds_large_images",
@@ -147,11 +151,14 @@ def describe_graph(arguments: dict[str, str], share_directory: Path | str) -> Gr
     else:
         cameras = (Camera(name="", image_topic=image_topic),)
 
+    # A camera's own parameters (cameras_file) win over the launch argument.
+    backend = {"detection.backend": validate_value("detection.backend", values["detection_backend"])} \
+        if values["detection_backend"] else {}
     nodes = []
     instance_lists = []
     for camera in cameras:
         camera_namespace = f"{namespace}/{camera.name}" if camera.name else namespace
-        overrides = {"image_topic": camera.image_topic, **camera_overrides(camera)}
+        overrides = {"image_topic": camera.image_topic, **backend, **camera_overrides(camera)}
         nodes.append(
             NodeSpec(
                 package=PACKAGE_NAME,

@@ -55,9 +55,14 @@ class ClassDistribution:
 
     @property
     def label(self) -> str:
-        """Return the most likely class, or UNKNOWN_LABEL when its probability is below ``min_confidence``."""
+        """
+        Return the most likely class, or UNKNOWN_LABEL when its probability is below ``min_confidence``.
+
+        Also UNKNOWN_LABEL without any probability (a face too small to read, never seen larger).
+        """
         best = int(np.argmax(self.probabilities))
-        return self.labels[best] if self.probabilities[best] >= self.min_confidence else UNKNOWN_LABEL
+        known = self.probabilities[best] >= self.min_confidence and self.probabilities[best] > 0.0
+        return self.labels[best] if known else UNKNOWN_LABEL
 
     def as_dict(self) -> dict[str, float]:
         """Return label -> probability, in the card's order."""

@@ -48,6 +48,11 @@ BOX_KEYPOINT_PRIORS: dict[str, np.ndarray] = {
                       [0.872, 0.470]], np.float32),
     "blazeface": np.array([[0.305, 0.331], [0.699, 0.328], [0.508, 0.568], [0.510, 0.754], [0.086, 0.422],
                            [0.918, 0.412]], np.float32),
+    # BlazeFace's keypoints against YuNet's box on 997 LFW and UTKFace chips
+    # (scripts/measurements/measure_yunet_keypoints.py); YuNet measures its own, so this serves only a box
+    # without keypoints.
+    "yunet": np.array([[0.248, 0.379], [0.729, 0.378], [0.493, 0.593], [0.497, 0.760], [0.008, 0.458],
+                       [0.971, 0.451]], np.float32),
 }
 # A downscale by more than this in one warp aliases; larger shrinks are pre-filtered (INTER_AREA).
 _MAX_WARP_SHRINK = 2.0

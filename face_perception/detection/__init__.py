@@ -13,8 +13,9 @@
 # limitations under the License.
 
 """
-Face detection: the Detection type, the Haar and BlazeFace detectors, keypoints, background detection.
+Face detection: the Detection type, the Haar, BlazeFace and YuNet detectors, keypoints.
 
-It also holds the dense landmark models that measure one found face: MediaPipe's face mesh and
+Beside them: the regions and duplicate-dropping the detectors share (regions), background
+detection, and the dense landmark models that measure one found face: MediaPipe's face mesh and
 iris models (landmarks, face_mesh).
 """

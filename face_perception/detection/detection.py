@@ -19,7 +19,8 @@ What every face detector gives and the interface they share.
 :class:`PreparedFrame` and :class:`FaceDetector`. The pipeline, the tracker's region search and
 the background thread see only :class:`FaceDetector`; ``detection.backend`` picks the
 implementation (:func:`face_perception.detection.detectors.create_detector`): the Haar cascade
-(:mod:`face_perception.detection.haar`) or BlazeFace (:mod:`face_perception.detection.blazeface`).
+(:mod:`face_perception.detection.haar`), BlazeFace (:mod:`face_perception.detection.blazeface`)
+or YuNet (:mod:`face_perception.detection.yunet`).
 """
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ class Detection:
     A face box in source image pixels (top-left x, y, width, height) and its confidence.
 
     ``keypoints``: the detector's measured facial keypoints (:data:`KEYPOINT_NAMES`, source
-    pixels, float), or None when the detector gives none (Haar).
+    pixels, float), or None when the detector gives none (Haar). A keypoint the detector does
+    not measure is NaN (YuNet's ear tragions).
     """
 
     x: int
@@ -79,6 +81,10 @@ class PreparedFrame:
 
 class FaceDetector(Protocol):
     """Finds faces; boxes in source image pixels, confidence in [0, 1], best first."""
+
+    # Faces narrower than this fraction of the frame's larger side have coarse keypoints,
+    # worth measuring again in their box (0: every face's are as good as the detector gets).
+    coarse_keypoints_below: float
 
     def prepare(self, image: np.ndarray, gray: np.ndarray | None = None) -> PreparedFrame:
         """

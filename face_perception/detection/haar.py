@@ -32,7 +32,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from face_perception.detection.detection import Box, box_iou, Detection, PreparedFrame
+from face_perception.detection.detection import Box, Detection, PreparedFrame
+from face_perception.detection.regions import drop_duplicates, HAAR_WINDOW, region_square
 from face_perception.parameters import DetectionConfig
 
 DEFAULT_CASCADE = "haarcascade_frontalface_default.xml"
@@ -40,11 +41,8 @@ DEFAULT_CASCADE = "haarcascade_frontalface_default.xml"
 _WEIGHT_CENTER = 2.0
 _WEIGHT_SCALE = 2.0
 # Overlap above which two detections from neighbouring search regions are one face.
-_DUPLICATE_IOU = 0.4
 # Face sizes searched around a tracked face, relative to its side: tracks are updated every
 # frame, so sizes change little between two frames.
-_REGION_MIN_SIZE = 0.75
-_REGION_MAX_SIZE = 1.35
 
 
 class CascadeLoadError(ValueError):
@@ -81,6 +79,9 @@ def load_cascade(cascade_file: str) -> cv2.CascadeClassifier:
 
 class HaarFaceDetector:
     """Finds frontal faces; boxes and sizes are always in source image pixels."""
+
+    # It measures no keypoints (each face's come from a BlazeFace pass in its box, if asked).
+    coarse_keypoints_below = 0.0
 
     def __init__(self, config: DetectionConfig) -> None:
         self.config = config
@@ -132,7 +133,7 @@ class HaarFaceDetector:
             found = []
             for box in search_boxes:
                 found.extend(self._search_region(frame, box, min_size))
-            found = _drop_duplicates(found)
+            found = drop_duplicates(found)
         detections = []
         for (x, y, w, h), weight in found:
             detection = self._to_source(frame, x, y, w, h, weight)
@@ -147,16 +148,12 @@ class HaarFaceDetector:
     def _search_region(
         self, frame: PreparedFrame, box: Sequence[float], base_min_size: int
     ) -> list[tuple[Box, float]]:
-        x, y, w, h = (float(v) * frame.scale for v in box)
-        side = max(w, h)
-        half = 0.5 * side * self.config.region_scale
-        cx, cy = x + w / 2, y + h / 2
+        side = max(float(box[2]), float(box[3])) * frame.scale
         height, width = frame.image.shape
-        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
-        x1, y1 = min(width, int(math.ceil(cx + half))), min(height, int(math.ceil(cy + half)))
+        x0, y0, x1, y1 = region_square([float(v) * frame.scale for v in box], self.config.region_scale, width, height)
         # Look only for faces of about the tracked size: faster, and no jumps to other scales.
-        min_size = max(base_min_size, int(side * _REGION_MIN_SIZE))
-        max_size = int(math.ceil(side * _REGION_MAX_SIZE))
+        min_size = max(base_min_size, int(side * HAAR_WINDOW.smallest))
+        max_size = int(math.ceil(side * HAAR_WINDOW.largest))
         if x1 - x0 < min_size or y1 - y0 < min_size:
             return []
         return self._run_cascade(frame.image[y0:y1, x0:x1], min_size, max_size, (x0, y0))
@@ -194,12 +191,3 @@ def _bgr_to_gray(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
         return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     raise ValueError(f"detector expects an HxW grey or HxWx3 BGR uint8 image, got {image.shape} {image.dtype}")
-
-
-def _drop_duplicates(found: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
-    """Keep the strongest of detections that overlap (same face found from two regions)."""
-    kept: list[tuple[Box, float]] = []
-    for box, weight in sorted(found, key=lambda item: item[1], reverse=True):
-        if all(box_iou(box, other) < _DUPLICATE_IOU for other, _ in kept):
-            kept.append((box, weight))
-    return kept

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from face_perception.detection.detection import box_iou, Detection
+from face_perception.detection.regions import region_square
 
 # The square searched around a box, as a multiple of its side: the short-range model wants
 # a face filling much of its input, with room for a box that sits off the face.
@@ -62,15 +63,12 @@ class RegionKeypointFinder:
                 for d in detections]
 
     def _refined(self, image: np.ndarray, detection: Detection) -> Detection:
-        x, y, w, h = detection.box
-        half = 0.5 * REGION_SCALE * max(w, h)
-        cx, cy = x + w / 2, y + h / 2
         height, width = image.shape[:2]
-        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
-        x1, y1 = min(width, int(np.ceil(cx + half))), min(height, int(np.ceil(cy + half)))
+        x0, y0, x1, y1 = region_square(detection.box, REGION_SCALE, width, height)
         if x1 - x0 < 8 or y1 - y0 < 8:
             return detection
-        found = self._runner.detect_square(_to_rgb(image[y0:y1, x0:x1]), x0, y0, int(round(2 * half)), MIN_CONFIDENCE)
+        side = int(round(REGION_SCALE * max(detection.w, detection.h)))
+        found = self._runner.detect_square(_to_rgb(image[y0:y1, x0:x1]), x0, y0, side, MIN_CONFIDENCE)
         best, best_iou = None, MIN_IOU
         for face, _score in found:
             iou = box_iou(detection.box, (face[0], face[1], face[2] - face[0], face[3] - face[1]))

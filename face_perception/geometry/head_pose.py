@@ -58,6 +58,8 @@ MEAN_FACE = np.array(
     np.float64,
 )
 EYE_DISTANCE_M = 0.063
+# Fewest keypoints a pose is fitted to: the eyes, the nose tip and the mouth (YuNet's four).
+MIN_POSE_POINTS = 4
 # The gaze frame's axes as columns in the face frame: x = -y_face, y = -z_face, z = x_face.
 GAZE_IN_FACE = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
 # A pose whose keypoints reproject worse than this (RMS, in eye distances) is a wrong fit.
@@ -145,10 +147,15 @@ def estimate_head_pose(keypoints: np.ndarray, camera: CameraModel, model: np.nda
     """
     Return the head pose for six image keypoints (pixels), or None when no plausible pose fits.
 
-    ``use``: which keypoints to fit (indices into the six).
+    ``use``: which keypoints to fit (indices into the six). A keypoint the detector did not
+    measure (NaN: YuNet's ear tragions) is left out; fewer than four measured ones give None.
     """
-    image_points = camera.undistort(np.asarray(keypoints, np.float64))[list(use)]
-    object_points = np.asarray(model, np.float64)[list(use)]
+    points = np.asarray(keypoints, np.float64)
+    use = [i for i in use if np.all(np.isfinite(points[i]))]
+    if len(use) < MIN_POSE_POINTS:
+        return None
+    image_points = camera.undistort(points[use])
+    object_points = np.asarray(model, np.float64)[use]
     if not np.all(np.isfinite(image_points)):
         return None
     try:

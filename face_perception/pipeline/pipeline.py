@@ -54,10 +54,6 @@ from face_perception.pipeline.pose_smoothing import PoseSmoothing, SmoothedPoses
 from face_perception.tracking.tracking import FaceTracker, TrackedFace
 
 TIMING_STAGES = ("detect", "crop", "classify", "track", "mesh")
-# A face narrower than this in BlazeFace's whole-frame input (FULL_RANGE_INPUT_PX wide) has its
-# keypoints measured again in its box before an eyes_mouth framing cuts it.
-SMALL_FACE_INPUT_PX = 40
-FULL_RANGE_INPUT_PX = 192
 
 
 @dataclass(frozen=True)
@@ -76,7 +72,8 @@ class FaceResult:
     outputs: Mapping[str, FaceOutput]
     raw_outputs: Mapping[str, FaceOutput]
     # The detection's facial keypoints (detection.KEYPOINT_NAMES, source pixels), or None
-    # when the detector measured none (Haar, unless the BlazeFace pass in its box found them).
+    # when the detector measured none (Haar, unless the BlazeFace pass in its box found them);
+    # a keypoint the detector does not measure is NaN (YuNet's ears).
     keypoints: Keypoints | None = None
     # The face mesh (468 points, and the irises with face_mesh.irises), or None where it did not
     # run (face_mesh.enabled false, nothing reads it, a face under face_mesh.min_face_size, or
@@ -301,7 +298,11 @@ class FacePerceptionPipeline:
         flip = self.config.classification.flip_tta
         vectors = {model.name: _predict(model, batches[spec], flip) for model, spec in zip(models, specs)}
         # Every output is smoothed over the track by name; it is read (e.g. the expected age) afterwards.
-        observations = [{name: values[i] for name, values in vectors.items()} for i in range(len(detections))]
+        # A face too small to read adds no probability mass (classification.min_face_size): its
+        # track's answers fade to "unknown" instead of taking a guess made from a few pixels.
+        readable = [d.w >= self.config.classification.min_face_size for d in detections]
+        observations = [{name: values[i] if readable[i] else np.zeros_like(values[i])
+                         for name, values in vectors.items()} for i in range(len(detections))]
         mark = _lap(timings, "classify", mark)
 
         identities = self._live_identities()
@@ -393,9 +394,9 @@ class FacePerceptionPipeline:
         """
         for_models = (any(isinstance(spec.framing, EyesMouthFraming) for spec in specs)
                       and self.config.detection.haar_keypoints == "blazeface")
-        # Faces small in the whole-frame model's input get their keypoints measured again in
-        # their box: a 48 px face in a 640 px frame is 14 px in the 192 px input.
-        remeasure_below = SMALL_FACE_INPUT_PX * max(image.shape[:2]) / FULL_RANGE_INPUT_PX if for_models else 0.0
+        # Faces whose keypoints the detector measured coarsely (small in BlazeFace's whole-frame
+        # input) get them measured again in their box.
+        remeasure_below = self.detector.coarse_keypoints_below * max(image.shape[:2]) if for_models else 0.0
         coarse = any(d.keypoints is None or d.w < remeasure_below for d in detections)
         every_face = self.measure_keypoints or poses_on or self._identities is not None
         if not (for_models or every_face) or not coarse:

@@ -228,7 +228,8 @@ def facial_landmarks(face: "FaceResult", image_size: tuple[int, int], header: He
 
     if face.landmarks is None or face.landmarks.right_eye is None or face.landmarks.left_eye is None:
         for name, (x, y) in zip(KEYPOINT_NAMES, face.keypoints or ()):
-            if face.landmarks is None or LANDMARK_INDICES[name] >= 68:
+            # A keypoint the detector does not measure (NaN: YuNet's ears) keeps c = 0.
+            if (face.landmarks is None or LANDMARK_INDICES[name] >= 68) and math.isfinite(x) and math.isfinite(y):
                 put(LANDMARK_INDICES[name], x, y, face.detection_confidence)
     if face.landmarks is not None:
         score = face.landmarks.score

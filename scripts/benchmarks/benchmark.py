@@ -117,6 +117,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "default and large-shm (default; --quick then runs local-only)")
     parser.add_argument("--detection", action="store_true",
                         help="compare the detection backends only (--frames = synthetic frames)")
+    parser.add_argument("--ros-only", action="store_true", help="with --detection: only the ROS graph runs")
     parser.add_argument("--soak-minutes", type=float, default=0.0,
                         help="run only the soak: the node fed --soak-rate Hz with --soak-faces faces for this "
                              "many minutes (docs/benchmark.md: 10), RSS every --soak-sample-s s, p95 per minute")
@@ -264,8 +265,10 @@ def ros_runs(options: argparse.Namespace) -> list:
                 for backend in ("blazeface", "haar") for mesh, label in ((True, "mesh+gaze"), (False, "no mesh"))]
     if options.detection:
         counts = (3,) if options.quick else (1, 3, TARGET_NODE_MAX_FACES, 8)
-        return [RosRun(f"30Hz {backend}", vga(n), 30.0, seconds, (("detection.backend", backend),))
-                for backend in ("haar", "blazeface") for n in counts]
+        yunet_redetect = (("detection.backend", "yunet"), ("detection.redetect_interval", 3))
+        return [*(RosRun(f"30Hz {backend}", vga(n), 30.0, seconds, (("detection.backend", backend),))
+                  for backend in ("haar", "blazeface", "yunet") for n in counts),
+                *(RosRun("30Hz yunet redetect3", vga(n), 30.0, seconds, yunet_redetect) for n in counts)]
     if options.quick:
         return [RosRun("30Hz", vga(1), 30.0, seconds)]
     redetect = (("detection.redetect_interval", 3),)
@@ -740,7 +743,8 @@ def detection_main(options: argparse.Namespace) -> int:
 
     started = time.monotonic()
     report: dict[str, Any] = {"machine_before": machine_state()}
-    report["detection"] = run_detection_benchmark(options.frames, repeats=1 if options.quick else 5)
+    if not options.ros_only:
+        report["detection"] = run_detection_benchmark(options.frames, repeats=1 if options.quick else 5)
     if not options.skip_ros:
         report["ros"] = run_ros(options)
     report["machine_after"] = machine_state()
@@ -749,7 +753,8 @@ def detection_main(options: argparse.Namespace) -> int:
           f"{os.cpu_count()} CPUs, load {report['machine_before']['load_average'][0]:.1f}; training processes "
           f"running: {len(report['machine_before']['training_processes'])} at start, "
           f"{len(report['machine_after']['training_processes'])} at end)")
-    print_detection(report["detection"])
+    if "detection" in report:
+        print_detection(report["detection"])
     if "ros" in report:
         print_ros(report)
     print(f"\n(total {report['seconds']:.0f} s)")

@@ -35,7 +35,7 @@ FRAME_WIDTH, FRAME_HEIGHT = 640, 480
 FACE_SIZES = (24, 48, 96)
 
 
-BACKENDS = ("blazeface", "haar")
+BACKENDS = ("blazeface", "haar", "yunet")
 
 
 # Photos of scikit-image without a person's face in them.
@@ -150,7 +150,9 @@ def run_end_to_end(task_split, labels: Sequence[str], backend: str, face_px: int
     from face_perception.parameters import PipelineConfig
     from face_perception.pipeline.pipeline import FacePerceptionPipeline
 
-    values = {"detection.backend": backend, "tracking.smoothing": 1.0, "tracking.max_missed_frames": 0}
+    # Every face is read, however small: this measures what classification.min_face_size is chosen from.
+    values = {"detection.backend": backend, "tracking.smoothing": 1.0, "tracking.max_missed_frames": 0,
+              "classification.min_face_size": 0}
     values.update({f"classification.{task}_model": path for task, path in models.items()})
     pipeline = FacePerceptionPipeline(PipelineConfig.from_mapping(values))
     backgrounds = background_frames()

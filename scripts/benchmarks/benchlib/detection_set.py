@@ -21,9 +21,18 @@ Labelled detection sets, generated at benchmark time (never stored in the reposi
   frame with a lighting gradient. UTKFace crops are tight (brow to chin, no hair or ears);
   they are blended in with a soft elliptical edge, so no paste seam helps a detector, but
   neither does the head around the face: a harder test than real people at that size.
+* ``synthetic_frames(..., source="lfw")``: the same with LFW faces of the gender task's held-out
+  test people (``training.loaders.lfw``'s seeded split), each chip pasted whole (face, hair and
+  a little of the news photo around it) inside its soft ellipse; faces nobody here trained on.
 * ``face_free_frames``: the same backgrounds without faces (and mirrored, darker copies).
 * ``anchor_photo``: ``../shared/anchor/test_image.jpg`` with the hand-labelled boxes of
   ``test/data/test_image_faces.json``.
+* ``photo_frames``: every ``../shared/anchor/*.jpg`` fitted into a camera frame (640x480 or
+  1280x720) and shrunk to 1, 3/4, 1/2 and 0.35 of that inside it. test_image.jpg's reference
+  boxes are its hand labels; the other photos carry none: theirs are YuNet's (score >=
+  REFERENCE_MIN_SCORE) and BlazeFace's (2 x 2 tiles) faces at the photo's full resolution, where
+  faces are 2-6x larger than in the frame, merged (a BlazeFace face overlapping a YuNet one is
+  the same face), scaled with the photo. A reference made by a detector favours it: say so.
 
 Backgrounds: the face-free colour and texture photos that ship with scikit-image, plus
 three face-free crops of the anchor photo (sky and landscape, pavement, railing) when it is
@@ -56,6 +65,14 @@ ANCHOR_BACKGROUND_CROPS = ((0, 200, 300, 225), (0, 1056, 640, 480), (1408, 1056,
 # The face inside a 100x100 UTKFace crop (x0, y0, x1, y1 as fractions): brow to chin,
 # cheek to cheek, read off a grid drawn over a sample of crops.
 UTK_FACE_BOX = (0.1, 0.1, 0.9, 0.95)
+# LFW's deep-funneled chips are aligned, so every face sits at about the same place: the mean of
+# YuNet's, BlazeFace's and Haar's median boxes on 300 chips (each box overlaps it by IoU >= 0.8;
+# the backends draw their boxes differently, this is none of theirs).
+LFW_FACE_BOX = (0.171, 0.161, 0.829, 0.883)
+
+
+PHOTO_SHRINKS = (1.0, 0.75, 0.5, 0.35)
+REFERENCE_MIN_SCORE = 0.8
 
 
 @dataclass
@@ -120,10 +137,25 @@ def load_utk_faces(count: int, seed: int) -> list[np.ndarray]:
     return faces
 
 
+def load_lfw_test_faces(count: int, seed: int) -> list[np.ndarray]:
+    """``count`` LFW chips (BGR 112x112) of the gender task's test people, a seeded sample."""
+    from training.loaders.lfw import read_lfw
+    from training.paths import DEFAULT_LFW
+    from training.tasks import UTKFACE_FRACTIONS, UTKFACE_SPLIT_SEED
+
+    test = read_lfw(DEFAULT_LFW, UTKFACE_SPLIT_SEED, UTKFACE_FRACTIONS).splits["test"]
+    chosen = np.random.default_rng(seed).choice(len(test.images), size=min(count, len(test.images)), replace=False)
+    return [cv2.cvtColor(test.images[int(i)], cv2.COLOR_RGB2BGR) for i in chosen]
+
+
+FACE_SOURCES = {"utkface": (load_utk_faces, UTK_FACE_BOX), "lfw": (load_lfw_test_faces, LFW_FACE_BOX)}
+
+
 def _paste_face(frame: np.ndarray, crop: np.ndarray, centre: tuple[float, float], face_side: float,
-                angle: float, gain: float, contrast: float) -> tuple[float, float, float, float]:
+                angle: float, gain: float, contrast: float,
+                face_box: tuple[float, float, float, float] = UTK_FACE_BOX) -> tuple[float, float, float, float]:
     """Blend ``crop`` in so that its face box is ``face_side`` wide; returns the face box."""
-    fx0, fy0, fx1, fy1 = UTK_FACE_BOX
+    fx0, fy0, fx1, fy1 = face_box
     scale = face_side / ((fx1 - fx0) * crop.shape[1])
     size = max(4, int(round(crop.shape[1] * scale)))
     face = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
@@ -165,11 +197,15 @@ def _lighting(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def synthetic_frames(num_frames: int, seed: int = 9, faces_per_frame: tuple[int, int] = (3, 6),
-                     anchor_dir: Path = SHARED_ANCHOR_DIR) -> list[LabelledFrame]:
-    """Frames with UTKFace faces of 16-160 px at known boxes (seeded, reproducible)."""
+                     anchor_dir: Path = SHARED_ANCHOR_DIR, source: str = "utkface",
+                     sides: tuple[float, float] = (16, 160)) -> list[LabelledFrame]:
+    """Frames with ``source``'s faces (FACE_SOURCES) of ``sides`` px at known boxes (seeded, reproducible)."""
     rng = np.random.default_rng(seed)
     pool = backgrounds(anchor_dir)
-    crops = load_utk_faces(num_frames * faces_per_frame[1], seed)
+    load, face_box = FACE_SOURCES[source]
+    crops = load(num_frames * faces_per_frame[1], seed)
+    # Room for the whole chip (larger than its face) inside the frame.
+    room = max(0.8, 0.5 / (face_box[2] - face_box[0]) + 0.15)
     width, height = FRAME_SIZE
     frames = []
     crop_index = 0
@@ -181,17 +217,17 @@ def synthetic_frames(num_frames: int, seed: int = 9, faces_per_frame: tuple[int,
         for _ in range(wanted * 20):  # placement tries
             if len(boxes) == wanted:
                 break
-            side = float(math.exp(rng.uniform(math.log(16), math.log(160))))
-            margin = side * 0.8
+            side = float(math.exp(rng.uniform(math.log(sides[0]), math.log(sides[1]))))
+            margin = side * room
             cx = rng.uniform(margin, width - margin)
             cy = rng.uniform(margin, height - margin)
             if any(abs(cx - (bx + bw / 2)) < (side + bw) * 0.8 and abs(cy - (by + bh / 2)) < (side + bh) * 0.8
                    for bx, by, bw, bh in boxes):
                 continue
             boxes.append(_paste_face(frame, crops[crop_index % len(crops)], (cx, cy), side,
-                                     rng.uniform(-15, 15), rng.uniform(0.6, 1.3), rng.uniform(0.7, 1.2)))
+                                     rng.uniform(-15, 15), rng.uniform(0.6, 1.3), rng.uniform(0.7, 1.2), face_box))
             crop_index += 1
-        frames.append(LabelledFrame(_lighting(frame, rng), boxes, f"synthetic {index} on {name}"))
+        frames.append(LabelledFrame(_lighting(frame, rng), boxes, f"synthetic {source} {index} on {name}"))
     return frames
 
 
@@ -223,3 +259,48 @@ def match(detections: Sequence[Sequence[float]], truths: Sequence[Sequence[float
         if not found[ti] and not correct[di]:
             found[ti], correct[di] = True, True
     return found, correct
+
+
+def photo_reference_boxes(photo: np.ndarray) -> list[list[float]]:
+    """Return YuNet's and BlazeFace's faces (x, y, w, h) in ``photo`` at its full resolution, merged."""
+    from face_perception.detection.detection import box_iou
+    from face_perception.detection.detectors import create_detector
+    from face_perception.detection.yunet import load_model, shipped_model_path
+    from face_perception.parameters import PipelineConfig
+
+    height, width = photo.shape[:2]
+    _, faces = load_model(shipped_model_path(), width, height, REFERENCE_MIN_SCORE, 0.3).detect(photo)
+    boxes = [] if faces is None else [[float(v) for v in row[:4]] for row in faces]
+    tiled = create_detector(PipelineConfig.from_mapping(
+        {"detection.backend": "blazeface", "detection.blazeface_tiles": 2}).detection)
+    for found in tiled.detect(photo):
+        if all(box_iou(found.box, box) < 0.3 for box in boxes):
+            boxes.append([float(v) for v in found.box])
+    return boxes
+
+
+def photo_frames(frame_size: tuple[int, int] = FRAME_SIZE, anchor_dir: Path = SHARED_ANCHOR_DIR,
+                 shrinks: Sequence[float] = PHOTO_SHRINKS) -> list[LabelledFrame]:
+    """
+    Each anchor photo fitted into a ``frame_size`` frame and shrunk by each of ``shrinks`` inside it.
+
+    Centred on a mid-grey frame; reference boxes from :func:`photo_reference_boxes`, scaled alike.
+    """
+    frames = []
+    width, height = frame_size
+    for path in sorted(anchor_dir.glob("*.jpg")):
+        photo = cv2.imread(str(path))
+        if photo is None:
+            continue
+        labelled = anchor_photo(anchor_dir) if path.name == "test_image.jpg" else None
+        reference = labelled[1] if labelled is not None else photo_reference_boxes(photo)
+        fit = min(width / photo.shape[1], height / photo.shape[0])
+        for shrink in shrinks:
+            scale = fit * shrink
+            size = (max(1, round(photo.shape[1] * scale)), max(1, round(photo.shape[0] * scale)))
+            frame = np.full((height, width, 3), 128, np.uint8)
+            x0, y0 = (width - size[0]) // 2, (height - size[1]) // 2
+            frame[y0:y0 + size[1], x0:x0 + size[0]] = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+            boxes = [(x * scale + x0, y * scale + y0, w * scale, h * scale) for x, y, w, h in reference]
+            frames.append(LabelledFrame(frame, boxes, f"{path.name} x{shrink:g} in {width}x{height}"))
+    return frames
