@@ -36,7 +36,7 @@ View = tuple["np.ndarray | None", np.ndarray]  # (mask over the split or None = 
 
 POSED_VIEW = "FER+ majority, 6 emotions (no neutral)"
 # Emotion with several data sets: every face with a label (FER+ majority or the set's own).
-UNION_VIEW = "all sets (FER+ majority, RAF-DB labels)"
+UNION_VIEW = "all sets (FER+ majority, the other sets' labels)"
 
 
 def label_views(task: str, split: Split, labels: list[str] | None = None) -> dict[str, View]:
