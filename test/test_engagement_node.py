@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 try:  # scripts/setup_env.sh --dev builds hri_msgs where ../shared/ros2/src/hri_msgs exists (CI does)
@@ -186,3 +187,55 @@ def test_engagement_parameters_change_at_run_time_and_bad_ones_are_refused(graph
     assert not refused.successful and "read at start-up only" in refused.reason
     assert wait_for(lambda: node._engagement.tracker.parameters.engaged_threshold == 0.6)
     assert EngagementLevel.ENGAGED == eg.ENGAGED  # our levels are hri_msgs' numbers
+
+
+
+# camera_optical_frame in base_link (REP-103): the optical axis along base_link's +x, or along its
+# -x (the same frame turned half round base_link's z axis); quaternions (x, y, z, w).
+OPTICAL_FORWARD = (-0.5, 0.5, -0.5, 0.5)
+OPTICAL_BACKWARD = (-0.5, -0.5, 0.5, 0.5)
+
+@pytest.mark.parametrize("robot_looks, engages", [("at the visitor", True), ("away, behind the camera", False)])
+def test_the_robots_gaze_comes_from_the_reference_frame_over_tf(graph, visitor_shots, capfd, robot_looks, engages):
+    """
+    A ``reference_frame`` on /tf_static: UNKNOWN until it is known, then the frame's x axis is the gaze.
+
+    The camera sits on the robot's base_link. Facing forward (optical axis = base_link's x) the
+    visitor looking into the camera engages it; with base_link turned round (its x axis pointing
+    out of the back of the camera) the same looks are not mutual and never engage.
+    """
+    from geometry_msgs.msg import TransformStamped
+    from tf2_msgs.msg import TFMessage
+
+    from face_perception.ros.engagement import TF_STATIC_QOS
+
+    shots, images = visitor_shots
+    chosen = [i for i, s in enumerate(shots) if s.phase == "approach"][-10:] + \
+        [i for i, s in enumerate(shots) if s.phase == "talk"]
+    node_graph = graph({"engagement.reference_frame": "base_link"})
+    before = node_graph.play([shots[i] for i in chosen[:4]], [images[i] for i in chosen[:4]])
+    assert all(set(f.levels.values()) <= {UNKNOWN} for f in before)
+    assert any(f.levels for f in before), "the persons must be published for the check to mean anything"
+    log = capfd.readouterr().err
+    assert log.count("engagement is UNKNOWN") == 1 and "base_link" in log and "(engagement.reference_frame)" in log, log
+
+    transform = TransformStamped()
+    transform.header.frame_id, transform.child_frame_id = "base_link", "camera_optical_frame"
+    q = OPTICAL_FORWARD if engages else OPTICAL_BACKWARD
+    (transform.transform.rotation.x, transform.transform.rotation.y, transform.transform.rotation.z,
+     transform.transform.rotation.w) = q
+    publisher = node_graph.probe.create_publisher(TFMessage, "/tf_static", TF_STATIC_QOS)
+    publisher.publish(TFMessage(transforms=[transform]))
+    engagement = node_graph.node._engagement
+    assert wait_for(lambda: engagement.robot_gaze("camera_optical_frame") is not None)
+    gaze = engagement.robot_gaze("camera_optical_frame")
+    # base_link's x axis seen from the camera: the optical axis, or straight back out of the camera.
+    np.testing.assert_allclose(gaze.direction, [0.0, 0.0, 1.0 if engages else -1.0], atol=1e-9)
+
+    after = node_graph.play([shots[i] for i in chosen[4:]], [images[i] for i in chosen[4:]])
+    levels = [level for f in after for level in f.levels.values()]
+    assert levels and UNKNOWN not in levels
+    if engages:
+        assert levels[-1] == ENGAGED, collapsed(levels)
+    else:
+        assert ENGAGED not in levels and levels[-1] == DISENGAGED, collapsed(levels)
