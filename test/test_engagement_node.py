@@ -189,11 +189,11 @@ def test_engagement_parameters_change_at_run_time_and_bad_ones_are_refused(graph
     assert EngagementLevel.ENGAGED == eg.ENGAGED  # our levels are hri_msgs' numbers
 
 
-
 # camera_optical_frame in base_link (REP-103): the optical axis along base_link's +x, or along its
 # -x (the same frame turned half round base_link's z axis); quaternions (x, y, z, w).
 OPTICAL_FORWARD = (-0.5, 0.5, -0.5, 0.5)
 OPTICAL_BACKWARD = (-0.5, -0.5, 0.5, 0.5)
+
 
 @pytest.mark.parametrize("robot_looks, engages", [("at the visitor", True), ("away, behind the camera", False)])
 def test_the_robots_gaze_comes_from_the_reference_frame_over_tf(graph, visitor_shots, capfd, robot_looks, engages):
