@@ -33,7 +33,7 @@ import numpy as np
 from training.data.cache import cached
 from training.data.dataset import Dataset, Split
 from training.data.loaders.fer2013 import EMOTION_LABELS
-from training.data.loaders.labelled_archive import read_labelled_archive
+from training.data.loaders.labelled_archive import checked_labels, read_labelled_archive, split_class_counts
 from training.data.loaders.utkface import split_indices
 from training.paths import CACHE_DIR
 
@@ -55,11 +55,8 @@ def read_expw(path: Path | str, seed: int = SPLIT_SEED, fractions: Sequence[floa
     if not path.is_file():
         raise FileNotFoundError(f"ExpW data not found: {path} (../shared/data, see its README)")
     archive = read_labelled_archive(path, LABELS_MEMBER)
-    for row in archive.rows:
-        if row["emotion"] not in EMOTION_LABELS:
-            raise ValueError(f"{path}: {row['path']} has emotion '{row['emotion']}', expected one of {EMOTION_LABELS}")
     all_images = np.stack([image for _, image in archive.decoded])
-    all_labels = np.array([EMOTION_LABELS.index(row["emotion"]) for row, _ in archive.decoded], np.int64)
+    all_labels = checked_labels(path, archive, "emotion", EMOTION_LABELS)
     sources = [row["source"] for row, _ in archive.decoded]
     face_id = np.array([int(row["face_id"]) for row, _ in archive.decoded], np.int64)
     parts = split_by_photo(sources, seed, fractions)
@@ -70,8 +67,7 @@ def read_expw(path: Path | str, seed: int = SPLIT_SEED, fractions: Sequence[floa
                           f"cut {list(fractions)} by numpy default_rng({seed}) permutation",
             "split_seed": seed, "faces": len(all_labels), "photos": len(set(sources)),
             "missing_images": archive.missing_images, "skipped_undecodable": archive.skipped_undecodable,
-            "class_counts": {name: {label: int((split.labels == i).sum()) for i, label in enumerate(EMOTION_LABELS)}
-                             for name, split in splits.items()}}
+            "class_counts": split_class_counts(splits, EMOTION_LABELS)}
     return Dataset("ExpW (class-balanced subset)", list(EMOTION_LABELS), splits, info)
 
 

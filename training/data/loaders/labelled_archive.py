@@ -20,8 +20,12 @@ from dataclasses import dataclass, field
 import io
 from pathlib import Path
 import tarfile
+from typing import Mapping, Sequence, TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from training.data.dataset import Split
 
 
 @dataclass
@@ -63,3 +67,17 @@ def read_labelled_archive(path: Path, labels_member: str) -> LabelledImages:
             continue
         result.decoded.append((row, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)))
     return result
+
+
+def checked_labels(path: Path, archive: LabelledImages, column: str, labels: Sequence[str]) -> np.ndarray:
+    """Return the decoded rows' ``column`` as indices into ``labels``; a row naming another label is refused."""
+    for row in archive.rows:
+        if row[column] not in labels:
+            raise ValueError(f"{path}: {row['path']} has {column} '{row[column]}', expected one of {tuple(labels)}")
+    return np.array([labels.index(row[column]) for row, _ in archive.decoded], np.int64)
+
+
+def split_class_counts(splits: Mapping[str, "Split"], labels: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Return split name -> label -> faces, for a loader's provenance record."""
+    return {name: {label: int((split.labels == i).sum()) for i, label in enumerate(labels)}
+            for name, split in splits.items()}

@@ -33,7 +33,7 @@ import numpy as np
 from training.data.cache import cached
 from training.data.dataset import Dataset, Split
 from training.data.loaders.fer2013 import EMOTION_LABELS
-from training.data.loaders.labelled_archive import read_labelled_archive
+from training.data.loaders.labelled_archive import checked_labels, read_labelled_archive, split_class_counts
 from training.data.loaders.utkface import split_indices
 from training.paths import CACHE_DIR
 
@@ -58,13 +58,9 @@ def read_rafdb(path: Path | str, seed: int = SPLIT_SEED, fractions: Sequence[flo
     if not path.is_file():
         raise FileNotFoundError(f"RAF-DB data not found: {path} (pass --rafdb)")
     archive = read_labelled_archive(path, LABELS_MEMBER)
-    for row in archive.rows:
-        if row["emotion"] not in EMOTION_LABELS:
-            raise ValueError(f"{path}: {row['path']} has emotion '{row['emotion']}', expected one of {EMOTION_LABELS}")
     images = [image for _, image in archive.decoded]
-    labels = [EMOTION_LABELS.index(row["emotion"]) for row, _ in archive.decoded]
     names = [int(Path(row["path"]).name.split("_")[1]) for row, _ in archive.decoded]
-    all_images, all_labels = np.stack(images), np.array(labels, np.int64)
+    all_images, all_labels = np.stack(images), checked_labels(path, archive, "emotion", EMOTION_LABELS)
     number = np.array(names, np.int64)
     splits = {name: Split(all_images[idx], all_labels[idx], {"rafdb_index": number[idx]})
               for name, idx in stratified_split(all_labels, seed, fractions).items()}
@@ -73,8 +69,7 @@ def read_rafdb(path: Path | str, seed: int = SPLIT_SEED, fractions: Sequence[flo
                           f"{list(fractions)} by numpy default_rng({seed} + class index) permutation",
             "split_seed": seed, "faces": len(all_labels), "missing_images": archive.missing_images,
             "skipped_undecodable": archive.skipped_undecodable,
-            "class_counts": {name: {label: int((split.labels == i).sum()) for i, label in enumerate(EMOTION_LABELS)}
-                             for name, split in splits.items()}}
+            "class_counts": split_class_counts(splits, EMOTION_LABELS)}
     return Dataset("RAF-DB basic (training partition)", list(EMOTION_LABELS), splits, info)
 
 
