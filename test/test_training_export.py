@@ -122,6 +122,7 @@ def test_shipped_card_rebuilds_its_training_record(task: str) -> None:
     run = run_from_shipped_card(card)
     assert run["arch"] == card["architecture"] and run["git_commit"] == card["git_commit"]
     assert run["input"]["normalization"] == card["input"]["normalization"]
-    assert "python -m training.train" in run["training_command"]
+    # Cards trained before training/ was split into folders name the old module (training.train).
+    assert run["training_command"].startswith(("python -m training.fit.train ", "python -m training.train "))
     if task == "age":  # re-exporting an age model needs its bins
         assert run["age_bins"]["centers_years"] == card["age_bins"]["centers_years"]

@@ -137,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         **({"continued_from": run["continued_from"]} if "continued_from" in run else {}),
         **({"teacher": run["teacher"]} if "teacher" in run else {}),
         **({"logit_adjustment": run["logit_adjustment"]} if "logit_adjustment" in run else {}),
+        **({"weight_average": run["weight_average"]} if "weight_average" in run else {}),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if args.from_shipped:

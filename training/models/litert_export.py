@@ -95,6 +95,7 @@ def run_from_shipped_card(card: dict[str, Any]) -> dict[str, Any]:
         **({"continued_from": card["continued_from"]} if "continued_from" in card else {}),
         **({"teacher": card["teacher"]} if "teacher" in card else {}),
         **({"logit_adjustment": card["logit_adjustment"]} if "logit_adjustment" in card else {}),
+        **({"weight_average": card["weight_average"]} if "weight_average" in card else {}),
     }
 
 
