@@ -40,8 +40,9 @@ $(PYTHON):
 ## re-detected; size and centre are FER-2013's own chip framing, scripts/measurements/calibrate_framing.py)
 ## with robot-view augmentation and sqrt class weights; then fine-tuned on FER-2013+FER+ and RAF-DB
 ## together (both re-detected and cut the node's way, sqrt class and set weights); then on all three sets
-## together, ExpW's class-balanced in-the-wild faces added (same framing, weights and augmentation); each stage's prior
-## correction is chosen on validation and folded into the model. Age ends with a prior correction
+## together, ExpW's class-balanced in-the-wild faces added (same framing, weights and augmentation), averaged weight by
+## weight with the model it started from (training.fit.weight_average); each stage's prior correction and the
+## average's share are chosen on validation and folded into the model. Age ends with a prior correction
 ## against the squeeze of children and seniors toward the middle ages, chosen on FairFace validation.
 ## (RAF-DB pseudo-labels, training.fit.pseudo_labels, were tried for gender and age and did not help on
 ## FairFace validation: training/README.md, "Faces without labels".)
@@ -63,6 +64,7 @@ train: setup-dev
 		--sets fer2013 rafdb expw --augment robot --targets ferplus_soft --class-weight sqrt --set-weight sqrt --epochs 8 --lr 1e-3 \
 		--warmup-epochs 0.3 --l2 0.0001 --init-weights build/runs/emotion_wild_adjusted/model.keras --out build/runs/emotion_three --max-minutes 95
 	$(PYTHON) -m training.fit.logit_adjust --task emotion --run build/runs/emotion_three
+	$(PYTHON) -m training.fit.weight_average --task emotion --run build/runs/emotion_three_adjusted
 	$(PYTHON) -m training.fit.train --task gender --arch mini_xception_wide --epochs 26 --l2 0.0001 --augment layers --out build/runs/gender_base
 	$(PYTHON) -m training.fit.train --task gender --arch mini_xception_wide --framing eyes_mouth --augment robot --epochs 10 --lr 1e-3 --warmup-epochs 0.3 \
 		--l2 0.0001 --class-weight sqrt --init-weights build/runs/gender_base/model.keras --out build/runs/gender
@@ -71,7 +73,7 @@ train: setup-dev
 	$(PYTHON) -m training.fit.train --task age --arch mini_xception_wide --framing eyes_mouth --augment robot --epochs 6 --lr 6e-4 --warmup-epochs 0.3 \
 		--l2 0.0001 --init-weights build/runs/age_unframed/model.keras --out build/runs/age
 	$(PYTHON) -m training.fit.logit_adjust --task age --run build/runs/age
-	$(PYTHON) -m training.models.export --task emotion --run build/runs/emotion_three_adjusted
+	$(PYTHON) -m training.models.export --task emotion --run build/runs/emotion_three_adjusted_averaged
 	$(PYTHON) -m training.models.export --task gender
 	$(PYTHON) -m training.models.export --task age --run build/runs/age_adjusted
 	# export writes a new age card without child_calibration: fit it again for the new model (validation only).
