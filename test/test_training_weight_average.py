@@ -68,3 +68,24 @@ def test_the_best_alpha_wins_and_a_tie_goes_to_the_fine_tuned_side() -> None:
     rows = [{"alpha": 0.0, "score": 0.6}, {"alpha": 0.5, "score": 0.7}, {"alpha": 1.0, "score": 0.65}]
     assert choose_alpha(rows) == 0.5
     assert choose_alpha([{"alpha": 0.25, "score": 0.7}, {"alpha": 0.75, "score": 0.7}]) == 0.75
+
+
+def test_a_derived_run_keeps_the_record_and_history_and_adds_the_step(tmp_path) -> None:
+    import json
+
+    from training.fit.derived_run import save_derived_run, step_command
+    from training.models.architectures import build_model
+
+    source = tmp_path / "emotion_three_adjusted"
+    source.mkdir()
+    (source / "history.csv").write_text("epoch,val_accuracy\n0,0.5\n")
+    run = {"task": "emotion", "logit_adjustment": {"tau": 0.0}}
+    model = build_model("mini_xception", (48, 48, 1), 7, l2=0.0)
+    command = step_command("training.fit.weight_average", ["--run", str(source)])
+    out = save_derived_run(model, source, "_averaged", run, "weight_average", {"alpha": 0.5, "command": command})
+    assert out == tmp_path / "emotion_three_adjusted_averaged"
+    assert (out / "model.keras").is_file() and (out / "history.csv").read_text() == (source / "history.csv").read_text()
+    record = json.loads((out / "run.json").read_text())
+    assert record["logit_adjustment"] == {"tau": 0.0}  # the earlier steps stay
+    expected_command = f"python -m training.fit.weight_average --run {source}"
+    assert record["weight_average"] == {"alpha": 0.5, "command": expected_command}

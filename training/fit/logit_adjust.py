@@ -33,15 +33,13 @@ class recall over all seven classes. Writes ``<run>_adjusted/``
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-import shlex
-import shutil
 import sys
 from typing import Sequence
 
 import numpy as np
 
+from training.fit.derived_run import save_derived_run, step_command
 from training.fit.prior_correction import (adjusted_probabilities, AGE_TAUS, CRITERION, fold_into_model, learnt_prior,
                                            TAU_CHOICE, TAUS, UNION_CRITERION)
 from training.paths import trained_run
@@ -82,19 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = model.predict(normalize(validation), batch_size=256, verbose=0)
     if not np.allclose(check, adjusted_probabilities(probs, prior, tau), atol=1e-4):
         raise RuntimeError("the adjusted model does not reproduce the adjusted probabilities")
-    out = run_dir.with_name(run_dir.name + "_adjusted")
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.keras")
-    for extra in ("history.csv",):
-        if (run_dir / extra).is_file():
-            shutil.copy(run_dir / extra, out / extra)
-    run["logit_adjustment"] = {
+    out = save_derived_run(model, run_dir, "_adjusted", run, "logit_adjustment", {
         "tau": tau, "prior": {label: float(v) for label, v in zip(dataset.labels, prior)},
         "prior_source": "the model's mean probabilities over the training faces",
         "criterion": criterion, "validation": rows, "adjusted_from": str(model_path),
-        "command": "python -m training.fit.logit_adjust " + shlex.join(sys.argv[1:] if argv is None else list(argv)),
-    }
-    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+        "command": step_command("training.fit.logit_adjust", argv),
+    })
     print(f"tau {tau} folded into class_conv's bias; wrote {out / 'model.keras'}")
     return 0
 

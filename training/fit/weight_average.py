@@ -30,15 +30,13 @@ many faces it has) and writes ``<run>_averaged/`` (model.keras, run.json with th
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-import shlex
-import shutil
 import sys
 from typing import Any, Sequence
 
 import numpy as np
 
+from training.fit.derived_run import save_derived_run, step_command
 from training.paths import trained_run
 
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -136,18 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"alpha {alpha:.2f}: {sets}, score {100 * row['score']:.2f}")
     alpha = choose_alpha(rows)
     model.set_weights(averaged_weights(fine_tuned.get_weights(), start.get_weights(), alpha))
-    out = model_path.parent.with_name(model_path.parent.name + "_averaged")
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.keras")
-    if (model_path.parent / "history.csv").is_file():
-        shutil.copy(model_path.parent / "history.csv", out / "history.csv")
-    run["weight_average"] = {
+    out = save_derived_run(model, model_path.parent, "_averaged", run, "weight_average", {
         "alpha": alpha, "fine_tuned": str(model_path), "start": str(start_path),
         "rule": "alpha * fine_tuned + (1 - alpha) * start, every weight (batch-norm statistics included)",
         "criterion": SET_CRITERION, "validation": rows,
-        "command": "python -m training.fit.weight_average " + shlex.join(sys.argv[1:] if argv is None else list(argv)),
-    }
-    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+        "command": step_command("training.fit.weight_average", argv),
+    })
     print(f"alpha {alpha} chosen on validation; wrote {out / 'model.keras'}")
     return 0
 
