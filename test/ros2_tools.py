@@ -27,6 +27,8 @@ from pathlib import Path
 import signal
 import subprocess
 import sys
+import time
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_ROS2 = ROOT.parent / "shared" / "ros2"
@@ -51,6 +53,28 @@ def tool_environment(log_dir: Path) -> dict[str, str]:
 
 def ros2(env: dict[str, str], *arguments: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
     return subprocess.run([str(ROS2), *arguments], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def ros2_until(env: dict[str, str], *arguments: str, done: Callable[[subprocess.CompletedProcess], bool],
+               timeout: float = 60.0) -> subprocess.CompletedProcess:
+    """
+    Run a ``ros2`` command again until ``done`` accepts its answer; return that answer, or the last at the timeout.
+
+    One call discovers the graph for DISCOVERY's few seconds only; on a busy machine a node that
+    is running may answer later, so the call is repeated (as a user would) instead of failing.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        completed = ros2(env, *arguments)
+        if done(completed) or time.monotonic() > deadline:
+            return completed
+
+
+def node_list(env: dict[str, str], expected: set[str], timeout: float = 60.0) -> list[str]:
+    """Return ``ros2 node list`` as soon as it shows every expected node, or its last answer at the timeout."""
+    listed = ros2_until(env, "node", "list", *DISCOVERY, timeout=timeout,
+                        done=lambda completed: expected <= set(completed.stdout.split()))
+    return listed.stdout.split()
 
 
 def stop_daemon(env: dict[str, str]) -> None:

@@ -34,7 +34,7 @@ import pytest
 import yaml
 
 from conftest import wait_for
-from ros2_tools import DISCOVERY, LaunchedGraph, NO_TOOLS, PARAM_WAIT, ROS2, ros2, SHARED_ROS2
+from ros2_tools import DISCOVERY, LaunchedGraph, NO_TOOLS, PARAM_WAIT, ROS2, ros2, ros2_until, SHARED_ROS2
 
 IMAGE_TOPIC = "/cli_test/image"  # not the default, to check the launch argument's remapping
 NODE = "/face_perception"
@@ -79,11 +79,13 @@ def test_topic_echo_once_shows_a_face_with_the_camera_header(first_message):
 
 
 def test_the_image_topic_launch_argument_moves_the_camera_topic(environment, first_message):
-    info = ros2(environment, "topic", "info", *DISCOVERY, IMAGE_TOPIC)
+    info = ros2_until(environment, "topic", "info", *DISCOVERY, IMAGE_TOPIC,
+                      done=lambda c: "Publisher count: 1" in c.stdout and "Subscription count: 1" in c.stdout)
     assert info.returncode == 0, info.stderr
     assert "sensor_msgs/msg/Image" in info.stdout
     assert "Publisher count: 1" in info.stdout and "Subscription count: 1" in info.stdout, info.stdout
-    topics = ros2(environment, "topic", "list", *DISCOVERY).stdout.split()
+    topics = ros2_until(environment, "topic", "list", *DISCOVERY,
+                        done=lambda c: "/faces/attributes" in c.stdout.split()).stdout.split()
     assert "/camera/image_raw" not in topics and "/faces/attributes" in topics, topics
 
 

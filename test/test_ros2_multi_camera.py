@@ -31,7 +31,7 @@ from rclpy.executors import SingleThreadedExecutor
 import yaml
 
 from face_perception.ros.node_main import stop_spinning
-from ros2_tools import DISCOVERY, LaunchedGraph, NO_TOOLS, PARAM_WAIT, ros2, SHARED_ROS2
+from ros2_tools import LaunchedGraph, NO_TOOLS, node_list, PARAM_WAIT, ros2, SHARED_ROS2
 
 try:
     from hri_msgs.msg import IdsList
@@ -93,10 +93,10 @@ def test_one_launch_command_starts_a_node_per_camera_with_its_own_topics(environ
         stop_spinning(executor, spinner, [listener])
         rclpy.shutdown(context=context)
 
-    nodes = ros2(environment, "node", "list", *DISCOVERY).stdout.split()
     expected = {"/front/face_perception", "/front/image_source", "/rear/face_perception", "/rear/image_source"}
     if IdsList is not None:
         expected.add("/hri_aggregator")
+    nodes = node_list(environment, expected)
     assert expected <= set(nodes), nodes
     # One shared parameter file, and the rear camera's own override on top of it.
     rear = ros2(environment, "param", "get", *PARAM_WAIT, "/rear/face_perception", "max_faces").stdout
