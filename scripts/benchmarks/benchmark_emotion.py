@@ -17,7 +17,7 @@ Per face, everything emotion needs in the node, for two emotion models interleav
 
 For each face of a 640x480 demo frame (the astronaut's head pasted 1 or 5 times, found by
 BlazeFace once, outside the timing): the frame to grey, the card's framing cut
-(``preprocessing.frame_faces``), the normalised batch, and the LiteRT model on one thread, all
+(``pipeline.build_batches``, as the node runs it), the normalised batch, and the LiteRT model on one thread, all
 faces of the frame in one call, as the pipeline runs them. The two models alternate frame by
 frame so machine load hits both alike; the figure is the median per face and the ratio.
 
@@ -35,24 +35,26 @@ from pathlib import Path
 import sys
 import time
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from face_perception.classification.classification import FaceClassifier  # noqa: E402
-from face_perception.classification.preprocessing import build_batch, frame_faces  # noqa: E402
 from face_perception.detection.blazeface import BlazeFaceDetector  # noqa: E402
+from face_perception.parameters import PipelineConfig  # noqa: E402
+from face_perception.pipeline.pipeline import build_batches, gray_from_image  # noqa: E402
 from face_perception.ros.demo_frames import demo_frame  # noqa: E402
 
 SHIPPED = Path(__file__).resolve().parents[2] / "face_perception" / "models" / "emotion.tflite"
+# The node's default margin (only cards without a framing use it).
+CROP_MARGIN = PipelineConfig.defaults().classification.crop_margin
 
 
 def emotion_step(classifier: FaceClassifier, frame: np.ndarray, detections: list) -> np.ndarray:
-    """Return the probabilities of every face: grey frame, framing cut, batch, model (what the node runs)."""
-    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    """Return the probabilities of every face: the pipeline's own grey frame, framing cut and batch, then the model."""
     spec = classifier.input_spec
-    return classifier.predict(build_batch(frame_faces(gray, detections, spec, crop_margin=0.0), spec))
+    batch = build_batches(frame, gray_from_image(frame), detections, CROP_MARGIN, [spec])[spec]
+    return classifier.predict(batch)
 
 
 def main(argv: list[str] | None = None) -> int:
